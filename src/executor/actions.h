@@ -1,0 +1,77 @@
+// What the state machine asks the adapters to do. Executed in order by the event loop.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "executor/events.h"
+#include "mesos/v1/mesos.pb.h"
+
+namespace executor {
+
+enum class LogLevel : unsigned char { Debug, Info, Warn, Error };
+
+namespace act {
+
+struct SendUpdate {  // the agent client adds uuid, timestamp, source, executor and agent ids
+  std::string task_id;
+  ::mesos::v1::TaskState state = ::mesos::v1::TASK_STARTING;
+  std::string message;
+  std::optional<::mesos::v1::TaskStatus::Reason> reason;
+  std::optional<bool> healthy;
+  std::string container_id;  // Docker container id, reported in container_status labels
+  std::string ip_address;
+};
+struct PullImage {
+  std::string image;
+  bool force = false;
+};
+struct ResolveSecrets {};
+struct CreateContainer {};
+struct StartContainer {
+  std::string container_id;
+};
+struct WatchContainer {  // report the container's exit as ev::ContainerExited
+  std::string container_id;
+};
+struct StopContainer {  // SIGTERM, SIGKILL after `grace`
+  std::string container_id;
+  Duration grace{};
+};
+struct RemoveContainer {
+  std::string container_id;
+};
+struct Drain {  // ask Sidecar to drain this container's service
+  std::string container_id;
+};
+struct StartWatchdog {
+  std::string container_id;
+};
+struct StopWatchdog {};
+struct CopyFailureLogs {  // last LogsSince of output to the executor's stdout/stderr
+  std::string container_id;
+};
+struct StartTimer {
+  TimerId id = TimerId::TerminalAck;
+  Duration after{};
+};
+struct CancelTimer {
+  TimerId id = TimerId::TerminalAck;
+};
+struct Exit {
+  int code = 0;
+};
+struct Log {
+  LogLevel level = LogLevel::Info;
+  std::string text;
+};
+
+}  // namespace act
+
+using Action = std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::CreateContainer,
+                            act::StartContainer, act::WatchContainer, act::StopContainer, act::RemoveContainer,
+                            act::Drain, act::StartWatchdog, act::StopWatchdog, act::CopyFailureLogs, act::StartTimer,
+                            act::CancelTimer, act::Exit, act::Log>;
+
+}  // namespace executor

@@ -1,0 +1,118 @@
+// Everything that can happen to the executor, as values: agent events (already validated by the
+// agent client), results of adapter work (Docker, Sidecar, Vault), timers and signals.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mesos/v1/mesos.pb.h"
+
+namespace executor {
+
+using Duration = std::chrono::nanoseconds;
+
+enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline };
+enum class LaunchStep : unsigned char { Pull, Secrets, Create, Start };
+
+const char* to_string(TimerId t);
+const char* to_string(LaunchStep s);
+
+namespace ev {
+
+// --- from the agent ---
+struct Subscribed {
+  bool task_killing_state = false;  // framework capability TASK_KILLING_STATE
+  std::string agent_hostname;
+};
+struct Launch {
+  ::mesos::v1::TaskInfo task;
+};
+struct LaunchGroup {
+  std::vector<::mesos::v1::TaskInfo> tasks;
+};
+struct Kill {
+  std::string task_id;
+  std::optional<Duration> grace;  // Kill.kill_policy.grace_period
+};
+struct Acknowledged {
+  std::string task_id;
+  std::string uuid;  // text form
+  bool matched = false;
+  bool terminal = false;
+};
+struct Shutdown {};
+struct Heartbeat {};
+struct AgentError {
+  std::string message;
+};
+struct AgentMessage {
+  std::size_t bytes = 0;
+};
+struct UnknownEvent {
+  int type = 0;
+};
+
+// --- from the agent client ---
+struct UpdateAccepted {  // the agent answered 202 (or took it in a SUBSCRIBE)
+  std::string task_id;
+  bool terminal = false;
+};
+struct Disconnected {
+  std::string reason;
+};
+struct AgentGone {  // no checkpointing, or the recovery timeout passed: the agent is lost for good
+  std::string reason;
+};
+
+// --- from the container runtime ---
+struct StepDone {
+  LaunchStep step = LaunchStep::Pull;
+  std::string container_id;  // Create, Start
+  std::string ip_address;    // Start
+};
+struct StepFailed {
+  LaunchStep step = LaunchStep::Pull;
+  std::string message;
+};
+struct ContainerExited {
+  std::optional<int> exit_code;  // nullopt: the outcome could not be read
+  bool oom_killed = false;
+  std::string error;        // why the outcome is unknown, or the daemon's State.Error
+  std::string stderr_tail;  // last lines of the container's stderr
+};
+
+// --- from the Sidecar watchdog ---
+struct HealthChanged {
+  bool healthy = true;
+};
+struct WatchdogKill {
+  std::string verdict;  // e.g. "UNHEALTHY 4 times in a row"
+};
+
+// --- from the Vault module ---
+struct CredentialsExpiring {
+  std::string message;
+};
+
+// --- from the process ---
+struct TimerFired {
+  TimerId id = TimerId::TerminalAck;
+};
+struct Signal {
+  int signo = 0;
+};
+
+}  // namespace ev
+
+using Event = std::variant<ev::Subscribed, ev::Launch, ev::LaunchGroup, ev::Kill, ev::Acknowledged, ev::Shutdown,
+                           ev::Heartbeat, ev::AgentError, ev::AgentMessage, ev::UnknownEvent, ev::UpdateAccepted,
+                           ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited,
+                           ev::HealthChanged, ev::WatchdogKill, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
+
+// A short name of the event for logs ("LAUNCH", "container exited").
+std::string describe(const Event& e);
+
+}  // namespace executor

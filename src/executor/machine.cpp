@@ -1,0 +1,566 @@
+// Transitions of the executor state machine. Every (phase, event) pair ends in a state change, an
+// action, or at least a log line saying why nothing happens.
+#include "executor/machine.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include "executor/task_rules.h"
+
+namespace executor {
+
+namespace v1 = ::mesos::v1;
+
+const char* to_string(Phase p) {
+  switch (p) {
+    case Phase::Subscribing: return "subscribing";
+    case Phase::Idle: return "idle";
+    case Phase::Launching: return "launching";
+    case Phase::Running: return "running";
+    case Phase::Draining: return "draining";
+    case Phase::Killing: return "killing";
+    case Phase::TerminalUpdateSent: return "terminal-update-sent";
+    case Phase::Exiting: return "exiting";
+  }
+  return "?";
+}
+
+const char* to_string(TimerId t) {
+  switch (t) {
+    case TimerId::TerminalAck: return "terminal-ack";
+    case TimerId::DrainWait: return "drain-wait";
+    case TimerId::ShutdownDeadline: return "shutdown-deadline";
+  }
+  return "?";
+}
+
+const char* to_string(LaunchStep s) {
+  switch (s) {
+    case LaunchStep::Pull: return "pull";
+    case LaunchStep::Secrets: return "secrets";
+    case LaunchStep::Create: return "create";
+    case LaunchStep::Start: return "start";
+  }
+  return "?";
+}
+
+namespace {
+
+struct Describe {
+  std::string operator()(const ev::Subscribed&) const { return "SUBSCRIBED"; }
+  std::string operator()(const ev::Launch& e) const { return fmt::format("LAUNCH {}", e.task.task_id().value()); }
+  std::string operator()(const ev::LaunchGroup&) const { return "LAUNCH_GROUP"; }
+  std::string operator()(const ev::Kill& e) const { return fmt::format("KILL {}", e.task_id); }
+  std::string operator()(const ev::Acknowledged& e) const { return fmt::format("ACKNOWLEDGED {}", e.uuid); }
+  std::string operator()(const ev::Shutdown&) const { return "SHUTDOWN"; }
+  std::string operator()(const ev::Heartbeat&) const { return "HEARTBEAT"; }
+  std::string operator()(const ev::AgentError&) const { return "ERROR"; }
+  std::string operator()(const ev::AgentMessage&) const { return "MESSAGE"; }
+  std::string operator()(const ev::UnknownEvent& e) const { return fmt::format("unknown event type {}", e.type); }
+  std::string operator()(const ev::UpdateAccepted&) const { return "update accepted"; }
+  std::string operator()(const ev::Disconnected&) const { return "disconnected"; }
+  std::string operator()(const ev::AgentGone&) const { return "agent gone"; }
+  std::string operator()(const ev::StepDone& e) const { return fmt::format("{} done", to_string(e.step)); }
+  std::string operator()(const ev::StepFailed& e) const { return fmt::format("{} failed", to_string(e.step)); }
+  std::string operator()(const ev::ContainerExited&) const { return "container exited"; }
+  std::string operator()(const ev::HealthChanged&) const { return "health changed"; }
+  std::string operator()(const ev::WatchdogKill&) const { return "watchdog kill"; }
+  std::string operator()(const ev::CredentialsExpiring&) const { return "credentials expiring"; }
+  std::string operator()(const ev::TimerFired& e) const { return fmt::format("timer {}", to_string(e.id)); }
+  std::string operator()(const ev::Signal& e) const { return fmt::format("signal {}", e.signo); }
+};
+
+std::string signal_name(int signo) {
+  switch (signo) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    default: return fmt::format("signal {}", signo);
+  }
+}
+
+std::string fmt_duration(Duration d) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}ms", ms);
+}
+
+}  // namespace
+
+std::string describe(const Event& e) { return std::visit(Describe{}, e); }
+
+// One transition: the config, the state it mutates, and the actions it emits.
+class Machine::Step {
+ public:
+  Step(const MachineConfig& cfg, State& s, std::vector<Action>& out) : cfg_(cfg), s_(s), out_(out) {}
+
+  void on(const ev::Subscribed& e) {
+    s_.task_killing_state = e.task_killing_state;
+    if (s_.phase == Phase::Subscribing) {
+      s_.phase = Phase::Idle;
+      log(LogLevel::Info, fmt::format("subscribed to the agent on {}", e.agent_hostname));
+    } else {
+      log(LogLevel::Info, fmt::format("re-subscribed to the agent while {}", to_string(s_.phase)));
+    }
+  }
+
+  void on(const ev::Launch& e) {
+    const std::string& id = e.task.task_id().value();
+    if (s_.phase == Phase::Subscribing || s_.phase == Phase::Idle) {
+      start_launch(e.task);
+    } else if (id == s_.task_id) {
+      log(LogLevel::Warn, fmt::format("duplicate LAUNCH of task {} ignored", id));
+    } else if (id.empty()) {
+      log(LogLevel::Error, "LAUNCH without a task_id ignored");
+    } else {
+      log(LogLevel::Warn, fmt::format("second LAUNCH (task {}) refused: this executor already runs task {}", id,
+                                      s_.task_id));
+      update(id, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
+             fmt::format("sidecar-executor runs one task per executor and already runs task {}", s_.task_id));
+    }
+  }
+
+  void on(const ev::LaunchGroup& e) {
+    log(LogLevel::Warn, fmt::format("LAUNCH_GROUP of {} task(s) refused: task groups are not supported",
+                                    e.tasks.size()));
+    for (const auto& t : e.tasks) {
+      if (t.task_id().value().empty()) continue;
+      update(t.task_id().value(), v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
+             "sidecar-executor runs one Docker task per executor; task groups (LAUNCH_GROUP) are not supported");
+    }
+  }
+
+  void on(const ev::Kill& e) {
+    if (s_.task_id.empty() || e.task_id != s_.task_id) {
+      log(LogLevel::Warn, fmt::format("KILL for unknown task {} ignored", e.task_id));
+      return;
+    }
+    const Duration grace = e.grace.value_or(cfg_.kill_grace);
+    log(LogLevel::Info, fmt::format("KILL for task {} (grace {})", e.task_id, fmt_duration(grace)));
+    begin_kill(KillCause::Kill, "killed by the scheduler", grace, false);
+  }
+
+  void on(const ev::Shutdown&) { shutdown(KillCause::Shutdown, "the agent shut the executor down"); }
+
+  void on(const ev::Signal& e) {
+    shutdown(KillCause::Signal, fmt::format("the executor received {}", signal_name(e.signo)));
+  }
+
+  void on(const ev::Acknowledged& e) {
+    if (!e.matched) {
+      log(LogLevel::Warn, fmt::format("ACKNOWLEDGED for unknown update {} of task {} ignored", e.uuid, e.task_id));
+      return;
+    }
+    log(LogLevel::Debug, fmt::format("update {} of task {} acknowledged", e.uuid, e.task_id));
+    if (e.terminal && e.task_id == s_.task_id && s_.phase == Phase::TerminalUpdateSent) {
+      log(LogLevel::Info, "terminal update acknowledged: exiting");
+      exit(s_.exit_code);
+    }
+  }
+
+  void on(const ev::UpdateAccepted& e) {
+    if (!e.terminal || e.task_id != s_.task_id) return;
+    s_.terminal_accepted = true;
+    if (s_.phase == Phase::TerminalUpdateSent) out_.emplace_back(act::StartTimer{TimerId::TerminalAck, cfg_.terminal_ack_timeout});
+  }
+
+  void on(const ev::Heartbeat&) { log(LogLevel::Debug, "heartbeat from the agent"); }
+  void on(const ev::AgentError& e) {
+    log(LogLevel::Warn, fmt::format("the agent reported an error: {}; re-subscribing", e.message));
+  }
+  void on(const ev::AgentMessage& e) {
+    log(LogLevel::Info, fmt::format("framework MESSAGE of {} bytes ignored", e.bytes));
+  }
+  void on(const ev::UnknownEvent& e) { log(LogLevel::Info, fmt::format("event of unknown type {} ignored", e.type)); }
+  void on(const ev::Disconnected& e) {
+    log(LogLevel::Warn, fmt::format("disconnected from the agent while {}: {}", to_string(s_.phase), e.reason));
+  }
+
+  void on(const ev::AgentGone& e) {
+    log(LogLevel::Error, fmt::format("the agent is gone: {}", e.reason));
+    switch (s_.phase) {
+      case Phase::Subscribing:
+      case Phase::Idle:
+        exit(1);
+        return;
+      case Phase::TerminalUpdateSent:
+        exit(s_.terminal_accepted ? 0 : 1);
+        return;
+      case Phase::Draining:
+      case Phase::Killing:
+        s_.exit_after_terminal = true;
+        s_.exit_code = 1;
+        return;
+      case Phase::Launching:
+      case Phase::Running:
+        s_.exit_code = 1;
+        begin_kill(KillCause::AgentGone, e.reason, cfg_.kill_grace, true);
+        return;
+      case Phase::Exiting:
+        return;
+    }
+  }
+
+  void on(const ev::StepDone& e) {
+    if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step) {
+      advance_launch(e);
+      return;
+    }
+    if (s_.phase == Phase::Killing && s_.step_in_flight && e.step == s_.step) {
+      s_.step_in_flight = false;
+      if (e.step == LaunchStep::Create) {
+        s_.container_id = e.container_id;
+        out_.emplace_back(act::RemoveContainer{e.container_id});
+        finish_killed_during_launch();
+      } else if (e.step == LaunchStep::Start) {
+        out_.emplace_back(act::WatchContainer{s_.container_id});
+        out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+      } else {
+        finish_killed_during_launch();
+      }
+      return;
+    }
+    log(LogLevel::Warn, fmt::format("{} result in phase {} ignored", to_string(e.step), to_string(s_.phase)));
+    if (e.step == LaunchStep::Create && !e.container_id.empty()) {
+      out_.emplace_back(act::RemoveContainer{e.container_id});  // never leave a container behind
+    }
+  }
+
+  void on(const ev::StepFailed& e) {
+    if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step) {
+      s_.step_in_flight = false;
+      log(LogLevel::Error, fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
+      if (e.step == LaunchStep::Start && !s_.container_id.empty()) {
+        out_.emplace_back(act::RemoveContainer{s_.container_id});
+      }
+      update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+             fmt::format("{} failed: {}", to_string(e.step), e.message));
+      s_.phase = Phase::TerminalUpdateSent;
+      return;
+    }
+    if (s_.phase == Phase::Killing && s_.step_in_flight && e.step == s_.step) {
+      s_.step_in_flight = false;
+      log(LogLevel::Info, fmt::format("{} failed while the task was being killed: {}", to_string(e.step), e.message));
+      finish_killed_during_launch();
+      return;
+    }
+    log(LogLevel::Warn, fmt::format("{} failure in phase {} ignored: {}", to_string(e.step), to_string(s_.phase),
+                                    e.message));
+  }
+
+  void on(const ev::ContainerExited& e) {
+    switch (s_.phase) {
+      case Phase::Running: {
+        if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
+        const TerminalOutcome o = map_exit(e);
+        log(o.state == v1::TASK_FINISHED ? LogLevel::Info : LogLevel::Warn,
+            fmt::format("task {}: {}", s_.task_id, o.message));
+        if (o.state != v1::TASK_FINISHED) out_.emplace_back(act::CopyFailureLogs{s_.container_id});
+        update(s_.task_id, o.state, o.reason, o.message);
+        s_.phase = Phase::TerminalUpdateSent;
+        return;
+      }
+      case Phase::Draining:
+        out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
+        log(LogLevel::Info, "container exited during the drain wait");
+        killed(e);
+        return;
+      case Phase::Killing:
+        killed(e);
+        return;
+      default:
+        log(LogLevel::Warn, fmt::format("container exit in phase {} ignored", to_string(s_.phase)));
+    }
+  }
+
+  void on(const ev::HealthChanged& e) {
+    if (s_.phase != Phase::Running) {
+      log(LogLevel::Debug, fmt::format("health change in phase {} not reported", to_string(s_.phase)));
+      return;
+    }
+    const char* verdict = e.healthy ? "healthy" : "unhealthy";
+    log(LogLevel::Info, fmt::format("task {}: Sidecar reports the service {}", s_.task_id, verdict));
+    act::SendUpdate u = base_update(s_.task_id, v1::TASK_RUNNING);
+    u.healthy = e.healthy;
+    u.reason = v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
+    u.message = fmt::format("Sidecar reports the service {}", verdict);
+    out_.emplace_back(std::move(u));
+  }
+
+  void on(const ev::WatchdogKill& e) {
+    if (s_.phase != Phase::Running) {
+      log(LogLevel::Info, fmt::format("watchdog kill in phase {} ignored", to_string(s_.phase)));
+      return;
+    }
+    log(LogLevel::Warn, fmt::format("task {}: Sidecar health checks failed ({}): killing", s_.task_id, e.verdict));
+    begin_kill(KillCause::Watchdog, e.verdict, cfg_.kill_grace, false);
+  }
+
+  void on(const ev::CredentialsExpiring& e) {
+    if (s_.phase != Phase::Running && s_.phase != Phase::Launching) {
+      log(LogLevel::Info, fmt::format("credential expiry in phase {} ignored", to_string(s_.phase)));
+      return;
+    }
+    log(LogLevel::Warn, fmt::format("task {}: {}: stopping the task", s_.task_id, e.message));
+    begin_kill(KillCause::CredentialsExpiring, e.message, cfg_.kill_grace, false);
+  }
+
+  void on(const ev::TimerFired& e) {
+    switch (e.id) {
+      case TimerId::TerminalAck:
+        if (s_.phase == Phase::TerminalUpdateSent) {
+          log(LogLevel::Warn, fmt::format("the agent accepted the terminal update but it was not acknowledged "
+                                          "within {}: exiting",
+                                          fmt_duration(cfg_.terminal_ack_timeout)));
+          exit(s_.exit_code);
+          return;
+        }
+        break;
+      case TimerId::DrainWait:
+        if (s_.phase == Phase::Draining) {
+          log(LogLevel::Info, "drain wait over: stopping the container");
+          out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+          s_.phase = Phase::Killing;
+          return;
+        }
+        break;
+      case TimerId::ShutdownDeadline:
+        log(LogLevel::Warn, fmt::format("shutdown grace period ends while {}: exiting", to_string(s_.phase)));
+        exit(s_.exit_code);
+        return;
+    }
+    log(LogLevel::Debug, fmt::format("timer {} in phase {} ignored", to_string(e.id), to_string(s_.phase)));
+  }
+
+  void log(LogLevel level, std::string text) { out_.emplace_back(act::Log{level, std::move(text)}); }
+
+ private:
+  act::SendUpdate base_update(const std::string& task_id, v1::TaskState state) const {
+    act::SendUpdate u;
+    u.task_id = task_id;
+    u.state = state;
+    if (task_id == s_.task_id) {
+      u.container_id = s_.container_id;
+      u.ip_address = s_.ip_address;
+    }
+    return u;
+  }
+
+  void update(const std::string& task_id, v1::TaskState state, std::optional<v1::TaskStatus::Reason> reason,
+              std::string message) {
+    act::SendUpdate u = base_update(task_id, state);
+    u.reason = reason;
+    u.message = std::move(message);
+    out_.emplace_back(std::move(u));
+  }
+
+  void exit(int code) {
+    out_.emplace_back(act::Exit{code});
+    s_.phase = Phase::Exiting;
+  }
+
+  void start_launch(const v1::TaskInfo& task) {
+    const std::string& id = task.task_id().value();
+    if (id.empty()) {
+      log(LogLevel::Error, "LAUNCH without a task_id ignored: no status update can name it");
+      return;
+    }
+    s_.task = task;
+    s_.task_id = id;
+    const std::string problem = validate_task(task);
+    if (!problem.empty()) {
+      log(LogLevel::Error, fmt::format("task {} is invalid: {}", id, problem));
+      update(id, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID, problem);
+      s_.phase = Phase::TerminalUpdateSent;
+      return;
+    }
+    const auto& docker = task.container().docker();
+    s_.watchdog_enabled = sidecar_discover(task);
+    log(LogLevel::Info, fmt::format("launching task {}: image {}", id, docker.image()));
+    update(id, v1::TASK_STARTING, std::nullopt, "");
+    out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image()});
+    s_.phase = Phase::Launching;
+    s_.step = LaunchStep::Pull;
+    s_.step_in_flight = true;
+  }
+
+  void advance_launch(const ev::StepDone& e) {
+    switch (e.step) {
+      case LaunchStep::Pull:
+        s_.step = LaunchStep::Secrets;
+        out_.emplace_back(act::ResolveSecrets{});
+        return;
+      case LaunchStep::Secrets:
+        s_.step = LaunchStep::Create;
+        out_.emplace_back(act::CreateContainer{});
+        return;
+      case LaunchStep::Create:
+        s_.container_id = e.container_id;
+        s_.step = LaunchStep::Start;
+        out_.emplace_back(act::StartContainer{e.container_id});
+        return;
+      case LaunchStep::Start:
+        s_.step_in_flight = false;
+        s_.ip_address = e.ip_address;
+        s_.phase = Phase::Running;
+        log(LogLevel::Info, fmt::format("task {}: container {} running", s_.task_id, s_.container_id.substr(0, 12)));
+        update(s_.task_id, v1::TASK_RUNNING, std::nullopt, "");
+        out_.emplace_back(act::WatchContainer{s_.container_id});
+        if (s_.watchdog_enabled) out_.emplace_back(act::StartWatchdog{s_.container_id});
+        return;
+    }
+  }
+
+  // SHUTDOWN and signals: stop the task (within the agent's grace period for SHUTDOWN), then exit.
+  void shutdown(KillCause cause, const std::string& why) {
+    switch (s_.phase) {
+      case Phase::Subscribing:
+      case Phase::Idle:
+        log(LogLevel::Info, fmt::format("{} with no task running: exiting", why));
+        exit(0);
+        return;
+      case Phase::TerminalUpdateSent:
+        log(LogLevel::Info, fmt::format("{} after the terminal update: exiting", why));
+        exit(s_.exit_code);
+        return;
+      case Phase::Draining:
+        log(LogLevel::Info, fmt::format("{} during the drain wait: stopping the container now", why));
+        s_.exit_after_terminal = true;
+        s_.kill_grace = std::min(s_.kill_grace, stop_budget(cause));
+        out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
+        out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+        s_.phase = Phase::Killing;
+        arm_shutdown_deadline(cause);
+        return;
+      case Phase::Killing:
+        log(LogLevel::Info, fmt::format("{} while the container is stopping", why));
+        s_.exit_after_terminal = true;
+        arm_shutdown_deadline(cause);
+        return;
+      case Phase::Launching:
+      case Phase::Running:
+        log(LogLevel::Info, fmt::format("{}: stopping task {}", why, s_.task_id));
+        begin_kill(cause, why, stop_budget(cause), true);
+        arm_shutdown_deadline(cause);
+        return;
+      case Phase::Exiting:
+        return;
+    }
+  }
+
+  // The agent destroys the executor MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD after SHUTDOWN: keep a second
+  // of it for the terminal update, give the rest to the stop (and the drain, if anything is left).
+  Duration shutdown_budget() const {
+    return std::max(Duration{0}, cfg_.shutdown_grace - std::chrono::seconds(1));
+  }
+  Duration stop_budget(KillCause cause) const {
+    if (cause != KillCause::Shutdown) return cfg_.kill_grace;
+    return std::min(cfg_.kill_grace, shutdown_budget());
+  }
+  void arm_shutdown_deadline(KillCause cause) {
+    if (cause != KillCause::Shutdown) return;
+    out_.emplace_back(act::StartTimer{TimerId::ShutdownDeadline,
+                                      std::max(Duration{0}, cfg_.shutdown_grace - std::chrono::milliseconds(500))});
+  }
+
+  void begin_kill(KillCause cause, const std::string& detail, Duration grace, bool exit_after) {
+    s_.kill_cause = cause;
+    s_.kill_detail = detail;
+    s_.kill_grace = grace;
+    s_.exit_after_terminal = s_.exit_after_terminal || exit_after;
+    if (cause == KillCause::Kill && s_.task_killing_state) update(s_.task_id, v1::TASK_KILLING, std::nullopt, detail);
+
+    if (s_.phase == Phase::Launching) {
+      if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets) {
+        // Nothing exists yet: report at once; the pull's late result is ignored.
+        s_.step_in_flight = false;
+        s_.phase = Phase::Killing;
+        finish_killed_during_launch();
+      } else {
+        s_.phase = Phase::Killing;  // wait for create/start to report, then clean up
+      }
+      return;
+    }
+    if (s_.phase != Phase::Running) return;
+
+    if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
+    Duration drain = cfg_.draining_duration;
+    if (cause == KillCause::Shutdown) drain = std::min(drain, shutdown_budget() - grace);
+    if (cause == KillCause::AgentGone) drain = Duration{0};
+    if (s_.watchdog_enabled && drain > Duration{0}) {
+      log(LogLevel::Info, fmt::format("draining task {} in Sidecar for {}", s_.task_id, fmt_duration(drain)));
+      out_.emplace_back(act::Drain{s_.container_id});
+      out_.emplace_back(act::StartTimer{TimerId::DrainWait, drain});
+      s_.phase = Phase::Draining;
+      return;
+    }
+    out_.emplace_back(act::StopContainer{s_.container_id, grace});
+    s_.phase = Phase::Killing;
+  }
+
+  TerminalOutcome kill_outcome() const {
+    TerminalOutcome o;
+    switch (s_.kill_cause) {
+      case KillCause::Watchdog:
+        o.state = v1::TASK_FAILED;
+        o.message = fmt::format("killed after failed Sidecar health checks: {}", s_.kill_detail);
+        break;
+      case KillCause::AgentGone:
+        o.state = v1::TASK_FAILED;
+        o.reason = v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
+        o.message = fmt::format("stopped because the agent is gone: {}", s_.kill_detail);
+        break;
+      default:
+        o.state = v1::TASK_KILLED;
+        o.message = s_.kill_detail;
+        break;
+    }
+    return o;
+  }
+
+  void finish_killed_during_launch() {
+    TerminalOutcome o = kill_outcome();
+    if (o.state == v1::TASK_KILLED) o.reason = v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH;
+    o.message += " (during launch)";
+    terminal(o);
+  }
+
+  void killed(const ev::ContainerExited& e) {
+    TerminalOutcome o = kill_outcome();
+    if (e.exit_code) {
+      o.message += fmt::format("; container exited with code {}", *e.exit_code);
+    } else {
+      o.message += fmt::format("; container outcome unknown: {}", e.error);
+    }
+    out_.emplace_back(act::CopyFailureLogs{s_.container_id});
+    terminal(o);
+  }
+
+  void terminal(const TerminalOutcome& o) {
+    log(LogLevel::Info, fmt::format("task {}: {}", s_.task_id, o.message));
+    update(s_.task_id, o.state, o.reason, o.message);
+    s_.phase = Phase::TerminalUpdateSent;
+    if (s_.kill_cause == KillCause::AgentGone) exit(1);  // nobody is left to acknowledge it
+  }
+
+  const MachineConfig& cfg_;
+  State& s_;
+  std::vector<Action>& out_;
+};
+
+std::vector<Action> Machine::handle(const Event& event) {
+  std::vector<Action> out;
+  Step step(config_, state_, out);
+  if (state_.phase == Phase::Exiting) {
+    step.log(LogLevel::Debug, fmt::format("{} after exit ignored", describe(event)));
+    return out;
+  }
+  std::visit([&](const auto& e) { step.on(e); }, event);
+  return out;
+}
+
+}  // namespace executor

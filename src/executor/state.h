@@ -1,0 +1,48 @@
+// The executor's state: one task's life from subscription to exit.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "executor/events.h"
+#include "mesos/v1/mesos.pb.h"
+
+namespace executor {
+
+enum class Phase : unsigned char {
+  Subscribing,         // before the first SUBSCRIBED
+  Idle,                // subscribed, no task yet
+  Launching,           // pull, secrets, create, start (LaunchStep says which is in flight)
+  Running,             // container running, exit watched
+  Draining,            // kill requested, Sidecar told to drain, waiting DrainWait
+  Killing,             // stop requested, waiting for the container's exit
+  TerminalUpdateSent,  // the task's terminal update is out; waiting for its ACK
+  Exiting,             // Exit was emitted; nothing more happens
+};
+
+const char* to_string(Phase p);
+
+// Why a kill was started; decides the terminal state and message.
+enum class KillCause : unsigned char { None, Kill, Shutdown, Signal, Watchdog, CredentialsExpiring, AgentGone };
+
+struct State {
+  Phase phase = Phase::Subscribing;
+  LaunchStep step = LaunchStep::Pull;  // in flight while Launching (or Killing during a launch)
+  bool step_in_flight = false;
+
+  bool task_killing_state = false;
+  std::optional<::mesos::v1::TaskInfo> task;
+  std::string task_id;
+  std::string container_id;
+  std::string ip_address;
+  bool watchdog_enabled = false;
+
+  KillCause kill_cause = KillCause::None;
+  std::string kill_detail;  // signal name, watchdog verdict, agent-gone reason…
+  Duration kill_grace{};
+  bool exit_after_terminal = false;  // SHUTDOWN / signal / agent gone: exit once the update is out
+  int exit_code = 0;
+  bool terminal_accepted = false;
+};
+
+}  // namespace executor

@@ -1,0 +1,137 @@
+// sidecar-executor: wiring only — settings → adapters → state machine → event loop.
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "executor/machine.h"
+#include "mesos/agent_client.h"
+#include "mesos/agent_env.h"
+#include "runtime/dispatcher.h"
+#include "runtime/event_loop.h"
+#include "runtime/signals.h"
+#include "settings/settings.h"
+#include "version.h"
+
+namespace {
+
+constexpr int kConfigError = 2;
+
+std::string os_hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+void print_help() {
+  fmt::print(
+      "Usage: sidecar-executor [--help | --version | --print-config]\n\n"
+      "A Mesos executor that runs one Docker container per task, tied to Sidecar and Vault.\n"
+      "It is started by the Mesos agent (see MESOS_* variables) and configured by EXECUTOR_* variables:\n\n");
+  for (const auto& s : settings::setting_specs()) {
+    fmt::print("  {:<38} default {}\n      {}\n", s.env, s.default_text.empty() ? "(empty)" : s.default_text, s.doc);
+  }
+  fmt::print("\nOther arguments are ignored (the wrapper script passes padding for the process title).\n");
+}
+
+void print_config(const settings::Settings& s) {
+  for (const auto& [name, value] : settings::describe(s)) fmt::print("{}={}\n", name, value);
+  auto agent = mesos::load_agent_env(util::process_env());
+  if (!agent) {
+    fmt::print("# agent environment: {}\n", agent.error().message);
+    return;
+  }
+  fmt::print("MESOS_FRAMEWORK_ID={}\nMESOS_EXECUTOR_ID={}\nMESOS_AGENT_ENDPOINT={}\nMESOS_CHECKPOINT={}\n",
+             agent->framework_id, agent->executor_id, agent->endpoint(), agent->checkpoint ? 1 : 0);
+  fmt::print("{}={}\n", mesos::kAuthTokenVar, agent->auth_token ? "[REDACTED]" : "");
+}
+
+void setup_logging(const settings::Settings& s) {
+  auto logger = spdlog::stderr_logger_mt("sidecar-executor");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  logger->set_level(s.debug ? spdlog::level::debug : spdlog::level::info);
+  logger->flush_on(spdlog::level::debug);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool want_print_config = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      print_help();
+      return 0;
+    }
+    if (arg == "--version") {
+      fmt::print("sidecar-executor {}\n", SIDECAR_EXECUTOR_VERSION);
+      return 0;
+    }
+    if (arg == "--print-config") {
+      want_print_config = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      fmt::print(stderr, "sidecar-executor: unknown option {} (see --help)\n", arg);
+      return kConfigError;
+    }
+  }
+
+  runtime::SignalWatcher::block();
+
+  auto loaded = settings::load_settings(util::process_env(), os_hostname());
+  if (!loaded) {
+    fmt::print(stderr, "sidecar-executor: invalid setting {}\n", loaded.error().message);
+    return kConfigError;
+  }
+  const settings::Settings& cfg = *loaded;
+  if (want_print_config) {
+    print_config(cfg);
+    return 0;
+  }
+
+  auto agent_env = mesos::load_agent_env(util::process_env());
+  if (!agent_env) {
+    fmt::print(stderr, "sidecar-executor: {}\n", agent_env.error().message);
+    return kConfigError;
+  }
+  // As the Mesos executor library does: the token is ours alone, never inherited by anything.
+  unsetenv(mesos::kAuthTokenVar);
+
+  setup_logging(cfg);
+  spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
+               agent_env->executor_id, agent_env->framework_id);
+  for (const auto& [name, value] : settings::describe(cfg)) spdlog::info("setting {}={}", name, value);
+
+  executor::MachineConfig mc;
+  mc.kill_grace = std::chrono::seconds(cfg.kill_task_timeout_s);
+  mc.draining_duration = cfg.sidecar_draining_duration;
+  mc.shutdown_grace = agent_env->shutdown_grace_period;
+  mc.terminal_ack_timeout = cfg.terminal_ack_timeout;
+  executor::Machine machine(mc);
+
+  runtime::EventLoop loop;
+  mesos::AgentClient agent(*agent_env, cfg.agent_encoding, cfg.max_record_size,
+                           [&loop](executor::Event e) { loop.post(std::move(e)); });
+  runtime::SignalWatcher signals([&loop](int signo) { loop.post(executor::ev::Signal{signo}); });
+  runtime::Dispatcher dispatcher(machine, loop, agent, nullptr);
+
+  agent.start();
+  int exit_code = 0;
+  loop.run([&](const executor::Event& e) {
+    for (const auto& action : machine.handle(e)) {
+      if (auto code = dispatcher.run(action)) {
+        exit_code = *code;
+        return false;
+      }
+    }
+    return true;
+  });
+  agent.stop();
+  spdlog::info("exiting with code {}", exit_code);
+  return exit_code;
+}

@@ -1,0 +1,43 @@
+// Encoding of executor Calls and decoding of Events in the two media types the agent speaks.
+// In JSON mode a launched TaskInfo is kept as the raw JSON object it arrived as, because only that
+// form carries back the fields our proto subset does not model.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mesos/v1/executor/executor.pb.h"
+#include "settings/settings.h"
+#include "util/result.h"
+
+namespace mesos {
+
+using Encoding = settings::AgentEncoding;
+namespace v1 = ::mesos::v1;
+
+const char* media_type(Encoding e);
+
+struct DecodedEvent {
+  v1::executor::Event event;
+  // For LAUNCH: the TaskInfo exactly as received (protobuf bytes or JSON text), for re-sending in
+  // SUBSCRIBE.unacknowledged_tasks.
+  std::string raw_task;
+};
+
+util::Result<DecodedEvent> decode_event(Encoding e, std::string_view record);
+
+// Serialises a Call. `raw_tasks` are TaskInfos in the same encoding (from DecodedEvent::raw_task),
+// appended to subscribe.unacknowledged_tasks as they are.
+util::Result<std::string> encode_call(Encoding e, const v1::executor::Call& call,
+                                      const std::vector<std::string>& raw_tasks = {});
+
+// The inverse operations, for the agent emulator: Calls in, Events out.
+util::Result<v1::executor::Call> decode_call(Encoding e, std::string_view body);
+util::Result<std::string> encode_event(Encoding e, const v1::executor::Event& event);
+
+// JSON text of a message as the agent writes it (proto field names, enum names, base64 bytes).
+util::Result<std::string> to_json(const google::protobuf::Message& m);
+util::Result<void> from_json(std::string_view json, google::protobuf::Message& m);
+
+}  // namespace mesos

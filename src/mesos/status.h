@@ -1,0 +1,21 @@
+// Builds the TaskStatus of an UPDATE call from what the state machine asked for, adding what the
+// agent requires: a fresh 16-byte uuid, the timestamp, SOURCE_EXECUTOR and the executor/agent ids.
+#pragma once
+
+#include <string>
+
+#include "executor/actions.h"
+#include "mesos/v1/executor/executor.pb.h"
+
+namespace mesos {
+
+struct StatusContext {
+  std::string executor_id;
+  std::string agent_id;
+  std::string mesos_container_id;  // from SUBSCRIBED, when the agent sent one
+};
+
+::mesos::v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, const StatusContext& ctx,
+                                                 const std::string& uuid_bytes, double timestamp);
+
+}  // namespace mesos

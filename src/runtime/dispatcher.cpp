@@ -1,0 +1,66 @@
+// Action dispatch.
+#include "runtime/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+namespace runtime {
+
+namespace act = executor::act;
+
+const ::mesos::v1::TaskInfo& Dispatcher::task() const {
+  static const ::mesos::v1::TaskInfo empty;
+  const auto& t = machine_.state().task;
+  return t ? *t : empty;
+}
+
+void Dispatcher::no_runtime(executor::LaunchStep step) {
+  loop_.post(executor::ev::StepFailed{step, "no container runtime is available"});
+}
+
+std::optional<int> Dispatcher::run(const executor::Action& action) {
+  std::optional<int> exit_code;
+  std::visit(
+      [&](const auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, act::Log>) {
+          switch (a.level) {
+            case executor::LogLevel::Debug: spdlog::debug("{}", a.text); break;
+            case executor::LogLevel::Info: spdlog::info("{}", a.text); break;
+            case executor::LogLevel::Warn: spdlog::warn("{}", a.text); break;
+            case executor::LogLevel::Error: spdlog::error("{}", a.text); break;
+          }
+        } else if constexpr (std::is_same_v<T, act::SendUpdate>) {
+          agent_.send_update(a);
+        } else if constexpr (std::is_same_v<T, act::StartTimer>) {
+          loop_.start_timer(a.id, a.after);
+        } else if constexpr (std::is_same_v<T, act::CancelTimer>) {
+          loop_.cancel_timer(a.id);
+        } else if constexpr (std::is_same_v<T, act::Exit>) {
+          exit_code = a.code;
+        } else if constexpr (std::is_same_v<T, act::PullImage>) {
+          if (containers_) containers_->pull(task(), a.image, a.force); else no_runtime(executor::LaunchStep::Pull);
+        } else if constexpr (std::is_same_v<T, act::ResolveSecrets>) {
+          if (containers_) containers_->resolve_secrets(task()); else no_runtime(executor::LaunchStep::Secrets);
+        } else if constexpr (std::is_same_v<T, act::CreateContainer>) {
+          if (containers_) containers_->create(task()); else no_runtime(executor::LaunchStep::Create);
+        } else if constexpr (std::is_same_v<T, act::StartContainer>) {
+          if (containers_) containers_->start(a.container_id); else no_runtime(executor::LaunchStep::Start);
+        } else if constexpr (std::is_same_v<T, act::WatchContainer>) {
+          if (containers_) containers_->watch(a.container_id);
+        } else if constexpr (std::is_same_v<T, act::StopContainer>) {
+          if (containers_) containers_->stop(a.container_id, a.grace);
+        } else if constexpr (std::is_same_v<T, act::RemoveContainer>) {
+          if (containers_) containers_->remove(a.container_id);
+        } else if constexpr (std::is_same_v<T, act::CopyFailureLogs>) {
+          if (containers_) containers_->copy_failure_logs(a.container_id);
+        } else if constexpr (std::is_same_v<T, act::Drain> || std::is_same_v<T, act::StartWatchdog> ||
+                             std::is_same_v<T, act::StopWatchdog>) {
+          // The Sidecar adapter is wired in by the watchdog module; until then these are no-ops.
+          spdlog::debug("Sidecar action skipped: no Sidecar adapter in this build");
+        }
+      },
+      action);
+  return exit_code;
+}
+
+}  // namespace runtime

@@ -1,0 +1,33 @@
+// Executes the state machine's actions against the adapters: the agent client, the container
+// runtime, the event loop's timers, the logger. Returns the exit code once an Exit action is seen.
+#pragma once
+
+#include <optional>
+
+#include "executor/actions.h"
+#include "executor/machine.h"
+#include "mesos/agent_client.h"
+#include "runtime/container_runtime.h"
+#include "runtime/event_loop.h"
+
+namespace runtime {
+
+class Dispatcher {
+ public:
+  Dispatcher(const executor::Machine& machine, EventLoop& loop, mesos::AgentClient& agent, ContainerRuntime* containers)
+      : machine_(machine), loop_(loop), agent_(agent), containers_(containers) {}
+
+  // nullopt: keep going; a value: the executor's exit code.
+  std::optional<int> run(const executor::Action& action);
+
+ private:
+  const ::mesos::v1::TaskInfo& task() const;
+  void no_runtime(executor::LaunchStep step);
+
+  const executor::Machine& machine_;
+  EventLoop& loop_;
+  mesos::AgentClient& agent_;
+  ContainerRuntime* containers_;
+};
+
+}  // namespace runtime

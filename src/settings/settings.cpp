@@ -1,0 +1,264 @@
+// The settings table and its parsers.
+#include "settings/settings.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <limits>
+
+namespace settings {
+namespace {
+
+using util::make_error;
+using util::Result;
+
+Result<long long> parse_int(std::string_view text, long long min, long long max) {
+  long long v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end) return make_error("not an integer");
+  if (v < min || v > max) return make_error(fmt::format("must be between {} and {}", min, max));
+  return v;
+}
+
+std::string format_bool(bool b) { return b ? "true" : "false"; }
+
+
+SettingSpec bool_setting(std::string env, std::string go_name, std::string def, std::string doc,
+                         bool Settings::*m) {
+  return SettingSpec{
+      std::move(env), std::move(go_name), std::move(def), std::move(doc),
+      [m](std::string_view t, Settings& s) -> Result<void> {
+        auto b = parse_go_bool(t);
+        if (!b) return b.error();
+        s.*m = *b;
+        return {};
+      },
+      [m](const Settings& s) { return format_bool(s.*m); }};
+}
+
+SettingSpec duration_setting(std::string env, std::string go_name, std::string def, std::string doc,
+                             Duration Settings::*m, Duration min = Duration{0}) {
+  return SettingSpec{
+      std::move(env), std::move(go_name), std::move(def), std::move(doc),
+      [m, min](std::string_view t, Settings& s) -> Result<void> {
+        auto d = parse_go_duration(t);
+        if (!d) return d.error();
+        if (*d < min) {
+          return make_error(fmt::format("must be at least {}", format_go_duration(min)));
+        }
+        s.*m = *d;
+        return {};
+      },
+      [m](const Settings& s) { return format_go_duration(s.*m); }};
+}
+
+SettingSpec int_setting(std::string env, std::string go_name, std::string def, std::string doc,
+                        int Settings::*m, int min, int max) {
+  return SettingSpec{
+      std::move(env), std::move(go_name), std::move(def), std::move(doc),
+      [m, min, max](std::string_view t, Settings& s) -> Result<void> {
+        auto v = parse_int(t, min, max);
+        if (!v) return v.error();
+        s.*m = static_cast<int>(*v);
+        return {};
+      },
+      [m](const Settings& s) { return std::to_string(s.*m); }};
+}
+
+SettingSpec string_setting(std::string env, std::string go_name, std::string def, std::string doc,
+                           std::string Settings::*m,
+                           std::function<Result<void>(std::string_view)> check = nullptr) {
+  return SettingSpec{
+      std::move(env), std::move(go_name), std::move(def), std::move(doc),
+      [m, check](std::string_view t, Settings& s) -> Result<void> {
+        if (check) {
+          auto ok = check(t);
+          if (!ok) return ok.error();
+        }
+        s.*m = std::string(t);
+        return {};
+      },
+      [m](const Settings& s) { return s.*m; }};
+}
+
+Result<void> check_http_url(std::string_view t) {
+  const bool http = t.rfind("http://", 0) == 0;
+  const bool https = t.rfind("https://", 0) == 0;
+  if (!http && !https) return make_error("must be an http:// or https:// URL");
+  const std::string_view rest = t.substr(http ? 7 : 8);
+  if (rest.empty() || rest[0] == '/') return make_error("URL has no host");
+  return {};
+}
+
+Result<void> check_host_port(std::string_view t) {
+  const auto colon = t.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return make_error("must be host:port");
+  auto port = parse_int(t.substr(colon + 1), 1, 65535);
+  if (!port) return make_error("must be host:port with a port from 1 to 65535");
+  return {};
+}
+
+std::vector<SettingSpec> build_specs() {
+  std::vector<SettingSpec> v;
+  v.push_back(SettingSpec{
+      "EXECUTOR_KILL_TASK_TIMEOUT", "KillTaskTimeout", "5",
+      "Seconds between SIGTERM and SIGKILL when stopping the container (an integer, not a duration); a "
+      "KILL's kill_policy grace period overrides it.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        auto n = parse_int(t, 0, 86400 * 365);
+        if (!n) return make_error(n.error().message + " (whole seconds)");
+        s.kill_task_timeout_s = static_cast<unsigned>(*n);
+        return {};
+      },
+      [](const Settings& s) { return std::to_string(s.kill_task_timeout_s); }});
+  v.push_back(duration_setting("EXECUTOR_HTTP_TIMEOUT", "HttpTimeout", "2s",
+                               "Timeout of each request to Sidecar.", &Settings::http_timeout,
+                               std::chrono::milliseconds(1)));
+  v.push_back(int_setting("EXECUTOR_SIDECAR_RETRY_COUNT", "SidecarRetryCount", "5",
+                          "Retries of a failed Sidecar request before giving up on that check.",
+                          &Settings::sidecar_retry_count, 0, 1000));
+  v.push_back(duration_setting("EXECUTOR_SIDECAR_RETRY_DELAY", "SidecarRetryDelay", "3s",
+                               "Delay between retries of a Sidecar request.", &Settings::sidecar_retry_delay));
+  v.push_back(string_setting("EXECUTOR_SIDECAR_URL", "SidecarUrl", "http://localhost:7777/state.json",
+                             "Sidecar's state document; its scheme and host also receive drain calls.",
+                             &Settings::sidecar_url, check_http_url));
+  v.push_back(duration_setting("EXECUTOR_SIDECAR_BACKOFF", "SidecarBackoff", "1m",
+                               "Delay after the container starts before the first Sidecar health check.",
+                               &Settings::sidecar_backoff));
+  v.push_back(duration_setting("EXECUTOR_SIDECAR_POLL_INTERVAL", "SidecarPollInterval", "30s",
+                               "Interval between Sidecar health checks.", &Settings::sidecar_poll_interval,
+                               std::chrono::milliseconds(1)));
+  v.push_back(int_setting("EXECUTOR_SIDECAR_MAX_FAILS", "SidecarMaxFails", "3",
+                          "Consecutive unhealthy verdicts tolerated; the next one kills the task.",
+                          &Settings::sidecar_max_fails, 0, 1000000));
+  v.push_back(duration_setting("EXECUTOR_SIDECAR_DRAINING_DURATION", "SidecarDrainingDuration", "10s",
+                               "Time between asking Sidecar to drain the service and stopping the container; "
+                               "0 skips draining.",
+                               &Settings::sidecar_draining_duration));
+  v.push_back(bool_setting("EXECUTOR_SEED_SIDECAR", "SeedSidecar", "false",
+                           "Give the container SIDECAR_SEEDS, the cluster's agents read from the Mesos master.",
+                           &Settings::seed_sidecar));
+  v.push_back(string_setting("EXECUTOR_DOCKER_REPOSITORY", "DockerRepository", "https://index.docker.io/v1/",
+                             "Registry key matched against the Docker config's auths for pull credentials.",
+                             &Settings::docker_repository));
+  v.push_back(duration_setting("EXECUTOR_LOGS_SINCE", "LogsSince", "3m",
+                               "How far back container logs are copied to the executor's output when a task "
+                               "fails or is killed.",
+                               &Settings::logs_since));
+  v.push_back(bool_setting("EXECUTOR_FORCE_CPU_LIMIT", "ForceCpuLimit", "false",
+                           "Enforce the task's cpus with a CFS quota (or shares, see UseCpuShares).",
+                           &Settings::force_cpu_limit));
+  v.push_back(bool_setting("EXECUTOR_FORCE_MEMORY_LIMIT", "ForceMemoryLimit", "false",
+                           "Enforce the task's mem as the container's memory limit.", &Settings::force_memory_limit));
+  v.push_back(bool_setting("EXECUTOR_USE_CPU_SHARES", "UseCpuShares", "false",
+                           "Limit CPU with relative CPU shares instead of a CFS quota.", &Settings::use_cpu_shares));
+  v.push_back(bool_setting("EXECUTOR_DEBUG", "Debug", "false", "Verbose executor logging.", &Settings::debug));
+  v.push_back(int_setting("EXECUTOR_MESOS_MASTER_PORT", "MesosMasterPort", "5050",
+                          "Port of the Mesos master, for SeedSidecar.", &Settings::mesos_master_port, 1, 65535));
+  v.push_back(bool_setting("EXECUTOR_RELAY_SYSLOG", "RelaySyslog", "false",
+                           "Relay container log lines as JSON UDP datagrams to SyslogAddr.", &Settings::relay_syslog));
+  v.push_back(bool_setting("EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY", "RelaySyslogStartupOnly", "false",
+                           "Relay only for RelaySyslogStartupTime after the container starts.",
+                           &Settings::relay_syslog_startup_only));
+  v.push_back(duration_setting("EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "RelaySyslogStartupTime", "1m",
+                               "How long the startup-only relay runs.", &Settings::relay_syslog_startup_time));
+  v.push_back(string_setting("EXECUTOR_SYSLOG_ADDR", "SyslogAddr", "127.0.0.1:514",
+                             "host:port receiving relayed log lines (UDP).", &Settings::syslog_addr,
+                             check_host_port));
+  v.push_back(bool_setting("EXECUTOR_CONTAINER_LOGS_STDOUT", "ContainerLogsStdout", "false",
+                           "Also print relayed log lines on the executor's stdout.",
+                           &Settings::container_logs_stdout));
+  v.push_back(SettingSpec{
+      "EXECUTOR_SEND_DOCKER_LABELS", "SendDockerLabels", "",
+      "Comma-separated container labels added as fields to every relayed log line.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        s.send_docker_labels.clear();
+        std::size_t start = 0;
+        while (start <= t.size()) {
+          std::size_t comma = t.find(',', start);
+          if (comma == std::string_view::npos) comma = t.size();
+          std::string_view item = t.substr(start, comma - start);
+          while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+          while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+          if (!item.empty()) s.send_docker_labels.emplace_back(item);
+          start = comma + 1;
+        }
+        return {};
+      },
+      [](const Settings& s) { return fmt::format("{}", fmt::join(s.send_docker_labels, ",")); }});
+  v.push_back(string_setting("EXECUTOR_LOG_HOSTNAME", "LogHostname", "(the OS hostname)",
+                             "Hostname field of relayed log lines.", &Settings::log_hostname));
+  v.push_back(string_setting("EXECUTOR_AWS_ROLE", "AwsRole", "",
+                             "Vault AWS role whose credentials the container gets (AWS_ACCESS_KEY_ID, "
+                             "AWS_SECRET_ACCESS_KEY).",
+                             &Settings::aws_role));
+  v.push_back(duration_setting("EXECUTOR_AWS_ROLE_TTL", "AwsRoleTtl", "0 (Vault's default)",
+                               "Requested lifetime of the AWS credentials lease.", &Settings::aws_role_ttl));
+  v.push_back(duration_setting("EXECUTOR_AWS_ROLE_MAX_TTL", "AwsRoleMaxTtl", "744h",
+                               "Upper bound for AwsRoleTtl.", &Settings::aws_role_max_ttl));
+  v.push_back(SettingSpec{
+      "EXECUTOR_AGENT_ENCODING", "", "protobuf",
+      "Encoding spoken with the Mesos agent: protobuf or json.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        if (t == "protobuf") s.agent_encoding = AgentEncoding::Protobuf;
+        else if (t == "json") s.agent_encoding = AgentEncoding::Json;
+        else return make_error("must be protobuf or json");
+        return {};
+      },
+      [](const Settings& s) {
+        return std::string(s.agent_encoding == AgentEncoding::Json ? "json" : "protobuf");
+      }});
+  v.push_back(SettingSpec{
+      "EXECUTOR_MAX_RECORD_SIZE", "", "8388608",
+      "Largest event record accepted from the agent, in bytes; a larger length prefix ends the stream.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        auto n = parse_int(t, 1024, 1LL << 30);
+        if (!n) return n.error();
+        s.max_record_size = static_cast<std::size_t>(*n);
+        return {};
+      },
+      [](const Settings& s) { return std::to_string(s.max_record_size); }});
+  v.push_back(duration_setting("EXECUTOR_TERMINAL_ACK_TIMEOUT", "", "5s",
+                               "How long to wait for the acknowledgement of the task's terminal update once "
+                               "the agent has accepted it, before exiting.",
+                               &Settings::terminal_ack_timeout));
+  return v;
+}
+
+}  // namespace
+
+Result<bool> parse_go_bool(std::string_view t) {
+  if (t == "1" || t == "t" || t == "T" || t == "TRUE" || t == "true" || t == "True") return true;
+  if (t == "0" || t == "f" || t == "F" || t == "FALSE" || t == "false" || t == "False") return false;
+  return make_error("not a boolean (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)");
+}
+
+const std::vector<SettingSpec>& setting_specs() {
+  static const std::vector<SettingSpec> specs = build_specs();
+  return specs;
+}
+
+Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname) {
+  Settings s;
+  s.log_hostname = std::string(os_hostname);
+  for (const auto& spec : setting_specs()) {
+    auto value = env(spec.env);
+    if (!value || value->empty()) continue;
+    auto ok = spec.parse(*value, s);
+    if (!ok) return make_error(fmt::format("{}=\"{}\": {}", spec.env, *value, ok.error().message));
+  }
+  if (s.aws_role_ttl > s.aws_role_max_ttl) {
+    return make_error(fmt::format("EXECUTOR_AWS_ROLE_TTL=\"{}\": exceeds EXECUTOR_AWS_ROLE_MAX_TTL ({})",
+                                  format_go_duration(s.aws_role_ttl), format_go_duration(s.aws_role_max_ttl)));
+  }
+  return s;
+}
+
+std::vector<std::pair<std::string, std::string>> describe(const Settings& s) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& spec : setting_specs()) out.emplace_back(spec.env, spec.format(s));
+  return out;
+}
+
+}  // namespace settings

@@ -1,0 +1,79 @@
+// Every EXECUTOR_* setting in one table: name, Go executor name, default, meaning, parser.
+// Parsed once from the environment into a Settings struct that is passed down; nothing below main
+// reads EXECUTOR_* variables itself.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "settings/duration.h"
+#include "util/env.h"
+#include "util/result.h"
+
+namespace settings {
+
+enum class AgentEncoding : unsigned char { Protobuf, Json };
+
+struct Settings {
+  // The Go executor's settings, same names (EXECUTOR_ + the CamelCase words split) and defaults.
+  unsigned kill_task_timeout_s = 5;
+  Duration http_timeout = std::chrono::seconds(2);
+  int sidecar_retry_count = 5;
+  Duration sidecar_retry_delay = std::chrono::seconds(3);
+  std::string sidecar_url = "http://localhost:7777/state.json";
+  Duration sidecar_backoff = std::chrono::minutes(1);
+  Duration sidecar_poll_interval = std::chrono::seconds(30);
+  int sidecar_max_fails = 3;
+  Duration sidecar_draining_duration = std::chrono::seconds(10);
+  bool seed_sidecar = false;
+  std::string docker_repository = "https://index.docker.io/v1/";
+  Duration logs_since = std::chrono::minutes(3);
+  bool force_cpu_limit = false;
+  bool force_memory_limit = false;
+  bool use_cpu_shares = false;
+  bool debug = false;
+  int mesos_master_port = 5050;
+  bool relay_syslog = false;
+  bool relay_syslog_startup_only = false;
+  Duration relay_syslog_startup_time = std::chrono::minutes(1);
+  std::string syslog_addr = "127.0.0.1:514";
+  bool container_logs_stdout = false;
+  std::vector<std::string> send_docker_labels;
+  std::string log_hostname;  // empty in the table: the OS hostname at load time
+  std::string aws_role;
+  Duration aws_role_ttl{0};  // 0: Vault's default TTL for the role
+  Duration aws_role_max_ttl = std::chrono::hours(744);
+
+  // sidecar-executor's own additions.
+  AgentEncoding agent_encoding = AgentEncoding::Protobuf;
+  std::size_t max_record_size = std::size_t{8} << 20;
+  Duration terminal_ack_timeout = std::chrono::seconds(5);
+};
+
+struct SettingSpec {
+  std::string env;           // EXECUTOR_SIDECAR_RETRY_DELAY
+  std::string go_name;       // SidecarRetryDelay; empty for settings the Go executor does not have
+  std::string default_text;  // as documented
+  std::string doc;           // one sentence for the README table and --help
+  std::function<util::Result<void>(std::string_view, Settings&)> parse;
+  std::function<std::string(const Settings&)> format;
+};
+
+// The table, in documentation order.
+const std::vector<SettingSpec>& setting_specs();
+
+// Defaults, then every EXECUTOR_* variable that is set (an empty value counts as unset). The first
+// bad value is returned as an error naming the variable and the value.
+util::Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname);
+
+// Effective values, NAME=value in table order (for --print-config and the startup dump).
+std::vector<std::pair<std::string, std::string>> describe(const Settings& s);
+
+// Go's strconv.ParseBool.
+util::Result<bool> parse_go_bool(std::string_view text);
+
+}  // namespace settings

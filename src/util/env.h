@@ -1,0 +1,23 @@
+// Environment lookup as a value, so settings parsers can be tested with a table instead of setenv.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace util {
+
+// Returns the variable's value, or nullopt when it is not set.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Reads the real process environment.
+EnvLookup process_env();
+
+// Reads from a fixed map (tests, the local agent).
+EnvLookup map_env(std::map<std::string, std::string> vars);
+
+// Every variable of the process environment, sorted by name.
+std::map<std::string, std::string> process_env_snapshot();
+
+}  // namespace util
