@@ -312,7 +312,7 @@ class Machine::Step {
   void on(const ev::TimerFired& e) {
     switch (e.id) {
       case TimerId::TerminalAck:
-        if (s_.phase == Phase::TerminalUpdateSent) {
+        if (s_.phase == Phase::TerminalUpdateSent && s_.terminal_accepted) {
           log(LogLevel::Warn, fmt::format("the agent accepted the terminal update but it was not acknowledged "
                                           "within {}: exiting",
                                           fmt_duration(cfg_.terminal_ack_timeout)));
@@ -556,10 +556,12 @@ std::vector<Action> Machine::handle(const Event& event) {
   std::vector<Action> out;
   Step step(config_, state_, out);
   if (state_.phase == Phase::Exiting) {
-    step.log(LogLevel::Debug, fmt::format("{} after exit ignored", describe(event)));
+    step.log(LogLevel::Debug, fmt::format("{} ignored: phase exiting -> exiting", describe(event)));
     return out;
   }
+  const Phase before = state_.phase;
   std::visit([&](const auto& e) { step.on(e); }, event);
+  step.log(LogLevel::Debug, fmt::format("{}: {} -> {}", describe(event), to_string(before), to_string(state_.phase)));
   return out;
 }
 

@@ -1,0 +1,537 @@
+// The executor state machine: every (phase, event) pair, then the behaviours one by one.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+
+#include "executor/machine.h"
+#include "executor/task_rules.h"
+
+using namespace executor;
+namespace v1 = ::mesos::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kContainer = "c0ffee0123456789abcdef";
+
+v1::TaskInfo docker_task(const std::string& id = "t1", bool sidecar = true) {
+  v1::TaskInfo t;
+  t.set_name("web");
+  t.mutable_task_id()->set_value(id);
+  t.mutable_agent_id()->set_value("agent-1");
+  t.mutable_container()->set_type(v1::ContainerInfo::DOCKER);
+  t.mutable_container()->mutable_docker()->set_image("127.0.0.1:5000/web:1");
+  if (!sidecar) {
+    auto* p = t.mutable_container()->mutable_docker()->add_parameters();
+    p->set_key("label");
+    p->set_value("SidecarDiscover=false");
+  }
+  return t;
+}
+
+struct Harness {
+  explicit Harness(MachineConfig cfg = {}) : m(cfg) {}
+  Machine m;
+  std::vector<Action> last;
+
+  Harness& on(const Event& e) {
+    last = m.handle(e);
+    return *this;
+  }
+  Phase phase() const { return m.state().phase; }
+
+  template <typename A>
+  std::vector<A> all() const {
+    std::vector<A> out;
+    for (const auto& a : last) {
+      if (auto p = std::get_if<A>(&a)) out.push_back(*p);
+    }
+    return out;
+  }
+  template <typename A>
+  bool has() const {
+    return !all<A>().empty();
+  }
+  std::vector<v1::TaskState> states() const {
+    std::vector<v1::TaskState> out;
+    for (const auto& u : all<act::SendUpdate>()) out.push_back(u.state);
+    return out;
+  }
+  bool logged(LogLevel min_level) const {
+    for (const auto& l : all<act::Log>()) {
+      if (l.level >= min_level) return true;
+    }
+    return false;
+  }
+};
+
+void reach(Harness& h, Phase target, bool sidecar = true) {
+  if (target == Phase::Subscribing) return;
+  h.on(ev::Subscribed{});
+  if (target == Phase::Idle) return;
+  h.on(ev::Launch{docker_task("t1", sidecar)});
+  if (target == Phase::Launching) return;
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
+  if (target == Phase::Running) return;
+  if (target == Phase::Draining || target == Phase::Killing) {
+    h.on(ev::Kill{"t1", std::nullopt});
+    if (target == Phase::Killing) h.on(ev::TimerFired{TimerId::DrainWait});
+    return;
+  }
+  h.on(ev::ContainerExited{0, false, "", ""});
+  if (target == Phase::TerminalUpdateSent) return;
+  h.on(ev::Acknowledged{"t1", "u", true, true});
+}
+
+std::vector<std::pair<std::string, Event>> sample_events() {
+  return {
+      {"SUBSCRIBED", ev::Subscribed{true, "agent"}},
+      {"LAUNCH (valid)", ev::Launch{docker_task("t1")}},
+      {"LAUNCH (second task)", ev::Launch{docker_task("t2")}},
+      {"LAUNCH (no docker)", ev::Launch{[] {
+         v1::TaskInfo t;
+         t.mutable_task_id()->set_value("t3");
+         return t;
+       }()}},
+      {"LAUNCH (no task id)", ev::Launch{v1::TaskInfo{}}},
+      {"LAUNCH_GROUP", ev::LaunchGroup{{docker_task("g1"), docker_task("g2")}}},
+      {"KILL (ours)", ev::Kill{"t1", std::nullopt}},
+      {"KILL (ours, grace 1s)", ev::Kill{"t1", Duration(1s)}},
+      {"KILL (unknown task)", ev::Kill{"nope", std::nullopt}},
+      {"ACKNOWLEDGED (terminal, ours)", ev::Acknowledged{"t1", "u1", true, true}},
+      {"ACKNOWLEDGED (non-terminal)", ev::Acknowledged{"t1", "u2", true, false}},
+      {"ACKNOWLEDGED (unknown uuid)", ev::Acknowledged{"t1", "zz", false, false}},
+      {"SHUTDOWN", ev::Shutdown{}},
+      {"HEARTBEAT", ev::Heartbeat{}},
+      {"ERROR", ev::AgentError{"boom"}},
+      {"MESSAGE", ev::AgentMessage{12}},
+      {"unknown event", ev::UnknownEvent{99}},
+      {"update accepted (terminal)", ev::UpdateAccepted{"t1", true}},
+      {"update accepted (non-terminal)", ev::UpdateAccepted{"t1", false}},
+      {"disconnected", ev::Disconnected{"stream closed"}},
+      {"agent gone", ev::AgentGone{"recovery timeout"}},
+      {"pull done", ev::StepDone{LaunchStep::Pull, "", ""}},
+      {"secrets done", ev::StepDone{LaunchStep::Secrets, "", ""}},
+      {"create done", ev::StepDone{LaunchStep::Create, "newc", ""}},
+      {"start done", ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"}},
+      {"pull failed", ev::StepFailed{LaunchStep::Pull, "no such image"}},
+      {"create failed", ev::StepFailed{LaunchStep::Create, "409"}},
+      {"start failed", ev::StepFailed{LaunchStep::Start, "oci error"}},
+      {"container exited 0", ev::ContainerExited{0, false, "", ""}},
+      {"container exited 3", ev::ContainerExited{3, false, "", "bad"}},
+      {"container outcome unknown", ev::ContainerExited{std::nullopt, false, "daemon gone", ""}},
+      {"health changed", ev::HealthChanged{false}},
+      {"watchdog kill", ev::WatchdogKill{"UNHEALTHY 4 times"}},
+      {"credentials expiring", ev::CredentialsExpiring{"AWS lease ends"}},
+      {"timer terminal-ack", ev::TimerFired{TimerId::TerminalAck}},
+      {"timer drain-wait", ev::TimerFired{TimerId::DrainWait}},
+      {"timer shutdown-deadline", ev::TimerFired{TimerId::ShutdownDeadline}},
+      {"SIGTERM", ev::Signal{SIGTERM}},
+  };
+}
+
+const Phase kPhases[] = {Phase::Subscribing, Phase::Idle,    Phase::Launching,          Phase::Running,
+                         Phase::Draining,    Phase::Killing, Phase::TerminalUpdateSent, Phase::Exiting};
+
+}  // namespace
+
+TEST_CASE("Every (phase, event) pair has a defined, logged outcome and keeps the invariants") {
+  for (Phase phase : kPhases) {
+    for (const auto& [name, event] : sample_events()) {
+      Harness h;
+      reach(h, phase);
+      REQUIRE(h.phase() == phase);
+      INFO("phase " << to_string(phase) << ", event " << name);
+      h.on(event);
+      // Logged: at least the transition trace, which names the event and both phases.
+      REQUIRE(h.has<act::Log>());
+      const auto trace = h.all<act::Log>().back().text;
+      CHECK_THAT(trace, Catch::Contains(to_string(phase)));
+      CHECK_THAT(trace, Catch::Contains(to_string(h.phase())));
+      for (const auto& u : h.all<act::SendUpdate>()) {
+        CHECK_FALSE(u.task_id.empty());
+        CHECK(u.state != v1::TASK_STAGING);
+        // Another task than ours only ever gets TASK_ERROR.
+        if (u.task_id != h.m.state().task_id) CHECK(u.state == v1::TASK_ERROR);
+      }
+      CHECK(h.all<act::Exit>().size() <= 1);
+      if (phase == Phase::Exiting) {
+        CHECK(h.last.size() == 1);  // the trace only
+        CHECK(h.phase() == Phase::Exiting);
+      }
+      if (phase == Phase::Subscribing || phase == Phase::Idle) {
+        CHECK_FALSE(h.has<act::StopContainer>());
+        CHECK_FALSE(h.has<act::StartContainer>());
+      }
+    }
+  }
+}
+
+TEST_CASE("SUBSCRIBED moves from subscribing to idle; a re-subscription changes nothing") {
+  Harness h;
+  h.on(ev::Subscribed{false, "a"});
+  CHECK(h.phase() == Phase::Idle);
+  reach(h, Phase::Running);
+  Harness r;
+  reach(r, Phase::Running);
+  r.on(ev::Subscribed{});
+  CHECK(r.phase() == Phase::Running);
+  CHECK(r.all<act::SendUpdate>().empty());
+}
+
+TEST_CASE("LAUNCH sends TASK_STARTING and pulls; each launch step leads to the next") {
+  Harness h;
+  h.on(ev::Subscribed{});
+  h.on(ev::Launch{docker_task()});
+  CHECK(h.states() == std::vector{v1::TASK_STARTING});
+  REQUIRE(h.has<act::PullImage>());
+  CHECK(h.all<act::PullImage>()[0].image == "127.0.0.1:5000/web:1");
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  CHECK(h.has<act::ResolveSecrets>());
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  CHECK(h.has<act::CreateContainer>());
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  REQUIRE(h.has<act::StartContainer>());
+  CHECK(h.all<act::StartContainer>()[0].container_id == kContainer);
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
+  CHECK(h.phase() == Phase::Running);
+  REQUIRE(h.states() == std::vector{v1::TASK_RUNNING});
+  CHECK(h.all<act::SendUpdate>()[0].container_id == kContainer);
+  CHECK(h.all<act::SendUpdate>()[0].ip_address == "172.17.0.2");
+  CHECK(h.has<act::WatchContainer>());
+  CHECK(h.has<act::StartWatchdog>());
+}
+
+TEST_CASE("SidecarDiscover=false: no watchdog, no drain on KILL") {
+  Harness h;
+  reach(h, Phase::Running, /*sidecar=*/false);
+  CHECK_FALSE(h.has<act::StartWatchdog>());
+  h.on(ev::Kill{"t1", std::nullopt});
+  CHECK_FALSE(h.has<act::Drain>());
+  CHECK(h.has<act::StopContainer>());
+  CHECK(h.phase() == Phase::Killing);
+}
+
+TEST_CASE("A task without container.docker fails at once with a message saying so") {
+  Harness h;
+  h.on(ev::Subscribed{});
+  v1::TaskInfo t;
+  t.mutable_task_id()->set_value("t9");
+  h.on(ev::Launch{t});
+  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  const auto u = h.all<act::SendUpdate>()[0];
+  CHECK(u.reason == v1::TaskStatus::REASON_TASK_INVALID);
+  CHECK_THAT(u.message, Catch::Contains("container"));
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+  CHECK_FALSE(h.has<act::PullImage>());
+}
+
+TEST_CASE("A second LAUNCH gets TASK_ERROR and leaves the running task alone") {
+  Harness h;
+  reach(h, Phase::Running);
+  h.on(ev::Launch{docker_task("t2")});
+  REQUIRE(h.all<act::SendUpdate>().size() == 1);
+  CHECK(h.all<act::SendUpdate>()[0].task_id == "t2");
+  CHECK(h.all<act::SendUpdate>()[0].state == v1::TASK_ERROR);
+  CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("t1"));
+  CHECK(h.phase() == Phase::Running);
+  CHECK_FALSE(h.has<act::StopContainer>());
+}
+
+TEST_CASE("A re-delivered LAUNCH of our own task is ignored") {
+  Harness h;
+  reach(h, Phase::Running);
+  h.on(ev::Launch{docker_task("t1")});
+  CHECK(h.all<act::SendUpdate>().empty());
+  CHECK(h.logged(LogLevel::Warn));
+}
+
+TEST_CASE("LAUNCH_GROUP: every task of the group gets TASK_ERROR") {
+  Harness h;
+  h.on(ev::Subscribed{});
+  h.on(ev::LaunchGroup{{docker_task("g1"), docker_task("g2")}});
+  REQUIRE(h.all<act::SendUpdate>().size() == 2);
+  for (const auto& u : h.all<act::SendUpdate>()) {
+    CHECK(u.state == v1::TASK_ERROR);
+    CHECK(u.reason == v1::TaskStatus::REASON_TASK_GROUP_INVALID);
+  }
+  CHECK(h.phase() == Phase::Idle);
+}
+
+TEST_CASE("KILL for an unknown task is logged and ignored") {
+  Harness h;
+  reach(h, Phase::Running);
+  h.on(ev::Kill{"other", std::nullopt});
+  CHECK(h.phase() == Phase::Running);
+  CHECK(h.all<act::SendUpdate>().empty());
+  CHECK(h.logged(LogLevel::Warn));
+}
+
+TEST_CASE("KILL of a running task drains, then stops with the grace period, then reports TASK_KILLED") {
+  MachineConfig cfg;
+  cfg.draining_duration = 2s;
+  cfg.kill_grace = 30s;
+  Harness h(cfg);
+  reach(h, Phase::Running);
+  h.on(ev::Kill{"t1", Duration(1s)});
+  REQUIRE(h.has<act::Drain>());
+  REQUIRE(h.has<act::StartTimer>());
+  CHECK(h.all<act::StartTimer>()[0].id == TimerId::DrainWait);
+  CHECK(h.all<act::StartTimer>()[0].after == Duration(2s));
+  CHECK(h.phase() == Phase::Draining);
+  h.on(ev::TimerFired{TimerId::DrainWait});
+  REQUIRE(h.has<act::StopContainer>());
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(1s));  // kill_policy beats KillTaskTimeout
+  h.on(ev::ContainerExited{143, false, "", ""});
+  REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
+  CHECK(h.has<act::CopyFailureLogs>());
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+}
+
+TEST_CASE("KILL with draining 0 stops at once with KillTaskTimeout") {
+  MachineConfig cfg;
+  cfg.draining_duration = 0s;
+  cfg.kill_grace = 7s;
+  Harness h(cfg);
+  reach(h, Phase::Running);
+  h.on(ev::Kill{"t1", std::nullopt});
+  CHECK_FALSE(h.has<act::Drain>());
+  REQUIRE(h.has<act::StopContainer>());
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(7s));
+}
+
+TEST_CASE("The container exiting during the drain wait ends the task at once") {
+  Harness h;
+  reach(h, Phase::Draining);
+  h.on(ev::ContainerExited{0, false, "", ""});
+  CHECK(h.has<act::CancelTimer>());
+  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+}
+
+TEST_CASE("TASK_KILLING is sent first only when the framework has TASK_KILLING_STATE") {
+  Harness with;
+  with.on(ev::Subscribed{true, "a"});
+  with.on(ev::Launch{docker_task()});
+  with.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  with.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  with.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  with.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  with.on(ev::Kill{"t1", std::nullopt});
+  CHECK(with.states() == std::vector{v1::TASK_KILLING});
+  Harness without;
+  reach(without, Phase::Running);
+  without.on(ev::Kill{"t1", std::nullopt});
+  CHECK(without.states().empty());
+}
+
+TEST_CASE("Container exit maps to the terminal state") {
+  struct Case {
+    ev::ContainerExited exit;
+    v1::TaskState state;
+    std::optional<v1::TaskStatus::Reason> reason;
+    std::string in_message;
+  };
+  const std::vector<Case> cases = {
+      {{0, false, "", ""}, v1::TASK_FINISHED, std::nullopt, "code 0"},
+      {{3, false, "", "ERROR: bad config"}, v1::TASK_FAILED, std::nullopt, "ERROR: bad config"},
+      {{1, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 1"},
+      {{128, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 128"},
+      {{129, false, "", ""}, v1::TASK_KILLED, std::nullopt, "signal 1"},
+      {{137, false, "", ""}, v1::TASK_KILLED, std::nullopt, "signal 9"},
+      {{165, false, "", ""}, v1::TASK_KILLED, std::nullopt, "code 165"},
+      {{166, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 166"},
+      {{137, true, "", ""}, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY, "memory"},
+      {{std::nullopt, false, "daemon unreachable", ""}, v1::TASK_FAILED,
+       v1::TaskStatus::REASON_COMMAND_EXECUTOR_FAILED, "daemon unreachable"},
+  };
+  for (const auto& c : cases) {
+    Harness h;
+    reach(h, Phase::Running);
+    h.on(c.exit);
+    INFO("exit " << c.exit.exit_code.value_or(-1));
+    REQUIRE(h.all<act::SendUpdate>().size() == 1);
+    const auto u = h.all<act::SendUpdate>()[0];
+    CHECK(u.state == c.state);
+    CHECK(u.reason == c.reason);
+    CHECK_THAT(u.message, Catch::Contains(c.in_message));
+    CHECK(h.has<act::CopyFailureLogs>() == (c.state != v1::TASK_FINISHED));
+    CHECK(h.has<act::StopWatchdog>());
+  }
+}
+
+TEST_CASE("A launch step failure fails the task with the step and the daemon's message") {
+  Harness h;
+  reach(h, Phase::Launching);
+  h.on(ev::StepFailed{LaunchStep::Pull, "unauthorized: authentication required"});
+  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  const auto u = h.all<act::SendUpdate>()[0];
+  CHECK(u.reason == v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  CHECK_THAT(u.message, Catch::Contains("pull failed: unauthorized"));
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+}
+
+TEST_CASE("KILL during pull reports TASK_KILLED at once and ignores the pull's late result") {
+  Harness h;
+  reach(h, Phase::Launching);
+  h.on(ev::Kill{"t1", std::nullopt});
+  REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
+  CHECK(h.all<act::SendUpdate>()[0].reason == v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  CHECK_FALSE(h.has<act::ResolveSecrets>());
+  CHECK(h.all<act::SendUpdate>().empty());
+}
+
+TEST_CASE("KILL during create waits for the container, removes it, then reports TASK_KILLED") {
+  Harness h;
+  reach(h, Phase::Launching);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::Kill{"t1", std::nullopt});
+  CHECK(h.phase() == Phase::Killing);
+  CHECK(h.all<act::SendUpdate>().empty());
+  h.on(ev::StepDone{LaunchStep::Create, "fresh", ""});
+  REQUIRE(h.has<act::RemoveContainer>());
+  CHECK(h.all<act::RemoveContainer>()[0].container_id == "fresh");
+  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+}
+
+TEST_CASE("KILL during start stops the container once it has started") {
+  Harness h;
+  reach(h, Phase::Launching);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::Kill{"t1", std::nullopt});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  CHECK(h.has<act::WatchContainer>());
+  CHECK(h.has<act::StopContainer>());
+  h.on(ev::ContainerExited{137, false, "", ""});
+  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+}
+
+TEST_CASE("The executor exits when the terminal update is acknowledged, not before") {
+  Harness h;
+  reach(h, Phase::TerminalUpdateSent);
+  h.on(ev::Acknowledged{"t1", "u", true, false});
+  CHECK_FALSE(h.has<act::Exit>());
+  h.on(ev::Acknowledged{"t1", "zz", false, false});
+  CHECK_FALSE(h.has<act::Exit>());
+  h.on(ev::Acknowledged{"t1", "u", true, true});
+  REQUIRE(h.has<act::Exit>());
+  CHECK(h.all<act::Exit>()[0].code == 0);
+}
+
+TEST_CASE("Once the agent has the terminal update, the ACK wait is bounded") {
+  MachineConfig cfg;
+  cfg.terminal_ack_timeout = 3s;
+  Harness h(cfg);
+  reach(h, Phase::TerminalUpdateSent);
+  h.on(ev::TimerFired{TimerId::TerminalAck});  // a stale timer before acceptance does nothing
+  CHECK_FALSE(h.has<act::Exit>());
+  h.on(ev::UpdateAccepted{"t1", true});
+  REQUIRE(h.has<act::StartTimer>());
+  CHECK(h.all<act::StartTimer>()[0].after == Duration(3s));
+  h.on(ev::TimerFired{TimerId::TerminalAck});
+  REQUIRE(h.has<act::Exit>());
+  CHECK(h.all<act::Exit>()[0].code == 0);
+}
+
+TEST_CASE("SHUTDOWN with no task exits 0 at once") {
+  Harness h;
+  h.on(ev::Subscribed{});
+  h.on(ev::Shutdown{});
+  REQUIRE(h.has<act::Exit>());
+  CHECK(h.all<act::Exit>()[0].code == 0);
+}
+
+TEST_CASE("SHUTDOWN of a running task fits the stop inside the agent's grace period") {
+  MachineConfig cfg;
+  cfg.kill_grace = 30s;
+  cfg.shutdown_grace = 5s;
+  cfg.draining_duration = 10s;
+  Harness h(cfg);
+  reach(h, Phase::Running);
+  h.on(ev::Shutdown{});
+  CHECK_FALSE(h.has<act::Drain>());  // no time left for draining
+  REQUIRE(h.has<act::StopContainer>());
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(4s));
+  bool deadline = false;
+  for (const auto& t : h.all<act::StartTimer>()) deadline = deadline || t.id == TimerId::ShutdownDeadline;
+  CHECK(deadline);
+  h.on(ev::ContainerExited{143, false, "", ""});
+  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+  h.on(ev::Acknowledged{"t1", "u", true, true});
+  CHECK(h.has<act::Exit>());
+}
+
+TEST_CASE("SIGTERM to the executor stops the container, reports TASK_KILLED, exits") {
+  MachineConfig cfg;
+  cfg.draining_duration = 0s;
+  Harness h(cfg);
+  reach(h, Phase::Running);
+  h.on(ev::Signal{SIGTERM});
+  REQUIRE(h.has<act::StopContainer>());
+  h.on(ev::ContainerExited{143, false, "", ""});
+  REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
+  CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("SIGTERM"));
+  h.on(ev::Acknowledged{"t1", "u", true, true});
+  CHECK(h.has<act::Exit>());
+}
+
+TEST_CASE("Agent gone: an idle executor exits non-zero; a running task is stopped first") {
+  Harness idle;
+  idle.on(ev::Subscribed{});
+  idle.on(ev::AgentGone{"recovery timeout"});
+  REQUIRE(idle.has<act::Exit>());
+  CHECK(idle.all<act::Exit>()[0].code == 1);
+
+  Harness running;
+  reach(running, Phase::Running);
+  running.on(ev::AgentGone{"checkpointing off"});
+  CHECK_FALSE(running.has<act::Drain>());
+  REQUIRE(running.has<act::StopContainer>());
+  running.on(ev::ContainerExited{143, false, "", ""});
+  REQUIRE(running.has<act::Exit>());
+  CHECK(running.all<act::Exit>()[0].code == 1);
+}
+
+TEST_CASE("Watchdog kill ends the task TASK_FAILED naming Sidecar's verdict") {
+  MachineConfig cfg;
+  cfg.draining_duration = 0s;
+  Harness h(cfg);
+  reach(h, Phase::Running);
+  h.on(ev::WatchdogKill{"UNHEALTHY 4 times in a row"});
+  REQUIRE(h.has<act::StopContainer>());
+  h.on(ev::ContainerExited{143, false, "", ""});
+  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("UNHEALTHY 4 times"));
+}
+
+TEST_CASE("Health changes become TASK_RUNNING updates with healthy set") {
+  Harness h;
+  reach(h, Phase::Running);
+  h.on(ev::HealthChanged{false});
+  REQUIRE(h.all<act::SendUpdate>().size() == 1);
+  const auto u = h.all<act::SendUpdate>()[0];
+  CHECK(u.state == v1::TASK_RUNNING);
+  CHECK(u.healthy == std::optional<bool>(false));
+  CHECK(u.reason == v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+}
+
+TEST_CASE("SidecarDiscover label follows Go's ParseBool") {
+  auto with_label = [](const std::string& v) {
+    v1::TaskInfo t = docker_task();
+    auto* p = t.mutable_container()->mutable_docker()->add_parameters();
+    p->set_key("label");
+    p->set_value("SidecarDiscover=" + v);
+    return t;
+  };
+  CHECK(sidecar_discover(docker_task()));
+  for (const char* f : {"0", "f", "F", "false", "FALSE", "False"}) CHECK_FALSE(sidecar_discover(with_label(f)));
+  for (const char* t : {"1", "true", "yes", "", "garbage"}) CHECK(sidecar_discover(with_label(t)));
+}

@@ -1,0 +1,384 @@
+// The agent emulator's HTTP endpoint and event stream.
+#include "fake_agent.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <deque>
+
+#include "mesos/ledger.h"
+#include "mesos/recordio.h"
+
+namespace fake {
+
+using mesos::Encoding;
+using Call = v1::executor::Call;
+using Event = v1::executor::Event;
+
+struct FakeAgent::Stream {
+  Encoding encoding = Encoding::Protobuf;
+  std::deque<std::string> out;  // RecordIO-framed bytes
+  bool closed = false;
+};
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kProtobuf = "application/x-protobuf";
+
+// Accept negotiation as the agent does it: JSON is checked first, so "*/*" or a missing Accept
+// yields JSON; protobuf only when JSON is not acceptable.
+std::optional<Encoding> negotiate(const std::string& accept_header) {
+  std::string accept = accept_header.empty() ? "*/*" : accept_header;
+  bool json = false;
+  bool protobuf = false;
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    std::size_t comma = accept.find(',', start);
+    if (comma == std::string::npos) comma = accept.size();
+    std::string item = accept.substr(start, comma - start);
+    start = comma + 1;
+    std::string params;
+    if (auto semi = item.find(';'); semi != std::string::npos) {
+      params = item.substr(semi);
+      item = item.substr(0, semi);
+    }
+    auto trim = [](std::string s) {
+      while (!s.empty() && s.front() == ' ') s.erase(0, 1);
+      while (!s.empty() && s.back() == ' ') s.pop_back();
+      return s;
+    };
+    item = trim(item);
+    const bool refused = params.find("q=0") != std::string::npos && params.find("q=0.") == std::string::npos;
+    if (refused) continue;
+    if (item == "*/*" || item == "application/*") {
+      json = true;
+      protobuf = true;
+    }
+    if (item == kJson) json = true;
+    if (item == kProtobuf) protobuf = true;
+  }
+  if (json) return Encoding::Json;
+  if (protobuf) return Encoding::Protobuf;
+  return std::nullopt;
+}
+
+}  // namespace
+
+FakeAgent::FakeAgent(AgentOptions options) : options_(std::move(options)) {}
+
+FakeAgent::~FakeAgent() { stop(); }
+
+std::string FakeAgent::endpoint() const { return fmt::format("127.0.0.1:{}", port_); }
+
+int FakeAgent::start(int port) {
+  server_ = std::make_unique<httplib::Server>();
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    std::optional<std::string> auth;
+    if (req.has_header("Authorization")) auth = req.get_header_value("Authorization");
+    handle(req.method, req.body, req.get_header_value("Content-Type"), req.get_header_value("Accept"), auth, res);
+  };
+  server_->Post("/api/v1/executor", handler);
+  server_->Get("/api/v1/executor", handler);
+  server_->Put("/api/v1/executor", handler);
+  server_->Delete("/api/v1/executor", handler);
+  if (port == 0) {
+    port_ = server_->bind_to_any_port("127.0.0.1");
+  } else {
+    if (!server_->bind_to_port("127.0.0.1", port)) throw std::runtime_error(fmt::format("fake agent: cannot bind {}", port));
+    port_ = port;
+  }
+  if (port_ <= 0) throw std::runtime_error("fake agent: cannot bind a port");
+  listener_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs: wait for it.
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return port_;
+}
+
+void FakeAgent::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stream_) stream_->closed = true;
+    stream_.reset();
+  }
+  cv_.notify_all();
+  if (server_) server_->stop();
+  if (listener_.joinable()) listener_.join();
+  server_.reset();
+}
+
+void FakeAgent::restart(std::chrono::milliseconds downtime) {
+  const int port = port_;
+  stop();
+  std::this_thread::sleep_for(downtime);
+  // Port reuse can race with sockets in TIME_WAIT on busy machines: try for a while.
+  for (int i = 0;; ++i) {
+    try {
+      start(port);
+      return;
+    } catch (const std::exception&) {
+      if (i > 100) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+void FakeAgent::enqueue_locked(const Event& e) {
+  if (!stream_) {
+    pending_events_.push_back(e);
+    return;
+  }
+  auto encoded = mesos::encode_event(stream_->encoding, e);
+  if (!encoded) throw std::runtime_error(encoded.error().message);
+  stream_->out.push_back(mesos::recordio::encode(*encoded));
+  cv_.notify_all();
+}
+
+void FakeAgent::send(const Event& e) {
+  std::lock_guard lk(mu_);
+  enqueue_locked(e);
+}
+
+void FakeAgent::launch(const v1::TaskInfo& task) {
+  Event e;
+  e.set_type(Event::LAUNCH);
+  *e.mutable_launch()->mutable_task() = task;
+  send(e);
+}
+
+void FakeAgent::kill(const std::string& task_id, std::optional<std::chrono::nanoseconds> grace) {
+  Event e;
+  e.set_type(Event::KILL);
+  e.mutable_kill()->mutable_task_id()->set_value(task_id);
+  if (grace) e.mutable_kill()->mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(grace->count());
+  send(e);
+}
+
+void FakeAgent::shutdown() {
+  Event e;
+  e.set_type(Event::SHUTDOWN);
+  send(e);
+}
+
+void FakeAgent::send_raw(std::string bytes) {
+  std::lock_guard lk(mu_);
+  if (stream_) stream_->out.push_back(std::move(bytes));
+  cv_.notify_all();
+}
+
+void FakeAgent::drop_stream() {
+  std::lock_guard lk(mu_);
+  if (stream_) stream_->closed = true;
+  stream_.reset();
+  cv_.notify_all();
+}
+
+void FakeAgent::set_auto_ack(bool on) {
+  std::lock_guard lk(mu_);
+  options_.auto_ack = on;
+}
+
+void FakeAgent::ack_locked(const v1::TaskStatus& s) {
+  Event e;
+  e.set_type(Event::ACKNOWLEDGED);
+  *e.mutable_acknowledged()->mutable_task_id() = s.task_id();
+  e.mutable_acknowledged()->set_uuid(s.uuid());
+  enqueue_locked(e);
+  ++acks_sent_;
+}
+
+void FakeAgent::ack_pending() {
+  std::lock_guard lk(mu_);
+  for (const auto& s : unacked_) ack_locked(s);
+  unacked_.clear();
+}
+
+std::vector<RecordedCall> FakeAgent::calls() const {
+  std::lock_guard lk(mu_);
+  return calls_;
+}
+
+std::vector<RecordedCall> FakeAgent::calls_of(Call::Type type) const {
+  std::lock_guard lk(mu_);
+  std::vector<RecordedCall> out;
+  for (const auto& c : calls_) {
+    if (c.call && c.call->type() == type) out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<ReceivedUpdate> FakeAgent::updates() const {
+  std::lock_guard lk(mu_);
+  return updates_;
+}
+
+std::size_t FakeAgent::acks_sent() const {
+  std::lock_guard lk(mu_);
+  return acks_sent_;
+}
+
+bool FakeAgent::stream_open() const {
+  std::lock_guard lk(mu_);
+  return stream_ != nullptr;
+}
+
+bool FakeAgent::wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+void FakeAgent::handle(const std::string& method, const std::string& body, const std::string& content_type,
+                       const std::string& accept, const std::optional<std::string>& authorization,
+                       httplib::Response& res) {
+  RecordedCall rec;
+  rec.at = std::chrono::steady_clock::now();
+  rec.content_type = content_type;
+  rec.accept = accept;
+  rec.authorization = authorization;
+  rec.raw_body = body;
+  auto answer = [&](int status, const std::string& message) {
+    rec.status = status;
+    rec.error = message;
+    res.status = status;
+    if (!message.empty()) res.set_content(message, "text/plain");
+    std::lock_guard lk(mu_);
+    calls_.push_back(rec);
+  };
+
+  if (method != "POST") return answer(405, "Expecting 'POST'");
+  if (content_type.empty()) return answer(400, "Expecting 'Content-Type' to be present");
+  std::optional<Encoding> encoding;
+  if (content_type == kProtobuf) encoding = Encoding::Protobuf;
+  if (content_type == kJson) encoding = Encoding::Json;
+  if (!encoding) return answer(415, fmt::format("Expecting 'Content-Type' of {} or {}", kJson, kProtobuf));
+
+  if (options_.auth_token) {
+    if (!authorization) return answer(401, "Missing credentials");
+    if (*authorization != "Bearer " + *options_.auth_token) return answer(403, "Invalid token");
+  }
+
+  auto decoded = mesos::decode_call(*encoding, body);
+  if (!decoded) return answer(400, "Failed to parse body into Call: " + decoded.error().message);
+  const Call& call = *decoded;
+  rec.call = call;
+
+  if (!call.has_type()) return answer(400, "Failed to validate Executor::Call: Expecting 'type' to be present");
+  if (!call.has_executor_id()) return answer(400, "Failed to validate Executor::Call: Expecting 'executor_id' to be present");
+  if (!call.has_framework_id()) return answer(400, "Failed to validate Executor::Call: Expecting 'framework_id' to be present");
+  if (call.type() == Call::UNKNOWN) return answer(501, "Received 'UNKNOWN' call");
+  if (call.framework_id().value() != options_.framework_id) return answer(400, "Framework cannot be found");
+  if (call.executor_id().value() != options_.executor_id) return answer(400, "Executor cannot be found");
+
+  switch (call.type()) {
+    case Call::SUBSCRIBE: {
+      if (!call.has_subscribe()) return answer(400, "Failed to validate Executor::Call: Expecting 'subscribe' to be present");
+      const auto stream_encoding = negotiate(accept);
+      if (!stream_encoding) return answer(406, fmt::format("Expecting 'Accept' to allow {} or {}", kJson, kProtobuf));
+      auto stream = std::make_shared<Stream>();
+      stream->encoding = *stream_encoding;
+      {
+        std::lock_guard lk(mu_);
+        if (stream_) stream_->closed = true;  // a new subscription replaces the old one
+        stream_ = stream;
+        Event subscribed;
+        subscribed.set_type(Event::SUBSCRIBED);
+        auto* s = subscribed.mutable_subscribed();
+        s->mutable_executor_info()->mutable_executor_id()->set_value(options_.executor_id);
+        s->mutable_framework_info()->set_user("root");
+        s->mutable_framework_info()->set_name("fake-framework");
+        s->mutable_framework_info()->mutable_id()->set_value(options_.framework_id);
+        if (options_.task_killing_state) {
+          s->mutable_framework_info()->add_capabilities()->set_type(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+        }
+        s->mutable_agent_info()->set_hostname(options_.hostname);
+        s->mutable_agent_info()->mutable_id()->set_value(options_.agent_id);
+        s->mutable_container_id()->set_value("fake-container-" + options_.executor_id);
+        enqueue_locked(subscribed);
+        // The agent re-processes the updates it did not have.
+        for (const auto& u : call.subscribe().unacknowledged_updates()) {
+          updates_.push_back(ReceivedUpdate{rec.at, u.status(), true});
+          bool known = false;
+          for (const auto& p : unacked_) known = known || p.uuid() == u.status().uuid();
+          if (!known) unacked_.push_back(u.status());
+        }
+        if (options_.auto_ack) {
+          for (const auto& s2 : unacked_) ack_locked(s2);
+          unacked_.clear();
+        }
+        for (const auto& e : pending_events_) enqueue_locked(e);
+        pending_events_.clear();
+        rec.status = 200;
+        calls_.push_back(rec);
+      }
+      const auto heartbeat = options_.heartbeat_interval;
+      res.set_chunked_content_provider(
+          mesos::media_type(*stream_encoding), [this, stream, heartbeat](std::size_t, httplib::DataSink& sink) {
+            auto last_beat = std::chrono::steady_clock::now();
+            while (true) {
+              std::unique_lock lk(mu_);
+              cv_.wait_for(lk, std::chrono::milliseconds(20), [&] { return stream->closed || !stream->out.empty(); });
+              if (stream->closed) return false;  // cut without the final chunk: a dropped connection
+              if (heartbeat.count() > 0 && std::chrono::steady_clock::now() - last_beat >= heartbeat) {
+                Event hb;
+                hb.set_type(Event::HEARTBEAT);
+                stream->out.push_back(mesos::recordio::encode(*mesos::encode_event(stream->encoding, hb)));
+                last_beat = std::chrono::steady_clock::now();
+              }
+              while (!stream->out.empty()) {
+                std::string chunk = std::move(stream->out.front());
+                stream->out.pop_front();
+                lk.unlock();
+                if (!sink.write(chunk.data(), chunk.size())) return false;
+                lk.lock();
+              }
+            }
+          });
+      return;
+    }
+    case Call::UPDATE: {
+      if (!call.has_update()) return answer(400, "Failed to validate Executor::Call: Expecting 'update' to be present");
+      const auto& s = call.update().status();
+      if (!s.has_uuid()) return answer(400, "Failed to validate Executor::Call: Expecting 'uuid' to be present");
+      if (s.uuid().size() != 16) return answer(400, "Failed to validate Executor::Call: Not a valid UUID");
+      if (s.has_executor_id() && s.executor_id().value() != call.executor_id().value()) {
+        return answer(400, "Failed to validate Executor::Call: ExecutorID in Call: " + call.executor_id().value() +
+                               " does not match ExecutorID in TaskStatus: " + s.executor_id().value());
+      }
+      if (!s.has_source() || s.source() != v1::TaskStatus::SOURCE_EXECUTOR) {
+        return answer(400, "Failed to validate Executor::Call: Received Call from executor with invalid source");
+      }
+      if (s.state() == v1::TASK_STAGING) {
+        return answer(400, "Failed to validate Executor::Call: Received TASK_STAGING from executor");
+      }
+      if (!s.has_task_id() || !s.has_state()) {
+        return answer(400, "Failed to validate Executor::Call: TaskStatus without task_id or state");
+      }
+      std::unique_lock lk(mu_);
+      if (!stream_) {
+        lk.unlock();
+        return answer(403, "Executor is not subscribed");
+      }
+      updates_.push_back(ReceivedUpdate{rec.at, s, false});
+      if (options_.auto_ack) {
+        ack_locked(s);
+      } else {
+        unacked_.push_back(s);
+      }
+      lk.unlock();
+      return answer(202, "");
+    }
+    case Call::MESSAGE:
+      if (!call.has_message()) return answer(400, "Failed to validate Executor::Call: Expecting 'message' to be present");
+      return answer(202, "");
+    case Call::HEARTBEAT:
+      return answer(202, "");
+    default:
+      return answer(501, "Unsupported call");
+  }
+}
+
+}  // namespace fake
