@@ -1,0 +1,27 @@
+// Docker image references ("registry:5000/team/app:1.2@sha256:…") split the way dockerd does, and the
+// container name the Go executor gives a task. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace docker {
+
+struct ImageRef {
+  std::string registry;    // "127.0.0.1:5000", "docker.io" when the reference names none
+  std::string repository;  // path without registry: "team/app"; "library/busybox" is not added
+  std::string tag;         // after the last ':' that follows the last '/'; empty when absent
+  std::string digest;      // after '@'; empty when absent
+
+  // What /images/create takes as fromImage: the reference without tag and digest.
+  std::string name() const;
+  // Tag to pull: the tag, else "latest" (a digest reference pulls by digest instead).
+  std::string pull_tag() const;
+};
+
+ImageRef parse_image_ref(std::string_view ref);
+
+// "mesos-" + UUIDv5(nil namespace, task id), lower-case canonical form.
+std::string container_name(std::string_view task_id);
+
+}  // namespace docker
