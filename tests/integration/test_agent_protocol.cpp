@@ -54,6 +54,14 @@ void launch_group(FakeAgent& agent, const std::vector<std::string>& ids) {
   agent.send(e);
 }
 
+// Waits for a live stream, sends SHUTDOWN, and returns the executor's exit code (nullopt: it hung).
+std::optional<int> shutdown_executor(FakeAgent& agent, Process& exe) {
+  REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 5s));
+  std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
+  agent.shutdown();
+  return exe.wait(5s);
+}
+
 std::string media(const std::string& encoding) {
   return encoding == "json" ? "application/json" : "application/x-protobuf";
 }
@@ -162,10 +170,7 @@ TEST_CASE("Unacknowledged updates are re-sent in the next SUBSCRIBE after an age
   // Each update went out once as UPDATE, never again.
   CHECK(agent.calls_of(Call::UPDATE).size() == 2);
 
-  REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 5s));
-  std::this_thread::sleep_for(100ms);
-  agent.shutdown();
-  auto code = exe.wait(5s);
+  auto code = shutdown_executor(agent, exe);
   INFO(exe.output());
   CHECK(code == std::optional<int>(0));
 }
@@ -248,10 +253,7 @@ TEST_CASE("A corrupt event stream is a disconnection, not a crash") {
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 2; }, 10s));
   agent.send_raw("12x\n");  // not a length at all
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 3; }, 10s));
-  REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 5s));
-  std::this_thread::sleep_for(100ms);
-  agent.shutdown();
-  auto code = exe.wait(5s);
+  auto code = shutdown_executor(agent, exe);
   INFO(exe.output());
   CHECK(code == std::optional<int>(0));
   CHECK_THAT(exe.output(), Catch::Contains("exceeds the maximum of 4096"));
