@@ -62,6 +62,15 @@ std::optional<int> shutdown_executor(FakeAgent& agent, Process& exe) {
   return exe.wait(5s);
 }
 
+// The executor ended within `timeout`, with a non-zero code, saying `why`.
+void expect_failed_exit(Process& exe, std::chrono::milliseconds timeout, const std::string& why) {
+  auto code = exe.wait(timeout);
+  INFO(exe.output());
+  REQUIRE(code.has_value());
+  CHECK(*code != 0);
+  CHECK_THAT(exe.output(), Catch::Contains(why));
+}
+
 std::string media(const std::string& encoding) {
   return encoding == "json" ? "application/json" : "application/x-protobuf";
 }
@@ -129,11 +138,7 @@ TEST_CASE("A wrong token is refused by the agent and the executor does not hang"
   auto env = executor_env(agent, o, "protobuf", false);
   env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = "wrong";
   Process exe({testing_support::executor_binary()}, env);
-  auto code = exe.wait(10s);
-  INFO(exe.output());
-  REQUIRE(code.has_value());
-  CHECK(*code != 0);
-  CHECK_THAT(exe.output(), Catch::Contains("403"));
+  expect_failed_exit(exe, 10s, "403");
 }
 
 TEST_CASE("Unacknowledged updates are re-sent in the next SUBSCRIBE after an agent restart; acknowledged ones are not") {
@@ -234,11 +239,7 @@ TEST_CASE("Without checkpointing, a lost agent connection makes the executor exi
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
   std::this_thread::sleep_for(100ms);
   agent.stop();
-  auto code = exe.wait(5s);
-  INFO(exe.output());
-  REQUIRE(code.has_value());
-  CHECK(*code != 0);
-  CHECK_THAT(exe.output(), Catch::Contains("checkpointing is off"));
+  expect_failed_exit(exe, 5s, "checkpointing is off");
 }
 
 TEST_CASE("A corrupt event stream is a disconnection, not a crash") {

@@ -52,6 +52,12 @@ struct Harness {
   bool has() const {
     return !all<A>().empty();
   }
+  // The code of the Exit action this transition emitted, if any.
+  std::optional<int> exit_code() const {
+    const auto exits = all<act::Exit>();
+    if (exits.empty()) return std::nullopt;
+    return exits[0].code;
+  }
   std::vector<v1::TaskState> states() const {
     std::vector<v1::TaskState> out;
     for (const auto& u : all<act::SendUpdate>()) out.push_back(u.state);
@@ -422,8 +428,7 @@ TEST_CASE("The executor exits when the terminal update is acknowledged, not befo
   h.on(ev::Acknowledged{"t1", "zz", false, false});
   CHECK_FALSE(h.has<act::Exit>());
   h.on(ev::Acknowledged{"t1", "u", true, true});
-  REQUIRE(h.has<act::Exit>());
-  CHECK(h.all<act::Exit>()[0].code == 0);
+  CHECK(h.exit_code() == std::optional<int>(0));
 }
 
 TEST_CASE("Once the agent has the terminal update, the ACK wait is bounded") {
@@ -437,16 +442,14 @@ TEST_CASE("Once the agent has the terminal update, the ACK wait is bounded") {
   REQUIRE(h.has<act::StartTimer>());
   CHECK(h.all<act::StartTimer>()[0].after == Duration(3s));
   h.on(ev::TimerFired{TimerId::TerminalAck});
-  REQUIRE(h.has<act::Exit>());
-  CHECK(h.all<act::Exit>()[0].code == 0);
+  CHECK(h.exit_code() == std::optional<int>(0));
 }
 
 TEST_CASE("SHUTDOWN with no task exits 0 at once") {
   Harness h;
   h.on(ev::Subscribed{});
   h.on(ev::Shutdown{});
-  REQUIRE(h.has<act::Exit>());
-  CHECK(h.all<act::Exit>()[0].code == 0);
+  CHECK(h.exit_code() == std::optional<int>(0));
 }
 
 TEST_CASE("SHUTDOWN of a running task fits the stop inside the agent's grace period") {
@@ -487,8 +490,7 @@ TEST_CASE("Agent gone: an idle executor exits non-zero; a running task is stoppe
   Harness idle;
   idle.on(ev::Subscribed{});
   idle.on(ev::AgentGone{"recovery timeout"});
-  REQUIRE(idle.has<act::Exit>());
-  CHECK(idle.all<act::Exit>()[0].code == 1);
+  CHECK(idle.exit_code() == std::optional<int>(1));
 
   Harness running;
   reach(running, Phase::Running);
@@ -496,8 +498,7 @@ TEST_CASE("Agent gone: an idle executor exits non-zero; a running task is stoppe
   CHECK_FALSE(running.has<act::Drain>());
   REQUIRE(running.has<act::StopContainer>());
   running.on(ev::ContainerExited{143, false, "", ""});
-  REQUIRE(running.has<act::Exit>());
-  CHECK(running.all<act::Exit>()[0].code == 1);
+  CHECK(running.exit_code() == std::optional<int>(1));
 }
 
 TEST_CASE("Watchdog kill ends the task TASK_FAILED naming Sidecar's verdict") {
