@@ -1,7 +1,14 @@
-// HTTP/1.1 over AF_UNIX.
+// HTTP/1.1 over AF_UNIX, TCP or TLS.
 #include "docker/http_conn.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -13,46 +20,198 @@
 #include <cstring>
 
 namespace docker {
+
+struct HttpClient::Tls {
+  SSL_CTX* ctx = nullptr;
+  ~Tls() {
+    if (ctx) SSL_CTX_free(ctx);
+  }
+};
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 constexpr std::size_t kMaxHeader = 64 * 1024;
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::chrono::milliseconds kCancelCheck{200};
 
-// Reads with a silence limit; 0 bytes = EOF.
-util::Result<std::size_t> read_some(int fd, char* buf, std::size_t n, std::chrono::milliseconds silence) {
-  pollfd p{fd, POLLIN, 0};
-  const int r = ::poll(&p, 1, static_cast<int>(silence.count()));
-  if (r == 0) return util::make_error(fmt::format("no data for {} ms", silence.count()));
-  if (r < 0) return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
-  const ssize_t got = ::read(fd, buf, n);
-  if (got < 0) return util::make_error(fmt::format("read: {}", std::strerror(errno)));
-  return static_cast<std::size_t>(got);
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown TLS error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
 }
 
-// Buffered reader over the socket.
+// One connection: a socket, maybe wrapped in TLS. Reads wait with a silence limit and a cancel flag.
+class Conn {
+ public:
+  Conn() = default;
+  ~Conn() {
+    if (ssl_) {
+      SSL_shutdown(ssl_);
+      SSL_free(ssl_);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, std::chrono::milliseconds timeout) {
+    if (!ep.unix_path.empty()) return open_unix(ep.unix_path);
+    if (auto r = open_tcp(ep.host, ep.port, timeout); !r) return r;
+    if (!ep.tls) return {};
+    ssl_ = SSL_new(ctx);
+    if (!ssl_) return util::make_error(fmt::format("TLS: {}", openssl_error()));
+    SSL_set_fd(ssl_, fd_);
+    SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep.host.c_str()));
+    SSL_set1_host(ssl_, ep.host.c_str());
+    set_socket_timeouts(timeout);  // bounds the blocking handshake
+    if (SSL_connect(ssl_) != 1) {
+      const long verify = SSL_get_verify_result(ssl_);
+      if (verify != X509_V_OK) {
+        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port,
+                                            X509_verify_cert_error_string(verify)));
+      }
+      return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
+    }
+    set_socket_timeouts(std::chrono::milliseconds(0));
+    return {};
+  }
+
+  util::Result<void> write_all(std::string_view data) {
+    while (!data.empty()) {
+      if (ssl_) {
+        const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
+        if (n <= 0) return util::make_error(fmt::format("TLS write: {}", openssl_error()));
+        data.remove_prefix(static_cast<std::size_t>(n));
+        continue;
+      }
+      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return util::make_error(fmt::format("write: {}", std::strerror(errno)));
+      }
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+  }
+
+  // Reads with a silence limit (zero: none) and a cancel flag; 0 bytes = EOF.
+  util::Result<std::size_t> read_some(char* buf, std::size_t n, std::chrono::milliseconds silence,
+                                      const std::atomic<bool>* cancel) {
+    const auto deadline = Clock::now() + silence;
+    while (!(ssl_ && SSL_pending(ssl_) > 0)) {
+      if (cancel && cancel->load()) return util::make_error("cancelled");
+      std::chrono::milliseconds wait = silence.count() > 0
+                                           ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                                           : std::chrono::milliseconds(-1);
+      if (silence.count() > 0 && wait.count() <= 0) {
+        return util::make_error(fmt::format("no data for {} ms", silence.count()));
+      }
+      if (cancel && (wait.count() < 0 || wait > kCancelCheck)) wait = kCancelCheck;
+      pollfd p{fd_, POLLIN, 0};
+      const int r = ::poll(&p, 1, static_cast<int>(wait.count()));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
+      }
+      if (r > 0) break;
+    }
+    if (ssl_) {
+      const int got = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+      if (got > 0) return static_cast<std::size_t>(got);
+      const int err = SSL_get_error(ssl_, got);
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) return std::size_t{0};
+      return util::make_error(fmt::format("TLS read: {}", openssl_error()));
+    }
+    while (true) {
+      const ssize_t got = ::read(fd_, buf, n);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return util::make_error(fmt::format("read: {}", std::strerror(errno)));
+      return static_cast<std::size_t>(got);
+    }
+  }
+
+ private:
+  util::Result<void> open_unix(const std::string& path) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) return util::make_error(fmt::format("socket path too long: {}", path));
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return util::make_error(fmt::format("socket: {}", std::strerror(errno)));
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      return util::make_error(fmt::format("connect to {}: {}", path, std::strerror(errno)));
+    }
+    return {};
+  }
+
+  util::Result<void> open_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* list = nullptr;
+    const std::string service = std::to_string(port);
+    if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
+      return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+    }
+    std::string last = "no address";
+    for (addrinfo* a = list; a; a = a->ai_next) {
+      const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+      if (fd < 0) continue;
+      int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+      if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        rc = ::poll(&p, 1, timeout.count() > 0 ? static_cast<int>(timeout.count()) : -1);
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
+          rc = 0;
+        } else {
+          last = rc == 0 ? "timed out" : std::strerror(soerr ? soerr : errno);
+          rc = -1;
+        }
+      } else if (rc != 0) {
+        last = std::strerror(errno);
+      }
+      if (rc == 0) {
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fd_ = fd;
+        ::freeaddrinfo(list);
+        return {};
+      }
+      ::close(fd);
+    }
+    ::freeaddrinfo(list);
+    return util::make_error(fmt::format("connect to {}:{}: {}", host, port, last));
+  }
+
+  void set_socket_timeouts(std::chrono::milliseconds t) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
+    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
+
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+};
+
+// Buffered reader over a connection.
 class Reader {
  public:
-  Reader(int fd, std::chrono::milliseconds silence) : fd_(fd), silence_(silence) {}
+  Reader(Conn& conn, std::chrono::milliseconds silence, const std::atomic<bool>* cancel)
+      : conn_(conn), silence_(silence), cancel_(cancel) {}
 
   util::Result<bool> fill() {  // false on EOF
     char buf[16384];
-    auto got = read_some(fd_, buf, sizeof buf, silence_);
+    auto got = conn_.read_some(buf, sizeof buf, silence_, cancel_);
     if (!got) return got.error();
     if (*got == 0) return false;
     data_.append(buf, *got);
@@ -94,8 +253,9 @@ class Reader {
       off_ = 0;
     }
   }
-  int fd_;
+  Conn& conn_;
   std::chrono::milliseconds silence_;
+  const std::atomic<bool>* cancel_;
   std::string data_;
   std::size_t off_ = 0;
 };
@@ -105,36 +265,46 @@ std::string lower(std::string s) {
   return s;
 }
 
-util::Result<int> connect_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return util::make_error(fmt::format("socket path too long: {}", path));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return util::make_error(fmt::format("socket: {}", std::strerror(errno)));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    const int e = errno;
-    ::close(fd);
-    return util::make_error(fmt::format("connect to {}: {}", path, std::strerror(e)));
-  }
-  return fd;
-}
-
-util::Result<void> write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return util::make_error(fmt::format("write: {}", std::strerror(errno)));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return {};
-}
-
 }  // namespace
 
-util::Result<HttpResponse> UnixHttpClient::send(const HttpRequest& req) const {
+std::string Endpoint::describe() const {
+  if (!unix_path.empty()) return "unix://" + unix_path;
+  return fmt::format("tcp://{}:{}{}", host, port, tls ? " (TLS)" : "");
+}
+
+HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {
+  if (endpoint_.unix_path.empty() && endpoint_.tls) {
+    tls_ = std::make_unique<Tls>();
+    tls_->ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_->ctx) {
+      setup_error_ = openssl_error();
+      return;
+    }
+    SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
+    if (!endpoint_.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(tls_->ctx, endpoint_.ca_file.c_str(), nullptr) != 1) {
+        setup_error_ = fmt::format("CA file {}: {}", endpoint_.ca_file, openssl_error());
+        return;
+      }
+    } else {
+      SSL_CTX_set_default_verify_paths(tls_->ctx);
+    }
+    if (!endpoint_.cert_file.empty()) {
+      if (SSL_CTX_use_certificate_chain_file(tls_->ctx, endpoint_.cert_file.c_str()) != 1) {
+        setup_error_ = fmt::format("certificate {}: {}", endpoint_.cert_file, openssl_error());
+        return;
+      }
+      if (SSL_CTX_use_PrivateKey_file(tls_->ctx, endpoint_.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        setup_error_ = fmt::format("key {}: {}", endpoint_.key_file, openssl_error());
+        return;
+      }
+    }
+  }
+}
+
+HttpClient::~HttpClient() = default;
+
+util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
   std::string body;
   auto res = stream(req, [&](std::string_view piece) {
     body.append(piece);
@@ -145,25 +315,26 @@ util::Result<HttpResponse> UnixHttpClient::send(const HttpRequest& req) const {
   return res;
 }
 
-util::Result<HttpResponse> UnixHttpClient::stream(const HttpRequest& req,
+util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
                                                   const std::function<bool(std::string_view)>& on_data) const {
   const auto where = [&](const std::string& what) {
     return util::make_error(fmt::format("{} {}: {}", req.method, req.path, what));
   };
-  auto fd_or = connect_unix(socket_path_);
-  if (!fd_or) return where(fd_or.error().message);
-  Fd fd(*fd_or);
+  if (!setup_error_.empty()) return where(setup_error_);
+  Conn conn;
+  if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, req.timeout); !o) return where(o.error().message);
 
-  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n", req.method, req.path);
+  const std::string host = endpoint_.unix_path.empty() ? fmt::format("{}:{}", endpoint_.host, endpoint_.port) : "docker";
+  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, req.path, host);
   for (const auto& [k, v] : req.headers) head += fmt::format("{}: {}\r\n", k, v);
   if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
     head += fmt::format("Content-Length: {}\r\n", req.body.size());
   }
   head += "\r\n";
-  if (auto w = write_all(fd.get(), head); !w) return where(w.error().message);
-  if (auto w = write_all(fd.get(), req.body); !w) return where(w.error().message);
+  if (auto w = conn.write_all(head); !w) return where(w.error().message);
+  if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
-  Reader in(fd.get(), req.timeout);
+  Reader in(conn, req.timeout, req.cancel);
   HttpResponse res;
   auto status_line = in.line();
   if (!status_line) return where(status_line.error().message);

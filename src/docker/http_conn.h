@@ -1,19 +1,37 @@
-// A small HTTP/1.1 client for the Docker Engine API over a unix socket (Debian's cpp-httplib has no
-// AF_UNIX support): one connection per request ("Connection: close"), Content-Length and chunked
-// bodies, a streaming mode for wait/logs/pull/events (stopped by the callback), and a limit on how
-// long the daemon may stay silent.
+// A small HTTP/1.1 client for the Docker Engine API: over a unix socket (Debian's cpp-httplib has no
+// AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One connection per
+// request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a streaming mode for
+// wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how long the daemon may
+// stay silent.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "util/result.h"
 
 namespace docker {
+
+// Where the daemon listens (DOCKER_HOST and the DOCKER_TLS_* variables).
+struct Endpoint {
+  std::string unix_path;  // set: a unix socket
+  std::string host;       // else TCP
+  int port = 0;
+  bool tls = false;
+  std::string ca_file, cert_file, key_file;  // TLS: verify the daemon with ca, present cert/key when set
+
+  static Endpoint unix_socket(std::string path) {
+    Endpoint e;
+    e.unix_path = std::move(path);
+    return e;
+  }
+  std::string describe() const;  // "unix:///run/docker.sock", "tcp://host:2376 (TLS)"
+};
 
 struct HttpResponse {
   int status = 0;
@@ -26,12 +44,19 @@ struct HttpRequest {
   std::string path;  // with query
   std::map<std::string, std::string> headers;
   std::string body;
-  std::chrono::milliseconds timeout{30000};  // whole call; for streams, the longest silence
+  // Longest silence allowed from the daemon (for a plain call: the whole answer's pace); zero: none.
+  std::chrono::milliseconds timeout{30000};
+  // Set to true from another thread to abandon the call (checked at least every 200 ms).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
-class UnixHttpClient {
+class HttpClient {
  public:
-  explicit UnixHttpClient(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+  explicit HttpClient(Endpoint endpoint);
+  explicit HttpClient(std::string socket_path) : HttpClient(Endpoint::unix_socket(std::move(socket_path))) {}
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
 
   util::Result<HttpResponse> send(const HttpRequest& req) const;
 
@@ -39,10 +64,15 @@ class UnixHttpClient {
   // The returned response carries status and headers; its body holds the first 64 KiB of an error body.
   util::Result<HttpResponse> stream(const HttpRequest& req, const std::function<bool(std::string_view)>& on_data) const;
 
-  const std::string& socket_path() const { return socket_path_; }
+  const Endpoint& endpoint() const { return endpoint_; }
+  // An error building the TLS context (bad certificate files) is reported by every call.
+  const std::string& setup_error() const { return setup_error_; }
 
  private:
-  std::string socket_path_;
+  struct Tls;
+  Endpoint endpoint_;
+  std::unique_ptr<Tls> tls_;
+  std::string setup_error_;
 };
 
 }  // namespace docker

@@ -78,7 +78,7 @@ class CannedServer {
 
 TEST_CASE("Content-Length body, and the request as written") {
   CannedServer srv({"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "{\"Id\":\"abc\"}\n"});
-  docker::UnixHttpClient cli(srv.path());
+  docker::HttpClient cli(srv.path());
   docker::HttpRequest req;
   req.method = "POST";
   req.path = "/v1.41/containers/create?name=mesos-x";
@@ -98,7 +98,7 @@ TEST_CASE("Content-Length body, and the request as written") {
 TEST_CASE("Chunked body split across writes is de-chunked and streamed") {
   CannedServer srv({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "lo\r\n", "6\r\n world\r", "\n0\r\n\r\n"},
                    5ms);
-  docker::UnixHttpClient cli(srv.path());
+  docker::HttpClient cli(srv.path());
   std::vector<std::string> pieces;
   auto r = cli.stream({"GET", "/x", {}, "", 2000ms}, [&](std::string_view p) {
     pieces.emplace_back(p);
@@ -113,7 +113,7 @@ TEST_CASE("Chunked body split across writes is de-chunked and streamed") {
 
 TEST_CASE("An error status keeps the daemon's message") {
   CannedServer srv({"HTTP/1.1 404 Not Found\r\nContent-Length: 37\r\n\r\n{\"message\":\"No such container: nope\"}"});
-  docker::UnixHttpClient cli(srv.path());
+  docker::HttpClient cli(srv.path());
   auto r = cli.send({"GET", "/containers/nope/json", {}, "", 2000ms});
   REQUIRE(r.ok());
   CHECK(r->status == 404);
@@ -122,11 +122,11 @@ TEST_CASE("An error status keeps the daemon's message") {
 
 TEST_CASE("204 has no body; a body up to EOF is read when there is no length") {
   CannedServer a({"HTTP/1.1 204 No Content\r\n\r\n"});
-  auto r = docker::UnixHttpClient(a.path()).send({"POST", "/containers/x/start", {}, "", 2000ms});
+  auto r = docker::HttpClient(a.path()).send({"POST", "/containers/x/start", {}, "", 2000ms});
   REQUIRE(r.ok());
   CHECK(r->status == 204);
   CannedServer b({"HTTP/1.0 200 OK\r\n\r\nraw ", "stream"});
-  auto r2 = docker::UnixHttpClient(b.path()).send({"GET", "/logs", {}, "", 2000ms});
+  auto r2 = docker::HttpClient(b.path()).send({"GET", "/logs", {}, "", 2000ms});
   REQUIRE(r2.ok());
   CHECK(r2->body == "raw stream");
 }
@@ -134,24 +134,24 @@ TEST_CASE("204 has no body; a body up to EOF is read when there is no length") {
 TEST_CASE("Broken responses are errors naming the call") {
   SECTION("closed mid-chunk") {
     CannedServer s({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nA\r\nabc"});
-    auto r = docker::UnixHttpClient(s.path()).send({"GET", "/a", {}, "", 2000ms});
+    auto r = docker::HttpClient(s.path()).send({"GET", "/a", {}, "", 2000ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("GET /a"));
   }
   SECTION("not HTTP") {
     CannedServer s({"SSH-2.0-OpenSSH\r\n"});
-    auto r = docker::UnixHttpClient(s.path()).send({"GET", "/b", {}, "", 2000ms});
+    auto r = docker::HttpClient(s.path()).send({"GET", "/b", {}, "", 2000ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("not an HTTP response"));
   }
   SECTION("silent daemon") {
     CannedServer s({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"}, 1000ms);
-    auto r = docker::UnixHttpClient(s.path()).send({"POST", "/wait", {}, "", 200ms});
+    auto r = docker::HttpClient(s.path()).send({"POST", "/wait", {}, "", 200ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("no data for 200 ms"));
   }
   SECTION("nothing listening") {
-    auto r = docker::UnixHttpClient("/tmp/sidecar-executor-no-such.sock").send({"GET", "/_ping", {}, "", 200ms});
+    auto r = docker::HttpClient("/tmp/sidecar-executor-no-such.sock").send({"GET", "/_ping", {}, "", 200ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("connect to /tmp/sidecar-executor-no-such.sock"));
   }
