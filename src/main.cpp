@@ -4,16 +4,22 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
+#include <thread>
 #include <cstring>
 #include <string>
 #include <string_view>
 
+#include "docker/client.h"
+#include "docker/runtime.h"
 #include "executor/machine.h"
 #include "mesos/agent_client.h"
 #include "mesos/agent_env.h"
 #include "runtime/dispatcher.h"
 #include "runtime/event_loop.h"
+#include "runtime/proctitle.h"
 #include "runtime/signals.h"
 #include "settings/settings.h"
 #include "version.h"
@@ -62,6 +68,8 @@ void setup_logging(const settings::Settings& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  runtime::ProcessTitle::init(argc, argv);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
   bool want_print_config = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -118,7 +126,23 @@ int main(int argc, char** argv) {
   mesos::AgentClient agent(*agent_env, cfg.agent_encoding, cfg.max_record_size,
                            [&loop](executor::Event e) { loop.post(std::move(e)); });
   runtime::SignalWatcher signals([&loop](int signo) { loop.post(executor::ev::Signal{signo}); });
-  runtime::Dispatcher dispatcher(machine, loop, agent, nullptr);
+  auto endpoint = docker::endpoint_from_env(util::process_env());
+  if (!endpoint) {
+    spdlog::error("{}", endpoint.error().message);
+    return kConfigError;
+  }
+  docker::RuntimeOptions ro;
+  ro.endpoint = *endpoint;
+  ro.spec.force_cpu_limit = cfg.force_cpu_limit;
+  ro.spec.force_memory_limit = cfg.force_memory_limit;
+  ro.spec.use_cpu_shares = cfg.use_cpu_shares;
+  ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ro.docker_repository = cfg.docker_repository;
+  ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(cfg.logs_since);
+  ro.env = util::process_env();
+  docker::Runtime containers(ro, [&loop](executor::Event e) { loop.post(std::move(e)); });
+  spdlog::info("Docker endpoint {}", endpoint->describe());
+  runtime::Dispatcher dispatcher(machine, loop, agent, &containers);
 
   agent.start();
   int exit_code = 0;
@@ -131,6 +155,7 @@ int main(int argc, char** argv) {
     }
     return true;
   });
+  containers.shutdown();
   agent.stop();
   spdlog::info("exiting with code {}", exit_code);
   return exit_code;

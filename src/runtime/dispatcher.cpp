@@ -1,7 +1,10 @@
 // Action dispatch.
 #include "runtime/dispatcher.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include "runtime/proctitle.h"
 
 namespace runtime {
 
@@ -44,6 +47,8 @@ std::optional<int> Dispatcher::run(const executor::Action& action) {
         } else if constexpr (std::is_same_v<T, act::CreateContainer>) {
           if (containers_) containers_->create(task()); else no_runtime(executor::LaunchStep::Create);
         } else if constexpr (std::is_same_v<T, act::StartContainer>) {
+          ProcessTitle::set(fmt::format("sidecar-executor {} ({})", a.container_id.substr(0, 12),
+                                        task().container().docker().image()));
           if (containers_) containers_->start(a.container_id); else no_runtime(executor::LaunchStep::Start);
         } else if constexpr (std::is_same_v<T, act::WatchContainer>) {
           if (containers_) containers_->watch(a.container_id);

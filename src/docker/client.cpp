@@ -1,0 +1,348 @@
+// Docker Engine API calls.
+#include "docker/client.h"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace docker {
+namespace {
+
+thread_local int t_last_status = 0;
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The daemon's {"message": "..."} or the raw body.
+std::string daemon_message(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
+  std::string raw = trim(body);
+  if (raw.size() > 512) raw = raw.substr(0, 512) + "…";
+  return raw.empty() ? "(empty answer)" : raw;
+}
+
+std::vector<int> version_parts(const std::string& v) {
+  std::vector<int> out;
+  std::stringstream ss(v);
+  std::string part;
+  while (std::getline(ss, part, '.')) out.push_back(std::atoi(part.c_str()));
+  return out;
+}
+
+}  // namespace
+
+int compare_api_versions(const std::string& a, const std::string& b) {
+  const auto pa = version_parts(a);
+  const auto pb = version_parts(b);
+  for (std::size_t i = 0; i < std::max(pa.size(), pb.size()); ++i) {
+    const int x = i < pa.size() ? pa[i] : 0;
+    const int y = i < pb.size() ? pb[i] : 0;
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+std::string url_escape(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+util::Result<Endpoint> endpoint_from_env(const util::EnvLookup& env) {
+  std::string host = env("DOCKER_HOST").value_or("");
+  if (host.empty()) host = "unix:///var/run/docker.sock";
+  if (host.rfind("unix://", 0) == 0) {
+    std::string path = host.substr(7);
+    if (path.empty()) return util::make_error(fmt::format("DOCKER_HOST={}: no socket path", host));
+    return Endpoint::unix_socket(path);
+  }
+  if (host.rfind("tcp://", 0) != 0) {
+    return util::make_error(fmt::format("DOCKER_HOST={}: only unix:// and tcp:// are supported", host));
+  }
+  std::string rest = host.substr(6);
+  if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
+  Endpoint ep;
+  const std::string tls_verify = env("DOCKER_TLS_VERIFY").value_or("");
+  ep.tls = !tls_verify.empty() && tls_verify != "0";
+  std::string port_text;
+  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
+    const auto close = rest.find(']');
+    if (close == std::string::npos) return util::make_error(fmt::format("DOCKER_HOST={}: bad address", host));
+    ep.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port_text = rest.substr(close + 2);
+  } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    ep.host = rest.substr(0, colon);
+    port_text = rest.substr(colon + 1);
+  } else {
+    ep.host = rest;
+  }
+  if (ep.host.empty()) return util::make_error(fmt::format("DOCKER_HOST={}: no host", host));
+  if (port_text.empty()) {
+    ep.port = ep.tls ? 2376 : 2375;
+  } else {
+    char* end = nullptr;
+    const long p = std::strtol(port_text.c_str(), &end, 10);
+    if (*end != '\0' || p <= 0 || p > 65535) return util::make_error(fmt::format("DOCKER_HOST={}: bad port", host));
+    ep.port = static_cast<int>(p);
+  }
+  if (ep.tls) {
+    std::string dir = env("DOCKER_CERT_PATH").value_or("");
+    if (dir.empty()) dir = env("HOME").value_or("/root") + "/.docker";
+    ep.ca_file = dir + "/ca.pem";
+    ep.cert_file = dir + "/cert.pem";
+    ep.key_file = dir + "/key.pem";
+  }
+  return ep;
+}
+
+Client::Client(Endpoint endpoint, std::chrono::milliseconds timeout) : http_(std::move(endpoint)), timeout_(timeout) {}
+
+int Client::last_status() { return t_last_status; }
+
+std::string Client::api_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_;
+}
+
+std::string Client::path(const std::string& p) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return version_.empty() ? p : fmt::format("/v{}{}", version_, p);
+}
+
+util::Error Client::fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const {
+  if (!res) {
+    t_last_status = 0;
+    return util::make_error(fmt::format("Docker {}: {}", http_.endpoint().describe(), res.error().message));
+  }
+  t_last_status = res->status;
+  return util::make_error(fmt::format("{} {}: HTTP {}: {}", req.method, req.path, res->status, daemon_message(res->body)));
+}
+
+util::Result<HttpResponse> Client::call(HttpRequest req, std::initializer_list<int> ok) const {
+  auto res = http_.send(req);
+  if (res) {
+    for (int s : ok) {
+      if (res->status == s) {
+        t_last_status = 0;
+        return res;
+      }
+    }
+  }
+  return fail(req, res);
+}
+
+util::Result<std::string> Client::negotiate() {
+  HttpRequest req{"GET", "/_ping", {}, "", timeout_};
+  auto res = call(req, {200});
+  if (!res) return res.error();
+  std::string theirs = res->headers.count("api-version") ? res->headers["api-version"] : "";
+  if (theirs.empty()) {  // very old daemons: ask /version
+    auto v = call(HttpRequest{"GET", "/version", {}, "", timeout_}, {200});
+    if (!v) return v.error();
+    auto j = nlohmann::json::parse(v->body, nullptr, false);
+    if (j.is_object() && j.contains("ApiVersion") && j["ApiVersion"].is_string()) theirs = j["ApiVersion"];
+  }
+  if (theirs.empty()) return util::make_error("the Docker daemon did not say which API version it speaks");
+  if (compare_api_versions(theirs, kMinApiVersion) < 0) {
+    return util::make_error(fmt::format("the Docker daemon speaks API {}, older than the {} we need", theirs,
+                                        kMinApiVersion));
+  }
+  const std::string use = compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs : kMaxApiVersion;
+  std::lock_guard<std::mutex> lock(mu_);
+  version_ = use;
+  return use;
+}
+
+util::Result<bool> Client::image_present(const std::string& image) {
+  HttpRequest req{"GET", path(fmt::format("/images/{}/json", image)), {}, "", timeout_};
+  auto res = http_.send(req);
+  if (res && res->status == 200) return true;
+  if (res && res->status == 404) return false;
+  return fail(req, res);
+}
+
+util::Result<void> Client::pull(const ImageRef& ref, const std::string& auth_header,
+                                const std::function<void(const std::string&)>& on_status,
+                                std::chrono::milliseconds silence) {
+  const std::string tag = ref.digest.empty() ? ref.pull_tag() : ref.digest;
+  HttpRequest req{"POST", path(fmt::format("/images/create?fromImage={}&tag={}", url_escape(ref.name()), url_escape(tag))),
+                  {}, "", silence};
+  if (!auth_header.empty()) req.headers["X-Registry-Auth"] = auth_header;
+  std::string pending;
+  std::string stream_error;
+  auto handle_line = [&](const std::string& line) {
+    if (line.empty()) return;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) return;
+    if (j.contains("error")) {
+      stream_error = j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump();
+      if (j.contains("errorDetail") && j["errorDetail"].is_object() && j["errorDetail"].contains("message") &&
+          j["errorDetail"]["message"].is_string()) {
+        stream_error = j["errorDetail"]["message"].get<std::string>();
+      }
+      return;
+    }
+    if (on_status && j.contains("status") && j["status"].is_string() && !j.contains("progressDetail")) {
+      std::string s = j["status"];
+      if (j.contains("id") && j["id"].is_string()) s = fmt::format("{}: {}", j["id"].get<std::string>(), s);
+      on_status(s);
+    }
+  };
+  auto res = http_.stream(req, [&](std::string_view piece) {
+    pending.append(piece);
+    std::size_t pos;
+    while ((pos = pending.find('\n')) != std::string::npos) {
+      handle_line(trim(pending.substr(0, pos)));
+      pending.erase(0, pos + 1);
+    }
+    if (pending.size() > (1u << 20)) pending.clear();  // a progress line never gets this long
+    return true;
+  });
+  if (!res || res->status != 200) return fail(req, res);
+  handle_line(trim(pending));
+  if (!stream_error.empty()) {
+    t_last_status = 200;
+    return util::make_error(fmt::format("{} {}: {}", req.method, req.path, stream_error));
+  }
+  return {};
+}
+
+util::Result<std::string> Client::create(const std::string& name, const nlohmann::json& body,
+                                         std::vector<std::string>* warnings) {
+  HttpRequest req{"POST", path("/containers/create?name=" + url_escape(name)),
+                  {{"Content-Type", "application/json"}}, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  timeout_};
+  auto res = call(req, {201});
+  if (!res) return res.error();
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {
+    return util::make_error(fmt::format("{} {}: answer without an Id: {}", req.method, req.path, daemon_message(res->body)));
+  }
+  if (warnings && j.contains("Warnings") && j["Warnings"].is_array()) {
+    for (const auto& w : j["Warnings"]) {
+      if (w.is_string()) warnings->push_back(w.get<std::string>());
+    }
+  }
+  return j["Id"].get<std::string>();
+}
+
+util::Result<void> Client::start(const std::string& id) {
+  auto res = call(HttpRequest{"POST", path(fmt::format("/containers/{}/start", id)), {}, "", timeout_}, {204, 304});
+  if (!res) return res.error();
+  return {};
+}
+
+util::Result<void> Client::stop(const std::string& id, int timeout_s) {
+  // The daemon answers once the container is gone: allow it the grace period and then some.
+  HttpRequest req{"POST", path(fmt::format("/containers/{}/stop?t={}", id, timeout_s)), {}, "",
+                  timeout_ + std::chrono::seconds(timeout_s)};
+  auto res = call(req, {204, 304});
+  if (!res) return res.error();
+  return {};
+}
+
+util::Result<void> Client::kill(const std::string& id, const std::string& signal) {
+  auto res = call(HttpRequest{"POST", path(fmt::format("/containers/{}/kill?signal={}", id, url_escape(signal))), {}, "",
+                              timeout_},
+                  {204});
+  if (!res) return res.error();
+  return {};
+}
+
+util::Result<int> Client::wait(const std::string& id, const std::atomic<bool>* cancel) {
+  const bool has_condition = compare_api_versions(api_version().empty() ? kMaxApiVersion : api_version(), "1.30") >= 0;
+  HttpRequest req{"POST", path(fmt::format("/containers/{}/wait{}", id, has_condition ? "?condition=not-running" : "")),
+                  {}, "", std::chrono::milliseconds(0), cancel};
+  auto res = call(req, {200});
+  if (!res) return res.error();
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("StatusCode") || !j["StatusCode"].is_number_integer()) {
+    return util::make_error(fmt::format("{} {}: unexpected answer: {}", req.method, req.path, daemon_message(res->body)));
+  }
+  if (j.contains("Error") && j["Error"].is_object() && j["Error"].contains("Message") &&
+      j["Error"]["Message"].is_string() && !j["Error"]["Message"].get<std::string>().empty()) {
+    return util::make_error(fmt::format("{} {}: {}", req.method, req.path, j["Error"]["Message"].get<std::string>()));
+  }
+  return j["StatusCode"].get<int>();
+}
+
+util::Result<ContainerState> Client::inspect(const std::string& id) {
+  HttpRequest req{"GET", path(fmt::format("/containers/{}/json", id)), {}, "", timeout_};
+  auto res = call(req, {200});
+  if (!res) return res.error();
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("State") || !j["State"].is_object()) {
+    return util::make_error(fmt::format("{} {}: answer without State", req.method, req.path));
+  }
+  ContainerState st;
+  const auto& s = j["State"];
+  st.status = s.value("Status", "");
+  st.running = s.value("Running", false);
+  if (s.contains("ExitCode") && s["ExitCode"].is_number_integer() && !st.running && st.status != "created") {
+    st.exit_code = s["ExitCode"].get<int>();
+  }
+  st.oom_killed = s.value("OOMKilled", false);
+  st.error = s.value("Error", "");
+  if (j.contains("Config") && j["Config"].is_object()) st.tty = j["Config"].value("Tty", false);
+  if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
+    const auto& ns = j["NetworkSettings"];
+    st.ip_address = ns.value("IPAddress", "");
+    if (st.ip_address.empty() && ns.contains("Networks") && ns["Networks"].is_object()) {
+      for (const auto& [name, net] : ns["Networks"].items()) {
+        if (net.is_object() && net.contains("IPAddress") && net["IPAddress"].is_string() &&
+            !net["IPAddress"].get<std::string>().empty()) {
+          st.ip_address = net["IPAddress"];
+          break;
+        }
+      }
+    }
+  }
+  return st;
+}
+
+util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, bool tty,
+                                const std::function<void(LogStream, std::string_view)>& sink,
+                                const std::atomic<bool>* cancel) {
+  std::string q = fmt::format("/containers/{}/logs?stdout={}&stderr={}&follow={}", id, opts.stdout_stream ? 1 : 0,
+                              opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
+  if (opts.since) q += fmt::format("&since={}", *opts.since);
+  if (opts.tail) q += fmt::format("&tail={}", *opts.tail);
+  HttpRequest req{"GET", path(q), {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel};
+  LogDemuxer demux(sink);
+  std::string demux_error;
+  auto res = http_.stream(req, [&](std::string_view piece) {
+    if (tty) {
+      sink(LogStream::Stdout, piece);
+      return true;
+    }
+    if (auto r = demux.feed(piece); !r) {
+      demux_error = r.error().message;
+      return false;
+    }
+    return true;
+  });
+  if (!res || res->status != 200) return fail(req, res);
+  if (!demux_error.empty()) return util::make_error(fmt::format("{} {}: {}", req.method, req.path, demux_error));
+  return {};
+}
+
+util::Result<void> Client::remove(const std::string& id) {
+  auto res = call(HttpRequest{"DELETE", path(fmt::format("/containers/{}?force=1&v=1", id)), {}, "", timeout_}, {204});
+  if (!res) return res.error();
+  return {};
+}
+
+}  // namespace docker

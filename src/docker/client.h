@@ -1,0 +1,102 @@
+// Docker Engine API client: the endpoints the executor uses, each with a timeout and errors that
+// carry the endpoint, the HTTP status and the daemon's message. Synchronous and thread-safe: the
+// runtime calls it from its worker threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "docker/http_conn.h"
+#include "docker/image_ref.h"
+#include "docker/log_demux.h"
+#include "util/env.h"
+#include "util/result.h"
+
+namespace docker {
+
+// DOCKER_HOST (unix:// default /var/run/docker.sock, or tcp://host:port), DOCKER_TLS_VERIFY and
+// DOCKER_CERT_PATH (default ~/.docker: ca.pem, cert.pem, key.pem).
+util::Result<Endpoint> endpoint_from_env(const util::EnvLookup& env);
+
+// The oldest and newest Engine API versions we speak.
+inline constexpr const char* kMinApiVersion = "1.24";
+inline constexpr const char* kMaxApiVersion = "1.41";
+
+// "1.41" < "1.9"? No: compared as numbers per component.
+int compare_api_versions(const std::string& a, const std::string& b);
+
+struct ContainerState {
+  std::string status;  // created, running, exited…
+  bool running = false;
+  std::optional<int> exit_code;
+  bool oom_killed = false;
+  std::string error;  // State.Error
+  std::string ip_address;
+  bool tty = false;
+};
+
+struct LogsOptions {
+  bool stdout_stream = true;
+  bool stderr_stream = true;
+  bool follow = false;
+  std::optional<long long> since;  // unix seconds
+  std::optional<int> tail;         // lines per stream
+};
+
+class Client {
+ public:
+  explicit Client(Endpoint endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // GET /_ping; picks min(ours, daemon's) API version and prefixes every later path with it.
+  util::Result<std::string> negotiate();
+  std::string api_version() const;
+
+  util::Result<bool> image_present(const std::string& image);
+  // POST /images/create; an error inside the 200 progress stream is a failure. `on_status` gets the
+  // progress lines ("Pulling from …", "Digest: …") for logs. `auth_header` is X-Registry-Auth or empty.
+  util::Result<void> pull(const ImageRef& ref, const std::string& auth_header,
+                          const std::function<void(const std::string&)>& on_status,
+                          std::chrono::milliseconds silence = std::chrono::minutes(2));
+  // 201: the container id; `warnings` gets the daemon's warnings.
+  util::Result<std::string> create(const std::string& name, const nlohmann::json& body,
+                                   std::vector<std::string>* warnings = nullptr);
+  util::Result<void> start(const std::string& id);
+  util::Result<void> stop(const std::string& id, int timeout_s);
+  util::Result<void> kill(const std::string& id, const std::string& signal = "SIGKILL");
+  // Blocks until the container is not running; its exit code. Abandoned when `cancel` turns true.
+  util::Result<int> wait(const std::string& id, const std::atomic<bool>* cancel = nullptr);
+  util::Result<ContainerState> inspect(const std::string& id);
+  // Log pieces to `sink` (stdout and stderr apart; a TTY container's raw stream comes as stdout).
+  util::Result<void> logs(const std::string& id, const LogsOptions& opts, bool tty,
+                          const std::function<void(LogStream, std::string_view)>& sink,
+                          const std::atomic<bool>* cancel = nullptr);
+  util::Result<void> remove(const std::string& id);
+
+  // HTTP status of the last failure on this thread (0: none or no HTTP answer), for callers that
+  // treat 404 or 409 differently.
+  static int last_status();
+
+  const Endpoint& endpoint() const { return http_.endpoint(); }
+
+ private:
+  std::string path(const std::string& p) const;
+  util::Result<HttpResponse> call(HttpRequest req, std::initializer_list<int> ok) const;
+  util::Error fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const;
+
+  HttpClient http_;
+  std::chrono::milliseconds timeout_;
+  mutable std::mutex mu_;
+  std::string version_;  // empty until negotiated
+};
+
+// URL query escaping (RFC 3986 unreserved kept).
+std::string url_escape(std::string_view s);
+
+}  // namespace docker

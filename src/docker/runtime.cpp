@@ -1,0 +1,352 @@
+// Docker steps on worker threads.
+#include "docker/runtime.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "docker/credentials.h"
+#include "docker/image_ref.h"
+
+namespace docker {
+
+namespace ev = executor::ev;
+using executor::LaunchStep;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void write_fd(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Errors that another attempt will not fix.
+bool permanent_pull_error(const std::string& message, int status) {
+  if (status == 404) return true;
+  std::string m = message;
+  std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* s : {"not found", "manifest unknown", "unauthorized", "denied", "invalid reference",
+                        "no basic auth credentials", "repository name must"}) {
+    if (m.find(s) != std::string::npos) return true;
+  }
+  return false;
+}
+
+bool redacted_name(const std::string& name) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return n.find("SECRET") != std::string::npos || n.find("TOKEN") != std::string::npos ||
+         n.find("PASSWORD") != std::string::npos;
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeOptions opts, Sink sink)
+    : opts_(std::move(opts)), sink_(std::move(sink)), client_(opts_.endpoint, opts_.call_timeout) {
+  if (!opts_.env) opts_.env = util::process_env();
+}
+
+Runtime::~Runtime() { shutdown(); }
+
+void Runtime::spawn(std::function<void()> work) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  threads_.emplace_back([work = std::move(work)] { work(); });
+}
+
+bool Runtime::sleep_cancellable(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return cancel_.load(); });
+}
+
+util::Result<void> Runtime::ensure_negotiated() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (negotiated_) return {};
+  }
+  auto v = client_.negotiate();
+  if (!v) return v.error();
+  spdlog::info("Docker at {} speaks API {}; using {}", client_.endpoint().describe(), *v, *v);
+  std::lock_guard<std::mutex> lock(mu_);
+  negotiated_ = true;
+  return {};
+}
+
+util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
+  const ImageRef ref = parse_image_ref(image);
+  std::string last_error;
+  auto backoff = opts_.pull_backoff;
+  for (int attempt = 1; attempt <= opts_.pull_attempts; ++attempt) {
+    if (attempt > 1) {
+      spdlog::warn("pull of {}: attempt {} of {} in {} ms", image, attempt, opts_.pull_attempts, backoff.count());
+      if (!sleep_cancellable(backoff)) return util::make_error("cancelled");
+      backoff *= 2;
+    }
+    if (auto n = ensure_negotiated(); !n) {
+      last_error = n.error().message;
+      continue;
+    }
+    if (!force) {
+      auto present = client_.image_present(image);
+      if (!present) {
+        last_error = present.error().message;
+        if (Client::last_status() == 0 || Client::last_status() >= 500) continue;
+        return present.error();
+      }
+      if (*present) {
+        spdlog::info("image {} is present: no pull", image);
+        return {};
+      }
+    }
+    const PullAuth auth = resolve_pull_auth(opts_.env, opts_.docker_repository, ref.registry);
+    for (const auto& note : auth.notes) spdlog::warn("registry credentials: {}", note);
+    if (auth.header.empty()) {
+      spdlog::warn("pulling {} without registry credentials ({})", image, auth.source);
+    } else {
+      spdlog::info("pulling {} with registry credentials from {}", image, auth.source);
+    }
+    auto pulled = client_.pull(ref, auth.header, [&](const std::string& s) { spdlog::info("pull {}: {}", image, s); });
+    if (pulled) return {};
+    last_error = pulled.error().message;
+    spdlog::warn("pull of {} failed: {}", image, last_error);
+    if (permanent_pull_error(last_error, Client::last_status())) break;
+  }
+  return util::make_error(last_error);
+}
+
+void Runtime::pull(const ::mesos::v1::TaskInfo&, const std::string& image, bool force) {
+  spawn([this, image, force] {
+    auto r = do_pull(image, force);
+    if (r) {
+      sink_(ev::StepDone{LaunchStep::Pull, "", ""});
+    } else {
+      sink_(ev::StepFailed{LaunchStep::Pull, fmt::format("image {}: {}", image, r.error().message)});
+    }
+  });
+}
+
+void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
+  // Vault values are resolved by the Vault module; without one there is nothing to do here.
+  sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+}
+
+void Runtime::create(const ::mesos::v1::TaskInfo& task) {
+  spawn([this, task] {
+    auto spec = build_container_spec(task, opts_.spec);
+    if (!spec) {
+      sink_(ev::StepFailed{LaunchStep::Create, spec.error().message});
+      return;
+    }
+    for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", task.task_id().value(), w);
+    // The environment the container gets, secrets redacted (startup dump).
+    std::string dump = fmt::format("Docker environment of container {}:\n", spec->name);
+    if (spec->body.contains("Env")) {
+      for (const auto& kv : spec->body["Env"]) {
+        const std::string s = kv.get<std::string>();
+        const auto eq = s.find('=');
+        const std::string name = s.substr(0, eq);
+        dump += redacted_name(name) ? fmt::format("  {}=[REDACTED]\n", name) : fmt::format("  {}\n", s);
+      }
+    }
+    write_fd(opts_.stdout_fd, dump);
+    if (auto n = ensure_negotiated(); !n) {
+      sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
+      return;
+    }
+    std::vector<std::string> warnings;
+    auto id = client_.create(spec->name, spec->body, &warnings);
+    if (!id) {
+      sink_(ev::StepFailed{LaunchStep::Create, id.error().message});
+      return;
+    }
+    for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      created_id_ = *id;
+    }
+    spdlog::info("created container {} ({})", id->substr(0, 12), spec->name);
+    sink_(ev::StepDone{LaunchStep::Create, *id, ""});
+  });
+}
+
+void Runtime::start(const std::string& id) {
+  spawn([this, id] {
+    if (auto r = client_.start(id); !r) {
+      sink_(ev::StepFailed{LaunchStep::Start, r.error().message});
+      return;
+    }
+    auto st = client_.inspect(id);
+    if (!st) {
+      sink_(ev::StepFailed{LaunchStep::Start, st.error().message});
+      return;
+    }
+    sink_(ev::StepDone{LaunchStep::Start, id, st->ip_address});
+  });
+}
+
+std::string Runtime::stderr_tail(const std::string& id, bool tty) {
+  if (tty || opts_.stderr_tail_lines <= 0) return "";
+  LogsOptions lo;
+  lo.stdout_stream = false;
+  lo.tail = opts_.stderr_tail_lines;
+  std::string text;
+  auto r = client_.logs(id, lo, false, [&](LogStream, std::string_view piece) {
+    if (text.size() < 64 * 1024) text.append(piece);
+  });
+  if (!r) {
+    spdlog::warn("could not read the container's stderr: {}", r.error().message);
+    return "";
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  std::string out;  // lines joined with " | ", kept short for a status message
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto nl = text.find('\n', start);
+    std::string line = text.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) out += (out.empty() ? "" : " | ") + line;
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  if (out.size() > 1024) out = "…" + out.substr(out.size() - 1024);
+  return out;
+}
+
+void Runtime::do_watch(const std::string& id) {
+  std::optional<Clock::time_point> failing_since;
+  std::string last_error;
+  auto lost = [&](const std::string& why) {
+    if (!failing_since) failing_since = Clock::now();
+    last_error = why;
+    return Clock::now() - *failing_since > opts_.daemon_retry;
+  };
+  while (true) {
+    auto code = client_.wait(id, &cancel_);
+    if (cancel_) return;
+    if (code || Client::last_status() == 404) break;
+    spdlog::warn("waiting for container {}: {}; retrying", id.substr(0, 12), code.error().message);
+    if (lost(code.error().message)) {
+      sink_(ev::ContainerExited{std::nullopt, false,
+                                fmt::format("lost the Docker daemon for {} s: {}",
+                                            std::chrono::duration_cast<std::chrono::seconds>(opts_.daemon_retry).count(),
+                                            last_error),
+                                ""});
+      return;
+    }
+    if (!sleep_cancellable(std::chrono::seconds(1))) return;
+  }
+  ev::ContainerExited out;
+  while (true) {
+    auto st = client_.inspect(id);
+    if (st) {
+      if (st->running) {  // restarted under us (a restart policy): keep watching
+        spdlog::warn("container {} is running again", id.substr(0, 12));
+        do_watch(id);
+        return;
+      }
+      out.exit_code = st->exit_code;
+      out.oom_killed = st->oom_killed;
+      out.error = st->error;
+      if (st->exit_code && *st->exit_code != 0) out.stderr_tail = stderr_tail(id, st->tty);
+      break;
+    }
+    if (Client::last_status() == 404) {
+      out.error = "the container no longer exists";
+      break;
+    }
+    if (lost(st.error().message)) {
+      out.error = fmt::format("cannot read the container's state: {}", last_error);
+      break;
+    }
+    if (!sleep_cancellable(std::chrono::seconds(1))) return;
+  }
+  sink_(std::move(out));
+}
+
+void Runtime::watch(const std::string& id) {
+  spawn([this, id] { do_watch(id); });
+}
+
+void Runtime::stop(const std::string& id, executor::Duration grace) {
+  spawn([this, id, grace] {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
+    const int t = static_cast<int>(std::max<long long>(0, (ms + 999) / 1000));
+    spdlog::info("stopping container {}: SIGTERM, SIGKILL after {} s", id.substr(0, 12), t);
+    if (auto r = client_.stop(id, t); !r && Client::last_status() != 404) {
+      spdlog::warn("stop of container {}: {}", id.substr(0, 12), r.error().message);
+    }
+    // Confirm: a container still running after its stop gets SIGKILL, and is checked again.
+    for (int round = 0; round < 3; ++round) {
+      auto st = client_.inspect(id);
+      if (!st) {
+        if (Client::last_status() != 404) spdlog::warn("inspect after stop: {}", st.error().message);
+        return;
+      }
+      if (!st->running) return;
+      spdlog::warn("container {} still running after stop: SIGKILL", id.substr(0, 12));
+      if (auto k = client_.kill(id, "SIGKILL"); !k) spdlog::warn("kill: {}", k.error().message);
+      if (!sleep_cancellable(std::chrono::milliseconds(500))) return;
+    }
+  });
+}
+
+void Runtime::remove(const std::string& id) {
+  spawn([this, id] {
+    if (auto r = client_.remove(id); !r && Client::last_status() != 404) {
+      spdlog::warn("remove of container {}: {}", id.substr(0, 12), r.error().message);
+    } else {
+      spdlog::info("removed container {}", id.substr(0, 12));
+    }
+  });
+}
+
+void Runtime::copy_failure_logs(const std::string& id) {
+  spawn([this, id] {
+    auto st = client_.inspect(id);
+    const bool tty = st && st->tty;
+    LogsOptions lo;
+    lo.since = static_cast<long long>(std::time(nullptr)) - opts_.logs_since.count();
+    spdlog::info("container {} output of the last {} s follows (stdout and stderr)", id.substr(0, 12),
+                 opts_.logs_since.count());
+    auto r = client_.logs(id, lo, tty, [this](LogStream s, std::string_view piece) {
+      write_fd(s == LogStream::Stderr ? opts_.stderr_fd : opts_.stdout_fd, piece);
+    });
+    if (!r) spdlog::warn("could not copy the container's logs: {}", r.error().message);
+  });
+}
+
+void Runtime::shutdown() {
+  std::list<std::thread> threads;
+  std::string created;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    created = created_id_;
+  }
+  // Steps in flight finish (each call is bounded); the exit watcher is abandoned.
+  cancel_ = true;
+  cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+  // Safety net: never leave a running container behind.
+  if (!created.empty()) {
+    auto st = client_.inspect(created);
+    if (st && st->running) {
+      spdlog::error("container {} still running as the executor exits: killing it", created.substr(0, 12));
+      if (auto k = client_.kill(created, "SIGKILL"); !k) spdlog::error("kill: {}", k.error().message);
+    }
+  }
+}
+
+}  // namespace docker

@@ -1,0 +1,77 @@
+// The container runtime of the executor over the Docker Engine API: runs each step the state
+// machine asks for on a thread of its own and reports the outcome as an event (StepDone,
+// StepFailed, ContainerExited). Exits are seen through a blocking /wait, never by polling.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "docker/client.h"
+#include "docker/task_spec.h"
+#include "executor/events.h"
+#include "runtime/container_runtime.h"
+#include "util/env.h"
+
+namespace docker {
+
+struct RuntimeOptions {
+  Endpoint endpoint;
+  std::chrono::milliseconds call_timeout{30000};
+  SpecOptions spec;
+  std::string docker_repository = "https://index.docker.io/v1/";  // EXECUTOR_DOCKER_REPOSITORY
+  std::chrono::seconds logs_since{180};                           // EXECUTOR_LOGS_SINCE
+  int pull_attempts = 5;
+  std::chrono::milliseconds pull_backoff{500};  // doubled after each failed attempt
+  // How long an unreachable daemon is retried while a container runs before the task is failed.
+  std::chrono::milliseconds daemon_retry{60000};
+  int stderr_tail_lines = 5;
+  util::EnvLookup env;  // DOCKER_CONFIG, HOME for registry credentials
+  int stdout_fd = 1;    // failure logs go here (container stdout)…
+  int stderr_fd = 2;    // …and here (container stderr)
+};
+
+class Runtime final : public runtime::ContainerRuntime {
+ public:
+  using Sink = std::function<void(executor::Event)>;
+  Runtime(RuntimeOptions opts, Sink sink);
+  ~Runtime() override;
+
+  void pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force) override;
+  void resolve_secrets(const ::mesos::v1::TaskInfo& task) override;
+  void create(const ::mesos::v1::TaskInfo& task) override;
+  void start(const std::string& container_id) override;
+  void watch(const std::string& container_id) override;
+  void stop(const std::string& container_id, executor::Duration grace) override;
+  void remove(const std::string& container_id) override;
+  void copy_failure_logs(const std::string& container_id) override;
+  void shutdown() override;
+
+  Client& client() { return client_; }
+
+ private:
+  void spawn(std::function<void()> work);
+  util::Result<void> ensure_negotiated();
+  util::Result<void> do_pull(const std::string& image, bool force);
+  void do_watch(const std::string& id);
+  bool sleep_cancellable(std::chrono::milliseconds d);
+  std::string stderr_tail(const std::string& id, bool tty);
+
+  RuntimeOptions opts_;
+  Sink sink_;
+  Client client_;
+  std::atomic<bool> cancel_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::list<std::thread> threads_;
+  bool negotiated_ = false;
+  std::string created_id_;  // the container this executor created, for the exit safety net
+  bool stopping_ = false;
+};
+
+}  // namespace docker
