@@ -1,0 +1,375 @@
+// The Docker adapter against a real dockerd (private to this test program): translation effects seen
+// by the container and by inspect, pulls from a real registry with htpasswd auth, exit detection,
+// SIGTERM-ignoring containers, and the multiplexed log stream kept byte for byte.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "docker/client.h"
+#include "docker/runtime.h"
+#include "docker/task_spec.h"
+#include "docker_daemon.h"
+#include "task_builder.h"
+
+using namespace std::chrono_literals;
+using testing_support::DockerDaemon;
+using testing_support::TaskBuilder;
+namespace ev = executor::ev;
+
+namespace {
+
+// Events from the runtime, as the event loop would get them.
+class EventLog {
+ public:
+  void push(executor::Event e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(std::move(e));
+    cv_.notify_all();
+  }
+  // The next event, within `timeout`.
+  std::optional<executor::Event> next(std::chrono::milliseconds timeout = 60s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return std::nullopt;
+    auto e = std::move(events_.front());
+    events_.pop_front();
+    return e;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<executor::Event> events_;
+};
+
+template <typename T>
+T expect(EventLog& log, std::chrono::milliseconds timeout = 60s) {
+  auto e = log.next(timeout);
+  REQUIRE(e.has_value());
+  INFO("got " << executor::describe(*e));
+  if (auto* failed = std::get_if<ev::StepFailed>(&*e)) INFO("step failed: " << failed->message);
+  REQUIRE(std::holds_alternative<T>(*e));
+  return std::get<T>(*e);
+}
+
+docker::RuntimeOptions options(const DockerDaemon& d) {
+  docker::RuntimeOptions o;
+  o.endpoint = docker::Endpoint::unix_socket(d.socket());
+  o.pull_backoff = 200ms;
+  o.env = util::map_env({{"HOME", "/nonexistent"}});
+  return o;
+}
+
+nlohmann::json inspect_raw(const DockerDaemon& d, const std::string& id) {
+  docker::HttpClient http(d.socket());
+  auto r = http.send({"GET", "/containers/" + id + "/json", {}, "", 10000ms});
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return nlohmann::json::parse(r->body);
+}
+
+std::string logs_of(docker::Client& c, const std::string& id, docker::LogStream which) {
+  std::string out;
+  auto r = c.logs(id, {}, false, [&](docker::LogStream s, std::string_view piece) {
+    if (s == which) out.append(piece);
+  });
+  REQUIRE(r);
+  return out;
+}
+
+// Creates and starts the task's container through the runtime; returns its id.
+std::string launch(docker::Runtime& rt, EventLog& log, const mesos::v1::TaskInfo& task) {
+  rt.pull(task, task.container().docker().image(), false);
+  expect<ev::StepDone>(log);
+  rt.create(task);
+  const auto created = expect<ev::StepDone>(log);
+  REQUIRE(!created.container_id.empty());
+  rt.start(created.container_id);
+  const auto started = expect<ev::StepDone>(log);
+  CHECK(started.step == executor::LaunchStep::Start);
+  return created.container_id;
+}
+
+// Where two byte strings first differ, for a readable failure.
+std::string first_difference(const std::string& got, const std::string& want) {
+  std::size_t i = 0;
+  while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
+  if (i == got.size() && i == want.size()) return "equal";
+  auto around = [&](const std::string& s) {
+    const std::size_t from = i >= 16 ? i - 16 : 0;
+    std::string out;
+    for (std::size_t k = from; k < std::min(s.size(), i + 16); ++k) out += fmt::format("{:02x}", static_cast<unsigned char>(s[k]));
+    return out;
+  };
+  return fmt::format("at byte {} of {} (want {}): got {} want {}", i, got.size(), want.size(), around(got), around(want));
+}
+
+bool tcp_connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("API version negotiation with the real daemon") {
+  auto& d = DockerDaemon::shared();
+  docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+  auto v = c.negotiate();
+  REQUIRE(v);
+  CHECK(docker::compare_api_versions(*v, docker::kMinApiVersion) >= 0);
+  CHECK(docker::compare_api_versions(*v, docker::kMaxApiVersion) <= 0);
+  CHECK(c.api_version() == *v);
+
+  docker::Client nowhere(docker::Endpoint::unix_socket(d.dir() + "/no-such.sock"), 1000ms);
+  auto bad = nowhere.negotiate();
+  REQUIRE(!bad);
+  CHECK_THAT(bad.error().message, Catch::Contains("no-such.sock"));
+}
+
+TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-drop, memory and CPU limits") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  const std::string host_dir = testing_support::make_temp_dir("sce-bind.");
+  { std::ofstream(host_dir + "/kept") << "original\n"; }
+  const int port = testing_support::free_tcp_port();
+
+  EventLog log;
+  auto opts = options(d);
+  opts.spec.force_cpu_limit = true;
+  opts.spec.force_memory_limit = true;
+  docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+  TaskBuilder task("translate-1", image);
+  task.env("TASK_HOST", "agent-7.example.com")
+      .env("FROM_TASK", "one two")
+      .param("env", "FROM_PARAM=3")
+      .param("label", "ServiceName=web")
+      .param("label", "Environment=test")
+      .param("cap-drop", "CHOWN")
+      .port(static_cast<unsigned>(port), 8080)
+      .volume(host_dir, "/data", true)
+      .scalar("cpus", 0.5)
+      .scalar("mem", 64)
+      .shell("sh -c 'env; echo hello > /tmp/page; touch /data/new-file; echo touch=$?; "
+             "touch /tmp/f; chown 65534 /tmp/f; echo chown=$?; exec httpd -f -p 8080 -h /tmp'");
+  const std::string id = launch(rt, log, task);
+
+  // Inspect: what the daemon recorded.
+  const auto j = inspect_raw(d, id);
+  CHECK(j["Name"] == "/" + docker::container_name("translate-1"));
+  CHECK(j["HostConfig"]["Memory"] == 64LL * 1024 * 1024);
+  CHECK(j["HostConfig"]["CpuPeriod"] == 50000);
+  CHECK(j["HostConfig"]["CpuQuota"] == 25000);
+  CHECK(j["HostConfig"]["CapDrop"][0] == "CHOWN");
+  CHECK(j["Config"]["Labels"]["ServiceName"] == "web");
+  CHECK(j["Config"]["Labels"]["Environment"] == "test");
+  CHECK(!j["Config"]["Labels"].contains("executor.ShellCommand"));
+
+  // The container itself: the port answers through 127.0.0.1, the bind is read-only, CHOWN is gone.
+  bool reached = false;
+  for (int i = 0; i < 100 && !reached; ++i) {
+    reached = tcp_connect(port);
+    if (!reached) std::this_thread::sleep_for(50ms);
+  }
+  CHECK(reached);
+  docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+  const std::string out = logs_of(c, id, docker::LogStream::Stdout);
+  CHECK_THAT(out, Catch::Contains("FROM_TASK=one two\n"));
+  CHECK_THAT(out, Catch::Contains("FROM_PARAM=3\n"));
+  CHECK_THAT(out, Catch::Contains(fmt::format("MESOS_PORT_8080={}\n", port)));
+  CHECK_THAT(out, Catch::Contains("MESOS_HOSTNAME=agent-7.example.com\n"));
+  CHECK_THAT(out, Catch::Contains("SERVICE_NAME=web\n"));
+  CHECK_THAT(out, Catch::Contains("ENVIRONMENT=test\n"));
+  CHECK_THAT(out, Catch::Contains("touch=1\n"));
+  CHECK_THAT(out, Catch::Contains("chown=1\n"));
+  struct stat st{};
+  CHECK(::stat((host_dir + "/new-file").c_str(), &st) != 0);
+
+  rt.watch(id);
+  rt.stop(id, 2s);
+  const auto exited = expect<ev::ContainerExited>(log, 30s);
+  REQUIRE(exited.exit_code.has_value());
+  rt.remove(id);
+  rt.shutdown();
+  testing_support::remove_tree(host_dir);
+}
+
+TEST_CASE("Exit detection by /wait, exit code and the stderr tail") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  EventLog log;
+  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  const std::string id = launch(rt, log, TaskBuilder("exit-3", image).shell(
+      "sh -c 'echo to-stdout; echo first-err >&2; sleep 0.3; echo last words >&2; exit 3'"));
+  rt.watch(id);
+  const auto seen_at = std::chrono::system_clock::now();
+  const auto exited = expect<ev::ContainerExited>(log, 30s);
+  (void)seen_at;
+  REQUIRE(exited.exit_code == 3);
+  CHECK(!exited.oom_killed);
+  CHECK_THAT(exited.stderr_tail, Catch::Contains("first-err | last words"));
+  CHECK_THAT(exited.stderr_tail, !Catch::Contains("to-stdout"));
+
+  // How late the exit was seen, against the daemon's own FinishedAt (a figure, not an assert).
+  const auto j = inspect_raw(d, id);
+  WARN("container FinishedAt " << j["State"]["FinishedAt"].get<std::string>());
+  rt.remove(id);
+  rt.shutdown();
+}
+
+TEST_CASE("A container that ignores SIGTERM is SIGKILLed after the grace period and is no longer running") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  EventLog log;
+  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  // PID 1 without a TERM handler ignores SIGTERM.
+  const std::string id = launch(rt, log, TaskBuilder("stubborn", image).shell("sleep 600"));
+  rt.watch(id);
+  const auto t0 = std::chrono::steady_clock::now();
+  rt.stop(id, 1s);
+  const auto exited = expect<ev::ContainerExited>(log, 30s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE(exited.exit_code == 137);  // SIGKILL
+  CHECK(took >= 900ms);              // it had its grace period
+  const auto running = d.running();
+  CHECK(std::find(running.begin(), running.end(), id) == running.end());
+  rt.shutdown();
+}
+
+TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 KiB, binary bytes)") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  EventLog log;
+  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+
+  // Docker's log drivers shape what the daemon gives back: json-file (the default) stores lines as
+  // JSON strings, so invalid UTF-8 comes back as U+FFFD; the local driver keeps bytes but drops the
+  // newline that ends a line longer than its 16 KiB buffer. So long lines go through json-file and
+  // binary bytes through local; both must come back exactly as written, each on its own stream.
+  struct Case {
+    const char* name;
+    const char* driver;
+    std::string command;
+    std::string want_out, want_err;
+  };
+  std::vector<Case> cases;
+  {
+    Case long_lines{"long-lines", "json-file",
+                    "sh -c 'head -c 70000 /dev/zero | tr \"\\000\" a; echo; seq 1 3000; echo \"h\303\251llo \342\234\223\"; "
+                    "head -c 100000 /dev/zero | tr \"\\000\" e >&2; echo >&2; echo err-end >&2; echo out-end'",
+                    "", ""};
+    long_lines.want_out = std::string(70000, 'a') + "\n";
+    for (int i = 1; i <= 3000; ++i) long_lines.want_out += std::to_string(i) + "\n";
+    long_lines.want_out += "h\303\251llo \342\234\223\nout-end\n";
+    long_lines.want_err = std::string(100000, 'e') + "\nerr-end\n";
+    cases.push_back(long_lines);
+    Case binary{"binary", "local",
+                "sh -c 'printf \"\\000\\001\\377\\376bin\\n\"; printf \"err\\377\\000\\n\" >&2; "
+                "printf \"\\200\\201 tail\\n\"; printf \"x\\033[0m\\r\\n\" >&2'",
+                std::string("\0\1\377\376bin\n", 8) + "\200\201 tail\n", std::string("err\377\0\n", 6) + "x\033[0m\r\n"};
+    cases.push_back(binary);
+  }
+  for (const auto& k : cases) {
+    INFO("case " << k.name);
+    const std::string id =
+        launch(rt, log, TaskBuilder(std::string("demux-") + k.name, image).param("log-driver", k.driver).shell(k.command));
+    rt.watch(id);
+    REQUIRE(expect<ev::ContainerExited>(log, 30s).exit_code == 0);
+    CHECK(first_difference(logs_of(c, id, docker::LogStream::Stdout), k.want_out) == "equal");
+    CHECK(first_difference(logs_of(c, id, docker::LogStream::Stderr), k.want_err) == "equal");
+
+    // The failure-log copy writes the same bytes to the executor's stdout and stderr.
+    char out_tmpl[] = "/tmp/sce-out.XXXXXX";
+    char err_tmpl[] = "/tmp/sce-err.XXXXXX";
+    const int out_fd = ::mkstemp(out_tmpl);
+    const int err_fd = ::mkstemp(err_tmpl);
+    auto opts = options(d);
+    opts.stdout_fd = out_fd;
+    opts.stderr_fd = err_fd;
+    {
+      docker::Runtime copier(opts, [](executor::Event) {});
+      copier.copy_failure_logs(id);
+      copier.shutdown();
+    }
+    auto slurp = [](const char* p) {
+      std::ifstream f(p, std::ios::binary);
+      std::stringstream ss;
+      ss << f.rdbuf();
+      return ss.str();
+    };
+    CHECK(first_difference(slurp(out_tmpl), k.want_out) == "equal");
+    CHECK(first_difference(slurp(err_tmpl), k.want_err) == "equal");
+    ::close(out_fd);
+    ::close(err_fd);
+    ::unlink(out_tmpl);
+    ::unlink(err_tmpl);
+    rt.remove(id);
+  }
+  rt.shutdown();
+}
+
+TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent image") {
+  auto& d = DockerDaemon::shared();
+  testing_support::LocalRegistry registry("tester", "s3cret-pw");
+  const std::string remote = registry.push(d, d.image("test/bb:1"), "team/bb:2");
+
+  SECTION("right credentials pull the image") {
+    EventLog log;
+    auto opts = options(d);
+    opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
+    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    rt.pull(TaskBuilder("p1", remote), remote, false);
+    expect<ev::StepDone>(log);
+    docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+    auto present = c.image_present(remote);
+    REQUIRE(present);
+    CHECK(*present);
+    d.cli({"rmi", remote});
+    rt.shutdown();
+  }
+  SECTION("wrong credentials fail with the registry's message, without five attempts") {
+    EventLog log;
+    auto opts = options(d);
+    opts.pull_backoff = 3s;
+    opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "wrong-pw")}});
+    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    rt.pull(TaskBuilder("p2", remote), remote, false);
+    const auto failed = expect<ev::StepFailed>(log, 2500ms);  // a retry would have waited 3 s
+    CHECK_THAT(failed.message, Catch::Contains("unauthorized"));
+    CHECK_THAT(failed.message, !Catch::Contains("wrong-pw"));
+    rt.shutdown();
+  }
+  SECTION("an absent image fails fast with the daemon's message") {
+    EventLog log;
+    auto opts = options(d);
+    opts.pull_backoff = 3s;
+    opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
+    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    const std::string absent = registry.address() + "/team/nope:1";
+    rt.pull(TaskBuilder("p3", absent), absent, false);
+    const auto failed = expect<ev::StepFailed>(log, 2500ms);
+    CHECK_THAT(failed.message, Catch::Contains("team/nope"));
+    CHECK_THAT(failed.message, Catch::Contains("not found") || Catch::Contains("unknown"));
+    rt.shutdown();
+  }
+}
