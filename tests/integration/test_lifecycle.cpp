@@ -1,0 +1,306 @@
+// One Mesos task, one Docker container, from LAUNCH to the acknowledged terminal update: the real
+// executor binary, the fake agent, and a real private dockerd.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "docker/image_ref.h"
+#include "docker_daemon.h"
+#include "fake_agent.h"
+#include "process.h"
+#include "task_builder.h"
+
+using namespace std::chrono_literals;
+using fake::AgentOptions;
+using fake::FakeAgent;
+using testing_support::DockerDaemon;
+using testing_support::Process;
+using testing_support::TaskBuilder;
+namespace v1 = ::mesos::v1;
+
+namespace {
+
+const std::string kPadding(120, ' ');  // room for the process title, as the wrapper script gives
+
+struct Harness {
+  explicit Harness(std::map<std::string, std::string> extra = {}, bool checkpoint = false)
+      : daemon(DockerDaemon::shared()), agent(AgentOptions{}) {
+    agent.start();
+    std::map<std::string, std::string> env = {
+        {"MESOS_FRAMEWORK_ID", "fw-0001"},
+        {"MESOS_EXECUTOR_ID", "exec-1"},
+        {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
+        {"MESOS_CHECKPOINT", checkpoint ? "1" : "0"},
+        {"MESOS_DIRECTORY", "/tmp"},
+        {"MESOS_SANDBOX", "/tmp"},
+        {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "10secs"},
+        {"DOCKER_HOST", daemon.host()},
+        {"HOME", "/nonexistent"},
+        {"PATH", "/usr/bin:/bin"},
+        {"EXECUTOR_KILL_TASK_TIMEOUT", "2"},
+        {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "3s"},
+        // No Sidecar here: no drain wait before a kill (the Sidecar tests cover draining).
+        {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
+    };
+    if (checkpoint) {
+      env["MESOS_RECOVERY_TIMEOUT"] = "20secs";
+      env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "200ms";
+    }
+    for (auto& [k, v] : extra) env[k] = v;
+    exe = std::make_unique<Process>(std::vector<std::string>{testing_support::executor_binary(), kPadding}, env);
+    REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
+    std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
+  }
+  ~Harness() { exe.reset(); }
+
+  std::vector<v1::TaskStatus> updates_of(const std::string& task) const {
+    std::vector<v1::TaskStatus> out;
+    for (const auto& u : agent.updates()) {
+      if (u.status.task_id().value() == task && !u.via_subscribe) out.push_back(u.status);
+    }
+    return out;
+  }
+  std::vector<v1::TaskState> states(const std::string& task) const {
+    std::vector<v1::TaskState> out;
+    for (const auto& s : updates_of(task)) out.push_back(s.state());
+    return out;
+  }
+  // Waits for an update of `task` in `state`; returns it.
+  v1::TaskStatus wait_state(const std::string& task, v1::TaskState state, std::chrono::milliseconds timeout = 30s) {
+    const bool seen = FakeAgent::wait_until(
+        [&] {
+          for (const auto& s : updates_of(task)) {
+            if (s.state() == state) return true;
+          }
+          return false;
+        },
+        timeout);
+    INFO(exe->output());
+    INFO("states so far: " << describe_states(task));
+    REQUIRE(seen);
+    for (const auto& s : updates_of(task)) {
+      if (s.state() == state) return s;
+    }
+    return {};
+  }
+  std::string describe_states(const std::string& task) const {
+    std::string out;
+    for (const auto& s : updates_of(task)) out += v1::TaskState_Name(s.state()) + " ";
+    return out;
+  }
+  // The Docker container id an update reports (container_status.network_infos[].labels).
+  static std::string container_id(const v1::TaskStatus& s) {
+    for (const auto& net : s.container_status().network_infos()) {
+      for (const auto& l : net.labels().labels()) {
+        if (l.key() == "DockerContainerId") return l.value();
+      }
+    }
+    return "";
+  }
+  static std::string ip_address(const v1::TaskStatus& s) {
+    for (const auto& net : s.container_status().network_infos()) {
+      for (const auto& ip : net.ip_addresses()) return ip.ip_address();
+    }
+    return "";
+  }
+  bool container_running(const std::string& task) const {
+    const std::string name = docker::container_name(task);
+    const std::string out = daemon.cli({"ps", "-q", "--filter", "name=" + name});
+    return !out.empty();
+  }
+
+  DockerDaemon& daemon;
+  FakeAgent agent;
+  std::unique_ptr<Process> exe;
+};
+
+std::string image() { return DockerDaemon::shared().image("test/bb:1"); }
+
+}  // namespace
+
+TEST_CASE("A task exiting 0: STARTING, RUNNING, FINISHED, and the executor exits 0 after the ACK") {
+  Harness h;
+  h.agent.launch(TaskBuilder("ok-1", image()).shell("sh -c 'echo working; sleep 1'"));
+  const auto running = h.wait_state("ok-1", v1::TASK_RUNNING);
+  const auto finished = h.wait_state("ok-1", v1::TASK_FINISHED);
+  CHECK(h.states("ok-1") == std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_FINISHED});
+  CHECK(running.source() == v1::TaskStatus::SOURCE_EXECUTOR);
+  auto code = h.exe->wait(10s);
+  INFO(h.exe->output());
+  REQUIRE(code == std::optional<int>(0));
+  CHECK(h.agent.acks_sent() >= 3);
+  CHECK_THAT(h.exe->output(), Catch::Contains("Docker environment of container " + docker::container_name("ok-1")));
+}
+
+TEST_CASE("RUNNING carries the container id; ps shows the container and image in the process title") {
+  Harness h;
+  h.agent.launch(TaskBuilder("title-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 30 & wait'"));
+  const auto running = h.wait_state("title-1", v1::TASK_RUNNING);
+  std::ifstream cmdline("/proc/" + std::to_string(h.exe->pid()) + "/cmdline");
+  std::stringstream ss;
+  ss << cmdline.rdbuf();
+  std::string title = ss.str();
+  INFO("cmdline: " << title);
+  const std::string cid = h.daemon.cli({"ps", "-q", "--no-trunc", "--filter", "name=" + docker::container_name("title-1")});
+  REQUIRE(cid.size() >= 64);
+  CHECK(Harness::container_id(running) == cid.substr(0, 64));
+  CHECK(Harness::ip_address(running).rfind("172.", 0) == 0);  // the default bridge's address
+  CHECK(title.rfind("sidecar-executor " + cid.substr(0, 12) + " (test/bb:1)", 0) == 0);
+  h.agent.kill("title-1");
+  h.wait_state("title-1", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("Exit 3: FAILED with the exit code and the last stderr line; the output is copied to the executor") {
+  Harness h;
+  h.agent.launch(TaskBuilder("fail-3", image()).shell("sh -c 'echo some-output; echo the-last-complaint >&2; exit 3'"));
+  const auto failed = h.wait_state("fail-3", v1::TASK_FAILED);
+  CHECK_THAT(failed.message(), Catch::Contains("3"));
+  CHECK_THAT(failed.message(), Catch::Contains("the-last-complaint"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK_THAT(h.exe->output(), Catch::Contains("some-output"));
+  CHECK_THAT(h.exe->output(), Catch::Contains("the-last-complaint"));
+}
+
+TEST_CASE("KILL: a task that obeys SIGTERM ends KILLED within the kill timeout + 1 s") {
+  Harness h;
+  h.agent.launch(TaskBuilder("kill-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("kill-1", v1::TASK_RUNNING);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.agent.kill("kill-1");
+  const auto killed = h.wait_state("kill-1", v1::TASK_KILLED, 10s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);  // EXECUTOR_KILL_TASK_TIMEOUT=2, + 1 s
+  CHECK_FALSE(h.container_running("kill-1"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  (void)killed;
+}
+
+TEST_CASE("KILL: a task that ignores SIGTERM is KILLED after the grace period, its container gone") {
+  Harness h;
+  h.agent.launch(TaskBuilder("stubborn-1", image()).shell("sleep 600"));
+  h.wait_state("stubborn-1", v1::TASK_RUNNING);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.agent.kill("stubborn-1");
+  h.wait_state("stubborn-1", v1::TASK_KILLED, 15s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 1900ms);  // it had its grace period
+  CHECK_FALSE(h.container_running("stubborn-1"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("KILL with a kill_policy grace of 1 s beats a kill timeout of 30 s") {
+  Harness h(std::map<std::string, std::string>{{"EXECUTOR_KILL_TASK_TIMEOUT", "30"}});
+  h.agent.launch(TaskBuilder("policy-1", image()).shell("sleep 600"));
+  h.wait_state("policy-1", v1::TASK_RUNNING);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.agent.kill("policy-1", std::chrono::seconds(1));
+  h.wait_state("policy-1", v1::TASK_KILLED, 15s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  CHECK_FALSE(h.container_running("policy-1"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("SHUTDOWN stops the container, reports KILLED and exits") {
+  Harness h;
+  h.agent.launch(TaskBuilder("shut-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("shut-1", v1::TASK_RUNNING);
+  h.agent.shutdown();
+  h.wait_state("shut-1", v1::TASK_KILLED, 10s);
+  auto code = h.exe->wait(10s);
+  INFO(h.exe->output());
+  REQUIRE(code.has_value());
+  CHECK_FALSE(h.container_running("shut-1"));
+}
+
+TEST_CASE("SIGTERM to the executor stops the container, reports KILLED and exits") {
+  Harness h;
+  h.agent.launch(TaskBuilder("sig-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("sig-1", v1::TASK_RUNNING);
+  h.exe->signal(SIGTERM);
+  h.wait_state("sig-1", v1::TASK_KILLED, 10s);
+  auto code = h.exe->wait(10s);
+  INFO(h.exe->output());
+  REQUIRE(code.has_value());
+  CHECK_FALSE(h.container_running("sig-1"));
+}
+
+TEST_CASE("An image that does not exist: FAILED with the pull error") {
+  Harness h;
+  const int closed_port = testing_support::free_tcp_port();  // nothing listens there
+  const std::string missing = fmt::format("127.0.0.1:{}/nope:1", closed_port);
+  h.agent.launch(TaskBuilder("missing-1", missing).shell("true"));
+  const auto failed = h.wait_state("missing-1", v1::TASK_FAILED, 60s);
+  CHECK(failed.reason() == v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+  CHECK_THAT(failed.message(), Catch::Contains("pull"));
+  CHECK_THAT(failed.message(), Catch::Contains(missing));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("No Docker daemon: FAILED with a message naming where Docker was looked for") {
+  Harness h(std::map<std::string, std::string>{{"DOCKER_HOST", "unix:///tmp/sidecar-executor-no-docker.sock"}});
+  h.agent.launch(TaskBuilder("nodocker-1", image()).shell("true"));
+  const auto failed = h.wait_state("nodocker-1", v1::TASK_FAILED, 60s);
+  CHECK_THAT(failed.message(), Catch::Contains("sidecar-executor-no-docker.sock"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("A TaskInfo without container.docker: FAILED saying so") {
+  Harness h;
+  v1::TaskInfo t = TaskBuilder("nodock-1", image()).build();
+  t.mutable_container()->clear_docker();
+  h.agent.launch(t);
+  const auto failed = h.wait_state("nodock-1", v1::TASK_FAILED);
+  CHECK_THAT(failed.message(), Catch::Contains("docker"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("A second LAUNCH is refused; the running task is untouched") {
+  Harness h;
+  h.agent.launch(TaskBuilder("first-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("first-1", v1::TASK_RUNNING);
+  h.agent.launch(TaskBuilder("second-1", image()).shell("true"));
+  REQUIRE(FakeAgent::wait_until([&] { return !h.updates_of("second-1").empty(); }, 10s));
+  const auto refused = h.updates_of("second-1").front();
+  CHECK(refused.state() == v1::TASK_ERROR);  // what Mesos itself uses for a task it cannot take
+  CHECK_THAT(refused.message(), Catch::Contains("first-1"));
+  CHECK(h.container_running("first-1"));
+  CHECK_FALSE(h.container_running("second-1"));
+  h.agent.kill("first-1");
+  h.wait_state("first-1", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("The terminal update, held unacknowledged across an agent restart, is re-sent and then acknowledged") {
+  Harness h({}, /*checkpoint=*/true);
+  h.agent.set_auto_ack(false);
+  h.agent.launch(TaskBuilder("held-1", image()).shell("true"));
+  REQUIRE(FakeAgent::wait_until(
+      [&] {
+        for (const auto& u : h.agent.updates()) {
+          if (u.status.state() == v1::TASK_FINISHED) return true;
+        }
+        return false;
+      },
+      30s));
+  h.agent.restart(500ms);
+  // The new SUBSCRIBE carries the unacknowledged updates, the FINISHED one included.
+  REQUIRE(FakeAgent::wait_until(
+      [&] {
+        for (const auto& u : h.agent.updates()) {
+          if (u.via_subscribe && u.status.state() == v1::TASK_FINISHED) return true;
+        }
+        return false;
+      },
+      15s));
+  CHECK_FALSE(h.exe->wait(0ms).has_value());  // still waiting for its ACK
+  h.agent.ack_pending();
+  auto code = h.exe->wait(10s);
+  INFO(h.exe->output());
+  REQUIRE(code == std::optional<int>(0));
+}
