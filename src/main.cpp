@@ -57,6 +57,23 @@ void print_config(const settings::Settings& s) {
   fmt::print("{}={}\n", mesos::kAuthTokenVar, agent->auth_token ? "[REDACTED]" : "");
 }
 
+// The Go executor's startup dump, on stdout: effective settings, then the MESOS_*, EXECUTOR_*,
+// VAULT_* variables and HOME, sorted, never the Vault credentials or the agent's token.
+void print_startup_dump(const settings::Settings& s) {
+  std::string out = "Settings:\n";
+  for (const auto& [name, value] : settings::describe(s)) out += fmt::format("  {}={}\n", name, value);
+  out += "Environment:\n";
+  for (const auto& [name, value] : util::process_env_snapshot()) {
+    const bool wanted = name.rfind("MESOS", 0) == 0 || name.rfind("EXECUTOR", 0) == 0 || name.rfind("VAULT", 0) == 0 ||
+                        name == "HOME";
+    const bool secret = name == "VAULT_TOKEN" || name == "VAULT_USERNAME" || name == "VAULT_PASSWORD" ||
+                        name == mesos::kAuthTokenVar;
+    if (wanted && !secret) out += fmt::format("  {}={}\n", name, value);
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
 void setup_logging(const settings::Settings& s) {
   auto logger = spdlog::stderr_logger_mt("sidecar-executor");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
@@ -113,7 +130,7 @@ int main(int argc, char** argv) {
   setup_logging(cfg);
   spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
                agent_env->executor_id, agent_env->framework_id);
-  for (const auto& [name, value] : settings::describe(cfg)) spdlog::info("setting {}={}", name, value);
+  print_startup_dump(cfg);
 
   executor::MachineConfig mc;
   mc.kill_grace = std::chrono::seconds(cfg.kill_task_timeout_s);

@@ -304,3 +304,48 @@ TEST_CASE("The terminal update, held unacknowledged across an agent restart, is 
   INFO(h.exe->output());
   REQUIRE(code == std::optional<int>(0));
 }
+
+TEST_CASE("Startup dump: settings and sorted MESOS/EXECUTOR/VAULT variables and HOME; secrets never shown") {
+  Harness h(std::map<std::string, std::string>{{"VAULT_TOKEN", "canary-vault-token"},
+                                               {"VAULT_PASSWORD", "canary-vault-password"},
+                                               {"VAULT_USERNAME", "canary-vault-user"},
+                                               {"VAULT_ADDR", "https://vault.example.com:8200"},
+                                               {"EXECUTOR_DEBUG", "false"},
+                                               {"UNRELATED_VAR", "not-dumped"}});
+  h.agent.launch(TaskBuilder("dump-1", image())
+                     .env("DB_PASSWORD", "canary-db-password")
+                     .env("API_TOKEN", "canary-api-token")
+                     .env("MY_SECRET_KEY", "canary-secret")
+                     .env("PLAIN", "shown-value")
+                     .shell("true"));
+  h.wait_state("dump-1", v1::TASK_FINISHED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  const std::string out = h.exe->output();
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains("Settings:\n  EXECUTOR_"));
+  CHECK_THAT(out, Catch::Contains("  EXECUTOR_KILL_TASK_TIMEOUT=2\n"));
+  // Sorted: EXECUTOR_* before HOME before MESOS_* before VAULT_ADDR.
+  const auto e = out.find("Environment:\n");
+  REQUIRE(e != std::string::npos);
+  const auto pos_exec = out.find("  EXECUTOR_DEBUG=false\n", e);
+  const auto pos_home = out.find("  HOME=/nonexistent\n", e);
+  const auto pos_mesos = out.find("  MESOS_AGENT_ENDPOINT=", e);
+  const auto pos_vault = out.find("  VAULT_ADDR=https://vault.example.com:8200\n", e);
+  REQUIRE(pos_exec != std::string::npos);
+  REQUIRE(pos_home != std::string::npos);
+  REQUIRE(pos_mesos != std::string::npos);
+  REQUIRE(pos_vault != std::string::npos);
+  CHECK(pos_exec < pos_home);
+  CHECK(pos_home < pos_mesos);
+  CHECK(pos_mesos < pos_vault);
+  CHECK_THAT(out, !Catch::Contains("UNRELATED_VAR"));
+  // The container's environment, secrets redacted.
+  CHECK_THAT(out, Catch::Contains("  PLAIN=shown-value\n"));
+  CHECK_THAT(out, Catch::Contains("  DB_PASSWORD=[REDACTED]\n"));
+  CHECK_THAT(out, Catch::Contains("  API_TOKEN=[REDACTED]\n"));
+  CHECK_THAT(out, Catch::Contains("  MY_SECRET_KEY=[REDACTED]\n"));
+  for (const char* canary : {"canary-vault-token", "canary-vault-password", "canary-vault-user", "canary-db-password",
+                             "canary-api-token", "canary-secret"}) {
+    CHECK_THAT(out, !Catch::Contains(canary));
+  }
+}
