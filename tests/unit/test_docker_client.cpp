@@ -1,0 +1,253 @@
+// The Docker client against canned daemon answers: paths with the negotiated version, errors that
+// carry endpoint, status and the daemon's message, a pull error inside a 200 stream, wait, inspect;
+// DOCKER_HOST parsing; credential helpers; the helper-program runner.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "canned_server.h"
+#include "docker/client.h"
+#include "docker/credentials.h"
+#include "util/base64.h"
+#include "util/subprocess.h"
+
+using namespace std::chrono_literals;
+using testing_support::CannedServer;
+
+namespace {
+
+std::string json_answer(int status, const std::string& reason, const std::string& body) {
+  return fmt::format("HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}", status, reason,
+                     body.size(), body);
+}
+
+std::string chunk(const std::string& data) { return fmt::format("{:x}\r\n{}\r\n", data.size(), data); }
+
+std::string first_line(const std::string& request) { return request.substr(0, request.find("\r\n")); }
+
+}  // namespace
+
+TEST_CASE("DOCKER_HOST: unix default, unix path, tcp, tcp with TLS files; bad values are errors") {
+  auto e = docker::endpoint_from_env(util::map_env({}));
+  REQUIRE(e);
+  CHECK(e->unix_path == "/var/run/docker.sock");
+  e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "unix:///run/d.sock"}}));
+  REQUIRE(e);
+  CHECK(e->unix_path == "/run/d.sock");
+  e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "tcp://10.0.0.1:2375"}}));
+  REQUIRE(e);
+  CHECK(e->host == "10.0.0.1");
+  CHECK(e->port == 2375);
+  CHECK_FALSE(e->tls);
+  e = docker::endpoint_from_env(
+      util::map_env({{"DOCKER_HOST", "tcp://docker.example.com"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", "/etc/dc"}}));
+  REQUIRE(e);
+  CHECK(e->port == 2376);
+  CHECK(e->tls);
+  CHECK(e->ca_file == "/etc/dc/ca.pem");
+  CHECK(e->cert_file == "/etc/dc/cert.pem");
+  CHECK(e->key_file == "/etc/dc/key.pem");
+  e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "tcp://[::1]:2375"}}));
+  REQUIRE(e);
+  CHECK(e->host == "::1");
+  e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "tcp://h"}, {"DOCKER_TLS_VERIFY", "1"}, {"HOME", "/home/u"}}));
+  REQUIRE(e);
+  CHECK(e->ca_file == "/home/u/.docker/ca.pem");
+  for (const char* bad : {"ssh://host", "tcp://h:0", "tcp://h:99999", "tcp://h:x", "unix://", "tcp://:2375"}) {
+    INFO(bad);
+    CHECK_FALSE(docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", bad}})));
+  }
+}
+
+TEST_CASE("API versions compare by number; URL escaping") {
+  CHECK(docker::compare_api_versions("1.41", "1.9") > 0);
+  CHECK(docker::compare_api_versions("1.24", "1.24") == 0);
+  CHECK(docker::compare_api_versions("1.24", "1.30") < 0);
+  CHECK(docker::url_escape("127.0.0.1:5000/a/b") == "127.0.0.1%3A5000%2Fa%2Fb");
+  CHECK(docker::url_escape("sha256:ab") == "sha256%3Aab");
+}
+
+TEST_CASE("Negotiation takes the lower version and prefixes later paths") {
+  CannedServer ping({"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK"});
+  docker::Client c(docker::Endpoint::unix_socket(ping.path()), 2000ms);
+  auto v = c.negotiate();
+  REQUIRE(v);
+  CHECK(*v == "1.41");
+  CHECK(first_line(ping.request()) == "GET /_ping HTTP/1.1");
+
+  CannedServer old({"HTTP/1.1 200 OK\r\nApi-Version: 1.12\r\nContent-Length: 2\r\n\r\nOK"});
+  docker::Client c2(docker::Endpoint::unix_socket(old.path()), 2000ms);
+  auto v2 = c2.negotiate();
+  REQUIRE_FALSE(v2);
+  CHECK_THAT(v2.error().message, Catch::Contains("1.12"));
+}
+
+TEST_CASE("Errors carry the endpoint, the status and the daemon's message") {
+  CannedServer srv({json_answer(409, "Conflict", R"({"message":"Conflict. The container name \"/mesos-x\" is already in use"})")});
+  docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+  auto id = c.create("mesos-x", {{"Image", "bb"}});
+  REQUIRE_FALSE(id);
+  CHECK(docker::Client::last_status() == 409);
+  CHECK_THAT(id.error().message, Catch::Contains("POST /containers/create?name=mesos-x"));
+  CHECK_THAT(id.error().message, Catch::Contains("HTTP 409"));
+  CHECK_THAT(id.error().message, Catch::Contains("already in use"));
+
+  docker::Client gone(docker::Endpoint::unix_socket("/tmp/sidecar-executor-none.sock"), 500ms);
+  auto st = gone.inspect("abc");
+  REQUIRE_FALSE(st);
+  CHECK(docker::Client::last_status() == 0);
+  CHECK_THAT(st.error().message, Catch::Contains("unix:///tmp/sidecar-executor-none.sock"));
+}
+
+TEST_CASE("Create sends the body and returns the id and warnings") {
+  CannedServer srv({json_answer(201, "Created", R"({"Id":"0123456789abcdef","Warnings":["low memory"]})")});
+  docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+  std::vector<std::string> warnings;
+  auto id = c.create("mesos-y", {{"Image", "bb"}, {"Env", {"A=1"}}}, &warnings);
+  REQUIRE(id);
+  CHECK(*id == "0123456789abcdef");
+  CHECK(warnings == std::vector<std::string>{"low memory"});
+  const std::string req = srv.request();
+  CHECK(first_line(req) == "POST /containers/create?name=mesos-y HTTP/1.1");
+  CHECK_THAT(req, Catch::Contains("Content-Type: application/json"));
+  CHECK_THAT(req, Catch::EndsWith(R"({"Env":["A=1"],"Image":"bb"})"));
+}
+
+TEST_CASE("A pull error inside a 200 progress stream is a failure; a clean stream is a success") {
+  SECTION("error object in the stream") {
+    CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                      chunk("{\"status\":\"Pulling from team/app\",\"id\":\"1\"}\n"),
+                      chunk("{\"errorDetail\":{\"message\":\"manifest for x:1 not found\"},\"error\":\"manifest for x:1 not found\"}\n"),
+                      "0\r\n\r\n"});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    std::vector<std::string> progress;
+    auto r = c.pull(docker::parse_image_ref("reg:5000/team/app:1"), "AUTHHEADER",
+                    [&](const std::string& s) { progress.push_back(s); });
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("manifest for x:1 not found"));
+    CHECK(progress == std::vector<std::string>{"1: Pulling from team/app"});
+    const std::string req = srv.request();
+    CHECK(first_line(req) == "POST /images/create?fromImage=reg%3A5000%2Fteam%2Fapp&tag=1 HTTP/1.1");
+    CHECK_THAT(req, Catch::Contains("X-Registry-Auth: AUTHHEADER\r\n"));
+  }
+  SECTION("clean stream, no auth header") {
+    CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n",
+                      "{\"status\":\"Pulling from library/bb\"}\r\n{\"status\":\"Digest: sha256:00\"}\r\n",
+                      "{\"status\":\"Status: Downloaded newer image for bb:latest\"}\r\n"});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    auto r = c.pull(docker::parse_image_ref("bb"), "", nullptr);
+    REQUIRE(r);
+    const std::string req = srv.request();
+    CHECK(first_line(req) == "POST /images/create?fromImage=bb&tag=latest HTTP/1.1");
+    CHECK_THAT(req, !Catch::Contains("X-Registry-Auth"));
+  }
+  SECTION("the daemon refuses outright (wrong credentials: HTTP 500)") {
+    CannedServer srv({json_answer(500, "Internal Server Error", R"({"message":"unauthorized: authentication required"})")});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    auto r = c.pull(docker::parse_image_ref("reg:5000/a:1"), "X", nullptr);
+    REQUIRE_FALSE(r);
+    CHECK(docker::Client::last_status() == 500);
+    CHECK_THAT(r.error().message, Catch::Contains("unauthorized: authentication required"));
+  }
+}
+
+TEST_CASE("wait and inspect read what the daemon says") {
+  CannedServer w({json_answer(200, "OK", R"({"Error":null,"StatusCode":137})")});
+  docker::Client c(docker::Endpoint::unix_socket(w.path()), 2000ms);
+  auto code = c.wait("abc");
+  REQUIRE(code);
+  CHECK(*code == 137);
+  CHECK(first_line(w.request()) == "POST /containers/abc/wait?condition=not-running HTTP/1.1");
+
+  CannedServer i({json_answer(200, "OK",
+                              R"({"State":{"Status":"exited","Running":false,"ExitCode":1,"OOMKilled":true,"Error":""},)"
+                              R"("Config":{"Tty":true},"NetworkSettings":{"IPAddress":"","Networks":{"n":{"IPAddress":"10.1.2.3"}}}})")});
+  docker::Client c2(docker::Endpoint::unix_socket(i.path()), 2000ms);
+  auto st = c2.inspect("abc");
+  REQUIRE(st);
+  CHECK(st->status == "exited");
+  CHECK(st->exit_code == 1);
+  CHECK(st->oom_killed);
+  CHECK(st->tty);
+  CHECK(st->ip_address == "10.1.2.3");
+}
+
+TEST_CASE("A wait is abandoned when cancelled") {
+  CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"}, 3000ms);
+  docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+  std::atomic<bool> cancel{false};
+  std::thread t([&] {
+    std::this_thread::sleep_for(200ms);
+    cancel = true;
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.wait("abc", &cancel);
+  t.join();
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message, Catch::Contains("cancelled"));
+  CHECK(std::chrono::steady_clock::now() - t0 < 2500ms);
+}
+
+TEST_CASE("Helper programs: output, exit code, input, and a time limit") {
+  auto r = util::run_program({"sh", "-c", "read x; echo got:$x; echo err >&2; exit 3"}, "hello\n", 5000ms);
+  REQUIRE(r);
+  CHECK(r->exit_code == 3);
+  CHECK(r->out == "got:hello\n");
+  CHECK(r->err == "err\n");
+  auto slow = util::run_program({"sleep", "10"}, "", 200ms);
+  REQUIRE_FALSE(slow);
+  CHECK_THAT(slow.error().message, Catch::Contains("did not finish"));
+  auto missing = util::run_program({"no-such-program-here"}, "", 1000ms);
+  REQUIRE_FALSE(missing);
+}
+
+TEST_CASE("Credential helpers: docker-credential-<name> get, from credsStore or credHelpers") {
+  char tmpl[] = "/tmp/sce-cred.XXXXXX";
+  REQUIRE(::mkdtemp(tmpl));
+  const std::string dir = tmpl;
+  {
+    std::ofstream h(dir + "/docker-credential-fake");
+    h << "#!/bin/sh\nread server\n"
+         "if [ \"$1\" != get ]; then exit 9; fi\n"
+         "case \"$server\" in\n"
+         "  reg.example.com:5000) echo '{\"ServerURL\":\"reg.example.com:5000\",\"Username\":\"bob\",\"Secret\":\"pw\"}' ;;\n"
+         "  *) echo 'credentials not found in native keychain'; exit 1 ;;\n"
+         "esac\n";
+  }
+  ::chmod((dir + "/docker-credential-fake").c_str(), 0755);
+  {
+    std::ofstream cfg(dir + "/config.json");
+    cfg << R"({"credHelpers":{"reg.example.com:5000":"fake"}})";
+  }
+  const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  ::setenv("PATH", (dir + ":" + old_path).c_str(), 1);
+
+  auto env = util::map_env({{"DOCKER_CONFIG", dir}, {"HOME", "/nonexistent"}});
+  auto found = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "reg.example.com:5000");
+  CHECK_THAT(found.source, Catch::Contains("docker-credential-fake"));
+  REQUIRE_FALSE(found.header.empty());
+  auto decoded = util::base64_decode(found.header);
+  REQUIRE(decoded);
+  CHECK_THAT(*decoded, Catch::Contains("\"username\":\"bob\""));
+  CHECK_THAT(*decoded, Catch::Contains("\"password\":\"pw\""));
+  CHECK_THAT(found.source, !Catch::Contains("pw"));
+
+  auto none = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com");
+  CHECK(none.header.empty());
+  CHECK(none.source == "no credentials found");
+
+  {
+    std::ofstream cfg(dir + "/config.json");
+    cfg << R"({"credsStore":"fake"})";
+  }
+  auto miss = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com");
+  CHECK(miss.header.empty());
+  REQUIRE(miss.notes.size() == 1);
+  CHECK_THAT(miss.notes[0], Catch::Contains("credentials not found"));
+
+  ::setenv("PATH", old_path.c_str(), 1);
+  std::system(("rm -rf " + dir).c_str());
+}
