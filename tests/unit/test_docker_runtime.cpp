@@ -1,0 +1,111 @@
+// The Docker runtime when the daemon is missing or the task is bad: every step ends in an event
+// with a message saying what and where — never a hang.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "docker/runtime.h"
+
+using namespace std::chrono_literals;
+namespace ev = executor::ev;
+
+namespace {
+
+class Events {
+ public:
+  void push(executor::Event e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    q_.push_back(std::move(e));
+    cv_.notify_all();
+  }
+  std::optional<executor::Event> next(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty(); })) return std::nullopt;
+    auto e = std::move(q_.front());
+    q_.pop_front();
+    return e;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<executor::Event> q_;
+};
+
+docker::RuntimeOptions no_daemon() {
+  docker::RuntimeOptions o;
+  o.endpoint = docker::Endpoint::unix_socket("/tmp/sidecar-executor-unit-no-daemon.sock");
+  o.call_timeout = 500ms;
+  o.pull_attempts = 2;
+  o.pull_backoff = 50ms;
+  o.daemon_retry = 1000ms;
+  o.env = util::map_env({});
+  return o;
+}
+
+mesos::v1::TaskInfo task(const std::string& image) {
+  mesos::v1::TaskInfo t;
+  t.mutable_task_id()->set_value("t-1");
+  t.mutable_container()->mutable_docker()->set_image(image);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("A pull with no daemon fails after its attempts, naming where Docker was looked for") {
+  Events events;
+  docker::Runtime rt(no_daemon(), [&](executor::Event e) { events.push(std::move(e)); });
+  rt.pull(task("bb:1"), "bb:1", false);
+  auto e = events.next(10s);
+  REQUIRE(e);
+  REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
+  const auto& f = std::get<ev::StepFailed>(*e);
+  CHECK(f.step == executor::LaunchStep::Pull);
+  CHECK_THAT(f.message, Catch::Contains("bb:1"));
+  CHECK_THAT(f.message, Catch::Contains("sidecar-executor-unit-no-daemon.sock"));
+  rt.shutdown();
+}
+
+TEST_CASE("Watching a container when the daemon is gone for good ends with an unknown outcome, not a hang") {
+  Events events;
+  docker::Runtime rt(no_daemon(), [&](executor::Event e) { events.push(std::move(e)); });
+  rt.watch("0123456789ab");
+  auto e = events.next(10s);
+  REQUIRE(e);
+  REQUIRE(std::holds_alternative<ev::ContainerExited>(*e));
+  const auto& x = std::get<ev::ContainerExited>(*e);
+  CHECK_FALSE(x.exit_code.has_value());
+  CHECK_THAT(x.error, Catch::Contains("lost the Docker daemon"));
+  rt.shutdown();
+}
+
+TEST_CASE("A task with a bad docker parameter fails at create, naming the parameter") {
+  Events events;
+  docker::Runtime rt(no_daemon(), [&](executor::Event e) { events.push(std::move(e)); });
+  auto t = task("bb:1");
+  auto* p = t.mutable_container()->mutable_docker()->add_parameters();
+  p->set_key("shm-size");
+  p->set_value("lots");
+  rt.create(t);
+  auto e = events.next(10s);
+  REQUIRE(e);
+  REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
+  CHECK(std::get<ev::StepFailed>(*e).step == executor::LaunchStep::Create);
+  CHECK_THAT(std::get<ev::StepFailed>(*e).message, Catch::Contains("shm-size"));
+  rt.shutdown();
+}
+
+TEST_CASE("shutdown abandons a watch in progress at once") {
+  Events events;
+  auto o = no_daemon();
+  o.daemon_retry = 60s;
+  docker::Runtime rt(o, [&](executor::Event e) { events.push(std::move(e)); });
+  rt.watch("0123456789ab");
+  std::this_thread::sleep_for(100ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  rt.shutdown();
+  CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+  CHECK_FALSE(events.next(100ms).has_value());
+}
