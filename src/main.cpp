@@ -22,6 +22,7 @@
 #include "runtime/proctitle.h"
 #include "runtime/signals.h"
 #include "settings/settings.h"
+#include "sidecar/watchdog.h"
 #include "version.h"
 
 namespace {
@@ -157,9 +158,30 @@ int main(int argc, char** argv) {
   ro.docker_repository = cfg.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(cfg.logs_since);
   ro.env = util::process_env();
+  if (cfg.seed_sidecar) {
+    ro.extra_env = [endpoint = agent_env->endpoint(), port = cfg.mesos_master_port, timeout = cfg.http_timeout] {
+      auto seeds = sidecar::fetch_seeds(endpoint, port, timeout);
+      if (!seeds) {
+        spdlog::warn("no SIDECAR_SEEDS for the container: {}", seeds.error().message);
+        return std::vector<std::string>{};
+      }
+      spdlog::info("SIDECAR_SEEDS={}", *seeds);
+      return std::vector<std::string>{"SIDECAR_SEEDS=" + *seeds};
+    };
+  }
   docker::Runtime containers(ro, [&loop](executor::Event e) { loop.post(std::move(e)); });
   spdlog::info("Docker endpoint {}", endpoint->describe());
-  runtime::Dispatcher dispatcher(machine, loop, agent, &containers);
+  sidecar::WatchdogOptions wo;
+  wo.state_url = cfg.sidecar_url;
+  wo.backoff = cfg.sidecar_backoff;
+  wo.poll_interval = cfg.sidecar_poll_interval;
+  wo.http_timeout = cfg.http_timeout;
+  wo.retry_count = cfg.sidecar_retry_count;
+  wo.retry_delay = cfg.sidecar_retry_delay;
+  wo.max_fails = cfg.sidecar_max_fails;
+  wo.health_updates = cfg.sidecar_health_updates;
+  sidecar::Adapter sidecar(wo, [&loop](executor::Event e) { loop.post(std::move(e)); });
+  runtime::Dispatcher dispatcher(machine, loop, agent, &containers, &sidecar);
 
   agent.start();
   int exit_code = 0;
@@ -172,6 +194,7 @@ int main(int argc, char** argv) {
     }
     return true;
   });
+  sidecar.shutdown();
   containers.shutdown();
   agent.stop();
   spdlog::info("exiting with code {}", exit_code);

@@ -139,7 +139,11 @@ void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
 
 void Runtime::create(const ::mesos::v1::TaskInfo& task) {
   spawn([this, task] {
-    auto spec = build_container_spec(task, opts_.spec);
+    SpecOptions so = opts_.spec;
+    if (opts_.extra_env) {
+      for (auto& kv : opts_.extra_env()) so.extra_env.push_back(std::move(kv));
+    }
+    auto spec = build_container_spec(task, so);
     if (!spec) {
       sink_(ev::StepFailed{LaunchStep::Create, spec.error().message});
       return;

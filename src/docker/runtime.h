@@ -32,6 +32,8 @@ struct RuntimeOptions {
   std::chrono::milliseconds daemon_retry{60000};
   int stderr_tail_lines = 5;
   util::EnvLookup env;  // DOCKER_CONFIG, HOME for registry credentials
+  // Extra K=V variables for the container, asked for at create (SIDECAR_SEEDS).
+  std::function<std::vector<std::string>()> extra_env;
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
 };

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "runtime/proctitle.h"
 
@@ -18,6 +21,16 @@ const ::mesos::v1::TaskInfo& Dispatcher::task() const {
 
 void Dispatcher::no_runtime(executor::LaunchStep step) {
   loop_.post(executor::ev::StepFailed{step, "no container runtime is available"});
+}
+
+std::string task_host(const ::mesos::v1::TaskInfo& task) {
+  for (const auto& v : task.executor().command().environment().variables()) {
+    if (v.name() == "TASK_HOST" && !v.value().empty()) return v.value();
+  }
+  if (const char* h = std::getenv("TASK_HOST"); h && *h) return h;
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
 }
 
 std::optional<int> Dispatcher::run(const executor::Action& action) {
@@ -58,10 +71,12 @@ std::optional<int> Dispatcher::run(const executor::Action& action) {
           if (containers_) containers_->remove(a.container_id);
         } else if constexpr (std::is_same_v<T, act::CopyFailureLogs>) {
           if (containers_) containers_->copy_failure_logs(a.container_id);
-        } else if constexpr (std::is_same_v<T, act::Drain> || std::is_same_v<T, act::StartWatchdog> ||
-                             std::is_same_v<T, act::StopWatchdog>) {
-          // The Sidecar adapter is wired in by the watchdog module; until then these are no-ops.
-          spdlog::debug("Sidecar action skipped: no Sidecar adapter in this build");
+        } else if constexpr (std::is_same_v<T, act::Drain>) {
+          if (sidecar_) sidecar_->drain(a.container_id);
+        } else if constexpr (std::is_same_v<T, act::StartWatchdog>) {
+          if (sidecar_) sidecar_->start_watchdog(a.container_id, task_host(task()));
+        } else if constexpr (std::is_same_v<T, act::StopWatchdog>) {
+          if (sidecar_) sidecar_->stop_watchdog();
         }
       },
       action);

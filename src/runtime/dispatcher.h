@@ -3,19 +3,22 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 #include "executor/actions.h"
 #include "executor/machine.h"
 #include "mesos/agent_client.h"
 #include "runtime/container_runtime.h"
 #include "runtime/event_loop.h"
+#include "sidecar/watchdog.h"
 
 namespace runtime {
 
 class Dispatcher {
  public:
-  Dispatcher(const executor::Machine& machine, EventLoop& loop, mesos::AgentClient& agent, ContainerRuntime* containers)
-      : machine_(machine), loop_(loop), agent_(agent), containers_(containers) {}
+  Dispatcher(const executor::Machine& machine, EventLoop& loop, mesos::AgentClient& agent, ContainerRuntime* containers,
+             sidecar::Adapter* sidecar = nullptr)
+      : machine_(machine), loop_(loop), agent_(agent), containers_(containers), sidecar_(sidecar) {}
 
   // nullopt: keep going; a value: the executor's exit code.
   std::optional<int> run(const executor::Action& action);
@@ -28,6 +31,11 @@ class Dispatcher {
   EventLoop& loop_;
   mesos::AgentClient& agent_;
   ContainerRuntime* containers_;
+  sidecar::Adapter* sidecar_;
 };
+
+// The host Sidecar knows the task by: TASK_HOST of the task's environment (Singularity sets it), else
+// of the executor's, else this machine's hostname.
+std::string task_host(const ::mesos::v1::TaskInfo& task);
 
 }  // namespace runtime

@@ -223,6 +223,10 @@ std::vector<SettingSpec> build_specs() {
                                "How long to wait for the acknowledgement of the task's terminal update once "
                                "the agent has accepted it, before exiting.",
                                &Settings::terminal_ack_timeout));
+  v.push_back(bool_setting("EXECUTOR_SIDECAR_HEALTH_UPDATES", "", "true",
+                           "Send a TASK_RUNNING update with `healthy` set each time Sidecar's verdict on the "
+                           "service changes (ALIVE: true, UNHEALTHY or TOMBSTONE: false).",
+                           &Settings::sidecar_health_updates));
   return v;
 }
 

@@ -52,6 +52,7 @@ struct Settings {
   AgentEncoding agent_encoding = AgentEncoding::Protobuf;
   std::size_t max_record_size = std::size_t{8} << 20;
   Duration terminal_ack_timeout = std::chrono::seconds(5);
+  bool sidecar_health_updates = true;  // TASK_RUNNING with `healthy` on each change of Sidecar's verdict
 };
 
 struct SettingSpec {

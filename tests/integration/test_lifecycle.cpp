@@ -12,6 +12,7 @@
 
 #include "docker/image_ref.h"
 #include "docker_daemon.h"
+#include "executor_harness.h"
 #include "fake_agent.h"
 #include "process.h"
 #include "task_builder.h"
@@ -20,105 +21,12 @@ using namespace std::chrono_literals;
 using fake::AgentOptions;
 using fake::FakeAgent;
 using testing_support::DockerDaemon;
+using testing_support::Harness;
 using testing_support::Process;
 using testing_support::TaskBuilder;
 namespace v1 = ::mesos::v1;
 
 namespace {
-
-const std::string kPadding(120, ' ');  // room for the process title, as the wrapper script gives
-
-struct Harness {
-  explicit Harness(std::map<std::string, std::string> extra = {}, bool checkpoint = false)
-      : daemon(DockerDaemon::shared()), agent(AgentOptions{}) {
-    agent.start();
-    std::map<std::string, std::string> env = {
-        {"MESOS_FRAMEWORK_ID", "fw-0001"},
-        {"MESOS_EXECUTOR_ID", "exec-1"},
-        {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-        {"MESOS_CHECKPOINT", checkpoint ? "1" : "0"},
-        {"MESOS_DIRECTORY", "/tmp"},
-        {"MESOS_SANDBOX", "/tmp"},
-        {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "10secs"},
-        {"DOCKER_HOST", daemon.host()},
-        {"HOME", "/nonexistent"},
-        {"PATH", "/usr/bin:/bin"},
-        {"EXECUTOR_KILL_TASK_TIMEOUT", "2"},
-        {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "3s"},
-        // No Sidecar here: no drain wait before a kill (the Sidecar tests cover draining).
-        {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
-    };
-    if (checkpoint) {
-      env["MESOS_RECOVERY_TIMEOUT"] = "20secs";
-      env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "200ms";
-    }
-    for (auto& [k, v] : extra) env[k] = v;
-    exe = std::make_unique<Process>(std::vector<std::string>{testing_support::executor_binary(), kPadding}, env);
-    REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
-    std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
-  }
-  ~Harness() { exe.reset(); }
-
-  std::vector<v1::TaskStatus> updates_of(const std::string& task) const {
-    std::vector<v1::TaskStatus> out;
-    for (const auto& u : agent.updates()) {
-      if (u.status.task_id().value() == task && !u.via_subscribe) out.push_back(u.status);
-    }
-    return out;
-  }
-  std::vector<v1::TaskState> states(const std::string& task) const {
-    std::vector<v1::TaskState> out;
-    for (const auto& s : updates_of(task)) out.push_back(s.state());
-    return out;
-  }
-  // Waits for an update of `task` in `state`; returns it.
-  v1::TaskStatus wait_state(const std::string& task, v1::TaskState state, std::chrono::milliseconds timeout = 30s) {
-    const bool seen = FakeAgent::wait_until(
-        [&] {
-          for (const auto& s : updates_of(task)) {
-            if (s.state() == state) return true;
-          }
-          return false;
-        },
-        timeout);
-    INFO(exe->output());
-    INFO("states so far: " << describe_states(task));
-    REQUIRE(seen);
-    for (const auto& s : updates_of(task)) {
-      if (s.state() == state) return s;
-    }
-    return {};
-  }
-  std::string describe_states(const std::string& task) const {
-    std::string out;
-    for (const auto& s : updates_of(task)) out += v1::TaskState_Name(s.state()) + " ";
-    return out;
-  }
-  // The Docker container id an update reports (container_status.network_infos[].labels).
-  static std::string container_id(const v1::TaskStatus& s) {
-    for (const auto& net : s.container_status().network_infos()) {
-      for (const auto& l : net.labels().labels()) {
-        if (l.key() == "DockerContainerId") return l.value();
-      }
-    }
-    return "";
-  }
-  static std::string ip_address(const v1::TaskStatus& s) {
-    for (const auto& net : s.container_status().network_infos()) {
-      for (const auto& ip : net.ip_addresses()) return ip.ip_address();
-    }
-    return "";
-  }
-  bool container_running(const std::string& task) const {
-    const std::string name = docker::container_name(task);
-    const std::string out = daemon.cli({"ps", "-q", "--filter", "name=" + name});
-    return !out.empty();
-  }
-
-  DockerDaemon& daemon;
-  FakeAgent agent;
-  std::unique_ptr<Process> exe;
-};
 
 std::string image() { return DockerDaemon::shared().image("test/bb:1"); }
 

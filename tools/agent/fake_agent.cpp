@@ -1,6 +1,8 @@
 // The agent emulator's HTTP endpoint and event stream.
 #include "fake_agent.h"
 
+#include <nlohmann/json.hpp>
+
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -82,6 +84,18 @@ int FakeAgent::start(int port) {
   server_->Get("/api/v1/executor", handler);
   server_->Put("/api/v1/executor", handler);
   server_->Delete("/api/v1/executor", handler);
+  // The agent's /state, as far as the seed lookup reads it.
+  server_->Get("/state", [this](const httplib::Request&, httplib::Response& res) {
+    std::lock_guard lk(mu_);
+    if (options_.master_hostname.empty()) {
+      res.status = 404;
+      return;
+    }
+    nlohmann::json j;
+    j["hostname"] = options_.hostname;
+    j["master_hostname"] = options_.master_hostname;
+    res.set_content(j.dump(), "application/json");
+  });
   if (port == 0) {
     port_ = server_->bind_to_any_port("127.0.0.1");
   } else {

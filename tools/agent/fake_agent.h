@@ -35,6 +35,7 @@ struct AgentOptions {
   std::chrono::milliseconds heartbeat_interval{0};  // 0: none
   bool auto_ack = true;
   bool task_killing_state = false;
+  std::string master_hostname;  // served at GET /state when set (the seed lookup); else 404
 };
 
 struct RecordedCall {

@@ -1,0 +1,24 @@
+// Finding our service's status in Sidecar's state.json without building the document: a SAX pass
+// that only remembers Servers[<host>].Services[<id12>].Status, and stops as soon as it has it. The
+// document can be megabytes (every host of the cluster).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sidecar {
+
+// Sidecar's service statuses (service/service.go).
+enum class Status : int { Alive = 0, Tombstone = 1, Unhealthy = 2, Unknown = 3, Draining = 4 };
+const char* to_string(Status s);
+
+struct Lookup {
+  enum class Kind : unsigned char { Found, NoHost, NoService, NoStatus, Invalid };
+  Kind kind = Kind::Invalid;
+  int status = -1;    // Found: Sidecar's Status number
+  std::string error;  // Invalid: the parser's message
+};
+
+Lookup find_service_status(std::string_view document, std::string_view host, std::string_view service_id);
+
+}  // namespace sidecar

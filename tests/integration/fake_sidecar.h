@@ -1,0 +1,76 @@
+// A Sidecar double on 127.0.0.1: serves /state.json documents the test controls (our service's
+// status under a host, among other hosts' services), can answer HTTP 500, garbage, slowly, or be down;
+// records every poll and drain call. Strict: a drain for an id it does not list gets 404, as Sidecar.
+// Also a Mesos master double serving /slaves for the seed list.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace httplib {
+class Server;
+}
+
+namespace testing_support {
+
+class FakeSidecar {
+ public:
+  enum class Mode { Normal, Http500, Garbage, NotListed };
+  FakeSidecar();
+  ~FakeSidecar();
+  std::string url() const;  // http://127.0.0.1:<port>/state.json
+  int port() const { return port_; }
+
+  // Our service: `id` (12 characters) under `host`, with Sidecar's status number.
+  void set_service(const std::string& host, const std::string& id, int status);
+  void set_status(int status);
+  // Statuses served by the next polls that list the service, one per poll; the last one stays.
+  void set_script(std::vector<int> statuses);
+  void set_mode(Mode m);
+  void set_delay(std::chrono::milliseconds d);
+  void go_down();  // stops listening: connections are refused
+  void come_back();
+
+  struct Call {
+    std::chrono::steady_clock::time_point at;
+    std::string what;  // "state" or "drain <id>"
+    int served = -1;   // state: the status served for our service (-1: not listed, or no document)
+  };
+  std::vector<Call> calls() const;
+  std::size_t polls() const;
+  std::vector<Call> drains() const;
+
+ private:
+  void listen();
+  std::string document_locked() const;
+
+  mutable std::mutex mu_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::string host_, id_;
+  int status_ = 0;
+  std::vector<int> script_;
+  Mode mode_ = Mode::Normal;
+  std::chrono::milliseconds delay_{0};
+  std::vector<Call> calls_;
+};
+
+class FakeMaster {
+ public:
+  explicit FakeMaster(std::vector<std::string> agent_hostnames);
+  ~FakeMaster();
+  int port() const { return port_; }
+
+ private:
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace testing_support

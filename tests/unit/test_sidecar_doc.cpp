@@ -1,0 +1,92 @@
+// Our service's status in Sidecar's state.json: the fixtures, the large document, and every way a
+// document can fail to tell us.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "sidecar/state_doc.h"
+
+using sidecar::Lookup;
+using sidecar::find_service_status;
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  const char* dir = std::getenv("SIDECAR_FIXTURES");
+  REQUIRE(dir != nullptr);
+  std::ifstream f(std::string(dir) + "/" + name);
+  REQUIRE(f.good());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("The small fixture: each service's status under its host") {
+  const std::string doc = fixture("state-small.json");
+  struct Case {
+    const char* host;
+    const char* id;
+    int status;
+  };
+  for (const Case& c : {Case{"host-a", "4f1c2a9b7d3e", 0}, Case{"host-a", "9e8d7c6b5a41", 2},
+                        Case{"host-a", "77aa88bb99cc", 4}, Case{"host-b", "0a1b2c3d4e5f", 1}}) {
+    INFO(c.host << " " << c.id);
+    const Lookup l = find_service_status(doc, c.host, c.id);
+    REQUIRE(l.kind == Lookup::Kind::Found);
+    CHECK(l.status == c.status);
+  }
+  // A service of another host is not ours.
+  CHECK(find_service_status(doc, "host-b", "4f1c2a9b7d3e").kind == Lookup::Kind::NoService);
+  CHECK(find_service_status(doc, "host-z", "4f1c2a9b7d3e").kind == Lookup::Kind::NoHost);
+}
+
+TEST_CASE("The large fixture: the last service of the last host") {
+  const std::string doc = fixture("state-large.json");
+  const Lookup l = find_service_status(doc, "host-199", "b881636ec8f9");
+  REQUIRE(l.kind == Lookup::Kind::Found);
+  CHECK(l.status == 0);
+  CHECK(find_service_status(doc, "host-199", "000000000000").kind == Lookup::Kind::NoService);
+}
+
+TEST_CASE("Keys named like ours elsewhere in the document do not confuse the lookup") {
+  const std::string doc = R"({"Status": 2, "Hostname": "h",
+    "Other": {"Servers": {"h": {"Services": {"abc": {"Status": 2}}}}},
+    "Servers": {"x": {"Services": {"abc": {"Status": 1}}},
+                "h": {"Name": "h", "Services": {"abd": {"Status": 2},
+                                                 "abc": {"Ports": [{"Status": 9}], "Extra": {"Status": 7}, "Status": 0}}}}})";
+  const Lookup l = find_service_status(doc, "h", "abc");
+  REQUIRE(l.kind == Lookup::Kind::Found);
+  CHECK(l.status == 0);
+}
+
+TEST_CASE("Documents that cannot tell us: invalid JSON, truncated, wrong shapes, no Status") {
+  CHECK(find_service_status("<html>502 Bad Gateway</html>", "h", "abc").kind == Lookup::Kind::Invalid);
+  CHECK_FALSE(find_service_status("<html>", "h", "abc").error.empty());
+  CHECK(find_service_status("", "h", "abc").kind == Lookup::Kind::Invalid);
+  CHECK(find_service_status(R"({"Servers": {"h": {"Services": {"abc": {"Name": "web")", "h", "abc").kind ==
+        Lookup::Kind::Invalid);
+  CHECK(find_service_status(R"({"Servers": []})", "h", "abc").kind == Lookup::Kind::NoHost);
+  CHECK(find_service_status(R"({"Servers": {"h": {"Services": null}}})", "h", "abc").kind == Lookup::Kind::NoService);
+  CHECK(find_service_status(R"({"Servers": {"h": {"Services": {"abc": {"Status": "0"}}}}})", "h", "abc").kind ==
+        Lookup::Kind::NoStatus);
+  CHECK(find_service_status(R"([1, 2, 3])", "h", "abc").kind == Lookup::Kind::NoHost);
+  // Found before the garbage that follows: the answer stands (the lookup stops once it has it).
+  const Lookup early = find_service_status(R"({"Servers": {"h": {"Services": {"abc": {"Status": 2}}}}} trailing)", "h", "abc");
+  CHECK(early.kind == Lookup::Kind::Found);
+  CHECK(early.status == 2);
+}
+
+TEST_CASE("A deeply nested or huge document ends with an answer") {
+  std::string deep(100000, '[');
+  CHECK(find_service_status(deep, "h", "abc").kind == Lookup::Kind::Invalid);
+  std::string big = R"({"Servers": {)";
+  for (int i = 0; i < 20000; ++i) big += "\"host-" + std::to_string(i) + R"(": {"Services": {"x": {"Status": 0}}},)";
+  big += R"("h": {"Services": {"abc": {"Status": 1}}}}})";
+  const Lookup l = find_service_status(big, "h", "abc");
+  REQUIRE(l.kind == Lookup::Kind::Found);
+  CHECK(l.status == 1);
+}
