@@ -23,6 +23,7 @@
 #include "runtime/signals.h"
 #include "settings/settings.h"
 #include "sidecar/watchdog.h"
+#include "vault/vault.h"
 #include "version.h"
 
 namespace {
@@ -169,6 +170,21 @@ int main(int argc, char** argv) {
       return std::vector<std::string>{"SIDECAR_SEEDS=" + *seeds};
     };
   }
+  // Vault: its credentials are read once and removed from the environment, so that nothing the
+  // executor starts (credential helpers) inherits them.
+  vault::AwsOptions aws;
+  aws.role = cfg.aws_role;
+  aws.ttl = cfg.aws_role_ttl;
+  aws.max_ttl = cfg.aws_role_max_ttl;
+  vault::Secrets secrets(util::map_env(util::process_env_snapshot()), aws, [&loop](std::string message) {
+    loop.post(executor::ev::CredentialsExpiring{std::move(message)});
+  });
+  for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) unsetenv(v);
+  ro.secrets = [&secrets](const std::vector<std::string>& env) -> util::Result<docker::SecretEnv> {
+    auto r = secrets.resolve(env);
+    if (!r) return r.error();
+    return docker::SecretEnv{std::move(r->replacements), std::move(r->extra)};
+  };
   docker::Runtime containers(ro, [&loop](executor::Event e) { loop.post(std::move(e)); });
   spdlog::info("Docker endpoint {}", endpoint->describe());
   sidecar::WatchdogOptions wo;
@@ -196,6 +212,7 @@ int main(int argc, char** argv) {
   });
   sidecar.shutdown();
   containers.shutdown();
+  secrets.cleanup();
   agent.stop();
   spdlog::info("exiting with code {}", exit_code);
   return exit_code;

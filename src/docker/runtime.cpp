@@ -132,9 +132,33 @@ void Runtime::pull(const ::mesos::v1::TaskInfo&, const std::string& image, bool 
   });
 }
 
-void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
-  // Vault values are resolved by the Vault module; without one there is nothing to do here.
-  sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo& task) {
+  if (!opts_.secrets) {
+    sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+    return;
+  }
+  spawn([this, task] {
+    // The environment the container would get, to find the references in it.
+    auto spec = build_container_spec(task, opts_.spec);
+    if (!spec) {
+      sink_(ev::StepFailed{LaunchStep::Secrets, spec.error().message});
+      return;
+    }
+    std::vector<std::string> env;
+    if (spec->body.contains("Env")) {
+      for (const auto& kv : spec->body["Env"]) env.push_back(kv.get<std::string>());
+    }
+    auto resolved = opts_.secrets(env);
+    if (!resolved) {
+      sink_(ev::StepFailed{LaunchStep::Secrets, resolved.error().message});
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      secret_env_ = std::move(*resolved);
+    }
+    sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+  });
 }
 
 void Runtime::create(const ::mesos::v1::TaskInfo& task) {
@@ -142,6 +166,16 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
     SpecOptions so = opts_.spec;
     if (opts_.extra_env) {
       for (auto& kv : opts_.extra_env()) so.extra_env.push_back(std::move(kv));
+    }
+    std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      so.env_replacements = secret_env_.replacements;
+      for (const auto& [ref, value] : secret_env_.replacements) from_secrets[value] = ref;
+      for (const auto& kv : secret_env_.extra) {
+        so.extra_env.push_back(kv);
+        from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
+      }
     }
     auto spec = build_container_spec(task, so);
     if (!spec) {
@@ -156,7 +190,11 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
         const std::string s = kv.get<std::string>();
         const auto eq = s.find('=');
         const std::string name = s.substr(0, eq);
-        dump += redacted_name(name) ? fmt::format("  {}=[REDACTED]\n", name) : fmt::format("  {}\n", s);
+        if (auto it = from_secrets.find(s); it != from_secrets.end()) {
+          dump += fmt::format("  {}\n", it->second);  // the reference, never the value
+        } else {
+          dump += redacted_name(name) ? fmt::format("  {}=[REDACTED]\n", name) : fmt::format("  {}\n", s);
+        }
       }
     }
     write_fd(opts_.stdout_fd, dump);

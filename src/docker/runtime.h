@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <functional>
 #include <list>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -19,6 +20,12 @@
 #include "util/env.h"
 
 namespace docker {
+
+// What the Secrets step gives the container (never logged).
+struct SecretEnv {
+  std::map<std::string, std::string> replacements;  // "NAME=vault://…" → "NAME=<value>"
+  std::vector<std::string> extra;                   // e.g. AWS keys
+};
 
 struct RuntimeOptions {
   Endpoint endpoint;
@@ -34,6 +41,8 @@ struct RuntimeOptions {
   util::EnvLookup env;  // DOCKER_CONFIG, HOME for registry credentials
   // Extra K=V variables for the container, asked for at create (SIDECAR_SEEDS).
   std::function<std::vector<std::string>()> extra_env;
+  // The Secrets step: given the container's environment, what to replace and add (Vault).
+  std::function<util::Result<SecretEnv>(const std::vector<std::string>& env)> secrets;
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
 };
@@ -74,6 +83,7 @@ class Runtime final : public runtime::ContainerRuntime {
   bool negotiated_ = false;
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
+  SecretEnv secret_env_;  // from the Secrets step, used at create
 };
 
 }  // namespace docker

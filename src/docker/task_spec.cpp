@@ -249,6 +249,9 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
   if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
   if (const auto tag = parse_image_ref(docker.image()).tag; !tag.empty()) env.push_back("SERVICE_VERSION=" + tag);
+  for (auto& e : env) {
+    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
+  }
   body["Env"] = env;
 
   if (auto it = labels.find("executor.ShellCommand"); it != labels.end()) {

@@ -2,6 +2,7 @@
 // network, capabilities, limits) plus the docker parameters users of other executors expect. Pure.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct SpecOptions {
   bool use_cpu_shares = false;      // EXECUTOR_USE_CPU_SHARES
   int host_cpus = 1;                // for CPU shares
   std::vector<std::string> extra_env;  // K=V added by the executor (SIDECAR_SEEDS, AWS keys…)
+  // Whole entries to replace, "NAME=vault://…" → "NAME=<secret>", wherever they come from.
+  std::map<std::string, std::string> env_replacements;
 };
 
 struct ContainerSpec {

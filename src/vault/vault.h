@@ -1,0 +1,136 @@
+// The Vault module: a small client configured from the standard VAULT_* variables, the Go executor's
+// token rules (VAULT_TOKEN, a cached token file, userpass login), `vault://` references in the
+// container environment (KV v1 and v2), and AWS role credentials with their lease. Tokens, passwords,
+// secret values and AWS keys never reach a log line: errors name variables and paths only.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/env.h"
+#include "util/result.h"
+
+namespace vault {
+
+using Duration = std::chrono::nanoseconds;
+
+struct Config {
+  std::string addr = "https://127.0.0.1:8200";
+  std::string token;  // VAULT_TOKEN
+  std::string ca_cert, ca_path, client_cert, client_key;
+  bool skip_verify = false;
+  std::string tls_server_name;
+  std::string namespace_;  // VAULT_NAMESPACE → X-Vault-Namespace
+  int max_retries = 2;
+  Duration client_timeout = std::chrono::seconds(60);
+  std::string token_file;  // VAULT_TOKEN_FILE
+  long ttl_s = 86400;      // VAULT_TTL
+  std::string username, password;
+};
+
+util::Result<Config> config_from_env(const util::EnvLookup& env);
+
+struct Response {
+  int status = 0;
+  nlohmann::json body;  // null when the answer had none or was not JSON
+  std::string errors;   // the "errors" list joined, when present
+};
+
+class Client {
+ public:
+  explicit Client(Config cfg);
+  ~Client();
+  // One call with VAULT_MAX_RETRIES retries on connection errors, 412, 429 and 5xx (backoff doubling
+  // from 250 ms). A non-2xx answer is a Response, not an error; an error means no answer at all.
+  util::Result<Response> call(const std::string& method, const std::string& path, const nlohmann::json& body,
+                              const std::string& token);
+  const Config& config() const { return cfg_; }
+  void set_backoff(std::chrono::milliseconds b) { backoff_ = b; }
+
+ private:
+  struct Http;
+  Config cfg_;
+  std::unique_ptr<Http> http_;
+  std::chrono::milliseconds backoff_{250};
+};
+
+// The Go executor's token rules; `what` says where the token came from (safe to log).
+struct Token {
+  std::string value;
+  std::string what;
+};
+util::Result<Token> obtain_token(Client& client);
+
+// A `vault://<path>[?key=<field>]` reference.
+struct Reference {
+  std::string path;
+  std::string key = "value";
+};
+std::optional<Reference> parse_reference(const std::string& value);
+
+// Reads one field of a secret, KV v1 or v2 (the mount's version is asked, else the answer's shape decides).
+util::Result<std::string> read_secret(Client& client, const std::string& token, const Reference& ref);
+
+// AWS credentials of a role, on a parent token of their own.
+struct AwsCredentials {
+  std::string access_key, secret_key, session_token;
+  std::string lease_id;
+  Duration lease_duration{0};
+};
+
+// What the Secrets step gives the container: replacements for "NAME=vault://…" entries and extra
+// variables (AWS keys).
+struct SecretEnv {
+  std::map<std::string, std::string> replacements;  // "NAME=vault://…" → "NAME=<value>"
+  std::vector<std::string> extra;                   // "AWS_ACCESS_KEY_ID=…"
+};
+
+struct AwsOptions {
+  std::string role;                                // EXECUTOR_AWS_ROLE
+  Duration ttl{0};                                 // EXECUTOR_AWS_ROLE_TTL (0: 3600 s)
+  Duration max_ttl = std::chrono::hours(744);      // EXECUTOR_AWS_ROLE_MAX_TTL
+  Duration expiry_margin = std::chrono::seconds(360);
+};
+
+// The module as the executor uses it: resolve before create; watch the AWS lease; clean up at the end.
+class Secrets {
+ public:
+  using OnExpiring = std::function<void(std::string message)>;
+  Secrets(util::EnvLookup env, AwsOptions aws, OnExpiring on_expiring);
+  ~Secrets();
+
+  // `env` is the container's environment ("NAME=value"). Connects to Vault only when needed.
+  util::Result<SecretEnv> resolve(const std::vector<std::string>& env);
+  // Revokes the AWS lease and the parent token, if any. Idempotent.
+  void cleanup();
+
+ private:
+  util::Result<void> ensure_client();
+  util::Result<std::string> ensure_token();
+  util::Result<AwsCredentials> aws_credentials();
+  void watch_lease(std::chrono::steady_clock::time_point expiry, Duration lease);
+
+  util::EnvLookup env_;
+  AwsOptions aws_;
+  OnExpiring on_expiring_;
+  std::optional<Config> cfg_;
+  std::unique_ptr<Client> client_;
+  std::optional<Token> token_;
+  std::string parent_token_, lease_id_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread lease_thread_;
+};
+
+}  // namespace vault

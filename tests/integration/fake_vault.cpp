@@ -1,0 +1,251 @@
+// The Vault double.
+#include "fake_vault.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace testing_support {
+
+using nlohmann::json;
+
+namespace {
+std::string err(const std::string& m) { return json{{"errors", json::array({m})}}.dump(); }
+std::string envelope(json data, const std::string& lease_id = "", long lease = 0) {
+  return json{{"request_id", "r-1"}, {"lease_id", lease_id}, {"renewable", !lease_id.empty()}, {"lease_duration", lease},
+              {"data", std::move(data)}, {"wrap_info", nullptr}, {"warnings", nullptr}, {"auth", nullptr}}
+      .dump();
+}
+}  // namespace
+
+FakeVault::FakeVault() {
+  server_ = std::make_unique<httplib::Server>();
+  auto h = [this](const httplib::Request& req, httplib::Response& res) {
+    int status = 500;
+    std::string out;
+    const std::string token = req.get_header_value("X-Vault-Token");
+    handle(req.method, req.path, token, req.body, status, out);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back({req.method, req.path, token, req.body, status});
+    }
+    res.status = status;
+    if (!out.empty()) res.set_content(out, "application/json");
+  };
+  server_->Get(R"(/v1/.*)", h);
+  server_->Post(R"(/v1/.*)", h);
+  server_->Put(R"(/v1/.*)", h);
+  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) throw std::runtime_error("fake vault: cannot bind");
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+FakeVault::~FakeVault() { go_down(); }
+
+void FakeVault::go_down() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string FakeVault::addr() const { return fmt::format("http://127.0.0.1:{}", port_); }
+
+void FakeVault::add_user(const std::string& user, const std::string& password) {
+  std::lock_guard<std::mutex> lock(mu_);
+  users_[user] = password;
+}
+std::string FakeVault::add_token() {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string t = fmt::format("hvs.fake-token-{}", next_++);
+  tokens_.insert(t);
+  return t;
+}
+void FakeVault::put_kv1(const std::string& path, std::map<std::string, std::string> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kv1_[path] = std::move(data);
+}
+void FakeVault::put_kv2(const std::string& path, std::map<std::string, std::string> data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  kv2_[path] = std::move(data);
+}
+void FakeVault::deny(const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(mu_);
+  denied_.push_back(prefix);
+}
+void FakeVault::set_aws_role(const std::string& role, const std::string& access_key, const std::string& secret_key,
+                             const std::string& session_token, long lease_duration_s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  roles_[role] = {access_key, secret_key, session_token, lease_duration_s};
+}
+
+void FakeVault::handle(const std::string& method, const std::string& path, const std::string& token,
+                       const std::string& body, int& status, std::string& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string p = path.substr(4);  // after "/v1/"
+  auto in = json::parse(body.empty() ? "{}" : body, nullptr, false);
+  if (in.is_discarded() || !in.is_object()) {
+    status = 400;
+    out = err("failed to parse JSON input");
+    return;
+  }
+  // Login: the only call without a token.
+  if (method == "POST" && p.rfind("auth/userpass/login/", 0) == 0) {
+    const std::string user = p.substr(20);
+    auto it = users_.find(user);
+    if (it == users_.end() || !in.contains("password") || in["password"] != it->second) {
+      status = 400;
+      out = err("invalid username or password");
+      return;
+    }
+    const std::string t = fmt::format("hvs.fake-login-{}", next_++);
+    tokens_.insert(t);
+    long ttl = 2764800;
+    if (in.contains("ttl") && in["ttl"].is_string()) ttl = std::atol(in["ttl"].get<std::string>().c_str());
+    status = 200;
+    out = json{{"auth", {{"client_token", t}, {"lease_duration", ttl}, {"renewable", true}, {"policies", {"default"}}}},
+               {"data", nullptr}}
+              .dump();
+    return;
+  }
+  if (token.empty() || !tokens_.count(token)) {
+    status = 403;
+    out = err("permission denied");
+    return;
+  }
+  for (const auto& d : denied_) {
+    if (p.rfind(d, 0) == 0 || p.rfind("kv/data/" + d.substr(d.find('/') + 1), 0) == 0) {
+      status = 403;
+      out = err("1 error occurred:\n\t* permission denied\n\n");
+      return;
+    }
+  }
+  if (method == "GET" && p == "auth/token/lookup-self") {
+    status = 200;
+    out = envelope({{"ttl", 3000}, {"id", "(not shown)"}});
+    return;
+  }
+  if (method == "POST" && p == "auth/token/renew") {
+    if (!in.contains("token") || !tokens_.count(in["token"].get<std::string>())) {
+      status = 400;
+      out = err("invalid token");
+      return;
+    }
+    status = 200;
+    out = json{{"auth", {{"client_token", in["token"]}, {"lease_duration", in.value("increment", 0L)}}}}.dump();
+    return;
+  }
+  if (method == "POST" && p == "auth/token/revoke-self") {
+    tokens_.erase(token);
+    status = 204;
+    return;
+  }
+  if (method == "GET" && p.rfind("sys/internal/ui/mounts/", 0) == 0) {
+    const std::string rest = p.substr(23);
+    status = 200;
+    if (rest.rfind("kv/", 0) == 0) {
+      out = envelope({{"path", "kv/"}, {"type", "kv"}, {"options", {{"version", "2"}}}});
+    } else if (rest.rfind("secret/", 0) == 0) {
+      out = envelope({{"path", "secret/"}, {"type", "kv"}, {"options", nullptr}});
+    } else {
+      status = 400;
+      out = err("no mount for the path");
+    }
+    return;
+  }
+  if (method == "GET" && p.rfind("secret/", 0) == 0) {
+    auto it = kv1_.find(p.substr(7));
+    if (it == kv1_.end()) {
+      status = 404;
+      out = err("");
+      return;
+    }
+    status = 200;
+    out = envelope(it->second, "", 2764800);
+    return;
+  }
+  if (method == "GET" && p.rfind("kv/data/", 0) == 0) {
+    auto it = kv2_.find(p.substr(8));
+    if (it == kv2_.end()) {
+      status = 404;
+      out = err("");
+      return;
+    }
+    status = 200;
+    out = envelope({{"data", it->second}, {"metadata", {{"version", 1}, {"destroyed", false}}}});
+    return;
+  }
+  if (method == "GET" && p.rfind("kv/", 0) == 0) {  // a versioned mount read without data/
+    status = 404;
+    out = json{{"errors", json::array()}, {"warnings", {"Invalid path for a versioned K/V secrets engine."}}}.dump();
+    return;
+  }
+  if (method == "GET" && p.rfind("aws/creds/", 0) == 0) {
+    auto it = roles_.find(p.substr(10));
+    if (it == roles_.end()) {
+      status = 400;
+      out = err("unknown role");
+      return;
+    }
+    const std::string lease = fmt::format("aws/creds/{}/lease-{}", it->first, next_++);
+    leases_.insert(lease);
+    json data{{"access_key", it->second.access}, {"secret_key", it->second.secret}};
+    data["security_token"] = it->second.session.empty() ? json(nullptr) : json(it->second.session);
+    status = 200;
+    out = envelope(data, lease, it->second.lease);
+    return;
+  }
+  if (method == "PUT" && p == "sys/leases/renew") {
+    const std::string lease = in.value("lease_id", "");
+    if (!leases_.count(lease)) {
+      status = 400;
+      out = err("lease not found");
+      return;
+    }
+    const long inc = in.value("increment", 0L);
+    renewals_.push_back({lease, inc});
+    status = 200;
+    out = json{{"lease_id", lease}, {"renewable", true}, {"lease_duration", inc}}.dump();
+    return;
+  }
+  if (method == "PUT" && p == "sys/leases/revoke") {
+    const std::string lease = in.value("lease_id", "");
+    if (!leases_.count(lease)) {
+      status = 400;
+      out = err("lease not found");
+      return;
+    }
+    leases_.erase(lease);
+    revoked_leases_.push_back(lease);
+    status = 204;
+    return;
+  }
+  status = 404;
+  out = err(fmt::format("no handler for route \"{}\"", p));
+}
+
+std::vector<FakeVault::Call> FakeVault::calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_;
+}
+std::size_t FakeVault::count(const std::string& method, const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::size_t n = 0;
+  for (const auto& c : calls_) n += c.method == method && c.path.rfind(prefix, 0) == 0;
+  return n;
+}
+bool FakeVault::token_live(const std::string& token) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tokens_.count(token) > 0;
+}
+std::vector<std::string> FakeVault::revoked_leases() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return revoked_leases_;
+}
+std::vector<std::pair<std::string, long>> FakeVault::lease_renewals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return renewals_;
+}
+
+}  // namespace testing_support
