@@ -83,6 +83,12 @@ void FakeVault::set_aws_role(const std::string& role, const std::string& access_
 void FakeVault::handle(const std::string& method, const std::string& path, const std::string& token,
                        const std::string& body, int& status, std::string& out) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (fail_n_ > 0) {
+    --fail_n_;
+    status = fail_status_;
+    out = err("Vault is sealed");
+    return;
+  }
   const std::string p = path.substr(4);  // after "/v1/"
   auto in = json::parse(body.empty() ? "{}" : body, nullptr, false);
   if (in.is_discarded() || !in.is_object()) {
@@ -223,6 +229,12 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
   }
   status = 404;
   out = err(fmt::format("no handler for route \"{}\"", p));
+}
+
+void FakeVault::fail_next(int n, int status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_n_ = n;
+  fail_status_ = status;
 }
 
 std::vector<FakeVault::Call> FakeVault::calls() const {

@@ -33,6 +33,8 @@ class FakeVault {
   void set_aws_role(const std::string& role, const std::string& access_key, const std::string& secret_key,
                     const std::string& session_token, long lease_duration_s);
   void go_down();
+  // The next `n` calls answer `status` (503: sealed) before anything else.
+  void fail_next(int n, int status);
 
   struct Call {
     std::string method, path, token, body;
@@ -53,6 +55,7 @@ class FakeVault {
   std::thread thread_;
   int port_ = 0;
   int next_ = 1;
+  int fail_n_ = 0, fail_status_ = 503;
   std::map<std::string, std::string> users_;
   std::set<std::string> tokens_;
   std::map<std::string, std::map<std::string, std::string>> kv1_, kv2_;

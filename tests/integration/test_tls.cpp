@@ -9,6 +9,7 @@
 #include "docker_daemon.h"
 #include "process.h"
 #include "util/subprocess.h"
+#include "vault/vault.h"
 
 using namespace std::chrono_literals;
 
@@ -65,6 +66,36 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().message, Catch::Contains("TLS handshake"));
   CHECK_THAT(refused.error().message, Catch::Contains("certificate"));
+
+  // The Vault client over HTTPS (OpenSSL through cpp-httplib): VAULT_CACERT verifies, a wrong CA is
+  // refused, VAULT_SKIP_VERIFY accepts anything.
+  const std::string addr = "https://127.0.0.1:" + std::to_string(port);
+  {
+    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/ca.pem"},
+                                                     {"VAULT_MAX_RETRIES", "0"}}));
+    REQUIRE(cfg);
+    vault::Client v(*cfg);
+    auto answer = v.call("GET", "/v1/sys/health", nullptr, "");
+    INFO((answer ? "" : answer.error().message));
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+  }
+  {
+    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/other.pem"},
+                                                     {"VAULT_MAX_RETRIES", "0"}}));
+    REQUIRE(cfg);
+    vault::Client v(*cfg);
+    CHECK_FALSE(v.call("GET", "/v1/sys/health", nullptr, ""));
+  }
+  {
+    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/other.pem"},
+                                                     {"VAULT_SKIP_VERIFY", "true"}, {"VAULT_MAX_RETRIES", "0"}}));
+    REQUIRE(cfg);
+    vault::Client v(*cfg);
+    auto answer = v.call("GET", "/v1/sys/health", nullptr, "");
+    REQUIRE(answer);
+    CHECK(answer->status == 200);
+  }
 
   ep.ca_file = dir + "/missing.pem";
   docker::HttpClient missing(ep);

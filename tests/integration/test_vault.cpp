@@ -10,6 +10,7 @@
 
 #include "executor_harness.h"
 #include "fake_vault.h"
+#include "vault/vault.h"
 #include "task_builder.h"
 
 using namespace std::chrono_literals;
@@ -216,4 +217,29 @@ TEST_CASE("A short AWS lease makes the task stop itself before it ends") {
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
   CHECK(vault.revoked_leases().size() == 1);
   CHECK(vault.lease_renewals().empty());  // no EXECUTOR_AWS_ROLE_TTL: no renewal
+}
+
+TEST_CASE("VAULT_MAX_RETRIES: 503 and 429 answers are retried, up to the count") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  vault.put_kv1("db", {{"value", "v"}});
+  auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", vault.addr()}, {"VAULT_MAX_RETRIES", "2"}}));
+  REQUIRE(cfg);
+  vault::Client client(*cfg);
+  client.set_backoff(10ms);
+  vault.fail_next(2, 503);
+  auto ok = client.call("GET", "/v1/secret/db", nullptr, token);
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+  vault.fail_next(3, 429);
+  auto gave_up = client.call("GET", "/v1/secret/db", nullptr, token);
+  REQUIRE(gave_up);
+  CHECK(gave_up->status == 429);
+  CHECK_THAT(gave_up->errors, Catch::Contains("sealed"));
+  CHECK(vault.count("GET", "/v1/secret/db") == 6);
+  // 4xx other than 412/429 is an answer, not retried.
+  auto missing = client.call("GET", "/v1/secret/none", nullptr, token);
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(vault.count("GET", "/v1/secret/none") == 1);
 }
