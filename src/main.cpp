@@ -1,8 +1,11 @@
 // sidecar-executor: wiring only — settings → adapters → state machine → event loop.
 #include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -76,9 +79,26 @@ void print_startup_dump(const settings::Settings& s) {
   std::fflush(stdout);
 }
 
+// %j: the message as a JSON string (quotes included), escaped for any bytes.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string text = nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
 void setup_logging(const settings::Settings& s) {
   auto logger = spdlog::stderr_logger_mt("sidecar-executor");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  if (s.json_logs) {
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%j})");
+    logger->set_formatter(std::move(f));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  }
   logger->set_level(s.debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::debug);
   spdlog::set_default_logger(logger);
@@ -159,6 +179,17 @@ int main(int argc, char** argv) {
   ro.docker_repository = cfg.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(cfg.logs_since);
   ro.env = util::process_env();
+  if (cfg.relay_syslog) {
+    logs::RelayOptions rel;
+    rel.address = cfg.syslog_addr;
+    rel.hostname = cfg.log_hostname;
+    rel.copy_to_stdout = cfg.container_logs_stdout;
+    ro.relay = rel;
+    ro.relay_labels = cfg.send_docker_labels;
+    if (cfg.relay_syslog_startup_only) {
+      ro.relay_for = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.relay_syslog_startup_time);
+    }
+  }
   if (cfg.seed_sidecar) {
     ro.extra_env = [endpoint = agent_env->endpoint(), port = cfg.mesos_master_port, timeout = cfg.http_timeout] {
       auto seeds = sidecar::fetch_seeds(endpoint, port, timeout);

@@ -212,6 +212,7 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       created_id_ = *id;
+      labels_ = spec->body.contains("Labels") ? spec->body["Labels"] : nlohmann::json::object();
     }
     spdlog::info("created container {} ({})", id->substr(0, 12), spec->name);
     sink_(ev::StepDone{LaunchStep::Create, *id, ""});
@@ -230,7 +231,47 @@ void Runtime::start(const std::string& id) {
       return;
     }
     sink_(ev::StepDone{LaunchStep::Start, id, st->ip_address});
+    if (opts_.relay) {
+      relay_running_ = true;
+      spawn([this, id] { run_relay(id); });
+      if (opts_.relay_for.count() > 0) {
+        spawn([this] {
+          if (sleep_cancellable(opts_.relay_for)) {
+            spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
+            relay_cancel_ = true;
+          }
+        });
+      }
+    }
   });
+}
+
+void Runtime::run_relay(const std::string& id) {
+  logs::RelayOptions ro = *opts_.relay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& name : opts_.relay_labels) {
+      if (labels_.contains(name) && labels_[name].is_string()) ro.labels[name] = labels_[name].get<std::string>();
+    }
+  }
+  auto relay = logs::Relay::open(ro);
+  if (!relay) {
+    spdlog::error("log relay off: {}", relay.error().message);
+    relay_running_ = false;
+    return;
+  }
+  auto st = client_.inspect(id);
+  const bool tty = st && st->tty;
+  LogsOptions lo;
+  lo.follow = true;
+  spdlog::info("relaying the container's output to {} (UDP)", ro.address);
+  auto r = client_.logs(id, lo, tty, [&](LogStream s, std::string_view piece) {
+    (*relay)->feed(s == LogStream::Stderr, piece);
+  }, &relay_cancel_);
+  (*relay)->flush();
+  if (!r && !relay_cancel_) spdlog::warn("log relay: {}", r.error().message);
+  spdlog::info("log relay done: {} line(s) sent, {} dropped", (*relay)->sent(), (*relay)->dropped());
+  relay_running_ = false;
 }
 
 std::string Runtime::stderr_tail(const std::string& id, bool tty) {
@@ -373,7 +414,10 @@ void Runtime::shutdown() {
     stopping_ = true;
     created = created_id_;
   }
-  // Steps in flight finish (each call is bounded); the exit watcher is abandoned.
+  // The log relay ends by itself once the container's stream ends: give it a moment to send the last
+  // lines. Steps in flight finish (each call is bounded); the exit watcher is abandoned.
+  for (int i = 0; i < 100 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  relay_cancel_ = true;
   cancel_ = true;
   cv_.notify_all();
   {

@@ -10,11 +10,13 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "docker/client.h"
 #include "docker/task_spec.h"
+#include "logs/relay.h"
 #include "executor/events.h"
 #include "runtime/container_runtime.h"
 #include "util/env.h"
@@ -43,6 +45,11 @@ struct RuntimeOptions {
   std::function<std::vector<std::string>()> extra_env;
   // The Secrets step: given the container's environment, what to replace and add (Vault).
   std::function<util::Result<SecretEnv>(const std::vector<std::string>& env)> secrets;
+  // The syslog relay (EXECUTOR_RELAY_SYSLOG): set to relay; `relay_labels` names the container labels
+  // sent with each line (EXECUTOR_SEND_DOCKER_LABELS); `relay_for` > 0 stops it after that long.
+  std::optional<logs::RelayOptions> relay;
+  std::vector<std::string> relay_labels;
+  std::chrono::milliseconds relay_for{0};
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
 };
@@ -83,6 +90,10 @@ class Runtime final : public runtime::ContainerRuntime {
   bool negotiated_ = false;
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
+  void run_relay(const std::string& id);
+  std::atomic<bool> relay_cancel_{false};
+  std::atomic<bool> relay_running_{false};
+  nlohmann::json labels_;  // the created container's labels
   SecretEnv secret_env_;  // from the Secrets step, used at create
 };
 

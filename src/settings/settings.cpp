@@ -227,6 +227,9 @@ std::vector<SettingSpec> build_specs() {
                            "Send a TASK_RUNNING update with `healthy` set each time Sidecar's verdict on the "
                            "service changes (ALIVE: true, UNHEALTHY or TOMBSTONE: false).",
                            &Settings::sidecar_health_updates));
+  v.push_back(bool_setting("EXECUTOR_JSON_LOGS", "", "false",
+                           "Write the executor's own log lines (stderr) as JSON objects: time, level, msg.",
+                           &Settings::json_logs));
   return v;
 }
 

@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "fake_agent.h"
 #include "process.h"
@@ -285,4 +287,29 @@ TEST_CASE("--print-config shows effective settings and redacts the agent token")
   CHECK_THAT(out, Catch::Contains("EXECUTOR_KILL_TASK_TIMEOUT=5\n"));
   CHECK_THAT(out, Catch::Contains("MESOS_EXECUTOR_AUTHENTICATION_TOKEN=[REDACTED]"));
   CHECK(out.find("tok-canary-123") == std::string::npos);
+}
+
+TEST_CASE("EXECUTOR_JSON_LOGS: every log line is a JSON object with time, level and msg") {
+  AgentOptions o;
+  FakeAgent agent(o);
+  agent.start();
+  auto env = executor_env(agent, o, "protobuf", false);
+  env["EXECUTOR_JSON_LOGS"] = "true";
+  Process exe({testing_support::executor_binary()}, env);
+  REQUIRE(shutdown_executor(agent, exe) == std::optional<int>(0));
+  std::istringstream lines(exe.output());
+  int json_lines = 0;
+  bool saw_subscribed = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("{\"time\":", 0) != 0) continue;  // the startup dump on stdout is plain text
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    INFO(line);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.contains("level"));
+    CHECK(j["msg"].is_string());
+    saw_subscribed = saw_subscribed || j["msg"].get<std::string>().find("subscribed") != std::string::npos;
+    ++json_lines;
+  }
+  CHECK(json_lines >= 3);
+  CHECK(saw_subscribed);
 }

@@ -52,6 +52,7 @@ TEST_CASE("Every setting has the Go executor's default") {
       {"EXECUTOR_MAX_RECORD_SIZE", "8388608"},
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "5s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "true"},
+      {"EXECUTOR_JSON_LOGS", "false"},
   };
   CHECK(described(*s) == want);
   CHECK(settings::setting_specs().size() == want.size());
@@ -90,6 +91,7 @@ TEST_CASE("Each setting takes a good value from the environment") {
       {"EXECUTOR_MAX_RECORD_SIZE", "65536"},
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "30s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "false"},
+      {"EXECUTOR_JSON_LOGS", "true"},
   };
   auto s = load_settings(util::map_env(env), "host-a");
   REQUIRE(s.ok());
@@ -124,6 +126,7 @@ TEST_CASE("Each setting takes a good value from the environment") {
   CHECK(s->max_record_size == 65536);
   CHECK(s->terminal_ack_timeout == std::chrono::seconds(30));
   CHECK_FALSE(s->sidecar_health_updates);
+  CHECK(s->json_logs);
   // Every variable of the table was exercised by this case.
   std::set<std::string> names;
   for (const auto& spec : settings::setting_specs()) names.insert(spec.env);
