@@ -315,12 +315,13 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
 
 util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, bool tty,
                                 const std::function<void(LogStream, std::string_view)>& sink,
-                                const std::atomic<bool>* cancel) {
+                                const std::atomic<bool>* cancel, std::function<void()> on_idle) {
   std::string q = fmt::format("/containers/{}/logs?stdout={}&stderr={}&follow={}", id, opts.stdout_stream ? 1 : 0,
                               opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
   if (opts.since) q += fmt::format("&since={}", *opts.since);
   if (opts.tail) q += fmt::format("&tail={}", *opts.tail);
-  HttpRequest req{"GET", path(q), {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel};
+  HttpRequest req{"GET", path(q), {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel,
+                  std::move(on_idle)};
   LogDemuxer demux(sink);
   std::string demux_error;
   auto res = http_.stream(req, [&](std::string_view piece) {

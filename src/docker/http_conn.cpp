@@ -206,11 +206,12 @@ class Conn {
 // Buffered reader over a connection.
 class Reader {
  public:
-  Reader(Conn& conn, std::chrono::milliseconds silence, const std::atomic<bool>* cancel)
-      : conn_(conn), silence_(silence), cancel_(cancel) {}
+  Reader(Conn& conn, std::chrono::milliseconds silence, const std::atomic<bool>* cancel, std::function<void()> on_idle)
+      : conn_(conn), silence_(silence), cancel_(cancel), on_idle_(std::move(on_idle)) {}
 
   util::Result<bool> fill() {  // false on EOF
-    char buf[16384];
+    if (on_idle_) on_idle_();
+    char buf[65536];
     auto got = conn_.read_some(buf, sizeof buf, silence_, cancel_);
     if (!got) return got.error();
     if (*got == 0) return false;
@@ -256,6 +257,7 @@ class Reader {
   Conn& conn_;
   std::chrono::milliseconds silence_;
   const std::atomic<bool>* cancel_;
+  std::function<void()> on_idle_;
   std::string data_;
   std::size_t off_ = 0;
 };
@@ -334,7 +336,7 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
   if (auto w = conn.write_all(head); !w) return where(w.error().message);
   if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
-  Reader in(conn, req.timeout, req.cancel);
+  Reader in(conn, req.timeout, req.cancel, req.on_idle);
   HttpResponse res;
   auto status_line = in.line();
   if (!status_line) return where(status_line.error().message);

@@ -48,6 +48,9 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{30000};
   // Set to true from another thread to abandon the call (checked at least every 200 ms).
   const std::atomic<bool>* cancel = nullptr;
+  // Called when everything received so far has been handed out and the client is about to wait for
+  // more: the moment to flush work batched from the pieces (the log relay's datagrams).
+  std::function<void()> on_idle = nullptr;
 };
 
 class HttpClient {

@@ -265,9 +265,10 @@ void Runtime::run_relay(const std::string& id) {
   LogsOptions lo;
   lo.follow = true;
   spdlog::info("relaying the container's output to {} (UDP)", ro.address);
-  auto r = client_.logs(id, lo, tty, [&](LogStream s, std::string_view piece) {
-    (*relay)->feed(s == LogStream::Stderr, piece);
-  }, &relay_cancel_);
+  logs::Relay& rel = **relay;
+  auto r = client_.logs(
+      id, lo, tty, [&](LogStream s, std::string_view piece) { rel.feed(s == LogStream::Stderr, piece); },
+      &relay_cancel_, [&rel] { rel.send_pending(); });
   (*relay)->flush();
   if (!r && !relay_cancel_) spdlog::warn("log relay: {}", r.error().message);
   spdlog::info("log relay done: {} line(s) sent, {} dropped", (*relay)->sent(), (*relay)->dropped());
@@ -414,9 +415,9 @@ void Runtime::shutdown() {
     stopping_ = true;
     created = created_id_;
   }
-  // The log relay ends by itself once the container's stream ends: give it a moment to send the last
-  // lines. Steps in flight finish (each call is bounded); the exit watcher is abandoned.
-  for (int i = 0; i < 100 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The log relay ends by itself once the container's stream ends: let it send the last lines. Steps in flight finish (each call is bounded); the exit watcher is abandoned.
+  // A burst can leave the daemon some seconds behind the container's exit: allow up to 30 s.
+  for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   relay_cancel_ = true;
   cancel_ = true;
   cv_.notify_all();

@@ -52,16 +52,97 @@ const char* level_for(bool is_stderr, std::string_view line) {
   return it == line.end() ? "info" : "error";
 }
 
-std::string datagram(std::string_view timestamp, const char* level, std::string_view payload, const RelayOptions& opts) {
-  nlohmann::json j;
-  j["Timestamp"] = timestamp;
-  j["Level"] = level;
-  j["Payload"] = payload;
-  j["Hostname"] = opts.hostname;
-  for (const auto& [k, v] : opts.labels) {
-    if (k != "Timestamp" && k != "Level" && k != "Payload" && k != "Hostname") j[k] = v;
+void append_json_escaped(std::string& out, std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  while (i < n) {
+    // Runs of plain ASCII go in one append.
+    std::size_t j = i;
+    while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\') ++j;
+    out.append(text.data() + i, j - i);
+    i = j;
+    if (i >= n) break;
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+      }
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: copied when well formed (no overlongs, surrogates or values past U+10FFFF).
+    std::size_t len = 0;
+    unsigned min = 0;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
+    bool ok = len > 0 && i + len <= n;
+    unsigned cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) ok = false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
+    if (ok) {
+      out.append(text.data() + i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD for one bad byte
+      ++i;
+    }
   }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+std::string tail_for(const RelayOptions& opts) {
+  std::string t = "\",\"Hostname\":\"";
+  append_json_escaped(t, opts.hostname);
+  t += '"';
+  for (const auto& [k, v] : opts.labels) {
+    if (k == "Timestamp" || k == "Level" || k == "Payload" || k == "Hostname") continue;
+    t += ",\"";
+    append_json_escaped(t, k);
+    t += "\":\"";
+    append_json_escaped(t, v);
+    t += '"';
+  }
+  t += '}';
+  return t;
+}
+
+void build(std::string& out, std::string_view timestamp, const char* level, std::string_view payload,
+           const std::string& tail) {
+  out.clear();
+  out += "{\"Timestamp\":\"";
+  out += timestamp;
+  out += "\",\"Level\":\"";
+  out += level;
+  out += "\",\"Payload\":\"";
+  append_json_escaped(out, payload);
+  out += tail;
+}
+
+constexpr std::size_t kBatch = 64;
+
+}  // namespace
+
+std::string datagram(std::string_view timestamp, const char* level, std::string_view payload, const RelayOptions& opts) {
+  std::string out;
+  build(out, timestamp, level, payload, tail_for(opts));
+  return out;
 }
 
 util::Result<std::unique_ptr<Relay>> Relay::open(RelayOptions opts) {
@@ -98,7 +179,9 @@ Relay::Relay(RelayOptions opts, int fd, sockaddr_storage addr, socklen_t len)
       addr_(addr),
       addr_len_(len),
       out_([this](std::string_view l) { send_line(false, l); }),
-      err_([this](std::string_view l) { send_line(true, l); }) {}
+      err_([this](std::string_view l) { send_line(true, l); }),
+      tail_(tail_for(opts_)),
+      batch_(kBatch) {}
 
 Relay::~Relay() { ::close(fd_); }
 
@@ -107,30 +190,64 @@ void Relay::feed(bool is_stderr, std::string_view data) { (is_stderr ? err_ : ou
 void Relay::flush() {
   out_.flush();
   err_.flush();
+  send_batch();
 }
 
-void Relay::send_line(bool is_stderr, std::string_view line) {
+const std::string& Relay::timestamp() {
   const auto now = std::chrono::system_clock::now();
-  const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  const auto frac = std::chrono::duration_cast<std::chrono::microseconds>(now - secs).count();
-  const std::string ts = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(now)), frac);
-  const std::string msg = datagram(ts, level_for(is_stderr, line), line, opts_);
-  const ssize_t n = ::sendto(fd_, msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
-                             reinterpret_cast<const sockaddr*>(&addr_), addr_len_);
-  if (n == static_cast<ssize_t>(msg.size())) {
-    sent_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    dropped_.fetch_add(1, std::memory_order_relaxed);  // full socket buffer or nobody listening: never wait
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::int64_t sec = us / 1000000;
+  if (sec != ts_second_) {  // the date part changes once a second
+    ts_second_ = sec;
+    ts_prefix_ = fmt::format("{:%Y-%m-%dT%H:%M:%S}", fmt::gmtime(static_cast<std::time_t>(sec)));
+  }
+  ts_ = fmt::format("{}.{:06d}Z", ts_prefix_, us % 1000000);
+  return ts_;
+}
+
+void Relay::send_batch() {
+  if (batch_used_ == 0) return;
+  std::vector<mmsghdr> msgs(batch_used_);
+  std::vector<iovec> iov(batch_used_);
+  for (std::size_t i = 0; i < batch_used_; ++i) {
+    iov[i] = {batch_[i].data(), batch_[i].size()};
+    msgs[i] = {};
+    msgs[i].msg_hdr.msg_name = &addr_;
+    msgs[i].msg_hdr.msg_namelen = addr_len_;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  std::size_t done = 0;
+  while (done < batch_used_) {
+    const int n = ::sendmmsg(fd_, msgs.data() + done, static_cast<unsigned>(batch_used_ - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) {
+      // Full socket buffer or nobody listening: drop this one and go on, never wait.
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      ++done;
+      continue;
+    }
+    sent_.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    done += static_cast<std::size_t>(n);
   }
   if (opts_.copy_to_stdout) {
-    std::string line_out = msg + "\n";
-    std::string_view rest = line_out;
+    std::string all;
+    for (std::size_t i = 0; i < batch_used_; ++i) {
+      all += batch_[i];
+      all += '\n';
+    }
+    std::string_view rest = all;
     while (!rest.empty()) {
       const ssize_t w = ::write(opts_.stdout_fd, rest.data(), rest.size());
       if (w <= 0) break;
       rest.remove_prefix(static_cast<std::size_t>(w));
     }
   }
+  batch_used_ = 0;
+}
+
+void Relay::send_line(bool is_stderr, std::string_view line) {
+  if (batch_used_ == batch_.size()) send_batch();
+  build(batch_[batch_used_++], timestamp(), level_for(is_stderr, line), line, tail_);
 }
 
 }  // namespace logs

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/result.h"
 
@@ -47,6 +48,10 @@ class LineSplitter {
 // "info" for stdout; for stderr "error" when the line says "error" in any case, else "info".
 const char* level_for(bool is_stderr, std::string_view line);
 
+// `text` as the inside of a JSON string: quotes, backslashes and control bytes escaped, invalid UTF-8
+// replaced by U+FFFD.
+void append_json_escaped(std::string& out, std::string_view text);
+
 // One datagram's JSON text.
 std::string datagram(std::string_view timestamp, const char* level, std::string_view payload,
                      const RelayOptions& opts);
@@ -58,8 +63,12 @@ class Relay {
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Output of the container as it comes, per stream.
+  // Output of the container as it comes, per stream. Complete lines are batched: they go out when
+  // 64 are ready or at `send_pending`.
   void feed(bool is_stderr, std::string_view data);
+  // Sends the batched lines (call when no more input is at hand).
+  void send_pending() { send_batch(); }
+  // Also gives out partial last lines, and sends.
   void flush();
 
   std::uint64_t sent() const { return sent_; }
@@ -68,6 +77,9 @@ class Relay {
  private:
   Relay(RelayOptions opts, int fd, sockaddr_storage addr, socklen_t len);
   void send_line(bool is_stderr, std::string_view line);
+  void send_batch();  // one sendmmsg for the datagrams gathered by a feed
+  const std::string& timestamp();
+
 
   RelayOptions opts_;
   int fd_;
@@ -75,6 +87,11 @@ class Relay {
   socklen_t addr_len_;
   LineSplitter out_, err_;
   std::atomic<std::uint64_t> sent_{0}, dropped_{0};
+  std::string tail_;  // ","Hostname":…,<labels>} — the same for every datagram
+  std::vector<std::string> batch_;
+  std::size_t batch_used_ = 0;
+  std::int64_t ts_second_ = -1;
+  std::string ts_prefix_, ts_;
 };
 
 }  // namespace logs

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "logs/relay.h"
 
@@ -136,4 +137,35 @@ TEST_CASE("Relay: one datagram per line to the receiver, in order; none listenin
 
   o.address = "no-port";
   CHECK_FALSE(logs::Relay::open(o));
+}
+
+TEST_CASE("The escaper agrees with a JSON library on valid UTF-8 and always yields valid JSON") {
+  std::mt19937 rng(12345);
+  auto random_text = [&](bool valid_only) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) {
+      switch (rng() % 6) {
+        case 0: s += static_cast<char>(rng() % 0x20); break;                 // control
+        case 1: s += "\"\\/"[rng() % 3]; break;                               // specials
+        case 2: s += static_cast<char>(0x20 + rng() % 0x5F); break;           // ASCII
+        case 3: s += "\303\251"; break;                                       // é
+        case 4: s += "\360\237\230\200"; break;                               // 😀
+        default:
+          if (!valid_only) s += static_cast<char>(0x80 + rng() % 0x80);     // stray byte
+      }
+    }
+    return s;
+  };
+  for (int round = 0; round < 20000; ++round) {
+    const bool valid_only = round % 2 == 0;
+    const std::string text = random_text(valid_only);
+    std::string ours = "\"";
+    logs::append_json_escaped(ours, text);
+    ours += "\"";
+    auto parsed = nlohmann::json::parse(ours, nullptr, false);
+    INFO(nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
+    REQUIRE_FALSE(parsed.is_discarded());
+    if (valid_only) CHECK(parsed.get<std::string>() == text);
+  }
 }
