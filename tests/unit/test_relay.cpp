@@ -132,6 +132,7 @@ TEST_CASE("Relay: one datagram per line to the receiver, in order; none listenin
   REQUIRE(lonely);
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < 10000; ++i) (*lonely)->feed(false, "line\n");
+  (*lonely)->flush();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   CHECK((*lonely)->sent() + (*lonely)->dropped() == 10000);
 
