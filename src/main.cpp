@@ -24,6 +24,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/proctitle.h"
 #include "runtime/signals.h"
+#include "settings/config_file.h"
 #include "settings/settings.h"
 #include "sidecar/watchdog.h"
 #include "vault/vault.h"
@@ -41,12 +42,16 @@ std::string os_hostname() {
 
 void print_help() {
   fmt::print(
-      "Usage: sidecar-executor [--help | --version | --print-config]\n\n"
+      "Usage: sidecar-executor [--config FILE] [--help | --version | --print-config]\n\n"
       "A Mesos executor that runs one Docker container per task, tied to Sidecar and Vault.\n"
       "It is started by the Mesos agent (see MESOS_* variables) and configured by EXECUTOR_* variables:\n\n");
   for (const auto& s : settings::setting_specs()) {
     fmt::print("  {:<38} default {}\n      {}\n", s.env, s.default_text.empty() ? "(empty)" : s.default_text, s.doc);
   }
+  fmt::print("\nSettings can also come from a YAML file (keys: the names above, with or without EXECUTOR_):\n"
+             "  --config FILE, or {}, else {} if it exists.\n"
+             "  Precedence: defaults < file < environment.\n",
+             settings::kConfigPathVar, settings::kDefaultConfigPath);
   fmt::print("\nOther arguments are ignored (the wrapper script passes padding for the process title).\n");
 }
 
@@ -110,8 +115,24 @@ int main(int argc, char** argv) {
   runtime::ProcessTitle::init(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
   bool want_print_config = false;
+  std::string config_path;
+  bool config_required = false;
+  if (const char* p = std::getenv(settings::kConfigPathVar); p && *p) {
+    config_path = p;
+    config_required = true;
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+      config_required = true;
+      continue;
+    }
+    if (arg.rfind("--config=", 0) == 0) {
+      config_path = std::string(arg.substr(9));
+      config_required = true;
+      continue;
+    }
     if (arg == "--help" || arg == "-h") {
       print_help();
       return 0;
@@ -130,7 +151,13 @@ int main(int argc, char** argv) {
 
   runtime::SignalWatcher::block();
 
-  auto loaded = settings::load_settings(util::process_env(), os_hostname());
+  auto file = settings::load_config_file(config_path.empty() ? settings::kDefaultConfigPath : config_path,
+                                        config_required);
+  if (!file) {
+    fmt::print(stderr, "sidecar-executor: {}\n", file.error().message);
+    return kConfigError;
+  }
+  auto loaded = settings::load_settings(settings::layered(util::process_env(), *file), os_hostname());
   if (!loaded) {
     fmt::print(stderr, "sidecar-executor: invalid setting {}\n", loaded.error().message);
     return kConfigError;

@@ -3,8 +3,11 @@
 // SHUTDOWN, authentication.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <fstream>
 #include <sstream>
 
 #include "fake_agent.h"
@@ -312,4 +315,39 @@ TEST_CASE("EXECUTOR_JSON_LOGS: every log line is a JSON object with time, level 
   }
   CHECK(json_lines >= 3);
   CHECK(saw_subscribed);
+}
+
+TEST_CASE("--config: settings from the site file, the environment winning; a bad file stops the executor") {
+  char tmpl[] = "/tmp/sce-config-XXXXXX";
+  const int fd = ::mkstemp(tmpl);
+  REQUIRE(fd >= 0);
+  const std::string text = "kill_task_timeout: 11\nsidecar_max_fails: 7\n";
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  {
+    Process exe({testing_support::executor_binary(), "--print-config", "--config", tmpl},
+                {{"PATH", "/usr/bin:/bin"}, {"EXECUTOR_SIDECAR_MAX_FAILS", "9"}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(0));
+    CHECK_THAT(exe.output(), Catch::Contains("EXECUTOR_KILL_TASK_TIMEOUT=11\n"));
+    CHECK_THAT(exe.output(), Catch::Contains("EXECUTOR_SIDECAR_MAX_FAILS=9\n"));
+  }
+  {
+    Process exe({testing_support::executor_binary(), "--print-config"},
+                {{"PATH", "/usr/bin:/bin"}, {"SIDECAR_EXECUTOR_CONFIG", tmpl}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(0));
+    CHECK_THAT(exe.output(), Catch::Contains("EXECUTOR_SIDECAR_MAX_FAILS=7\n"));
+  }
+  {
+    std::ofstream(tmpl) << "kill_task_timeout: 11\nsidecar_max_failz: 7\n";
+    Process exe({testing_support::executor_binary(), "--print-config", "--config", tmpl}, {{"PATH", "/usr/bin:/bin"}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(2));
+    CHECK_THAT(exe.output(), Catch::Contains(std::string(tmpl) + ":2: unknown setting \"sidecar_max_failz\""));
+  }
+  {
+    Process exe({testing_support::executor_binary(), "--print-config", "--config", "/nonexistent/x.yaml"},
+                {{"PATH", "/usr/bin:/bin"}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(2));
+    CHECK_THAT(exe.output(), Catch::Contains("/nonexistent/x.yaml"));
+  }
+  ::unlink(tmpl);
 }
