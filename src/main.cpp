@@ -33,6 +33,8 @@
 namespace {
 
 constexpr int kConfigError = 2;
+// In the sandbox: the id of the container this executor created, for packaging/executor.sh.
+constexpr const char* kContainerIdFile = "sidecar-executor.container-id";
 
 std::string os_hostname() {
   char buf[256] = {};
@@ -206,6 +208,9 @@ int main(int argc, char** argv) {
   ro.docker_repository = cfg.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(cfg.logs_since);
   ro.env = util::process_env();
+  if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
+    ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;
+  }
   if (cfg.relay_syslog) {
     logs::RelayOptions rel;
     rel.address = cfg.syslog_addr;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 #include "docker/credentials.h"
@@ -215,6 +216,15 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
       labels_ = spec->body.contains("Labels") ? spec->body["Labels"] : nlohmann::json::object();
     }
     spdlog::info("created container {} ({})", id->substr(0, 12), spec->name);
+    if (!opts_.container_id_file.empty()) {
+      const std::string tmp = opts_.container_id_file + ".tmp";
+      std::FILE* f = std::fopen(tmp.c_str(), "w");
+      bool ok = f && std::fputs((*id + "\n").c_str(), f) >= 0;
+      if (f) ok = std::fclose(f) == 0 && ok;
+      if (!ok || std::rename(tmp.c_str(), opts_.container_id_file.c_str()) != 0) {
+        spdlog::warn("could not write the container id to {}", opts_.container_id_file);
+      }
+    }
     sink_(ev::StepDone{LaunchStep::Create, *id, ""});
   });
 }

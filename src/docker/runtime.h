@@ -50,6 +50,9 @@ struct RuntimeOptions {
   std::optional<logs::RelayOptions> relay;
   std::vector<std::string> relay_labels;
   std::chrono::milliseconds relay_for{0};
+  // Where to write the created container's id (the sandbox), so the wrapper script can stop it if the
+  // executor dies; empty: nowhere.
+  std::string container_id_file;
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
 };

@@ -1,0 +1,91 @@
+// packaging/executor.sh: copies the binary into the sandbox, runs it with padding, and stops the
+// task's container when the executor dies without doing so.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "executor_harness.h"
+#include "task_builder.h"
+
+using namespace std::chrono_literals;
+using fake::FakeAgent;
+using testing_support::DockerDaemon;
+using testing_support::Process;
+using testing_support::TaskBuilder;
+namespace v1 = ::mesos::v1;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The wrapper's child: the executor copy.
+pid_t child_of(pid_t parent) {
+  std::istringstream in(slurp("/proc/" + std::to_string(parent) + "/task/" + std::to_string(parent) + "/children"));
+  pid_t p = 0;
+  in >> p;
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executor killed with SIGKILL") {
+  const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
+  REQUIRE(wrapper != nullptr);
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string custom_env = sandbox + "/custom-env.sh";
+  std::ofstream(custom_env) << "export EXECUTOR_KILL_TASK_TIMEOUT=1\nexport EXECUTOR_SIDECAR_DRAINING_DURATION=0s\n";
+  FakeAgent agent(fake::AgentOptions{});
+  agent.start();
+  Process sh({"/bin/sh", wrapper},
+             {{"MESOS_FRAMEWORK_ID", "fw-0001"},
+              {"MESOS_EXECUTOR_ID", "exec-1"},
+              {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
+              {"MESOS_CHECKPOINT", "0"},
+              {"MESOS_DIRECTORY", sandbox},
+              {"MESOS_SANDBOX", sandbox},
+              {"DOCKER_HOST", d.host()},
+              {"HOME", "/nonexistent"},
+              {"PATH", "/usr/bin:/bin"},
+              {"SIDECAR_EXECUTOR_PATH", testing_support::executor_binary()},
+              {"SIDECAR_EXECUTOR_CUSTOM_ENV_PATH", custom_env}});
+  REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
+  std::this_thread::sleep_for(100ms);
+  agent.launch(TaskBuilder("wrapped-1", image).shell("sleep 600"));  // ignores SIGTERM: needs the SIGKILL
+  REQUIRE(FakeAgent::wait_until(
+      [&] {
+        for (const auto& u : agent.updates()) {
+          if (u.status.state() == v1::TASK_RUNNING) return true;
+        }
+        return false;
+      },
+      30s));
+  const pid_t exe = child_of(sh.pid());
+  REQUIRE(exe > 0);
+  const std::string cmdline = slurp("/proc/" + std::to_string(exe) + "/cmdline");
+  CHECK(cmdline.rfind("sidecar-executor ", 0) == 0);  // the title, over the sandbox copy's argv
+  CHECK(slurp("/proc/" + std::to_string(exe) + "/comm").rfind("sidecar-executo", 0) == 0);
+  const std::string id = slurp(sandbox + "/sidecar-executor.container-id");
+  REQUIRE(id.size() >= 64);
+  CHECK(d.running().size() == 1);
+
+  ::kill(exe, SIGKILL);  // no chance to stop anything itself
+  auto code = sh.wait(30s);
+  INFO(sh.output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 128 + SIGKILL);
+  CHECK_THAT(sh.output(), Catch::Contains("stopping it"));
+  const auto running = d.running();
+  CHECK(std::find(running.begin(), running.end(), id.substr(0, 64)) == running.end());
+  testing_support::remove_tree(sandbox);
+}
