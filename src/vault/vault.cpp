@@ -116,6 +116,11 @@ util::Result<Response> Client::call(const std::string& method, const std::string
   if (!token.empty()) headers.emplace("X-Vault-Token", token);
   if (!cfg_.namespace_.empty()) headers.emplace("X-Vault-Namespace", cfg_.namespace_);
   const std::string payload = body.is_null() ? "" : body.dump();
+  // The user name is a credential too: never in a message.
+  std::string shown = path;
+  if (auto at = shown.find("/auth/userpass/login/"); at != std::string::npos) {
+    shown = shown.substr(0, at) + "/auth/userpass/login/<VAULT_USERNAME>";
+  }
   std::string last;
   auto backoff = backoff_;
   for (int attempt = 0; attempt <= cfg_.max_retries; ++attempt) {
@@ -134,12 +139,12 @@ util::Result<Response> Client::call(const std::string& method, const std::string
       return util::make_error(fmt::format("unsupported method {}", method));
     }
     if (!res) {
-      last = fmt::format("{} {}{}: {}", method, cfg_.addr, path, httplib::to_string(res.error()));
+      last = fmt::format("{} {}{}: {}", method, cfg_.addr, shown, httplib::to_string(res.error()));
       continue;
     }
     if (res->status == 412 || res->status == 429 || res->status >= 500) {
       auto j = nlohmann::json::parse(res->body, nullptr, false);
-      last = fmt::format("{} {}: HTTP {}{}", method, path, res->status,
+      last = fmt::format("{} {}: HTTP {}{}", method, shown, res->status,
                          j.is_discarded() ? "" : ": " + joined_errors(j));
       if (attempt < cfg_.max_retries) continue;
     }
@@ -183,12 +188,12 @@ util::Result<Token> obtain_token(Client& client) {
   }
   auto login = client.call("POST", "/v1/auth/userpass/login/" + c.username, {{"password", c.password}}, "");
   if (!login) return util::make_error(fmt::format("Vault login: {}", login.error().message));
-  if (login->status != 200) return util::make_error(fmt::format("Vault login as {}: {}", c.username, describe(*login)));
+  if (login->status != 200) return util::make_error(fmt::format("Vault userpass login: {}", describe(*login)));
   const auto& auth = login->body.is_object() ? login->body.value("auth", nlohmann::json()) : nlohmann::json();
   if (!auth.is_object() || !auth.contains("client_token") || !auth["client_token"].is_string()) {
     return util::make_error("Vault login: the answer has no auth.client_token");
   }
-  Token t{auth["client_token"].get<std::string>(), fmt::format("a userpass login as {}", c.username)};
+  Token t{auth["client_token"].get<std::string>(), "a userpass login"};
   auto renew = client.call("POST", "/v1/auth/token/renew", {{"token", t.value}, {"increment", c.ttl_s}}, t.value);
   if (!renew || renew->status != 200) {
     spdlog::warn("could not renew the new Vault token to {} s: {}", c.ttl_s, renew ? describe(*renew) : renew.error().message);

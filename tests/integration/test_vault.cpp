@@ -101,6 +101,7 @@ TEST_CASE("Token file: a young valid one is reused; an old or rejected one leads
     h.wait_state(id, v1::TASK_FINISHED);
     REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
     CHECK_THAT(h.exe->output(), !Catch::Contains("exec-pass-canary"));
+    CHECK_THAT(h.exe->output(), !Catch::Contains("exec-user"));  // the user name is a credential too
     CHECK_THAT(h.exe->output(), !Catch::Contains("hvs."));
   };
   SECTION("young and valid: reused") {
