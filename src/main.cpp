@@ -57,6 +57,18 @@ void print_help() {
   fmt::print("\nOther arguments are ignored (the wrapper script passes padding for the process title).\n");
 }
 
+// The settings table as Markdown: the README's settings section is this output (tools/update-readme
+// writes it; a test fails when they differ).
+void print_settings_markdown() {
+  fmt::print("| setting | default | meaning |\n|---|---|---|\n");
+  for (const auto& s : settings::setting_specs()) {
+    std::string doc = s.doc;
+    for (size_t at = doc.find('|'); at != std::string::npos; at = doc.find('|', at + 2)) doc.replace(at, 1, "\\|");
+    fmt::print("| `{}` | {} | {}{} |\n", s.env, s.default_text.empty() ? std::string("(empty)") : s.default_text[0] == '(' ? s.default_text : "`" + s.default_text + "`", doc,
+               s.go_name.empty() ? " (not in the Go executor)" : "");
+  }
+}
+
 void print_config(const settings::Settings& s) {
   for (const auto& [name, value] : settings::describe(s)) fmt::print("{}={}\n", name, value);
   auto agent = mesos::load_agent_env(util::process_env());
@@ -141,6 +153,10 @@ int main(int argc, char** argv) {
     }
     if (arg == "--version") {
       fmt::print("sidecar-executor {}\n", SIDECAR_EXECUTOR_VERSION);
+      return 0;
+    }
+    if (arg == "--settings-markdown") {
+      print_settings_markdown();
       return 0;
     }
     if (arg == "--print-config") {

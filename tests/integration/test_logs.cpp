@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,7 +59,19 @@ class UdpReceiver {
     ::close(fd_);
   }
   int port() const { return port_; }
+  // Everything already sent has been read: the socket's queue stays empty (bounded wait; a loaded
+  // machine can leave thousands of datagrams queued after the sender is gone).
+  void settle() {
+    int quiet = 0;
+    for (int i = 0; i < 600 && quiet < 3; ++i) {
+      int queued = 0;
+      ::ioctl(fd_, FIONREAD, &queued);
+      quiet = queued == 0 ? quiet + 1 : 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   std::vector<nlohmann::json> messages() {
+    settle();
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<nlohmann::json> out;
     for (const auto& d : got_) out.push_back(nlohmann::json::parse(d));  // throws on invalid JSON

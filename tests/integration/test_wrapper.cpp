@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -88,4 +90,69 @@ TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executo
   const auto running = d.running();
   CHECK(std::find(running.begin(), running.end(), id.substr(0, 64)) == running.end());
   testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("The sandbox copy is what runs: replacing the installed binary mid-task does not disturb the task") {
+  const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
+  REQUIRE(wrapper != nullptr);
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string opt = testing_support::make_temp_dir("sce-opt.");
+  const std::string installed = opt + "/sidecar-executor";
+  {
+    std::ifstream src(testing_support::executor_binary(), std::ios::binary);
+    std::ofstream dst(installed, std::ios::binary);
+    dst << src.rdbuf();
+  }
+  REQUIRE(::chmod(installed.c_str(), 0755) == 0);
+  FakeAgent agent(fake::AgentOptions{});
+  agent.start();
+  Process sh({"/bin/sh", wrapper},
+             {{"MESOS_FRAMEWORK_ID", "fw-0001"},
+              {"MESOS_EXECUTOR_ID", "exec-1"},
+              {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
+              {"MESOS_CHECKPOINT", "0"},
+              {"MESOS_DIRECTORY", sandbox},
+              {"MESOS_SANDBOX", sandbox},
+              {"DOCKER_HOST", d.host()},
+              {"HOME", "/nonexistent"},
+              {"PATH", "/usr/bin:/bin"},
+              {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
+              {"SIDECAR_EXECUTOR_PATH", installed},
+              {"SIDECAR_EXECUTOR_CUSTOM_ENV_PATH", sandbox + "/none.sh"}});
+  REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
+  std::this_thread::sleep_for(100ms);
+  agent.launch(TaskBuilder("wrapped-2", image).shell("sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done'"));
+  auto has_state = [&](v1::TaskState s) {
+    for (const auto& u : agent.updates()) {
+      if (u.status.state() == s) return true;
+    }
+    return false;
+  };
+  const bool running = FakeAgent::wait_until([&] { return has_state(v1::TASK_RUNNING); }, 30s);
+  INFO(sh.output());
+  REQUIRE(running);
+  const pid_t exe = child_of(sh.pid());
+  REQUIRE(exe > 0);
+  char target[4096] = {};
+  const ssize_t n = ::readlink(("/proc/" + std::to_string(exe) + "/exe").c_str(), target, sizeof target - 1);
+  REQUIRE(n > 0);
+  CHECK(std::string(target, static_cast<size_t>(n)) == sandbox + "/sidecar-executor");
+
+  // An upgrade replaces the installed binary (new inode, as dpkg does) and then a broken one
+  // overwrites it in place: the running task's executor is neither.
+  REQUIRE(::unlink(installed.c_str()) == 0);
+  std::ofstream(installed) << "#!/bin/sh\nexit 99\n";
+  REQUIRE(::chmod(installed.c_str(), 0755) == 0);
+
+  agent.kill("wrapped-2");
+  REQUIRE(FakeAgent::wait_until([&] { return has_state(v1::TASK_KILLED); }, 30s));
+  auto code = sh.wait(30s);
+  INFO(sh.output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(d.running().empty());
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(opt);
 }
