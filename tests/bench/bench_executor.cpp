@@ -1,0 +1,396 @@
+// The executor benchmark suite (issue "Benchmarks"): the real binary against the fake agent and a
+// private dockerd, beside the floor set by Docker itself — the same create/start/stop/wait calls made
+// directly by this program through our Docker client, in the same run. Prints a table (medians and
+// ratios; these machines are noisy) and writes the figures as JSON to BENCH_JSON (if set).
+//
+//   SIDECAR_EXECUTOR_BIN  the executor under test (tools/bench passes the static release binary)
+//   BENCH_STATIC_BIN      the stripped static binary whose size is reported (optional)
+//   BENCH_QUICK=1         fewer repetitions, 10 s idle window, 20 executors at scale (a smoke run)
+//
+// Correctness is checked (every line relayed, no update lost); no timing is asserted.
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "docker/client.h"
+#include "docker/task_spec.h"
+#include "executor_harness.h"
+#include "fake_sidecar.h"
+#include "task_builder.h"
+
+using namespace std::chrono_literals;
+using testing_support::DockerDaemon;
+using testing_support::Harness;
+using testing_support::TaskBuilder;
+namespace v1 = ::mesos::v1;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+bool quick() { return std::getenv("BENCH_QUICK") && std::string(std::getenv("BENCH_QUICK")) == "1"; }
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// When Docker saw the container die (`docker events`, nanoseconds), as a system_clock time point.
+std::chrono::system_clock::time_point die_time(DockerDaemon& d, const std::string& container) {
+  const std::string ns = trim(d.cli({"events", "--since", std::to_string(std::time(nullptr) - 300), "--until",
+                                     std::to_string(std::time(nullptr) + 1), "--filter", "event=die", "--filter",
+                                     "container=" + container, "--format", "{{.TimeNano}}"}));
+  const long long v = std::atoll(ns.substr(0, ns.find('\n')).c_str());
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(v)));
+}
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  const double rank = p / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const auto hi = static_cast<std::size_t>(std::ceil(rank));
+  return v[lo] + (v[hi] - v[lo]) * (rank - static_cast<double>(lo));
+}
+double median(const std::vector<double>& v) { return percentile(v, 50); }
+
+long status_kib(pid_t pid, const char* field) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  const std::size_t n = std::strlen(field);
+  for (std::string line; std::getline(f, line);) {
+    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
+  }
+  return -1;
+}
+
+long cpu_ms(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string s = ss.str();
+  const auto close = s.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  long ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) ut = std::atol(field.c_str());
+    if (i == 15) st = std::atol(field.c_str());
+  }
+  return (ut + st) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+// steady_clock (the fake agent's receive times) → system_clock (Docker's timestamps).
+std::chrono::system_clock::time_point to_system(Clock::time_point t) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(t - Clock::now());
+}
+
+std::optional<Clock::time_point> update_at(const fake::FakeAgent& agent, const std::string& task, v1::TaskState s) {
+  for (const auto& u : agent.updates()) {
+    if (!u.via_subscribe && u.status.task_id().value() == task && u.status.state() == s) return u.at;
+  }
+  return std::nullopt;
+}
+
+struct Row {
+  std::string metric;
+  std::string floor;
+  std::string ours;
+  std::string target;
+  std::string verdict;  // "met", "missed", or "-"
+};
+
+std::string verdict(bool met) { return met ? "met" : "missed"; }
+
+const char* kTrapCmd = "sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.1; done'";
+
+}  // namespace
+
+TEST_CASE("executor benchmarks") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  const int reps = quick() ? 3 : 10;
+  nlohmann::json results = nlohmann::json::object();
+  std::vector<Row> rows;
+  const auto bench_start = Clock::now();
+
+  // ---- Floor: the same container bodies the executor would send, straight to the daemon. ----
+  docker::Client docker_client(docker::Endpoint::unix_socket(d.socket()));
+  REQUIRE(docker_client.negotiate());
+  std::vector<double> floor_create_start, floor_stop, floor_exit;
+  for (int i = 0; i < reps; ++i) {
+    const std::string task_id = fmt::format("floor-{}", i);
+    auto spec = docker::build_container_spec(TaskBuilder(task_id, image).shell(kTrapCmd), docker::SpecOptions{});
+    REQUIRE(spec);
+    const auto t0 = Clock::now();
+    auto id = docker_client.create(spec->name, spec->body);
+    REQUIRE(id);
+    REQUIRE(docker_client.start(*id));
+    const auto t1 = Clock::now();
+    floor_create_start.push_back(ms(t1 - t0));
+    std::this_thread::sleep_for(300ms);
+    const auto t2 = Clock::now();
+    REQUIRE(docker_client.stop(*id, 10));
+    floor_stop.push_back(ms(Clock::now() - t2));
+    REQUIRE(docker_client.remove(*id));
+
+    // Exit seen through /wait, measured from the instant Docker saw the container die.
+    auto spec2 = docker::build_container_spec(TaskBuilder(task_id + "-exit", image).shell("sleep 1"), docker::SpecOptions{});
+    REQUIRE(spec2);
+    auto id2 = docker_client.create(spec2->name, spec2->body);
+    REQUIRE(id2);
+    REQUIRE(docker_client.start(*id2));
+    REQUIRE(docker_client.wait(*id2));
+    const auto seen = std::chrono::system_clock::now();
+    floor_exit.push_back(std::chrono::duration<double, std::milli>(seen - die_time(d, *id2)).count());
+    REQUIRE(docker_client.remove(*id2));
+  }
+
+  // ---- LAUNCH → TASK_RUNNING and container exit → terminal update, through the executor. ----
+  std::vector<double> launch_running, exit_terminal;
+  for (int i = 0; i < reps * 2; ++i) {
+    Harness h;
+    const std::string task = fmt::format("bench-run-{}", i);
+    const auto t0 = Clock::now();
+    h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell("sleep 1"));
+    const auto fin = h.wait_state(task, v1::TASK_FINISHED, 60s);
+    const auto running = update_at(h.agent, task, v1::TASK_RUNNING);
+    const auto finished_at = update_at(h.agent, task, v1::TASK_FINISHED);
+    REQUIRE(running);
+    REQUIRE(finished_at);
+    launch_running.push_back(ms(*running - t0));
+    (void)fin;
+    // The container's exit instant is Docker's `die` event (the executor has removed it by now).
+    const auto died = die_time(d, docker::container_name(task));
+    exit_terminal.push_back(std::chrono::duration<double, std::milli>(to_system(*finished_at) - died).count());
+    REQUIRE(h.exe->wait(15s).has_value());
+  }
+
+  // ---- KILL → TASK_KILLED with a SIGTERM-obeying container, no drain. ----
+  std::vector<double> kill_killed;
+  for (int i = 0; i < reps; ++i) {
+    Harness h;
+    const std::string task = fmt::format("bench-kill-{}", i);
+    h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(kTrapCmd));
+    h.wait_state(task, v1::TASK_RUNNING, 60s);
+    std::this_thread::sleep_for(300ms);
+    const auto t0 = Clock::now();
+    h.agent.kill(task);
+    h.wait_state(task, v1::TASK_KILLED, 60s);
+    kill_killed.push_back(ms(*update_at(h.agent, task, v1::TASK_KILLED) - t0));
+    REQUIRE(h.exe->wait(15s).has_value());
+  }
+
+  const double fcs = median(floor_create_start), lr = median(launch_running);
+  rows.push_back({"LAUNCH → TASK_RUNNING (image present)", fmt::format("{:.1f} ms create+start", fcs),
+                  fmt::format("{:.1f} ms (+{:.1f} ms, {:.2f}×)", lr, lr - fcs, lr / fcs), "≤ +5 ms, ≤ 1.05×",
+                  verdict(lr - fcs <= 5 && lr / fcs <= 1.05)});
+  const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99);
+  rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", median(floor_exit)),
+                  fmt::format("p50 {:.1f} ms, p99 {:.1f} ms", e50, e99), "p99 ≤ 50 ms", verdict(e99 <= 50)});
+  const double fs = median(floor_stop), kk = median(kill_killed);
+  rows.push_back({"KILL → TASK_KILLED (SIGTERM obeyed, no drain)", fmt::format("{:.1f} ms stop", fs),
+                  fmt::format("{:.1f} ms ({:.2f}×)", kk, kk / fs), "≤ 1.05×", verdict(kk / fs <= 1.05)});
+  results["floor"] = {{"create_start_ms", floor_create_start}, {"stop_ms", floor_stop}, {"wait_exit_ms", floor_exit}};
+  results["launch_to_running_ms"] = launch_running;
+  results["exit_to_terminal_ms"] = exit_terminal;
+  results["kill_to_killed_ms"] = kill_killed;
+
+  // ---- Memory and CPU with a running task: one executor polling Sidecar every second, one without
+  // Sidecar checks (the baseline), side by side. ----
+  {
+    const auto idle_window = quick() ? 10s : 60s;
+    testing_support::FakeSidecar sidecar;
+    Harness polling({{"EXECUTOR_SIDECAR_URL", sidecar.url()},
+                     {"EXECUTOR_SIDECAR_BACKOFF", "0s"},
+                     {"EXECUTOR_SIDECAR_POLL_INTERVAL", "1s"}});
+    Harness quiet;
+    polling.agent.launch(TaskBuilder("bench-poll", image).env("TASK_HOST", "bench-host").shell("sleep 600"));
+    quiet.agent.launch(TaskBuilder("bench-quiet", image).param("label", "SidecarDiscover=false").shell("sleep 600"));
+    const auto running = polling.wait_state("bench-poll", v1::TASK_RUNNING, 60s);
+    quiet.wait_state("bench-quiet", v1::TASK_RUNNING, 60s);
+    sidecar.set_service("bench-host", Harness::container_id(running).substr(0, 12), 1 /* ALIVE */);
+    std::this_thread::sleep_for(3s);
+    const pid_t pp = polling.exe->pid(), qp = quiet.exe->pid();
+    const long p0 = cpu_ms(pp), q0 = cpu_ms(qp);
+    const std::size_t polls0 = sidecar.polls();
+    std::this_thread::sleep_for(idle_window);
+    const long p1 = cpu_ms(pp), q1 = cpu_ms(qp);
+    const std::size_t polls = sidecar.polls() - polls0;
+    const double minutes = std::chrono::duration<double>(idle_window).count() / 60.0;
+    const double quiet_per_min = static_cast<double>(q1 - q0) / minutes;
+    const double poll_per_min = static_cast<double>(p1 - p0) / minutes;
+    const double per_poll = polls ? static_cast<double>((p1 - p0) - (q1 - q0)) / static_cast<double>(polls) : NAN;
+    const double at_30s = quiet_per_min + 2 * std::max(per_poll, 0.0);
+    const long rss_steady = status_kib(pp, "VmRSS:"), rss_peak = status_kib(pp, "VmHWM:");
+    const long rss_quiet = status_kib(qp, "VmRSS:");
+    rows.push_back({"executor RSS, task running (poll 1 s)", "-",
+                    fmt::format("steady {:.2f} MiB, peak {:.2f} MiB (no Sidecar: {:.2f} MiB)", rss_steady / 1024.0,
+                                rss_peak / 1024.0, rss_quiet / 1024.0),
+                    "≤ 3 MiB steady", verdict(rss_steady <= 3 * 1024)});
+    rows.push_back({"executor CPU, idle task", "-",
+                    fmt::format("{:.1f} ms/min at 1 s poll ({} polls), {:.1f} ms/min without; ≈ {:.1f} ms/min at 30 s poll",
+                                poll_per_min, polls, quiet_per_min, at_30s),
+                    "≤ 10 ms/min at 30 s poll", verdict(at_30s <= 10)});
+    results["rss_kib"] = {{"steady", rss_steady}, {"peak", rss_peak}, {"no_sidecar", rss_quiet}};
+    results["cpu"] = {{"window_s", std::chrono::duration<double>(idle_window).count()}, {"polls", polls},
+                      {"ms_per_min_poll_1s", poll_per_min}, {"ms_per_min_no_sidecar", quiet_per_min},
+                      {"ms_per_poll", per_poll}, {"ms_per_min_at_30s_estimate", at_30s}};
+    polling.agent.kill("bench-poll");
+    quiet.agent.kill("bench-quiet");
+    polling.wait_state("bench-poll", v1::TASK_KILLED, 30s);
+    quiet.wait_state("bench-quiet", v1::TASK_KILLED, 30s);
+  }
+
+  // ---- Binary size. ----
+  {
+    const char* s = std::getenv("BENCH_STATIC_BIN");
+    struct stat st {};
+    if (s && *s && ::stat(s, &st) == 0) {
+      const double mib = static_cast<double>(st.st_size) / (1024.0 * 1024.0);
+      rows.push_back({"static binary, stripped", "-", fmt::format("{:.2f} MiB", mib), "≤ 6 MiB", verdict(mib <= 6)});
+      results["static_binary_bytes"] = st.st_size;
+    } else {
+      rows.push_back({"static binary, stripped", "-", "not measured (no BENCH_STATIC_BIN)", "≤ 6 MiB", "-"});
+    }
+  }
+
+  // ---- Syslog relay throughput. ----
+  {
+    const long lines = quick() ? 200000 : 1000000;
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    const int big = 512 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    std::atomic<long> received{0};
+    std::atomic<bool> stop{false};
+    Clock::time_point first{}, last{};
+    std::thread rx([&] {
+      std::vector<mmsghdr> msgs(256);
+      std::vector<iovec> iov(256);
+      std::vector<std::string> bufs(256, std::string(70000, '\0'));
+      for (std::size_t i = 0; i < msgs.size(); ++i) {
+        iov[i] = {bufs[i].data(), bufs[i].size()};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      while (!stop) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) != 1) continue;
+        const int n = ::recvmmsg(fd, msgs.data(), static_cast<unsigned>(msgs.size()), MSG_DONTWAIT, nullptr);
+        if (n <= 0) continue;
+        const auto now = Clock::now();
+        if (received == 0) first = now;
+        received += n;
+        last = now;
+      }
+    });
+    Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"},
+               {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", ntohs(a.sin_port))}});
+    const pid_t pid = h.exe->pid();
+    h.agent.launch(TaskBuilder("bench-relay", image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
+    h.wait_state("bench-relay", v1::TASK_FINISHED, 600s);
+    long hwm = 0;
+    while (!h.exe->wait(0ms)) {
+      hwm = std::max(hwm, status_kib(pid, "VmHWM:"));
+      std::this_thread::sleep_for(20ms);
+    }
+    for (int i = 0; i < 100 && received < lines; ++i) std::this_thread::sleep_for(50ms);
+    stop = true;
+    rx.join();
+    ::close(fd);
+    const double secs = std::chrono::duration<double>(last - first).count();
+    const double rate = secs > 0 ? static_cast<double>(received.load()) / secs : 0;
+    CHECK(received.load() == lines);
+    rows.push_back({fmt::format("syslog relay, {} lines", lines), "-",
+                    fmt::format("{:.0f} lines/s, {} lost, peak RSS {:.1f} MiB", rate, lines - received.load(), hwm / 1024.0),
+                    "≥ 200k lines/s", verdict(rate >= 200000)});
+    results["relay"] = {{"lines", lines}, {"received", received.load()}, {"lines_per_second", rate},
+                        {"executor_peak_rss_kib", hwm}};
+  }
+
+  // ---- Scale: N executors with one task each at the same time. ----
+  {
+    const int n = quick() ? 20 : 100;
+    const std::string gate = testing_support::make_temp_dir("sce-bench-gate.");
+    std::vector<std::unique_ptr<Harness>> hs;
+    for (int i = 0; i < n; ++i) hs.push_back(std::make_unique<Harness>());
+    const auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      hs[i]->agent.launch(TaskBuilder(fmt::format("scale-{}", i), image)
+                              .param("label", "SidecarDiscover=false")
+                              .volume(gate, "/gate", true)
+                              .shell("sh -c 'while [ ! -e /gate/go ]; do sleep 0.2; done'"));
+    }
+    auto all = [&](v1::TaskState s) {
+      for (int i = 0; i < n; ++i) {
+        if (!update_at(hs[i]->agent, fmt::format("scale-{}", i), s)) return false;
+      }
+      return true;
+    };
+    const bool all_running = fake::FakeAgent::wait_until([&] { return all(v1::TASK_RUNNING); }, 300s);
+    const double secs_running = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::this_thread::sleep_for(2s);
+    long total_rss = 0, max_rss = 0;
+    for (auto& h : hs) {
+      const long r = status_kib(h->exe->pid(), "VmRSS:");
+      total_rss += r;
+      max_rss = std::max(max_rss, r);
+    }
+    std::ofstream(gate + "/go") << "go\n";
+    const bool all_finished = fake::FakeAgent::wait_until([&] { return all(v1::TASK_FINISHED); }, 300s);
+    int lost = 0;
+    for (int i = 0; i < n; ++i) {
+      for (auto s : {v1::TASK_STARTING, v1::TASK_RUNNING, v1::TASK_FINISHED}) {
+        if (!update_at(hs[i]->agent, fmt::format("scale-{}", i), s)) ++lost;
+      }
+    }
+    for (auto& h : hs) h->exe->wait(30s);
+    hs.clear();
+    testing_support::remove_tree(gate);
+    CHECK(all_running);
+    CHECK(all_finished);
+    CHECK(lost == 0);
+    rows.push_back({fmt::format("{} executors at once", n), "-",
+                    fmt::format("total RSS {:.1f} MiB (max {:.2f} MiB each), all RUNNING in {:.1f} s: {}, all FINISHED: {}, "
+                                "{} lost updates",
+                                total_rss / 1024.0, max_rss / 1024.0, secs_running, all_running ? "yes" : "no",
+                                all_finished ? "yes" : "no", lost),
+                    "≤ 400 MiB total, 0 lost", verdict(total_rss <= 400 * 1024 && lost == 0 && all_finished)});
+    results["scale"] = {{"executors", n}, {"total_rss_kib", total_rss}, {"max_rss_kib", max_rss},
+                        {"seconds_to_all_running", secs_running}, {"all_running", all_running},
+                        {"all_finished", all_finished}, {"lost_updates", lost}};
+  }
+
+  // ---- Report. ----
+  std::string table = "| metric | floor (Docker itself) | sidecar-executor | target | |\n|---|---|---|---|---|\n";
+  for (const auto& r : rows) table += fmt::format("| {} | {} | {} | {} | {} |\n", r.metric, r.floor, r.ours, r.target, r.verdict);
+  fmt::print("\n{}\n", table);
+  fmt::print("benchmark run took {:.0f} s\n", std::chrono::duration<double>(Clock::now() - bench_start).count());
+  results["table_markdown"] = table;
+  if (const char* out = std::getenv("BENCH_JSON")) std::ofstream(out) << results.dump(2) << "\n";
+}
