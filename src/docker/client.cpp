@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "util/json_get.h"
+
 namespace docker {
 namespace {
 
@@ -289,17 +291,17 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
   }
   ContainerState st;
   const auto& s = j["State"];
-  st.status = s.value("Status", "");
-  st.running = s.value("Running", false);
+  st.status = util::json_string(s, "Status");
+  st.running = util::json_bool(s, "Running", false);
   if (s.contains("ExitCode") && s["ExitCode"].is_number_integer() && !st.running && st.status != "created") {
     st.exit_code = s["ExitCode"].get<int>();
   }
-  st.oom_killed = s.value("OOMKilled", false);
-  st.error = s.value("Error", "");
-  if (j.contains("Config") && j["Config"].is_object()) st.tty = j["Config"].value("Tty", false);
+  st.oom_killed = util::json_bool(s, "OOMKilled", false);
+  st.error = util::json_string(s, "Error");
+  if (j.contains("Config")) st.tty = util::json_bool(j["Config"], "Tty", false);
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
     const auto& ns = j["NetworkSettings"];
-    st.ip_address = ns.value("IPAddress", "");
+    st.ip_address = util::json_string(ns, "IPAddress");
     if (st.ip_address.empty() && ns.contains("Networks") && ns["Networks"].is_object()) {
       for (const auto& [name, net] : ns["Networks"].items()) {
         if (net.is_object() && net.contains("IPAddress") && net["IPAddress"].is_string() &&

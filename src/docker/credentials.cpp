@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "util/json_get.h"
 #include "util/subprocess.h"
 
 namespace docker {
@@ -41,7 +42,7 @@ util::Result<RegistryCredentials> run_credential_helper(const std::string& helpe
     return util::make_error(fmt::format("{} get for {}: the answer is not a credentials object", program, server));
   }
   RegistryCredentials c;
-  c.server_address = j.value("ServerURL", server);
+  c.server_address = util::json_string(j, "ServerURL", server);
   const std::string user = j.contains("Username") && j["Username"].is_string() ? j["Username"].get<std::string>() : "";
   if (user == "<token>") {  // the helpers' convention for identity tokens
     c.identity_token = j["Secret"].get<std::string>();

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "settings/duration.h"
@@ -20,6 +21,32 @@ namespace {
 std::string getenv_or(const util::EnvLookup& env, const char* name, std::string def = "") {
   auto v = env(name);
   return v && !v->empty() ? *v : def;
+}
+
+// Typed member access that never throws: nullptr when absent or of another type.
+const nlohmann::json* member(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+const std::string* string_member(const nlohmann::json& j, const char* key) {
+  const auto* m = member(j, key);
+  return m && m->is_string() ? m->get_ptr<const std::string*>() : nullptr;
+}
+const nlohmann::json* object_member(const nlohmann::json& j, const char* key) {
+  const auto* m = member(j, key);
+  return m && m->is_object() ? m : nullptr;
+}
+std::optional<long long> integer_member(const nlohmann::json& j, const char* key) {
+  const auto* m = member(j, key);
+  if (!m) return std::nullopt;
+  if (m->is_number_integer()) return m->get<long long>();
+  if (m->is_number_unsigned()) {
+    const auto u = m->get<unsigned long long>();
+    return u > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) ? std::nullopt
+                                                                                      : std::optional<long long>(static_cast<long long>(u));
+  }
+  return std::nullopt;
 }
 
 std::string joined_errors(const nlohmann::json& body) {
@@ -148,14 +175,81 @@ util::Result<Response> Client::call(const std::string& method, const std::string
                          j.is_discarded() ? "" : ": " + joined_errors(j));
       if (attempt < cfg_.max_retries) continue;
     }
-    Response out;
-    out.status = res->status;
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
-    if (!j.is_discarded()) out.body = std::move(j);
-    out.errors = joined_errors(out.body);
-    return out;
+    return response_from(res->status, res->body);
   }
   return util::make_error(last);
+}
+
+Response response_from(int status, std::string_view body) {
+  Response out;
+  out.status = status;
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_discarded()) out.body = std::move(j);
+  out.errors = joined_errors(out.body);
+  return out;
+}
+
+std::optional<std::string> kv2_read_path(const Response& mount_answer, const std::string& path) {
+  if (mount_answer.status != 200) return std::nullopt;
+  const auto* d = object_member(mount_answer.body, "data");
+  if (!d) return std::nullopt;
+  const auto* options = object_member(*d, "options");
+  const auto* version = options ? string_member(*options, "version") : nullptr;
+  const auto* mount = string_member(*d, "path");
+  if (!version || *version != "2" || !mount) return std::nullopt;
+  std::string mount_path = *mount;
+  if (!mount_path.empty() && mount_path.back() != '/') mount_path += '/';
+  if (path.rfind(mount_path, 0) != 0) return std::nullopt;
+  return mount_path + "data/" + path.substr(mount_path.size());
+}
+
+util::Result<std::string> secret_from_answer(const Response& r, const Reference& ref, bool v2) {
+  if (r.status == 403) {
+    return util::make_error(fmt::format("permission denied reading '{}' ({})", ref.path, describe(r)));
+  }
+  if (r.status != 200) return util::make_error(fmt::format("Path '{}' not found ({})", ref.path, describe(r)));
+  const nlohmann::json* data = object_member(r.body, "data");
+  // The answer's shape tells v2 too (a mount we could not ask about).
+  if (data && object_member(*data, "data") && member(*data, "metadata")) {
+    v2 = true;
+    data = object_member(*data, "data");
+  }
+  const std::string* value = data ? string_member(*data, ref.key.c_str()) : nullptr;
+  if (!value) {
+    return util::make_error(fmt::format("Value for path '{}' not found (no string field '{}'{})", ref.path, ref.key,
+                                        v2 ? ", KV v2" : ""));
+  }
+  return *value;
+}
+
+util::Result<std::string> token_from_login(const Response& r) {
+  if (r.status != 200) return util::make_error(describe(r));
+  const auto* auth = object_member(r.body, "auth");
+  const auto* token = auth ? string_member(*auth, "client_token") : nullptr;
+  if (!token || token->empty()) return util::make_error("the answer has no auth.client_token");
+  return *token;
+}
+
+util::Result<AwsCredentials> aws_from_answer(const Response& r) {
+  if (r.status != 200) return util::make_error(describe(r));
+  const auto* d = object_member(r.body, "data");
+  const auto* access = d ? string_member(*d, "access_key") : nullptr;
+  const auto* secret = d ? string_member(*d, "secret_key") : nullptr;
+  if (!access || !secret) return util::make_error("the answer has no access_key/secret_key");
+  AwsCredentials out;
+  out.access_key = *access;
+  out.secret_key = *secret;
+  if (const auto* t = string_member(*d, "security_token")) out.session_token = *t;
+  if (const auto* l = string_member(r.body, "lease_id")) out.lease_id = *l;
+  out.lease_duration = lease_duration_of(r).value_or(Duration{0});
+  return out;
+}
+
+std::optional<Duration> lease_duration_of(const Response& r) {
+  const auto v = integer_member(r.body, "lease_duration");
+  // Anything beyond ten years is nonsense: treated as absent.
+  if (!v || *v < 0 || *v > 10LL * 365 * 24 * 3600) return std::nullopt;
+  return std::chrono::seconds(*v);
 }
 
 util::Result<Token> obtain_token(Client& client) {
@@ -189,11 +283,9 @@ util::Result<Token> obtain_token(Client& client) {
   auto login = client.call("POST", "/v1/auth/userpass/login/" + c.username, {{"password", c.password}}, "");
   if (!login) return util::make_error(fmt::format("Vault login: {}", login.error().message));
   if (login->status != 200) return util::make_error(fmt::format("Vault userpass login: {}", describe(*login)));
-  const auto& auth = login->body.is_object() ? login->body.value("auth", nlohmann::json()) : nlohmann::json();
-  if (!auth.is_object() || !auth.contains("client_token") || !auth["client_token"].is_string()) {
-    return util::make_error("Vault login: the answer has no auth.client_token");
-  }
-  Token t{auth["client_token"].get<std::string>(), "a userpass login"};
+  auto token = token_from_login(*login);
+  if (!token) return util::make_error(fmt::format("Vault login: {}", token.error().message));
+  Token t{*token, "a userpass login"};
   auto renew = client.call("POST", "/v1/auth/token/renew", {{"token", t.value}, {"increment", c.ttl_s}}, t.value);
   if (!renew || renew->status != 200) {
     spdlog::warn("could not renew the new Vault token to {} s: {}", c.ttl_s, renew ? describe(*renew) : renew.error().message);
@@ -240,35 +332,15 @@ util::Result<std::string> read_secret(Client& client, const std::string& token, 
   std::string read_path = ref.path;
   bool v2 = false;
   auto mount = client.call("GET", "/v1/sys/internal/ui/mounts/" + ref.path, nullptr, token);
-  if (mount && mount->status == 200 && mount->body.is_object()) {
-    const auto& d = mount->body.value("data", nlohmann::json());
-    if (d.is_object() && d.contains("options") && d["options"].is_object() &&
-        d["options"].value("version", "") == "2" && d.contains("path") && d["path"].is_string()) {
-      std::string mount_path = d["path"];
-      if (!mount_path.empty() && mount_path.back() != '/') mount_path += '/';
-      if (ref.path.rfind(mount_path, 0) == 0) {
-        v2 = true;
-        read_path = mount_path + "data/" + ref.path.substr(mount_path.size());
-      }
+  if (mount) {
+    if (auto p = kv2_read_path(*mount, ref.path)) {
+      v2 = true;
+      read_path = *p;
     }
   }
   auto r = client.call("GET", "/v1/" + read_path, nullptr, token);
   if (!r) return util::make_error(fmt::format("Vault unreachable: {}", r.error().message));
-  if (r->status == 403) {
-    return util::make_error(fmt::format("permission denied reading '{}' ({})", ref.path, describe(*r)));
-  }
-  if (r->status != 200) return util::make_error(fmt::format("Path '{}' not found ({})", ref.path, describe(*r)));
-  nlohmann::json data = r->body.is_object() ? r->body.value("data", nlohmann::json()) : nlohmann::json();
-  // The answer's shape tells v2 too (a mount we could not ask about).
-  if (data.is_object() && data.contains("data") && data["data"].is_object() && data.contains("metadata")) {
-    v2 = true;
-    data = data["data"];
-  }
-  if (!data.is_object() || !data.contains(ref.key) || !data[ref.key].is_string()) {
-    return util::make_error(fmt::format("Value for path '{}' not found (no string field '{}'{})", ref.path, ref.key,
-                                        v2 ? ", KV v2" : ""));
-  }
-  return data[ref.key].get<std::string>();
+  return secret_from_answer(*r, ref, v2);
 }
 
 Secrets::Secrets(util::EnvLookup env, AwsOptions aws, OnExpiring on_expiring)
@@ -312,32 +384,21 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
   auto login = client_->call("POST", "/v1/auth/userpass/login/" + c.username,
                              {{"password", c.password}, {"ttl", fmt::format("{}s", ttl_s)}}, "");
   if (!login) return util::make_error(fmt::format("Vault login for the AWS role: {}", login.error().message));
-  if (login->status != 200 || !login->body.is_object() || !login->body.contains("auth") ||
-      !login->body["auth"].is_object() || !login->body["auth"].contains("client_token")) {
-    return util::make_error(fmt::format("Vault login for the AWS role: {}", describe(*login)));
-  }
-  parent_token_ = login->body["auth"]["client_token"].get<std::string>();
+  auto parent = token_from_login(*login);
+  if (!parent) return util::make_error(fmt::format("Vault login for the AWS role: {}", parent.error().message));
+  parent_token_ = *parent;
   auto creds = client_->call("GET", "/v1/aws/creds/" + aws_.role, nullptr, parent_token_);
   if (!creds) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, creds.error().message));
-  if (creds->status != 200) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, describe(*creds)));
-  const auto& d = creds->body.value("data", nlohmann::json());
-  if (!d.is_object() || !d.contains("access_key") || !d["access_key"].is_string() || !d.contains("secret_key") ||
-      !d["secret_key"].is_string()) {
-    return util::make_error(fmt::format("aws/creds/{}: the answer has no access_key/secret_key", aws_.role));
-  }
-  AwsCredentials out;
-  out.access_key = d["access_key"];
-  out.secret_key = d["secret_key"];
-  if (d.contains("security_token") && d["security_token"].is_string()) out.session_token = d["security_token"];
-  out.lease_id = creds->body.value("lease_id", "");
-  out.lease_duration = std::chrono::seconds(creds->body.value("lease_duration", 0L));
+  auto got = aws_from_answer(*creds);
+  if (!got) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, got.error().message));
+  AwsCredentials out = std::move(*got);
   lease_id_ = out.lease_id;
   if (aws_.ttl.count() > 0 && !out.lease_id.empty()) {
     const long increment = ttl_s + static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(aws_.expiry_margin).count());
     auto renew = client_->call("PUT", "/v1/sys/leases/renew", {{"lease_id", out.lease_id}, {"increment", increment}},
                                parent_token_);
-    if (renew && renew->status == 200 && renew->body.is_object()) {
-      out.lease_duration = std::chrono::seconds(renew->body.value("lease_duration", 0L));
+    if (renew && renew->status == 200 && lease_duration_of(*renew)) {
+      out.lease_duration = *lease_duration_of(*renew);
       spdlog::info("AWS lease renewed for {} s (asked {} s)",
                    std::chrono::duration_cast<std::chrono::seconds>(out.lease_duration).count(), increment);
     } else {

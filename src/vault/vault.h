@@ -88,6 +88,16 @@ struct AwsCredentials {
   Duration lease_duration{0};
 };
 
+// Vault's answers, read apart from HTTP (pure functions; fuzzed in tests/fuzz). None of them throws,
+// whatever the answer's shape.
+Response response_from(int status, std::string_view body);  // what Client::call builds
+// The KV v2 read path for `path` when the mounts answer says its mount is version 2.
+std::optional<std::string> kv2_read_path(const Response& mount_answer, const std::string& path);
+util::Result<std::string> secret_from_answer(const Response& r, const Reference& ref, bool v2_mount);
+util::Result<std::string> token_from_login(const Response& r);
+util::Result<AwsCredentials> aws_from_answer(const Response& r);
+std::optional<Duration> lease_duration_of(const Response& r);
+
 // What the Secrets step gives the container: replacements for "NAME=vault://…" entries and extra
 // variables (AWS keys).
 struct SecretEnv {
