@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <charconv>
 #include <map>
@@ -279,6 +281,14 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   if (!cap_add.empty()) host["CapAdd"] = cap_add;
   if (!cap_drop.empty()) host["CapDrop"] = cap_drop;
 
+  // Limits from the task's resources: only positive, finite, sane amounts become limits.
+  constexpr double kMaxCpus = 1 << 20;         // more than any machine
+  constexpr double kMaxMemMb = 1ULL << 40;     // 1 EiB
+  for (const auto& [name, max] : {std::pair{"cpus", kMaxCpus}, std::pair{"mem", kMaxMemMb}}) {
+    if (auto v = scalar_resource(task, name); v && !(std::isfinite(*v) && *v >= 0 && *v <= max)) {
+      return util::make_error(fmt::format("resource {} = {} is not a usable amount", name, *v));
+    }
+  }
   if (opts.force_cpu_limit) {
     if (auto cpus = scalar_resource(task, "cpus")) {
       if (opts.use_cpu_shares) {

@@ -5,7 +5,6 @@
 
 namespace mesos {
 
-namespace v1 = ::mesos::v1;
 using Type = v1::executor::Event::Type;
 
 std::optional<executor::Event> translate_event(const v1::executor::Event& e, std::string& problem) {

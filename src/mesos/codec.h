@@ -14,7 +14,6 @@
 namespace mesos {
 
 using Encoding = settings::AgentEncoding;
-namespace v1 = ::mesos::v1;
 
 const char* media_type(Encoding e);
 

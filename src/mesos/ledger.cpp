@@ -5,7 +5,6 @@
 
 namespace mesos {
 
-namespace v1 = ::mesos::v1;
 
 bool is_terminal(v1::TaskState s) {
   switch (s) {

@@ -3,7 +3,6 @@
 
 namespace mesos {
 
-namespace v1 = ::mesos::v1;
 
 v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, const StatusContext& ctx,
                                         const std::string& uuid_bytes, double timestamp) {

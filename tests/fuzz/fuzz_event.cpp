@@ -1,22 +1,25 @@
-// Agent events: any bytes as a protobuf record and as a JSON record, decoded and translated into
-// state machine events; every translated event is then given to a fresh machine (after SUBSCRIBED)
-// and to one that runs a task, so malformed fields meet every transition.
+// Agent events: the input as one record (protobuf and JSON), and as a RecordIO stream of records that
+// one state machine receives in order, so malformed fields and odd sequences meet every transition.
+// What decodes must encode again.
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "executor/machine.h"
 #include "mesos/agent_events.h"
 #include "mesos/codec.h"
+#include "mesos/recordio.h"
 
 namespace {
 
-void drive(const mesos::v1::executor::Event& ev) {
+void feed(executor::Machine& m, settings::AgentEncoding enc, std::string_view record) {
+  auto decoded = mesos::decode_event(enc, record);
+  if (!decoded) return;
+  (void)mesos::encode_event(enc, decoded->event);
   std::string problem;
-  auto translated = mesos::translate_event(ev, problem);
-  if (!translated) return;
-  executor::Machine m;
-  (void)m.handle(*translated);
+  auto translated = mesos::translate_event(decoded->event, problem);
+  if (translated) (void)m.handle(*translated);
 }
 
 }  // namespace
@@ -24,12 +27,16 @@ void drive(const mesos::v1::executor::Event& ev) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   for (auto enc : {settings::AgentEncoding::Protobuf, settings::AgentEncoding::Json}) {
-    auto decoded = mesos::decode_event(enc, in);
-    if (!decoded) continue;
-    drive(decoded->event);
-    // What decodes must encode again.
-    auto again = mesos::encode_event(enc, decoded->event);
-    (void)again;
+    executor::Machine m(executor::MachineConfig{});
+    feed(m, enc, in);
+  }
+  if (size > 0) {
+    const auto enc = (data[0] & 1) ? settings::AgentEncoding::Json : settings::AgentEncoding::Protobuf;
+    mesos::recordio::Decoder d(1 << 20);
+    std::vector<std::string> records;
+    (void)d.feed(in.substr(1), records);
+    executor::Machine m(executor::MachineConfig{});
+    for (const auto& r : records) feed(m, enc, r);
   }
   return 0;
 }

@@ -1,6 +1,8 @@
 // TaskInfo → Docker create body: every Go rule, the extra docker parameters, bad values.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "docker/task_spec.h"
 
 using docker::build_container_spec;
@@ -161,6 +163,25 @@ TEST_CASE("CPU and memory limits only when the settings force them") {
   auto sh = build_container_spec(t, shares);
   CHECK(sh->body["HostConfig"]["CpuShares"] == 256);
   CHECK_FALSE(sh->body["HostConfig"].contains("CpuQuota"));
+}
+
+TEST_CASE("Absurd cpus or mem amounts fail the translation naming the resource (found by fuzzing)") {
+  for (double bad : {-1.0, std::nan(""), HUGE_VAL, -HUGE_VAL, 1e300}) {
+    for (const char* name : {"cpus", "mem"}) {
+      v1::TaskInfo t = base_task();
+      resource(t, name, bad);
+      SpecOptions shares;
+      shares.force_cpu_limit = shares.force_memory_limit = shares.use_cpu_shares = true;
+      for (const SpecOptions& o : {SpecOptions{}, shares}) {
+        auto spec = build_container_spec(t, o);
+        REQUIRE_FALSE(spec);
+        CHECK_THAT(spec.error().message, Catch::Contains(std::string("resource ") + name));
+      }
+    }
+  }
+  v1::TaskInfo zero = base_task();
+  resource(zero, "cpus", 0);
+  CHECK(build_container_spec(zero, {}));
 }
 
 TEST_CASE("The docker parameters users of other executors expect") {
