@@ -264,7 +264,7 @@ util::Result<void> Client::kill(const std::string& id, const std::string& signal
   return {};
 }
 
-util::Result<int> Client::wait(const std::string& id, const std::atomic<bool>* cancel) {
+util::Result<int> Client::wait(const std::string& id, const util::CancelFlag* cancel) {
   const bool has_condition = compare_api_versions(api_version().empty() ? kMaxApiVersion : api_version(), "1.30") >= 0;
   HttpRequest req{"POST", path(fmt::format("/containers/{}/wait{}", id, has_condition ? "?condition=not-running" : "")),
                   {}, "", std::chrono::milliseconds(0), cancel};
@@ -317,7 +317,7 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
 
 util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, bool tty,
                                 const std::function<void(LogStream, std::string_view)>& sink,
-                                const std::atomic<bool>* cancel, std::function<void()> on_idle) {
+                                const util::CancelFlag* cancel, std::function<void()> on_idle) {
   std::string q = fmt::format("/containers/{}/logs?stdout={}&stderr={}&follow={}", id, opts.stdout_stream ? 1 : 0,
                               opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
   if (opts.since) q += fmt::format("&since={}", *opts.since);

@@ -71,13 +71,13 @@ class Client {
   util::Result<void> stop(const std::string& id, int timeout_s);
   util::Result<void> kill(const std::string& id, const std::string& signal = "SIGKILL");
   // Blocks until the container is not running; its exit code. Abandoned when `cancel` turns true.
-  util::Result<int> wait(const std::string& id, const std::atomic<bool>* cancel = nullptr);
+  util::Result<int> wait(const std::string& id, const util::CancelFlag* cancel = nullptr);
   util::Result<ContainerState> inspect(const std::string& id);
   // Log pieces to `sink` (stdout and stderr apart; a TTY container's raw stream comes as stdout).
   // `on_idle` is called whenever the pieces received so far have all been given to `sink`.
   util::Result<void> logs(const std::string& id, const LogsOptions& opts, bool tty,
                           const std::function<void(LogStream, std::string_view)>& sink,
-                          const std::atomic<bool>* cancel = nullptr, std::function<void()> on_idle = nullptr);
+                          const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
   util::Result<void> remove(const std::string& id);
 
   // HTTP status of the last failure on this thread (0: none or no HTTP answer), for callers that

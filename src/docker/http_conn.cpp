@@ -101,23 +101,26 @@ class Conn {
 
   // Reads with a silence limit (zero: none) and a cancel flag; 0 bytes = EOF.
   util::Result<std::size_t> read_some(char* buf, std::size_t n, std::chrono::milliseconds silence,
-                                      const std::atomic<bool>* cancel) {
+                                      const util::CancelFlag* cancel) {
     const auto deadline = Clock::now() + silence;
     while (!(ssl_ && SSL_pending(ssl_) > 0)) {
-      if (cancel && cancel->load()) return util::make_error("cancelled");
+      if (cancel && cancel->is_set()) return util::make_error("cancelled");
       std::chrono::milliseconds wait = silence.count() > 0
                                            ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
                                            : std::chrono::milliseconds(-1);
       if (silence.count() > 0 && wait.count() <= 0) {
         return util::make_error(fmt::format("no data for {} ms", silence.count()));
       }
-      if (cancel && (wait.count() < 0 || wait > kCancelCheck)) wait = kCancelCheck;
-      pollfd p{fd_, POLLIN, 0};
-      const int r = ::poll(&p, 1, static_cast<int>(wait.count()));
+      // The cancel flag's eventfd wakes the poll; without one, the flag is checked on a timer.
+      const bool cancel_fd = cancel && cancel->fd() >= 0;
+      if (cancel && !cancel_fd && (wait.count() < 0 || wait > kCancelCheck)) wait = kCancelCheck;
+      pollfd p[2] = {{fd_, POLLIN, 0}, {cancel_fd ? cancel->fd() : -1, POLLIN, 0}};
+      const int r = ::poll(p, cancel_fd ? 2 : 1, static_cast<int>(wait.count()));
       if (r < 0) {
         if (errno == EINTR) continue;
         return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
       }
+      if (cancel_fd && p[1].revents != 0) return util::make_error("cancelled");
       if (r > 0) break;
     }
     if (ssl_) {
@@ -206,7 +209,7 @@ class Conn {
 // Buffered reader over a connection.
 class Reader {
  public:
-  Reader(Conn& conn, std::chrono::milliseconds silence, const std::atomic<bool>* cancel, std::function<void()> on_idle)
+  Reader(Conn& conn, std::chrono::milliseconds silence, const util::CancelFlag* cancel, std::function<void()> on_idle)
       : conn_(conn), silence_(silence), cancel_(cancel), on_idle_(std::move(on_idle)) {}
 
   util::Result<bool> fill() {  // false on EOF
@@ -256,7 +259,7 @@ class Reader {
   }
   Conn& conn_;
   std::chrono::milliseconds silence_;
-  const std::atomic<bool>* cancel_;
+  const util::CancelFlag* cancel_;
   std::function<void()> on_idle_;
   std::string data_;
   std::size_t off_ = 0;

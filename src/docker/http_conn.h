@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "util/cancel.h"
 #include "util/result.h"
 
 namespace docker {
@@ -47,7 +48,7 @@ struct HttpRequest {
   // Longest silence allowed from the daemon (for a plain call: the whole answer's pace); zero: none.
   std::chrono::milliseconds timeout{30000};
   // Set to true from another thread to abandon the call (checked at least every 200 ms).
-  const std::atomic<bool>* cancel = nullptr;
+  const util::CancelFlag* cancel = nullptr;
   // Called when everything received so far has been handed out and the client is about to wait for
   // more: the moment to flush work batched from the pieces (the log relay's datagrams).
   std::function<void()> on_idle = nullptr;

@@ -64,7 +64,7 @@ void Runtime::spawn(std::function<void()> work) {
 
 bool Runtime::sleep_cancellable(std::chrono::milliseconds d) {
   std::unique_lock<std::mutex> lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return cancel_.load(); });
+  return !cv_.wait_for(lock, d, [this] { return cancel_.is_set(); });
 }
 
 util::Result<void> Runtime::ensure_negotiated() {
@@ -248,7 +248,7 @@ void Runtime::start(const std::string& id) {
         spawn([this] {
           if (sleep_cancellable(opts_.relay_for)) {
             spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
-            relay_cancel_ = true;
+            relay_cancel_.set();
           }
         });
       }
@@ -428,8 +428,8 @@ void Runtime::shutdown() {
   // The log relay ends by itself once the container's stream ends: let it send the last lines. Steps in flight finish (each call is bounded); the exit watcher is abandoned.
   // A burst can leave the daemon some seconds behind the container's exit: allow up to 30 s.
   for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  relay_cancel_ = true;
-  cancel_ = true;
+  relay_cancel_.set();
+  cancel_.set();
   cv_.notify_all();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -86,7 +86,7 @@ class Runtime final : public runtime::ContainerRuntime {
   RuntimeOptions opts_;
   Sink sink_;
   Client client_;
-  std::atomic<bool> cancel_{false};
+  util::CancelFlag cancel_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::list<std::thread> threads_;
@@ -94,7 +94,7 @@ class Runtime final : public runtime::ContainerRuntime {
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
   void run_relay(const std::string& id);
-  std::atomic<bool> relay_cancel_{false};
+  util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};
   nlohmann::json labels_;  // the created container's labels
   SecretEnv secret_env_;  // from the Secrets step, used at create

@@ -1,5 +1,8 @@
-// Signal watcher: sigtimedwait on a dedicated thread.
+// Signal watcher: sigwaitinfo on a dedicated thread, with no timeout (an idle executor sleeps); the
+// destructor wakes it with SIGUSR2, which is blocked and waited for only for that purpose.
 #include "runtime/signals.h"
+
+#include <pthread.h>
 
 #include <csignal>
 #include <ctime>
@@ -13,6 +16,7 @@ sigset_t watched() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGUSR2);  // the watcher's own wake-up
   return set;
 }
 }  // namespace
@@ -26,17 +30,19 @@ void SignalWatcher::block() {
 SignalWatcher::SignalWatcher(std::function<void(int)> on_signal) {
   thread_ = std::thread([this, on_signal = std::move(on_signal)] {
     const sigset_t set = watched();
-    const timespec tick{0, 100'000'000};
     while (!stop_.load()) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0) on_signal(sig);
+      const int sig = sigwaitinfo(&set, nullptr);
+      if (sig > 0 && sig != SIGUSR2) on_signal(sig);
     }
   });
 }
 
 SignalWatcher::~SignalWatcher() {
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
 }
 
 }  // namespace runtime

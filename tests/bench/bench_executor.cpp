@@ -227,7 +227,7 @@ TEST_CASE("executor benchmarks") {
     quiet.agent.launch(TaskBuilder("bench-quiet", image).param("label", "SidecarDiscover=false").shell("sleep 600"));
     const auto running = polling.wait_state("bench-poll", v1::TASK_RUNNING, 60s);
     quiet.wait_state("bench-quiet", v1::TASK_RUNNING, 60s);
-    sidecar.set_service("bench-host", Harness::container_id(running).substr(0, 12), 1 /* ALIVE */);
+    sidecar.set_service("bench-host", Harness::container_id(running).substr(0, 12), 0 /* ALIVE */);
     std::this_thread::sleep_for(3s);
     const pid_t pp = polling.exe->pid(), qp = quiet.exe->pid();
     const long p0 = cpu_ms(pp), q0 = cpu_ms(qp);

@@ -178,10 +178,10 @@ TEST_CASE("wait and inspect read what the daemon says") {
 TEST_CASE("A wait is abandoned when cancelled") {
   CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"}, 3000ms);
   docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
-  std::atomic<bool> cancel{false};
+  util::CancelFlag cancel;
   std::thread t([&] {
     std::this_thread::sleep_for(200ms);
-    cancel = true;
+    cancel.set();
   });
   const auto t0 = std::chrono::steady_clock::now();
   auto r = c.wait("abc", &cancel);
