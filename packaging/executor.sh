@@ -44,10 +44,17 @@ id_file="$sandbox/sidecar-executor.container-id"
 if [ -s "$id_file" ]; then
   id=$(head -c 64 "$id_file" | tr -cd '0-9a-f')
   if [ -n "$id" ] && command -v docker >/dev/null 2>&1; then
-    if [ "$(docker inspect --format '{{.State.Running}}' "$id" 2>/dev/null)" = "true" ]; then
-      echo "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
-      docker stop --time "${EXECUTOR_KILL_TASK_TIMEOUT:-5}" "$id" >/dev/null 2>&1 || docker kill "$id" >/dev/null 2>&1
-    fi
+    case "$(docker inspect --format '{{.State.Status}}' "$id" 2>/dev/null)" in
+      running|restarting|paused)
+        echo "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
+        docker stop --time "${EXECUTOR_KILL_TASK_TIMEOUT:-5}" "$id" >/dev/null 2>&1 || docker kill "$id" >/dev/null 2>&1
+        ;;
+      created)
+        # Killed between create and start: remove it, so that a start still in flight cannot run it.
+        echo "executor.sh: the executor exited ($status) before starting container $id: removing it" >&2
+        docker rm -f "$id" >/dev/null 2>&1
+        ;;
+    esac
   fi
 fi
 exit "$status"

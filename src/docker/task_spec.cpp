@@ -237,6 +237,10 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   json exposed = json::object();
   json bindings = json::object();
   for (const auto& pm : docker.port_mappings()) {
+    if (pm.host_port() > 65535 || pm.container_port() > 65535) {
+      return util::make_error(fmt::format("port mapping {}:{}: a port must be at most 65535", pm.host_port(),
+                                          pm.container_port()));
+    }
     if (pm.container_port() > 0 && pm.host_port() > 0) {
       env.push_back(fmt::format("MESOS_PORT_{}={}", pm.container_port(), pm.host_port()));
     }

@@ -29,6 +29,9 @@ struct Subscribed {
 };
 struct Launch {
   ::mesos::v1::TaskInfo task;
+  // Set when the agent's LAUNCH named a task but its TaskInfo could not be decoded (`task` then holds
+  // only the task_id): the task fails with this as its message.
+  std::string undecodable{};
 };
 struct LaunchGroup {
   std::vector<::mesos::v1::TaskInfo> tasks;

@@ -111,7 +111,7 @@ class Machine::Step {
   void on(const ev::Launch& e) {
     const std::string& id = e.task.task_id().value();
     if (s_.phase == Phase::Subscribing || s_.phase == Phase::Idle) {
-      start_launch(e.task);
+      start_launch(e.task, e.undecodable);
     } else if (id == s_.task_id) {
       log(LogLevel::Warn, fmt::format("duplicate LAUNCH of task {} ignored", id));
     } else if (id.empty()) {
@@ -363,7 +363,7 @@ class Machine::Step {
     s_.phase = Phase::Exiting;
   }
 
-  void start_launch(const v1::TaskInfo& task) {
+  void start_launch(const v1::TaskInfo& task, const std::string& undecodable) {
     const std::string& id = task.task_id().value();
     if (id.empty()) {
       log(LogLevel::Error, "LAUNCH without a task_id ignored: no status update can name it");
@@ -371,7 +371,7 @@ class Machine::Step {
     }
     s_.task = task;
     s_.task_id = id;
-    const std::string problem = validate_task(task);
+    const std::string problem = undecodable.empty() ? validate_task(task) : undecodable;
     if (!problem.empty()) {
       log(LogLevel::Error, fmt::format("task {} is invalid: {}", id, problem));
       update(id, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID, problem);

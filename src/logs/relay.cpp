@@ -14,6 +14,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "util/utf8.h"
+
 namespace logs {
 
 void LineSplitter::feed(std::string_view data) {
@@ -82,20 +84,8 @@ void append_json_escaped(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    // A UTF-8 sequence: copied when well formed (no overlongs, surrogates or values past U+10FFFF).
-    std::size_t len = 0;
-    unsigned min = 0;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, min = 0x10000;
-    bool ok = len > 0 && i + len <= n;
-    unsigned cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))) ok = false;
-    if (ok) {
+    // A UTF-8 sequence: copied when well formed.
+    if (const std::size_t len = util::utf8_sequence_length(p + i, n - i); len > 0) {
       out.append(text.data() + i, len);
       i += len;
     } else {

@@ -240,6 +240,23 @@ bool AgentClient::subscribe_once(std::string& reason) {
 bool AgentClient::handle_record(const std::string& record, bool& subscribed, std::string& reason) {
   auto decoded = decode_event(encoding_, record);
   if (!decoded) {
+    // A LAUNCH whose TaskInfo does not decode still names its task: fail that task rather than leave
+    // the agent waiting for an update that never comes.
+    if (encoding_ == Encoding::Json) {
+      if (auto bad = undecodable_json_launch(record)) {
+        spdlog::error("agent {}: the LAUNCH of task {} cannot be decoded: {}", env_.endpoint(), bad->task_id,
+                      decoded.error().message);
+        {
+          std::lock_guard lk(mu_);
+          ledger_.add_task(bad->task_id, bad->raw_task);
+        }
+        executor::ev::Launch launch;
+        launch.task.mutable_task_id()->set_value(bad->task_id);
+        launch.undecodable = "the TaskInfo cannot be decoded: " + decoded.error().message;
+        sink_(std::move(launch));
+        return true;
+      }
+    }
     spdlog::error("agent {}: skipping an undecodable event: {}", env_.endpoint(), decoded.error().message);
     return true;
   }

@@ -52,6 +52,22 @@ util::Result<DecodedEvent> decode_event(Encoding e, std::string_view record) {
   return out;
 }
 
+std::optional<UndecodableLaunch> undecodable_json_launch(std::string_view record) {
+  const auto doc = nlohmann::json::parse(record, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return std::nullopt;
+  const auto type = doc.find("type");
+  const auto launch = doc.find("launch");
+  if (type == doc.end() || *type != "LAUNCH" || launch == doc.end() || !launch->is_object()) return std::nullopt;
+  const auto task = launch->find("task");
+  if (task == launch->end() || !task->is_object()) return std::nullopt;
+  const auto id = task->find("task_id");
+  if (id == task->end() || !id->is_object()) return std::nullopt;
+  const auto value = id->find("value");
+  if (value == id->end() || !value->is_string() || value->get_ref<const std::string&>().empty()) return std::nullopt;
+  return UndecodableLaunch{value->get<std::string>(),
+                           task->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
 util::Result<std::string> encode_call(Encoding e, const v1::executor::Call& call,
                                       const std::vector<std::string>& raw_tasks) {
   if (e == Encoding::Protobuf) {

@@ -3,6 +3,7 @@
 // form carries back the fields our proto subset does not model.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,14 @@ struct DecodedEvent {
 };
 
 util::Result<DecodedEvent> decode_event(Encoding e, std::string_view record);
+
+// For a JSON record that decode_event refused: when it is a LAUNCH naming its task, that task's id
+// and the TaskInfo's JSON text (so the task can be failed instead of never answered).
+struct UndecodableLaunch {
+  std::string task_id;
+  std::string raw_task;
+};
+std::optional<UndecodableLaunch> undecodable_json_launch(std::string_view record);
 
 // Serialises a Call. `raw_tasks` are TaskInfos in the same encoding (from DecodedEvent::raw_task),
 // appended to subscribe.unacknowledged_tasks as they are.

@@ -1,6 +1,8 @@
 // TaskStatus construction for UPDATE calls.
 #include "mesos/status.h"
 
+#include "util/utf8.h"
+
 namespace mesos {
 
 
@@ -15,7 +17,9 @@ v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, cons
   s->set_timestamp(timestamp);
   s->mutable_executor_id()->set_value(ctx.executor_id);
   if (!ctx.agent_id.empty()) s->mutable_agent_id()->set_value(ctx.agent_id);
-  if (!u.message.empty()) s->set_message(u.message);
+  // Messages carry outside text (Docker errors, the container's stderr): valid UTF-8, so that the JSON
+  // encoding cannot fail, and bounded.
+  if (!u.message.empty()) s->set_message(util::valid_utf8(u.message, kMaxMessageBytes));
   if (u.reason) s->set_reason(*u.reason);
   if (u.healthy) s->set_healthy(*u.healthy);
   if (!u.container_id.empty() || !u.ip_address.empty() || !ctx.mesos_container_id.empty()) {

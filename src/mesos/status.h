@@ -2,6 +2,7 @@
 // agent requires: a fresh 16-byte uuid, the timestamp, SOURCE_EXECUTOR and the executor/agent ids.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "executor/actions.h"
@@ -15,6 +16,10 @@ struct StatusContext {
   std::string mesos_container_id;  // from SUBSCRIBED, when the agent sent one
 };
 
+// The longest TaskStatus.message sent (longer ones are cut on a character boundary).
+inline constexpr std::size_t kMaxMessageBytes = 16 * 1024;
+
+// The message is made valid UTF-8 (bad bytes become U+FFFD) and cut to kMaxMessageBytes.
 ::mesos::v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, const StatusContext& ctx,
                                                  const std::string& uuid_bytes, double timestamp);
 

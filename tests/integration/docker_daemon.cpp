@@ -84,11 +84,7 @@ DockerDaemon::DockerDaemon() {
   if (::geteuid() != 0) throw std::runtime_error("Docker integration tests need root to run a private dockerd");
   dir_ = make_temp_dir("sce-docker.");
   socket_ = dir_ + "/docker.sock";
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{"/usr/sbin/dockerd", "--host", "unix://" + socket_, "--data-root", dir_ + "/root",
-                               "--exec-root", dir_ + "/exec", "--pidfile", dir_ + "/pid", "--log-level", "warn"},
-      std::map<std::string, std::string>{{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}});
-  wait_ready(60s);
+  launch({});
 
   // A root filesystem with busybox and its applets.
   const std::string root = dir_ + "/rootfs";
@@ -121,6 +117,22 @@ DockerDaemon::~DockerDaemon() {
     if (!proc_->wait(30s)) proc_.reset();  // SIGKILLs the process group
   }
   remove_tree(dir_);
+}
+
+void DockerDaemon::launch(const std::vector<std::string>& flags) {
+  std::vector<std::string> argv{"/usr/sbin/dockerd", "--host", "unix://" + socket_, "--data-root", dir_ + "/root",
+                                "--exec-root", dir_ + "/exec", "--pidfile", dir_ + "/pid", "--log-level", "warn"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  proc_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}});
+  wait_ready(60s);
+}
+
+void DockerDaemon::restart(const std::vector<std::string>& flags, std::chrono::milliseconds downtime) {
+  proc_->signal(SIGTERM);
+  if (!proc_->wait(60s)) throw std::runtime_error("dockerd did not stop within 60 s of SIGTERM");
+  proc_.reset();
+  std::this_thread::sleep_for(downtime);
+  launch(flags);
 }
 
 void DockerDaemon::wait_ready(std::chrono::milliseconds timeout) {

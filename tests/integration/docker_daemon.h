@@ -31,12 +31,17 @@ class DockerDaemon {
   // once per name.
   std::string image(const std::string& ref, const std::string& cmd_json = R"(["sh"])");
 
+  // Stops the daemon (SIGTERM, as an operator's restart does), waits `downtime`, and starts it again on
+  // the same socket and data root with `flags` added (e.g. "--live-restore"); returns when it answers.
+  void restart(const std::vector<std::string>& flags, std::chrono::milliseconds downtime);
+
   // Ids of running containers.
   std::vector<std::string> running() const;
   void remove_all_containers() const;
 
  private:
   DockerDaemon();
+  void launch(const std::vector<std::string>& flags);
   void wait_ready(std::chrono::milliseconds timeout);
 
   std::string dir_;

@@ -98,6 +98,25 @@ void FakeSidecar::set_delay(std::chrono::milliseconds d) {
   delay_ = d;
 }
 
+void FakeSidecar::set_padding(std::size_t bytes) {
+  std::string pad;
+  pad.reserve(bytes + 4096);
+  for (int h = 0; pad.size() < bytes; ++h) {
+    const std::string host = fmt::format("pad-host-{:05}", h);
+    pad += fmt::format(R"("{}":{{"Name":"{}","LastUpdated":"2026-11-25T10:00:00Z","Services":{{)", host, host);
+    for (int i = 0; i < 50; ++i) {
+      pad += fmt::format(R"({}"{:06x}{:06x}":{{"ID":"{:06x}{:06x}","Name":"svc-{}","Image":"svc:{}",)"
+                         R"("Created":"2026-11-25T09:00:00Z","Hostname":"{}","Ports":[{{"Type":"tcp","Port":{},)"
+                         R"("ServicePort":8080,"IP":"127.0.0.1"}}],"Updated":"2026-11-25T10:00:00Z",)"
+                         R"("ProxyMode":"http","Status":{}}})",
+                         i == 0 ? "" : ",", h, i, h, i, i, h, host, 31000 + i, i % 4);
+    }
+    pad += "}},";
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  padding_ = std::move(pad);
+}
+
 void FakeSidecar::set_script(std::vector<int> statuses) {
   std::lock_guard<std::mutex> lock(mu_);
   script_ = std::move(statuses);
@@ -118,7 +137,12 @@ std::string FakeSidecar::document_locked() const {
   if (mode_ != Mode::NotListed && !id_.empty()) ours["Services"][id_] = service(id_, host_, status_);
   if (!host_.empty()) servers[host_] = ours;
   doc["Servers"] = servers;
-  return doc.dump();
+  std::string text = doc.dump();
+  if (!padding_.empty()) {  // nlohmann orders keys: splice the padding hosts in front of the others
+    const std::string key = "\"Servers\":{";
+    text.insert(text.find(key) + key.size(), padding_);
+  }
+  return text;
 }
 
 std::vector<FakeSidecar::Call> FakeSidecar::calls() const {

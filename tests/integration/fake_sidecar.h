@@ -33,6 +33,9 @@ class FakeSidecar {
   void set_script(std::vector<int> statuses);
   void set_mode(Mode m);
   void set_delay(std::chrono::milliseconds d);
+  // Other hosts with many services are listed before ours until the document is at least `bytes` long
+  // (a large cluster's state); 0: none.
+  void set_padding(std::size_t bytes);
   void go_down();  // stops listening: connections are refused
   void come_back();
 
@@ -58,6 +61,7 @@ class FakeSidecar {
   std::vector<int> script_;
   Mode mode_ = Mode::Normal;
   std::chrono::milliseconds delay_{0};
+  std::string padding_;  // "host":{...}, entries spliced at the start of Servers
   std::vector<Call> calls_;
 };
 

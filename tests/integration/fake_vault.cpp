@@ -62,6 +62,10 @@ std::string FakeVault::add_token() {
   tokens_.insert(t);
   return t;
 }
+void FakeVault::add_token(const std::string& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  tokens_.insert(value);
+}
 void FakeVault::put_kv1(const std::string& path, std::map<std::string, std::string> data) {
   std::lock_guard<std::mutex> lock(mu_);
   kv1_[path] = std::move(data);
@@ -87,6 +91,12 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
     --fail_n_;
     status = fail_status_;
     out = err("Vault is sealed");
+    return;
+  }
+  if (garbage_n_ > 0) {
+    --garbage_n_;
+    status = 200;
+    out = "<html><body>502 Bad Gateway</body></html>\n{\"data\": {\"value\": ";
     return;
   }
   const std::string p = path.substr(4);  // after "/v1/"
@@ -229,6 +239,11 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
   }
   status = 404;
   out = err(fmt::format("no handler for route \"{}\"", p));
+}
+
+void FakeVault::garbage_next(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  garbage_n_ = n;
 }
 
 void FakeVault::fail_next(int n, int status) {

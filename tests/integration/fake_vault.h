@@ -27,6 +27,7 @@ class FakeVault {
 
   void add_user(const std::string& user, const std::string& password);
   std::string add_token();  // a live token
+  void add_token(const std::string& value);  // this value becomes a live token
   void put_kv1(const std::string& path, std::map<std::string, std::string> data);  // under secret/
   void put_kv2(const std::string& path, std::map<std::string, std::string> data);  // under kv/
   void deny(const std::string& path_prefix);  // reads under it answer 403
@@ -35,6 +36,8 @@ class FakeVault {
   void go_down();
   // The next `n` calls answer `status` (503: sealed) before anything else.
   void fail_next(int n, int status);
+  // The next `n` calls answer 200 with a body that is not JSON (a broken proxy in front of Vault).
+  void garbage_next(int n);
 
   struct Call {
     std::string method, path, token, body;
@@ -55,7 +58,7 @@ class FakeVault {
   std::thread thread_;
   int port_ = 0;
   int next_ = 1;
-  int fail_n_ = 0, fail_status_ = 503;
+  int fail_n_ = 0, fail_status_ = 503, garbage_n_ = 0;
   std::map<std::string, std::string> users_;
   std::set<std::string> tokens_;
   std::map<std::string, std::map<std::string, std::string>> kv1_, kv2_;

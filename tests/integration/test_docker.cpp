@@ -206,8 +206,13 @@ TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-dr
     if (!reached) std::this_thread::sleep_for(50ms);
   }
   CHECK(reached);
+  // docker-proxy accepts on the host port before the container listens: wait for the last line too.
   docker::Client c(docker::Endpoint::unix_socket(d.socket()));
-  const std::string out = logs_of(c, id, docker::LogStream::Stdout);
+  std::string out;
+  for (int i = 0; i < 200 && out.find("chown=") == std::string::npos; ++i) {
+    if (i > 0) std::this_thread::sleep_for(50ms);
+    out = logs_of(c, id, docker::LogStream::Stdout);
+  }
   CHECK_THAT(out, Catch::Contains("FROM_TASK=one two\n"));
   CHECK_THAT(out, Catch::Contains("FROM_PARAM=3\n"));
   CHECK_THAT(out, Catch::Contains(fmt::format("MESOS_PORT_8080={}\n", port)));

@@ -116,3 +116,24 @@ TEST_CASE("Undecodable records are errors, not crashes") {
   REQUIRE(unknown.ok());
   CHECK(unknown->event.type() == v1::executor::Event::UNKNOWN);
 }
+
+TEST_CASE("JSON: an undecodable LAUNCH still yields its task id and TaskInfo text") {
+  const std::string bad =
+      R"({"type":"LAUNCH","launch":{"task":{"name":"web","task_id":{"value":"web.7"},"agent_id":{"value":"a"},)"
+      R"("container":{"type":"DOCKER","docker":{"image":"x","port_mappings":[{"host_port":-1,"container_port":80}]}}}}})";
+  REQUIRE_FALSE(mesos::decode_event(Encoding::Json, bad).ok());  // a negative uint32
+  const auto u = mesos::undecodable_json_launch(bad);
+  REQUIRE(u.has_value());
+  CHECK(u->task_id == "web.7");
+  const auto task = nlohmann::json::parse(u->raw_task);
+  CHECK(task["container"]["docker"]["port_mappings"][0]["host_port"] == -1);
+
+  // Anything that does not name a task gives nothing.
+  for (const char* r : {"{not json", R"({"type":"KILL","launch":{"task":{"task_id":{"value":"x"}}}})",
+                        R"({"type":"LAUNCH"})", R"({"type":"LAUNCH","launch":{"task":{}}})",
+                        R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":""}}}})",
+                        R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":7}}}})", "[1,2]"}) {
+    INFO(r);
+    CHECK_FALSE(mesos::undecodable_json_launch(r).has_value());
+  }
+}

@@ -235,6 +235,22 @@ TEST_CASE("A task without container.docker fails at once with a message saying s
   CHECK_FALSE(h.has<act::PullImage>());
 }
 
+TEST_CASE("A LAUNCH whose TaskInfo could not be decoded fails that task with the decoder's words") {
+  Harness h;
+  h.on(ev::Subscribed{});
+  ev::Launch bad;
+  bad.task.mutable_task_id()->set_value("t8");
+  bad.undecodable = "the TaskInfo cannot be decoded: JSON decoding: bad port";
+  h.on(bad);
+  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  const auto u = h.all<act::SendUpdate>()[0];
+  CHECK(u.task_id == "t8");
+  CHECK(u.reason == v1::TaskStatus::REASON_TASK_INVALID);
+  CHECK(u.message == bad.undecodable);
+  CHECK(h.phase() == Phase::TerminalUpdateSent);
+  CHECK_FALSE(h.has<act::PullImage>());
+}
+
 TEST_CASE("A second LAUNCH gets TASK_ERROR and leaves the running task alone") {
   Harness h;
   reach(h, Phase::Running);

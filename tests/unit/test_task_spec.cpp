@@ -184,6 +184,23 @@ TEST_CASE("Absurd cpus or mem amounts fail the translation naming the resource (
   CHECK(build_container_spec(zero, {}));
 }
 
+TEST_CASE("Ports past 65535 fail the translation naming the mapping") {
+  for (auto [host, container] : {std::pair{70000u, 80u}, std::pair{31000u, 65536u}, std::pair{4294967295u, 1u}}) {
+    v1::TaskInfo t = base_task();
+    auto* pm = t.mutable_container()->mutable_docker()->add_port_mappings();
+    pm->set_host_port(host);
+    pm->set_container_port(container);
+    auto spec = build_container_spec(t, {});
+    REQUIRE_FALSE(spec);
+    CHECK_THAT(spec.error().message, Catch::Contains(std::to_string(host) + ":" + std::to_string(container)));
+  }
+  v1::TaskInfo edge = base_task();
+  auto* pm = edge.mutable_container()->mutable_docker()->add_port_mappings();
+  pm->set_host_port(65535);
+  pm->set_container_port(65535);
+  CHECK(build_container_spec(edge, {}));
+}
+
 TEST_CASE("The docker parameters users of other executors expect") {
   v1::TaskInfo t = base_task();
   for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
