@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "sidecar/state_doc.h"
@@ -23,6 +24,9 @@ void set_timeouts(httplib::Client& c, Duration timeout) {
   c.set_read_timeout(sec, usec);
   c.set_write_timeout(sec, usec);
 }
+
+// The largest state document read; a larger one is not read and the check counts as healthy.
+constexpr std::size_t kMaxStateBytes = std::size_t{512} << 20;
 
 std::string ms(Duration d) { return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
 
@@ -112,7 +116,29 @@ void Adapter::run_watchdog(std::string id12, std::string host) {
     std::string doubt;
     for (int attempt = 0; attempt <= opts_.retry_count; ++attempt) {
       if (attempt > 0 && !sleep_for(opts_.retry_delay)) return;
-      auto res = client.Get(url->path.c_str());
+      // The body goes into one buffer sized from Content-Length: a cluster's document can be tens of
+      // megabytes, and growing a string to that size copies it over and over.
+      std::string body;
+      bool too_big = false;
+      auto res = client.Get(
+          url->path,
+          [&](const httplib::Response& r) {
+            if (r.status == 200 && r.has_header("Content-Length")) {
+              const auto n = std::strtoull(r.get_header_value("Content-Length").c_str(), nullptr, 10);
+              if (n <= kMaxStateBytes) body.reserve(static_cast<std::size_t>(n));
+            }
+            return true;
+          },
+          [&](const char* data, std::size_t n) {
+            too_big = body.size() + n > kMaxStateBytes;
+            if (!too_big) body.append(data, n);
+            return !too_big;
+          });
+      if (too_big) {
+        doubt = fmt::format("Sidecar's state document at {} is larger than {} MiB", opts_.state_url,
+                            kMaxStateBytes >> 20);
+        break;
+      }
       if (!res) {
         doubt = fmt::format("Sidecar unreachable at {}: {}", opts_.state_url, httplib::to_string(res.error()));
         continue;
@@ -121,7 +147,7 @@ void Adapter::run_watchdog(std::string id12, std::string host) {
         doubt = fmt::format("Sidecar answered HTTP {} at {}", res->status, opts_.state_url);
         continue;
       }
-      const Lookup l = find_service_status(res->body, host, id12);
+      const Lookup l = find_service_status(body, host, id12);
       switch (l.kind) {
         case Lookup::Kind::Found: status = l.status; doubt.clear(); break;
         case Lookup::Kind::Invalid: doubt = fmt::format("Sidecar's state document is not valid: {}", l.error); break;
