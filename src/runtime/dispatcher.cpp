@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "runtime/proctitle.h"
+#include "runtime/resident.h"
 
 namespace runtime {
 
@@ -65,6 +66,8 @@ std::optional<int> Dispatcher::run(const executor::Action& action) {
           if (containers_) containers_->start(a.container_id); else no_runtime(executor::LaunchStep::Start);
         } else if constexpr (std::is_same_v<T, act::WatchContainer>) {
           if (containers_) containers_->watch(a.container_id);
+          // The task runs: the code of start-up and launch need not stay mapped.
+          spdlog::debug("released {} KiB of start-up pages", release_startup_pages() / 1024);
         } else if constexpr (std::is_same_v<T, act::StopContainer>) {
           if (containers_) containers_->stop(a.container_id, a.grace);
         } else if constexpr (std::is_same_v<T, act::RemoveContainer>) {
