@@ -47,7 +47,7 @@ struct HttpRequest {
   std::string body;
   // Longest silence allowed from the daemon (for a plain call: the whole answer's pace); zero: none.
   std::chrono::milliseconds timeout{30000};
-  // Set to true from another thread to abandon the call (checked at least every 200 ms).
+  // set() from another thread abandons the call: its eventfd wakes a blocked read at once.
   const util::CancelFlag* cancel = nullptr;
   // Called when everything received so far has been handed out and the client is about to wait for
   // more: the moment to flush work batched from the pieces (the log relay's datagrams).
