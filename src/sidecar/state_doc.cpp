@@ -1,6 +1,8 @@
 // SAX lookup in state.json.
 #include "sidecar/state_doc.h"
 
+#include <climits>
+
 #include <nlohmann/json.hpp>
 
 #include <vector>
@@ -27,8 +29,9 @@ class Finder : public nlohmann::json::json_sax_t {
 
   bool null() override { return true; }
   bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t v) override { return number(static_cast<long long>(v)); }
-  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<long long>(v)); }
+  // Statuses are small numbers: anything outside int's range is no status at all (found by fuzzing).
+  bool number_integer(number_integer_t v) override { return number(v >= 0 && v <= INT_MAX ? static_cast<int>(v) : -1); }
+  bool number_unsigned(number_unsigned_t v) override { return number(v <= INT_MAX ? static_cast<int>(v) : -1); }
   bool number_float(number_float_t, const string_t&) override { return true; }
   bool string(string_t&) override { return true; }
   bool binary(binary_t&) override { return true; }
@@ -78,9 +81,13 @@ class Finder : public nlohmann::json::json_sax_t {
     }
     return true;
   }
-  bool number(long long v) {
+  bool number(int v) {  // v < 0: out of range
     if (pending_key_ == "Status" && at({"Servers", host_, "Services", id_})) {
-      status_ = static_cast<int>(v);
+      if (v < 0) {
+        error_ = "our service's Status is out of range";
+        return false;  // stop: the document says nothing usable about us
+      }
+      status_ = v;
       found_ = true;
       return false;  // all we need: stop here
     }

@@ -90,3 +90,17 @@ TEST_CASE("A deeply nested or huge document ends with an answer") {
   REQUIRE(l.kind == Lookup::Kind::Found);
   CHECK(l.status == 1);
 }
+
+TEST_CASE("A Status outside int's range is no status: the document is refused (found by fuzzing)") {
+  for (const char* status : {"277777777777777777", "-1", "18446744073709551615", "2147483648"}) {
+    INFO(status);
+    const std::string doc = std::string(R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":)") + status + "}}}}}";
+    const auto l = sidecar::find_service_status(doc, "host-a", "0123456789ab");
+    CHECK(l.kind == sidecar::Lookup::Kind::Invalid);
+    CHECK_THAT(l.error, Catch::Contains("out of range"));
+  }
+  const auto ok = sidecar::find_service_status(R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":2147483647}}}}})",
+                                               "host-a", "0123456789ab");
+  CHECK(ok.kind == sidecar::Lookup::Kind::Found);
+  CHECK(ok.status == 2147483647);
+}
