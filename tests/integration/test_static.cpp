@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <vector>
 
 #include "docker_daemon.h"
 #include "fake_agent.h"
@@ -52,6 +54,26 @@ bool has_state(const FakeAgent& agent, v1::TaskState s) {
   return false;
 }
 
+// The Debian mirror this machine's apt uses (deb822 URIs: or a one-line "deb" entry); empty: none
+// found, and debootstrap uses its own default.
+std::string debian_mirror() {
+  std::ifstream deb822("/etc/apt/sources.list.d/debian.sources");
+  for (std::string line; std::getline(deb822, line);) {
+    if (line.rfind("URIs:", 0) == 0) {
+      std::istringstream words(line.substr(5));
+      std::string uri;
+      if (words >> uri) return uri;
+    }
+  }
+  std::ifstream list("/etc/apt/sources.list");
+  for (std::string line; std::getline(list, line);) {
+    std::istringstream words(line);
+    std::string kind, uri;
+    if (words >> kind >> uri && kind == "deb" && uri.rfind("http", 0) == 0) return uri;
+  }
+  return "";
+}
+
 // A clean Debian 12 root filesystem (debootstrap --variant=minbase), as a tarball kept in the user's
 // cache for a week so that repeated runs do not download it again.
 std::string debian_rootfs_tar() {
@@ -67,7 +89,9 @@ std::string debian_rootfs_tar() {
   }
   fs::create_directories(dir);
   const std::string root = testing_support::make_temp_dir("sce-debian.");
-  auto boot = run({"/usr/sbin/debootstrap", "--variant=minbase", "bookworm", root, "http://deb.debian.org/debian"}, 600s);
+  std::vector<std::string> argv = {"/usr/sbin/debootstrap", "--variant=minbase", "bookworm", root};
+  if (const std::string mirror = debian_mirror(); !mirror.empty()) argv.push_back(mirror);
+  auto boot = run(argv, 600s);
   INFO(boot.output.substr(boot.output.size() > 4000 ? boot.output.size() - 4000 : 0));
   REQUIRE(boot.code == 0);
   const std::string partial = tar.string() + ".partial";
