@@ -2,6 +2,8 @@
 // document can fail to tell us.
 #include <catch2/catch.hpp>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,44 @@ std::string fixture(const std::string& name) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// A state document as a 200-host cluster serves it, 20 services a host (about 1.2 MB). Ids are
+// 12 hex digits from a fixed sequence; statuses cycle so that the last service is ALIVE.
+struct LargeDoc {
+  std::string json;
+  std::string last_id;
+};
+
+LargeDoc large_state_document() {
+  static const char* const names[] = {"billing", "indexer", "mailer", "search", "auth"};
+  static const int statuses[] = {2, 1, 4, 0};
+  LargeDoc d;
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  d.json = R"({"ClusterName": "test-cluster", "Hostname": "host-000", "Servers": {)";
+  for (int h = 0; h < 200; ++h) {
+    char host[16];
+    std::snprintf(host, sizeof host, "host-%03d", h);
+    if (h > 0) d.json += ", ";
+    d.json += std::string("\"") + host + R"(": {"Name": ")" + host + R"(", "Services": {)";
+    for (int s = 0; s < 20; ++s) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      char id[16];
+      std::snprintf(id, sizeof id, "%012llx", static_cast<unsigned long long>(seed >> 16) & 0xffffffffffffULL);
+      const char* name = names[(h + s) % 5];
+      if (s > 0) d.json += ", ";
+      d.json += std::string("\"") + id + R"(": {"ID": ")" + id + R"(", "Name": ")" + name +
+                R"(", "Image": "127.0.0.1:5000/)" + name + ":" + std::to_string(s) + R"(", "Hostname": ")" + host +
+                R"(", "Ports": [{"Type": "tcp", "Port": )" + std::to_string(31000 + s) +
+                R"(, "ServicePort": )" + std::to_string(8000 + s) +
+                R"(, "IP": "127.0.0.1"}], "Updated": "2026-12-01T12:00:00Z", "ProxyMode": "http", "Status": )" +
+                std::to_string(statuses[s % 4]) + "}";
+      d.last_id = id;
+    }
+    d.json += "}}";
+  }
+  d.json += "}}";
+  return d;
 }
 
 }  // namespace
@@ -45,8 +85,10 @@ TEST_CASE("The small fixture: each service's status under its host") {
 }
 
 TEST_CASE("The large fixture: the last service of the last host") {
-  const std::string doc = fixture("state-large.json");
-  const Lookup l = find_service_status(doc, "host-199", "b881636ec8f9");
+  const LargeDoc large = large_state_document();
+  const std::string& doc = large.json;
+  REQUIRE(doc.size() > 1000000);
+  const Lookup l = find_service_status(doc, "host-199", large.last_id);
   REQUIRE(l.kind == Lookup::Kind::Found);
   CHECK(l.status == 0);
   CHECK(find_service_status(doc, "host-199", "000000000000").kind == Lookup::Kind::NoService);
