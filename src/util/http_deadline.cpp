@@ -1,0 +1,52 @@
+// Total request deadlines for httplib clients.
+#include "util/http_deadline.h"
+
+#include <httplib.h>
+#include <poll.h>
+
+#include <atomic>
+#include <thread>
+
+namespace util {
+
+DeadlineOutcome run_with_deadline(httplib::Client& client, std::chrono::milliseconds total,
+                                  const std::function<void()>& request, const CancelFlag* cancel) {
+  DeadlineOutcome out;
+  // The watcher sleeps in poll() on an eventfd that the request's end (or `cancel`) makes readable.
+  CancelFlag done;
+  std::thread watcher([&] {
+    const auto until = std::chrono::steady_clock::now() + total;
+    while (!done.is_set()) {
+      if (cancel != nullptr && cancel->is_set()) {
+        out.cancelled = true;
+        client.stop();
+        return;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        out.expired = true;
+        client.stop();
+        return;
+      }
+      pollfd fds[2] = {{done.fd(), POLLIN, 0}, {cancel != nullptr ? cancel->fd() : -1, POLLIN, 0}};
+      // Without eventfds (none could be made) the flags are looked at every 50 ms.
+      const bool have_fds = done.fd() >= 0 && (cancel == nullptr || cancel->fd() >= 0);
+      const int wait_ms = static_cast<int>(have_fds ? left.count() : std::min<long long>(left.count(), 50));
+      ::poll(fds, 2, wait_ms);
+    }
+  });
+  request();
+  done.set();
+  watcher.join();
+  return out;
+}
+
+void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each) {
+  const auto sec = static_cast<time_t>(each.count() / 1000);
+  const auto usec = static_cast<time_t>((each.count() % 1000) * 1000);
+  client.set_connection_timeout(sec, usec);
+  client.set_read_timeout(sec, usec);
+  client.set_write_timeout(sec, usec);
+}
+
+}  // namespace util

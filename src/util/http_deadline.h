@@ -1,0 +1,30 @@
+// A total deadline for one cpp-httplib request. httplib's own timeouts apply to each read and write,
+// so a peer that sends one byte a second keeps a request alive forever; here a watcher thread shuts
+// the client's socket down (httplib::Client::stop, meant to be called from another thread) when the
+// deadline passes or `cancel` is set, and the request then fails at once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+
+#include "util/cancel.h"
+
+namespace httplib {
+class Client;
+}
+
+namespace util {
+
+struct DeadlineOutcome {
+  bool expired = false;    // the deadline cut the request short
+  bool cancelled = false;  // `cancel` did
+};
+
+// Runs `request` (which sends one request through `client`) under a total deadline of `total`.
+DeadlineOutcome run_with_deadline(httplib::Client& client, std::chrono::milliseconds total,
+                                  const std::function<void()>& request, const CancelFlag* cancel = nullptr);
+
+// The same connection and read/write timeouts on a client (each at most `total`).
+void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each);
+
+}  // namespace util
