@@ -3,6 +3,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +29,8 @@
 #include "settings/config_file.h"
 #include "settings/settings.h"
 #include "sidecar/watchdog.h"
+#include "util/http_safe.h"
+#include "util/secrets.h"
 #include "vault/vault.h"
 #include "version.h"
 
@@ -92,21 +96,35 @@ void print_startup_dump(const settings::Settings& s) {
                         name == "HOME";
     const bool secret = name == "VAULT_TOKEN" || name == "VAULT_USERNAME" || name == "VAULT_PASSWORD" ||
                         name == mesos::kAuthTokenVar;
-    if (wanted && !secret) out += fmt::format("  {}={}\n", name, value);
+    if (wanted && !secret) out += fmt::format("  {}={}\n", name, util::escape_control_chars(value));
   }
+  out = util::scrub_secrets(out);
   std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 }
 
-// %j: the message as a JSON string (quotes included), escaped for any bytes.
+// %j: the message as a JSON string (quotes included), escaped for any bytes, secrets scrubbed.
 class JsonMessageFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    const std::string text = nlohmann::json(std::string(msg.payload.data(), msg.payload.size()))
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text =
+        nlohmann::json(util::scrub_secrets(std::string_view(msg.payload.data(), msg.payload.size())))
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     dest.append(text.data(), text.data() + text.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
+};
+
+// %m: the message on one line — control characters written as \xNN, so that a task id or image name
+// holding CR/LF cannot forge a line — with secrets scrubbed.
+class TextMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string text =
+        util::escape_control_chars(util::scrub_secrets(std::string_view(msg.payload.data(), msg.payload.size())));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<TextMessageFlag>(); }
 };
 
 void setup_logging(const settings::Settings& s) {
@@ -116,16 +134,33 @@ void setup_logging(const settings::Settings& s) {
     f->add_flag<JsonMessageFlag>('j').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","msg":%j})");
     logger->set_formatter(std::move(f));
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    auto f = std::make_unique<spdlog::pattern_formatter>();
+    f->add_flag<TextMessageFlag>('m').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %m");
+    logger->set_formatter(std::move(f));
   }
   logger->set_level(s.debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::debug);
   spdlog::set_default_logger(logger);
 }
 
+// The executor holds tokens and secrets in memory: no core file, and no ptrace or /proc/<pid>/environ
+// and /proc/<pid>/mem reads by other processes of the same uid (the task's container runs as root
+// too, in another pid namespace, but nothing is left to chance). The site may allow core dumps for
+// debugging (policy.allow_core_dumps).
+void harden_process(bool allow_core_dumps) {
+  const rlimit none{0, 0};
+  if (allow_core_dumps) {
+    ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+  } else {
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ::setrlimit(RLIMIT_CORE, &none);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  harden_process(false);
   runtime::ProcessTitle::init(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
   bool want_print_config = false;
@@ -175,6 +210,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sidecar-executor: {}\n", file.error().message);
     return kConfigError;
   }
+  // Locked settings and variables take the site's value before anything reads the environment.
+  const auto lock_notes = settings::apply_locks(*file);
+  if (file->policy.allow_core_dumps) harden_process(true);
   auto loaded = settings::load_settings(settings::layered(util::process_env(), *file), os_hostname());
   if (!loaded) {
     fmt::print(stderr, "sidecar-executor: invalid setting {}\n", loaded.error().message);
@@ -191,12 +229,18 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "sidecar-executor: {}\n", agent_env.error().message);
     return kConfigError;
   }
-  // As the Mesos executor library does: the token is ours alone, never inherited by anything.
-  unsetenv(mesos::kAuthTokenVar);
+  // As the Mesos executor library does: the token is ours alone, never inherited by anything, and
+  // not left readable in /proc/<pid>/environ.
+  if (agent_env->auth_token) util::register_secret(*agent_env->auth_token);
+  util::wipe_env(mesos::kAuthTokenVar);
 
   setup_logging(cfg);
   spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
                agent_env->executor_id, agent_env->framework_id);
+  if (!file->path.empty()) spdlog::info("site config file {}", file->path);
+  for (const auto& note : lock_notes) {
+    spdlog::warn("{} is locked by the site config file: the value in the task's environment is ignored", note.name);
+  }
   print_startup_dump(cfg);
 
   executor::MachineConfig mc;
@@ -221,6 +265,11 @@ int main(int argc, char** argv) {
   ro.spec.force_memory_limit = cfg.force_memory_limit;
   ro.spec.use_cpu_shares = cfg.use_cpu_shares;
   ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ro.spec.policy = file->policy;
+  // The wrapper stops a container left by a dead executor only when it carries these (the agent
+  // checked the executor id when it accepted our SUBSCRIBE).
+  ro.spec.own_labels = {{"sidecar-executor.executor-id", agent_env->executor_id},
+                        {"sidecar-executor.framework-id", agent_env->framework_id}};
   ro.docker_repository = cfg.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(cfg.logs_since);
   ro.env = util::process_env();
@@ -258,7 +307,7 @@ int main(int argc, char** argv) {
   vault::Secrets secrets(util::map_env(util::process_env_snapshot()), aws, [&loop](std::string message) {
     loop.post(executor::ev::CredentialsExpiring{std::move(message)});
   });
-  for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) unsetenv(v);
+  for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) util::wipe_env(v);
   ro.secrets = [&secrets](const std::vector<std::string>& env) -> util::Result<docker::SecretEnv> {
     auto r = secrets.resolve(env);
     if (!r) return r.error();

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/result.h"
+
 namespace docker {
 
 struct ImageRef {
@@ -19,7 +21,17 @@ struct ImageRef {
   std::string pull_tag() const;
 };
 
+// Splits without checking (any text gives some answer): for references already validated.
 ImageRef parse_image_ref(std::string_view ref);
+
+// Longest name (registry and path, without tag and digest) Docker accepts.
+inline constexpr std::size_t kMaxImageNameLength = 255;
+
+// Checks `ref` against Docker's reference grammar (registry host with optional port, lower-case path
+// components, tag, sha256/sha384/sha512 digest, name length) and splits it as parse_image_ref does.
+// A task's image goes through here before anything is sent to Docker: the error names the image
+// (control characters escaped, long text cut) and the part that is wrong.
+util::Result<ImageRef> validate_image_ref(std::string_view ref);
 
 // "mesos-" + UUIDv5(nil namespace, task id), lower-case canonical form.
 std::string container_name(std::string_view task_id);

@@ -1,6 +1,7 @@
 // Docker steps on worker threads.
 #include "docker/runtime.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 
 #include "docker/credentials.h"
 #include "docker/image_ref.h"
+#include "util/secrets.h"
 
 namespace docker {
 
@@ -40,18 +42,33 @@ bool permanent_pull_error(const std::string& message, int status) {
   return false;
 }
 
-bool redacted_name(const std::string& name) {
-  std::string n = name;
-  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return n.find("SECRET") != std::string::npos || n.find("TOKEN") != std::string::npos ||
-         n.find("PASSWORD") != std::string::npos;
-}
-
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions opts, Sink sink)
     : opts_(std::move(opts)), sink_(std::move(sink)), client_(opts_.endpoint, opts_.call_timeout) {
   if (!opts_.env) opts_.env = util::process_env();
+  // A file left in the sandbox (or planted there) is never taken for ours.
+  if (!opts_.container_id_file.empty()) ::unlink(opts_.container_id_file.c_str());
+}
+
+// Created, never opened: O_EXCL does not follow a symlink, and a file that appears between the unlink
+// and the open is removed and the open tried again.
+void Runtime::write_container_id_file(const std::string& id, const std::string& name) {
+  const std::string& path = opts_.container_id_file;
+  const std::string text = id + "\n" + name + "\n";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      if (errno == EEXIST && ::unlink(path.c_str()) == 0) continue;
+      break;
+    }
+    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (ok) return;
+    break;
+  }
+  spdlog::warn("could not write the container id to {}: the wrapper cannot stop the container if the executor dies",
+               path);
 }
 
 Runtime::~Runtime() { shutdown(); }
@@ -122,7 +139,19 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
   return util::make_error(last_error);
 }
 
-void Runtime::pull(const ::mesos::v1::TaskInfo&, const std::string& image, bool force) {
+void Runtime::pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force) {
+  // The task is checked (image reference, site policy, every parameter) and its container spec built
+  // once, before Docker is asked anything.
+  auto spec = build_container_spec(task, opts_.spec);
+  if (!spec) {
+    sink_(ev::StepFailed{LaunchStep::Pull, spec.error().message, true});
+    return;
+  }
+  for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", task.task_id().value(), w);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spec_ = std::move(*spec);
+  }
   spawn([this, image, force] {
     auto r = do_pull(image, force);
     if (r) {
@@ -133,27 +162,24 @@ void Runtime::pull(const ::mesos::v1::TaskInfo&, const std::string& image, bool 
   });
 }
 
-void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo& task) {
+void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
   if (!opts_.secrets) {
     sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
     return;
   }
-  spawn([this, task] {
-    // The environment the container would get, to find the references in it.
-    auto spec = build_container_spec(task, opts_.spec);
-    if (!spec) {
-      sink_(ev::StepFailed{LaunchStep::Secrets, spec.error().message});
-      return;
-    }
-    std::vector<std::string> env;
-    if (spec->body.contains("Env")) {
-      for (const auto& kv : spec->body["Env"]) env.push_back(kv.get<std::string>());
-    }
+  std::vector<std::string> env;  // the environment the container would get, to find the references in it
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spec_) env = container_env(*spec_);
+  }
+  spawn([this, env = std::move(env)] {
     auto resolved = opts_.secrets(env);
     if (!resolved) {
       sink_(ev::StepFailed{LaunchStep::Secrets, resolved.error().message});
       return;
     }
+    for (const auto& [ref, entry] : resolved->replacements) util::register_secret(entry.substr(entry.find('=') + 1));
+    for (const auto& kv : resolved->extra) util::register_secret(kv.substr(kv.find('=') + 1));
     {
       std::lock_guard<std::mutex> lock(mu_);
       secret_env_ = std::move(*resolved);
@@ -163,42 +189,39 @@ void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo& task) {
 }
 
 void Runtime::create(const ::mesos::v1::TaskInfo& task) {
-  spawn([this, task] {
-    SpecOptions so = opts_.spec;
-    if (opts_.extra_env) {
-      for (auto& kv : opts_.extra_env()) so.extra_env.push_back(std::move(kv));
-    }
+  spawn([this, task_id = task.task_id().value()] {
+    std::vector<std::string> extra;
+    if (opts_.extra_env) extra = opts_.extra_env();
     std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
+    std::optional<ContainerSpec> spec;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      so.env_replacements = secret_env_.replacements;
+      if (spec_) spec = *spec_;
       for (const auto& [ref, value] : secret_env_.replacements) from_secrets[value] = ref;
       for (const auto& kv : secret_env_.extra) {
-        so.extra_env.push_back(kv);
+        extra.push_back(kv);
         from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
       }
+      if (spec) spec = with_executor_env(std::move(*spec), extra, secret_env_.replacements);
     }
-    auto spec = build_container_spec(task, so);
     if (!spec) {
-      sink_(ev::StepFailed{LaunchStep::Create, spec.error().message});
+      sink_(ev::StepFailed{LaunchStep::Create, "no container spec: the pull step did not build one"});
       return;
     }
-    for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", task.task_id().value(), w);
-    // The environment the container gets, secrets redacted (startup dump).
+    // The environment the container gets (startup dump): values only for the site's allow-list,
+    // Vault references instead of their values.
     std::string dump = fmt::format("Docker environment of container {}:\n", spec->name);
-    if (spec->body.contains("Env")) {
-      for (const auto& kv : spec->body["Env"]) {
-        const std::string s = kv.get<std::string>();
-        const auto eq = s.find('=');
-        const std::string name = s.substr(0, eq);
-        if (auto it = from_secrets.find(s); it != from_secrets.end()) {
-          dump += fmt::format("  {}\n", it->second);  // the reference, never the value
-        } else {
-          dump += redacted_name(name) ? fmt::format("  {}=[REDACTED]\n", name) : fmt::format("  {}\n", s);
-        }
+    for (const auto& s : container_env(*spec)) {
+      const std::string name = s.substr(0, s.find('='));
+      if (auto it = from_secrets.find(s); it != from_secrets.end()) {
+        dump += fmt::format("  {}\n", it->second);  // the reference, never the value
+      } else if (settings::name_listed(name, opts_.spec.policy.env_dump_values)) {
+        dump += fmt::format("  {}\n", s);
+      } else {
+        dump += fmt::format("  {}=[REDACTED]\n", name);
       }
     }
-    write_fd(opts_.stdout_fd, dump);
+    write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
     if (auto n = ensure_negotiated(); !n) {
       sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
       return;
@@ -215,16 +238,8 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
       created_id_ = *id;
       labels_ = spec->body.contains("Labels") ? spec->body["Labels"] : nlohmann::json::object();
     }
-    spdlog::info("created container {} ({})", id->substr(0, 12), spec->name);
-    if (!opts_.container_id_file.empty()) {
-      const std::string tmp = opts_.container_id_file + ".tmp";
-      std::FILE* f = std::fopen(tmp.c_str(), "w");
-      bool ok = f && std::fputs((*id + "\n").c_str(), f) >= 0;
-      if (f) ok = std::fclose(f) == 0 && ok;
-      if (!ok || std::rename(tmp.c_str(), opts_.container_id_file.c_str()) != 0) {
-        spdlog::warn("could not write the container id to {}", opts_.container_id_file);
-      }
-    }
+    spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec->name, task_id);
+    if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec->name);
     sink_(ev::StepDone{LaunchStep::Create, *id, ""});
   });
 }

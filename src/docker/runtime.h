@@ -50,8 +50,8 @@ struct RuntimeOptions {
   std::optional<logs::RelayOptions> relay;
   std::vector<std::string> relay_labels;
   std::chrono::milliseconds relay_for{0};
-  // Where to write the created container's id (the sandbox), so the wrapper script can stop it if the
-  // executor dies; empty: nowhere.
+  // Where to write the created container's id and name (the sandbox), so the wrapper script can stop
+  // it if the executor dies; empty: nowhere. Removed at start; created only by this executor.
   std::string container_id_file;
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
@@ -98,6 +98,8 @@ class Runtime final : public runtime::ContainerRuntime {
   std::atomic<bool> relay_running_{false};
   nlohmann::json labels_;  // the created container's labels
   SecretEnv secret_env_;  // from the Secrets step, used at create
+  std::optional<ContainerSpec> spec_;  // built and checked once, at the start of the launch
+  void write_container_id_file(const std::string& id, const std::string& name);
 };
 
 }  // namespace docker

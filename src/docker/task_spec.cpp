@@ -118,122 +118,242 @@ std::vector<std::string> protocols(const std::string& text) {
 
 }  // namespace
 
-util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const SpecOptions& opts) {
-  ContainerSpec spec;
-  const auto& docker = task.container().docker();
-  spec.name = container_name(task.task_id().value());
-  json body = json::object();
-  json host = json::object();
-  body["Image"] = docker.image();
+namespace {
 
-  // (a) the executor's environment (Singularity's TASK_HOST, TASK_ID…)
-  std::vector<std::string> env;
-  std::optional<std::string> task_host;
-  for (const auto& v : task.executor().command().environment().variables()) {
-    env.push_back(v.name() + "=" + v.value());
-    if (v.name() == "TASK_HOST") task_host = v.value();
-  }
+using Param = v1::Parameter;
 
+// What the docker parameters add up to, before it is written into the body.
+struct ParamState {
+  json& body;
+  json& host;
+  const settings::SitePolicy& policy;
+  std::vector<std::string>& env;  // (b)
   std::map<std::string, std::string> labels;
-  std::vector<std::string> cap_add;
-  std::vector<std::string> cap_drop;
+  std::vector<std::string> cap_add, cap_drop;
   json log_config_opts = json::object();
-  auto fail = [&](const v1::Parameter& p, const std::string& why) {
-    return util::make_error(fmt::format("docker parameter {}={}: {}", p.key(), p.value(), why));
-  };
-  for (const auto& p : docker.parameters()) {
-    const std::string& k = p.key();
-    const std::string& val = p.value();
-    if (k == "env") {
-      env.push_back(val);  // (b)
-    } else if (k == "label") {
-      const auto eq = val.find('=');
-      if (eq == std::string::npos) {
-        spec.warnings.push_back(fmt::format("docker parameter label={} has no '=': ignored", val));
-      } else {
-        labels[val.substr(0, eq)] = val.substr(eq + 1);
-      }
-    } else if (k == "cap-add") {
-      cap_add.push_back(val);
-    } else if (k == "cap-drop") {
-      cap_drop.push_back(val);
-    } else if (k == "volume-driver") {
-      host["VolumeDriver"] = val;
-    } else if (k == "user") {
-      body["User"] = val;
-    } else if (k == "workdir") {
-      body["WorkingDir"] = val;
-    } else if (k == "entrypoint") {
-      body["Entrypoint"] = json::array({val});
-    } else if (k == "hostname") {
-      body["Hostname"] = val;
-    } else if (k == "dns") {
-      host["Dns"].push_back(val);
-    } else if (k == "add-host") {
-      host["ExtraHosts"].push_back(val);
-    } else if (k == "ulimit") {
-      const auto eq = val.find('=');
-      if (eq == std::string::npos) return fail(p, "expected name=soft[:hard]");
-      const std::string limits = val.substr(eq + 1);
-      const auto colon = limits.find(':');
-      auto soft = parse_int64(limits.substr(0, colon));
-      auto hard = colon == std::string::npos ? soft : parse_int64(limits.substr(colon + 1));
-      if (!soft || !hard) return fail(p, "expected name=soft[:hard] with integers");
-      host["Ulimits"].push_back({{"Name", val.substr(0, eq)}, {"Soft", *soft}, {"Hard", *hard}});
-    } else if (k == "shm-size") {
-      auto b = parse_bytes(val);
-      if (!b) return fail(p, b.error().message);
-      host["ShmSize"] = *b;
-    } else if (k == "log-driver") {
-      host["LogConfig"]["Type"] = val;
-    } else if (k == "log-opt") {
-      const auto eq = val.find('=');
-      if (eq == std::string::npos) return fail(p, "expected key=value");
-      log_config_opts[val.substr(0, eq)] = val.substr(eq + 1);
-    } else if (k == "privileged" || k == "read-only" || k == "init") {
-      auto b = parse_flag(val);
-      if (!b) return fail(p, b.error().message);
-      host[k == "privileged" ? "Privileged" : k == "read-only" ? "ReadonlyRootfs" : "Init"] = *b;
-    } else if (k == "device") {
-      std::vector<std::string> parts;
-      std::size_t start = 0;
-      while (start <= val.size()) {
-        auto colon = val.find(':', start);
-        if (colon == std::string::npos) colon = val.size();
-        parts.push_back(val.substr(start, colon - start));
-        start = colon + 1;
-      }
-      if (parts.empty() || parts[0].empty() || parts.size() > 3) return fail(p, "expected /dev/host[:/dev/container[:rwm]]");
-      host["Devices"].push_back({{"PathOnHost", parts[0]},
-                                 {"PathInContainer", parts.size() > 1 ? parts[1] : parts[0]},
-                                 {"CgroupPermissions", parts.size() > 2 ? parts[2] : "rwm"}});
-    } else if (k == "memory-swap") {
-      auto b = parse_bytes(val);
-      if (!b) return fail(p, b.error().message);
-      host["MemorySwap"] = *b;
-    } else if (k == "pids-limit") {
-      auto n = parse_int64(val);
-      if (!n) return fail(p, n.error().message);
-      host["PidsLimit"] = *n;
-    } else if (k == "tmpfs") {
-      const auto colon = val.find(':');
-      host["Tmpfs"][val.substr(0, colon)] = colon == std::string::npos ? "" : val.substr(colon + 1);
-    } else if (k == "security-opt") {
-      host["SecurityOpt"].push_back(val);
-    } else {
-      spec.warnings.push_back(fmt::format("docker parameter {}={} is not supported: ignored", k, val));
-    }
-  }
-  if (!log_config_opts.empty()) {
-    host["LogConfig"]["Config"] = log_config_opts;
-    if (!host["LogConfig"].contains("Type")) host["LogConfig"]["Type"] = "";
-  }
-  if (docker.privileged()) host["Privileged"] = true;
-  if (task.container().has_hostname() && !body.contains("Hostname")) body["Hostname"] = task.container().hostname();
+  std::vector<std::string> warnings;
+};
 
-  // (c) what the executor adds
-  for (const auto& e : opts.extra_env) env.push_back(e);
-  // (d) ports
+util::Error param_error(const Param& p, const std::string& why) {
+  return util::make_error(fmt::format("docker parameter {}={}: {}", p.key(), p.value(), why));
+}
+
+util::Error refused(const Param& p, const std::string& allow_with) {
+  return param_error(p, fmt::format("not allowed by the site policy ({} in the site config file allows it)", allow_with));
+}
+
+std::vector<std::string> split(const std::string& text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto at = text.find(sep, start);
+    if (at == std::string::npos) at = text.size();
+    parts.push_back(text.substr(start, at - start));
+    start = at + 1;
+  }
+  return parts;
+}
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return s;
+}
+
+using Handler = util::Result<void> (*)(const Param&, ParamState&);
+
+util::Result<void> set_bool_host(const Param& p, ParamState& st, const char* field) {
+  auto b = parse_flag(p.value());
+  if (!b) return param_error(p, b.error().message);
+  st.host[field] = *b;
+  return {};
+}
+
+util::Result<void> set_bytes_host(const Param& p, ParamState& st, const char* field) {
+  auto b = parse_bytes(p.value());
+  if (!b) return param_error(p, b.error().message);
+  st.host[field] = *b;
+  return {};
+}
+
+// One entry per docker parameter the executor knows; `own_rule` marks those governed by a policy
+// key of their own instead of allowed_docker_parameters.
+struct ParamHandler {
+  const char* key;
+  Handler apply;
+  bool own_rule = false;
+};
+
+const ParamHandler kParamHandlers[] = {
+    {"env", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.env.push_back(p.value());
+       return {};
+     }},
+    {"label", [](const Param& p, ParamState& st) -> util::Result<void> {
+       const auto eq = p.value().find('=');
+       if (eq == std::string::npos) {
+         st.warnings.push_back(fmt::format("docker parameter label={} has no '=': ignored", p.value()));
+       } else {
+         st.labels[p.value().substr(0, eq)] = p.value().substr(eq + 1);
+       }
+       return {};
+     }},
+    {"cap-add", [](const Param& p, ParamState& st) -> util::Result<void> {
+       if (const auto& allowed = st.policy.allowed_capabilities) {
+         std::string cap = upper(p.value());
+         if (cap.rfind("CAP_", 0) == 0) cap = cap.substr(4);
+         const bool ok = std::any_of(allowed->begin(), allowed->end(), [&](const std::string& a) {
+           std::string x = upper(a);
+           if (x.rfind("CAP_", 0) == 0) x = x.substr(4);
+           return x == cap;
+         });
+         if (!ok) return refused(p, fmt::format("adding {} to policy.allowed_capabilities", cap));
+       }
+       st.cap_add.push_back(p.value());
+       return {};
+     }},
+    {"cap-drop", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.cap_drop.push_back(p.value());
+       return {};
+     }},
+    {"volume-driver", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.host["VolumeDriver"] = p.value();
+       return {};
+     }},
+    {"user", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.body["User"] = p.value();
+       return {};
+     }},
+    {"workdir", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.body["WorkingDir"] = p.value();
+       return {};
+     }},
+    {"entrypoint", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.body["Entrypoint"] = json::array({p.value()});
+       return {};
+     }},
+    {"hostname", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.body["Hostname"] = p.value();
+       return {};
+     }},
+    {"dns", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.host["Dns"].push_back(p.value());
+       return {};
+     }},
+    {"add-host", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.host["ExtraHosts"].push_back(p.value());
+       return {};
+     }},
+    {"ulimit", [](const Param& p, ParamState& st) -> util::Result<void> {
+       const std::string& val = p.value();
+       const auto eq = val.find('=');
+       if (eq == std::string::npos) return param_error(p, "expected name=soft[:hard]");
+       const std::string limits = val.substr(eq + 1);
+       const auto colon = limits.find(':');
+       auto soft = parse_int64(limits.substr(0, colon));
+       auto hard = colon == std::string::npos ? soft : parse_int64(limits.substr(colon + 1));
+       if (!soft || !hard) return param_error(p, "expected name=soft[:hard] with integers");
+       st.host["Ulimits"].push_back({{"Name", val.substr(0, eq)}, {"Soft", *soft}, {"Hard", *hard}});
+       return {};
+     }},
+    {"shm-size", [](const Param& p, ParamState& st) { return set_bytes_host(p, st, "ShmSize"); }},
+    {"log-driver", [](const Param& p, ParamState& st) -> util::Result<void> {
+       st.host["LogConfig"]["Type"] = p.value();
+       return {};
+     }},
+    {"log-opt", [](const Param& p, ParamState& st) -> util::Result<void> {
+       const auto eq = p.value().find('=');
+       if (eq == std::string::npos) return param_error(p, "expected key=value");
+       st.log_config_opts[p.value().substr(0, eq)] = p.value().substr(eq + 1);
+       return {};
+     }},
+    {"privileged",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
+       auto b = parse_flag(p.value());
+       if (!b) return param_error(p, b.error().message);
+       if (*b && !st.policy.allow_privileged) return refused(p, "policy.allow_privileged: true");
+       st.host["Privileged"] = *b;
+       return {};
+     },
+     true},
+    {"read-only", [](const Param& p, ParamState& st) { return set_bool_host(p, st, "ReadonlyRootfs"); }},
+    {"init", [](const Param& p, ParamState& st) { return set_bool_host(p, st, "Init"); }},
+    {"device",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
+       const auto parts = split(p.value(), ':');
+       if (parts.empty() || parts[0].empty() || parts.size() > 3) {
+         return param_error(p, "expected /dev/host[:/dev/container[:rwm]]");
+       }
+       if (std::find(st.policy.allowed_devices.begin(), st.policy.allowed_devices.end(), parts[0]) ==
+           st.policy.allowed_devices.end()) {
+         return refused(p, fmt::format("adding {} to policy.allowed_devices", parts[0]));
+       }
+       st.host["Devices"].push_back({{"PathOnHost", parts[0]},
+                                     {"PathInContainer", parts.size() > 1 ? parts[1] : parts[0]},
+                                     {"CgroupPermissions", parts.size() > 2 ? parts[2] : "rwm"}});
+       return {};
+     },
+     true},
+    {"memory-swap", [](const Param& p, ParamState& st) { return set_bytes_host(p, st, "MemorySwap"); }},
+    {"pids-limit", [](const Param& p, ParamState& st) -> util::Result<void> {
+       auto n = parse_int64(p.value());
+       if (!n) return param_error(p, n.error().message);
+       if (*n <= 0 && !st.policy.allow_unlimited_pids) {
+         return refused(p, "policy.allow_unlimited_pids: true (a value of 0 or less lifts the limit)");
+       }
+       st.host["PidsLimit"] = *n;
+       return {};
+     }},
+    {"tmpfs", [](const Param& p, ParamState& st) -> util::Result<void> {
+       const auto colon = p.value().find(':');
+       st.host["Tmpfs"][p.value().substr(0, colon)] = colon == std::string::npos ? "" : p.value().substr(colon + 1);
+       return {};
+     }},
+    {"security-opt",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
+       const auto& allowed = st.policy.allowed_security_opts;
+       if (std::find(allowed.begin(), allowed.end(), p.value()) == allowed.end()) {
+         return refused(p, fmt::format("adding \"{}\" to policy.allowed_security_opts", p.value()));
+       }
+       st.host["SecurityOpt"].push_back(p.value());
+       return {};
+     },
+     true},
+};
+
+// (b) and the rest of DockerInfo.parameters, each through its handler, after the site policy.
+util::Result<void> apply_parameters(const v1::ContainerInfo::DockerInfo& docker, ParamState& st) {
+  for (const auto& p : docker.parameters()) {
+    const ParamHandler* h = nullptr;
+    for (const auto& candidate : kParamHandlers) {
+      if (p.key() == candidate.key) h = &candidate;
+    }
+    if (h == nullptr) {
+      st.warnings.push_back(fmt::format("docker parameter {}={} is not supported: ignored", p.key(), p.value()));
+      continue;
+    }
+    if (!h->own_rule && !settings::name_listed(p.key(), st.policy.allowed_docker_parameters)) {
+      return refused(p, fmt::format("adding {} to policy.allowed_docker_parameters", p.key()));
+    }
+    if (auto r = h->apply(p, st); !r) return r;
+  }
+  if (!st.log_config_opts.empty()) {
+    st.host["LogConfig"]["Config"] = st.log_config_opts;
+    if (!st.host["LogConfig"].contains("Type")) st.host["LogConfig"]["Type"] = "";
+  }
+  if (docker.privileged()) {
+    if (!st.policy.allow_privileged) {
+      return util::make_error(
+          "DockerInfo.privileged: not allowed by the site policy (policy.allow_privileged: true in the site config "
+          "file allows it)");
+    }
+    st.host["Privileged"] = true;
+  }
+  return {};
+}
+
+// (d) ports: MESOS_PORT_<container>=<host>, exposed and published ports.
+util::Result<void> apply_ports(const v1::ContainerInfo::DockerInfo& docker, std::vector<std::string>& env, json& body,
+                               json& host) {
   json exposed = json::object();
   json bindings = json::object();
   for (const auto& pm : docker.port_mappings()) {
@@ -250,44 +370,46 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
       if (pm.host_port() > 0) bindings[key].push_back({{"HostIp", ""}, {"HostPort", std::to_string(pm.host_port())}});
     }
   }
-  // (e), (f), (g)
-  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
-  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
-  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
-  if (const auto tag = parse_image_ref(docker.image()).tag; !tag.empty()) env.push_back("SERVICE_VERSION=" + tag);
-  for (auto& e : env) {
-    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
-  }
-  body["Env"] = env;
-
-  if (auto it = labels.find("executor.ShellCommand"); it != labels.end()) {
-    auto words = split_shell_words(it->second);
-    if (!words) return util::make_error(fmt::format("label executor.ShellCommand: {}", words.error().message));
-    body["Cmd"] = *words;
-    labels.erase(it);
-  }
-  body["Labels"] = labels;
   if (!exposed.empty()) body["ExposedPorts"] = exposed;
   if (!bindings.empty()) host["PortBindings"] = bindings;
+  return {};
+}
 
+// Volumes (host binds, within the site's allowed prefixes) and the network mode.
+util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const settings::SitePolicy& policy, json& host,
+                                             std::vector<std::string>& warnings) {
   for (const auto& vol : task.container().volumes()) {
     if (vol.host_path().empty() || vol.container_path().empty()) {
-      spec.warnings.push_back(fmt::format("volume {} without a host path: ignored", vol.container_path()));
+      warnings.push_back(fmt::format("volume {} without a host path: ignored", vol.container_path()));
       continue;
+    }
+    if (policy.allowed_bind_prefixes && !settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) {
+      return util::make_error(fmt::format(
+          "volume {}:{}: the host path is outside the site's allowed bind prefixes (policy.allowed_bind_prefixes in the "
+          "site config file)",
+          vol.host_path(), vol.container_path()));
     }
     host["Binds"].push_back(vol.host_path() + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));
   }
-  switch (docker.network()) {
-    case v1::ContainerInfo::DockerInfo::HOST: host["NetworkMode"] = "host"; break;
+  switch (task.container().docker().network()) {
+    case v1::ContainerInfo::DockerInfo::HOST:
+      if (!policy.allow_host_network) {
+        return util::make_error(
+            "DockerInfo.network HOST: not allowed by the site policy (policy.allow_host_network: true in the site "
+            "config file allows it)");
+      }
+      host["NetworkMode"] = "host";
+      break;
     case v1::ContainerInfo::DockerInfo::NONE: host["NetworkMode"] = "none"; break;
     default: host["NetworkMode"] = "default"; break;
   }
-  if (!cap_add.empty()) host["CapAdd"] = cap_add;
-  if (!cap_drop.empty()) host["CapDrop"] = cap_drop;
+  return {};
+}
 
-  // Limits from the task's resources: only positive, finite, sane amounts become limits.
-  constexpr double kMaxCpus = 1 << 20;         // more than any machine
-  constexpr double kMaxMemMb = 1ULL << 40;     // 1 EiB
+// Limits from the task's resources: only positive, finite, sane amounts become limits.
+util::Result<void> apply_limits(const v1::TaskInfo& task, const SpecOptions& opts, json& host) {
+  constexpr double kMaxCpus = 1 << 20;      // more than any machine
+  constexpr double kMaxMemMb = 1ULL << 40;  // 1 EiB
   for (const auto& [name, max] : {std::pair{"cpus", kMaxCpus}, std::pair{"mem", kMaxMemMb}}) {
     if (auto v = scalar_resource(task, name); v && !(std::isfinite(*v) && *v >= 0 && *v <= max)) {
       return util::make_error(fmt::format("resource {} = {} is not a usable amount", name, *v));
@@ -307,9 +429,88 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   if (opts.force_memory_limit) {
     if (auto mem = scalar_resource(task, "mem")) host["Memory"] = static_cast<std::int64_t>(*mem * 1048576);
   }
+  return {};
+}
+
+}  // namespace
+
+util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const SpecOptions& opts) {
+  ContainerSpec spec;
+  const auto& docker = task.container().docker();
+  auto image = validate_image_ref(docker.image());
+  if (!image) return image.error();
+  spec.name = container_name(task.task_id().value());
+  json body = json::object();
+  json host = json::object();
+  body["Image"] = docker.image();
+
+  // (a) the executor's environment (Singularity's TASK_HOST, TASK_ID…)
+  std::vector<std::string> env;
+  std::optional<std::string> task_host;
+  for (const auto& v : task.executor().command().environment().variables()) {
+    env.push_back(v.name() + "=" + v.value());
+    if (v.name() == "TASK_HOST") task_host = v.value();
+  }
+  // (b) docker parameters, under the site policy
+  ParamState st{body, host, opts.policy, env, {}, {}, {}, json::object(), {}};
+  if (auto r = apply_parameters(docker, st); !r) return r.error();
+  spec.warnings = std::move(st.warnings);
+  if (task.container().has_hostname() && !body.contains("Hostname")) body["Hostname"] = task.container().hostname();
+
+  // (c) what the executor adds goes here (with_executor_env)
+  spec.executor_env_at = env.size();
+  for (const auto& e : opts.extra_env) env.push_back(e);
+  // (d) ports
+  if (auto r = apply_ports(docker, env, body, host); !r) return r.error();
+  // (e), (f), (g)
+  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
+  auto& labels = st.labels;
+  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
+  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
+  if (!image->tag.empty()) env.push_back("SERVICE_VERSION=" + image->tag);
+  for (auto& e : env) {
+    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
+  }
+  body["Env"] = env;
+
+  if (auto it = labels.find("executor.ShellCommand"); it != labels.end()) {
+    auto words = split_shell_words(it->second);
+    if (!words) return util::make_error(fmt::format("label executor.ShellCommand: {}", words.error().message));
+    body["Cmd"] = *words;
+    labels.erase(it);
+  }
+  for (const auto& [k, v] : opts.own_labels) labels[k] = v;
+  body["Labels"] = labels;
+
+  if (auto r = apply_volumes_and_network(task, opts.policy, host, spec.warnings); !r) return r.error();
+  if (!st.cap_add.empty()) host["CapAdd"] = st.cap_add;
+  if (!st.cap_drop.empty()) host["CapDrop"] = st.cap_drop;
+  if (auto r = apply_limits(task, opts, host); !r) return r.error();
   body["HostConfig"] = host;
   spec.body = std::move(body);
   return spec;
+}
+
+ContainerSpec with_executor_env(ContainerSpec spec, const std::vector<std::string>& extra_env,
+                                const std::map<std::string, std::string>& env_replacements) {
+  std::vector<std::string> env = container_env(spec);
+  const std::size_t at = std::min(spec.executor_env_at, env.size());
+  env.insert(env.begin() + static_cast<std::ptrdiff_t>(at), extra_env.begin(), extra_env.end());
+  for (auto& e : env) {
+    if (auto it = env_replacements.find(e); it != env_replacements.end()) e = it->second;
+  }
+  spec.body["Env"] = env;
+  return spec;
+}
+
+std::vector<std::string> container_env(const ContainerSpec& spec) {
+  std::vector<std::string> env;
+  if (spec.body.contains("Env") && spec.body["Env"].is_array()) {
+    for (const auto& kv : spec.body["Env"]) {
+      if (kv.is_string()) env.push_back(kv.get<std::string>());
+    }
+  }
+  return env;
 }
 
 }  // namespace docker

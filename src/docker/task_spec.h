@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mesos/v1/mesos.pb.h"
+#include "settings/policy.h"
 #include "util/result.h"
 
 namespace docker {
@@ -21,15 +22,32 @@ struct SpecOptions {
   std::vector<std::string> extra_env;  // K=V added by the executor (SIDECAR_SEEDS, AWS keys…)
   // Whole entries to replace, "NAME=vault://…" → "NAME=<secret>", wherever they come from.
   std::map<std::string, std::string> env_replacements;
+  // What the task may ask for (the site config file's `policy:`); a refused request fails the spec.
+  settings::SitePolicy policy;
+  // Labels the executor sets on every container, over any task label of the same name (the wrapper
+  // reads them to tell this executor's container from any other).
+  std::map<std::string, std::string> own_labels;
 };
 
 struct ContainerSpec {
   std::string name;           // mesos-<uuidv5 of the task id>
   nlohmann::json body;        // POST /containers/create body
   std::vector<std::string> warnings;  // e.g. unknown docker parameter keys
+  std::size_t executor_env_at = 0;    // where section (c), the executor's own variables, goes in Env
 };
 
+// Every error is the task's: an image that is not a valid reference, a bad or refused docker
+// parameter, volume or resource. The message names the item and, for a refusal, the policy key that
+// would allow it.
 util::Result<ContainerSpec> build_container_spec(const ::mesos::v1::TaskInfo& task, const SpecOptions& opts);
+
+// The spec with the executor's variables (SIDECAR_SEEDS, Vault's AWS keys) put in place (c) and the
+// resolved Vault references replaced: what /containers/create gets, without building the spec again.
+ContainerSpec with_executor_env(ContainerSpec spec, const std::vector<std::string>& extra_env,
+                                const std::map<std::string, std::string>& env_replacements);
+
+// The container's environment (its Env entries).
+std::vector<std::string> container_env(const ContainerSpec& spec);
 
 // POSIX-shell word splitting (quotes and backslashes, no expansion) for executor.ShellCommand.
 util::Result<std::vector<std::string>> split_shell_words(const std::string& text);

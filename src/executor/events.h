@@ -79,6 +79,7 @@ struct StepDone {
 struct StepFailed {
   LaunchStep step = LaunchStep::Pull;
   std::string message;
+  bool task_invalid = false;  // the task asked for something it may not have (REASON_TASK_INVALID)
 };
 struct ContainerExited {
   std::optional<int> exit_code;  // nullopt: the outcome could not be read

@@ -233,12 +233,17 @@ class Machine::Step {
   void on(const ev::StepFailed& e) {
     if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step) {
       s_.step_in_flight = false;
-      log(LogLevel::Error, fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
+      log(LogLevel::Error, e.task_invalid ? fmt::format("task {} is invalid: {}", s_.task_id, e.message)
+                                          : fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
       if (e.step == LaunchStep::Start && !s_.container_id.empty()) {
         out_.emplace_back(act::RemoveContainer{s_.container_id});
       }
-      update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
-             fmt::format("{} failed: {}", to_string(e.step), e.message));
+      if (e.task_invalid) {
+        update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID, e.message);
+      } else {
+        update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
+               fmt::format("{} failed: {}", to_string(e.step), e.message));
+      }
       s_.phase = Phase::TerminalUpdateSent;
       return;
     }

@@ -1,6 +1,7 @@
 // TaskStatus construction for UPDATE calls.
 #include "mesos/status.h"
 
+#include "util/secrets.h"
 #include "util/utf8.h"
 
 namespace mesos {
@@ -19,7 +20,9 @@ v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, cons
   if (!ctx.agent_id.empty()) s->mutable_agent_id()->set_value(ctx.agent_id);
   // Messages carry outside text (Docker errors, the container's stderr): valid UTF-8, so that the JSON
   // encoding cannot fail, and bounded.
-  if (!u.message.empty()) s->set_message(util::valid_utf8(u.message, kMaxMessageBytes));
+  // A message can quote a peer's error that echoes a secret (Docker repeating a rejected Env entry):
+  // registered secrets never leave in a status update.
+  if (!u.message.empty()) s->set_message(util::valid_utf8(util::scrub_secrets(u.message), kMaxMessageBytes));
   if (u.reason) s->set_reason(*u.reason);
   if (u.healthy) s->set_healthy(*u.healthy);
   if (!u.container_id.empty() || !u.ip_address.empty() || !ctx.mesos_container_id.empty()) {

@@ -34,4 +34,14 @@ std::map<std::string, std::string> process_env_snapshot() {
   return out;
 }
 
+void wipe_env(const std::string& name) {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, name.c_str(), name.size()) == 0 && (*e)[name.size()] == '=') {
+      char* value = *e + name.size() + 1;
+      std::memset(value, 0, std::strlen(value));
+    }
+  }
+  ::unsetenv(name.c_str());
+}
+
 }  // namespace util

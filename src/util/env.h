@@ -20,4 +20,9 @@ EnvLookup map_env(std::map<std::string, std::string> vars);
 // Every variable of the process environment, sorted by name.
 std::map<std::string, std::string> process_env_snapshot();
 
+// Removes `name` from the environment after overwriting its value's bytes where they lie, so that
+// the value no longer shows in /proc/<pid>/environ (which reads the process's original
+// environment block, not the environ array that unsetenv edits).
+void wipe_env(const std::string& name);
+
 }  // namespace util

@@ -1,6 +1,10 @@
 // The site config file: keys, lists, precedence, and errors naming file, line and key.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 
 #include "settings/config_file.h"
@@ -62,4 +66,133 @@ TEST_CASE("A missing default file is no file; a missing named one is an error; a
   auto empty = parse_config_text("", "e.yaml");
   REQUIRE(empty);
   CHECK(empty->values.empty());
+}
+
+TEST_CASE("The policy: mapping: every key, lists, defaults kept for keys not given") {
+  auto f = parse_config_text(R"(kill_task_timeout: 10
+policy:
+  allow_privileged: true
+  allowed_devices: [/dev/fuse]
+  allowed_security_opts: no-new-privileges
+  allowed_capabilities: [NET_ADMIN]
+  allowed_bind_prefixes: [/srv/tasks]
+  allow_host_network: false
+  allow_unlimited_pids: true
+  allow_core_dumps: true
+  env_dump_values: [TASK_ID, MESOS_PORT_*]
+  locked: [docker_repository, EXECUTOR_SIDECAR_URL, VAULT_ADDR]
+environment:
+  VAULT_ADDR: https://vault.site:8200
+)",
+                             "site.yaml");
+  REQUIRE(f);
+  const auto& p = f->policy;
+  CHECK(p.allow_privileged);
+  CHECK(p.allowed_devices == std::vector<std::string>{"/dev/fuse"});
+  CHECK(p.allowed_security_opts == std::vector<std::string>{"no-new-privileges"});
+  CHECK(p.allowed_capabilities == std::vector<std::string>{"NET_ADMIN"});
+  CHECK(p.allowed_bind_prefixes == std::vector<std::string>{"/srv/tasks"});
+  CHECK_FALSE(p.allow_host_network);
+  CHECK(p.allow_unlimited_pids);
+  CHECK(p.allow_core_dumps);
+  CHECK(p.env_dump_values == std::vector<std::string>{"TASK_ID", "MESOS_PORT_*"});
+  CHECK(p.locked == std::vector<std::string>{"EXECUTOR_DOCKER_REPOSITORY", "EXECUTOR_SIDECAR_URL", "VAULT_ADDR"});
+  CHECK(p.allowed_docker_parameters == settings::default_docker_parameters());  // not given: the default
+  CHECK(f->environment.at("VAULT_ADDR") == "https://vault.site:8200");
+  CHECK(f->values.at("EXECUTOR_KILL_TASK_TIMEOUT") == "10");
+
+  auto none = parse_config_text("kill_task_timeout: 10\n", "site.yaml");
+  REQUIRE(none);
+  CHECK_FALSE(none->policy.allow_privileged);
+  CHECK(none->policy.allowed_devices.empty());
+  CHECK(none->policy.allowed_security_opts.empty());
+  CHECK_FALSE(none->policy.allowed_capabilities.has_value());
+  CHECK_FALSE(none->policy.allowed_bind_prefixes.has_value());
+  CHECK(none->policy.locked.empty());
+}
+
+TEST_CASE("Policy errors name the file, the line and the key") {
+  struct Case {
+    const char* text;
+    const char* want;
+  };
+  const Case cases[] = {
+      {"policy:\n  allow_privilegd: true\n", "site.yaml:2: policy.allow_privilegd: unknown policy key"},
+      {"policy:\n  allow_privileged: maybe\n", "site.yaml:2: policy.allow_privileged: not a boolean"},
+      {"policy:\n  allowed_devices: {a: b}\n", "site.yaml:2: policy.allowed_devices: must be a list"},
+      {"policy:\n  locked: [MESOS_SANDBOX]\n", "the agent's, not the site's"},
+      {"policy:\n  locked: [\"A B\"]\n", "is not a variable name"},
+      {"policy: [1]\n", "site.yaml:1: policy: must be a mapping"},
+      {"environment:\n  EXECUTOR_DEBUG: 1\n", "EXECUTOR_ settings are top-level keys"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.text);
+    auto f = parse_config_text(c.text, "site.yaml");
+    REQUIRE_FALSE(f);
+    CHECK_THAT(f.error().message, Catch::Contains(c.want));
+  }
+}
+
+TEST_CASE("The site file is read only when root owns it and only root can write it") {
+  CHECK(settings::check_site_file_owner("/etc/x.yaml", 0, 0644));
+  CHECK(settings::check_site_file_owner("/etc/x.yaml", 0, 0600));
+  auto other = settings::check_site_file_owner("/etc/x.yaml", 1000, 0644);
+  REQUIRE_FALSE(other);
+  CHECK_THAT(other.error().message, Catch::Contains("/etc/x.yaml") && Catch::Contains("not root"));
+  auto group = settings::check_site_file_owner("/etc/x.yaml", 0, 0664);
+  REQUIRE_FALSE(group);
+  CHECK_THAT(group.error().message, Catch::Contains("writable by its group"));
+  auto world = settings::check_site_file_owner("/etc/x.yaml", 0, 0646);
+  REQUIRE_FALSE(world);
+  CHECK_THAT(world.error().message, Catch::Contains("writable by others"));
+
+  if (::geteuid() != 0) return;  // the real files below need root to own and chown them
+  char dir[] = "/tmp/site-file-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/config.yaml";
+  std::ofstream(path) << "kill_task_timeout: 7\n";
+  ::chmod(path.c_str(), 0644);
+  CHECK(settings::load_config_file(path, true));
+  ::chmod(path.c_str(), 0666);
+  auto loose = settings::load_config_file(path, true);
+  REQUIRE_FALSE(loose);
+  CHECK_THAT(loose.error().message, Catch::Contains("writable by others"));
+  ::chmod(path.c_str(), 0644);
+  REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);
+  auto foreign = settings::load_config_file(path, true);
+  REQUIRE_FALSE(foreign);
+  CHECK_THAT(foreign.error().message, Catch::Contains("owned by uid 65534"));
+  // A missing optional file is no file; a missing required one is an error.
+  CHECK(settings::load_config_file(std::string(dir) + "/none.yaml", false)->path.empty());
+  CHECK_FALSE(settings::load_config_file(std::string(dir) + "/none.yaml", true));
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+}
+
+TEST_CASE("Locked names take the site's value or none, whatever the environment says") {
+  auto f = parse_config_text(R"(sidecar_url: http://site:7777/state.json
+policy:
+  locked: [sidecar_url, EXECUTOR_DEBUG, VAULT_ADDR, DOCKER_HOST]
+environment:
+  VAULT_ADDR: https://vault.site:8200
+)",
+                             "site.yaml");
+  REQUIRE(f);
+  ::setenv("EXECUTOR_SIDECAR_URL", "http://attacker:7777/state.json", 1);
+  ::setenv("EXECUTOR_DEBUG", "true", 1);
+  ::setenv("VAULT_ADDR", "https://attacker:8200", 1);
+  ::unsetenv("DOCKER_HOST");
+  const auto notes = settings::apply_locks(*f);
+  CHECK(std::string(std::getenv("EXECUTOR_SIDECAR_URL")) == "http://site:7777/state.json");
+  CHECK(std::getenv("EXECUTOR_DEBUG") == nullptr);
+  CHECK(std::string(std::getenv("VAULT_ADDR")) == "https://vault.site:8200");
+  CHECK(std::getenv("DOCKER_HOST") == nullptr);
+  std::vector<std::string> tried;
+  for (const auto& n : notes) tried.push_back(n.name);
+  CHECK(tried == std::vector<std::string>{"EXECUTOR_SIDECAR_URL", "EXECUTOR_DEBUG", "VAULT_ADDR"});
+  auto s = settings::load_settings(settings::layered(util::process_env(), *f), "h");
+  REQUIRE(s);
+  CHECK(s->sidecar_url == "http://site:7777/state.json");
+  CHECK_FALSE(s->debug);
+  for (const char* v : {"EXECUTOR_SIDECAR_URL", "VAULT_ADDR"}) ::unsetenv(v);
 }

@@ -203,6 +203,11 @@ TEST_CASE("Ports past 65535 fail the translation naming the mapping") {
 
 TEST_CASE("The docker parameters users of other executors expect") {
   v1::TaskInfo t = base_task();
+  SpecOptions o;  // a site that allows all of them
+  o.policy.allowed_docker_parameters.insert(o.policy.allowed_docker_parameters.end(), {"ulimit", "log-driver", "log-opt"});
+  o.policy.allow_privileged = true;
+  o.policy.allowed_devices = {"/dev/fuse"};
+  o.policy.allowed_security_opts = {"no-new-privileges"};
   for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
            {"user", "nobody"},          {"workdir", "/app"},          {"entrypoint", "/bin/run"},
            {"hostname", "web-1"},       {"dns", "1.1.1.1"},           {"add-host", "db:10.0.0.9"},
@@ -213,7 +218,7 @@ TEST_CASE("The docker parameters users of other executors expect") {
            {"init", "true"},            {"frobnicate", "yes"}}) {
     param(t, k, v);
   }
-  auto s = build_container_spec(t, {});
+  auto s = build_container_spec(t, o);
   REQUIRE(s.ok());
   const auto& b = s->body;
   const auto& h = b["HostConfig"];
@@ -251,4 +256,152 @@ TEST_CASE("Bad parameter values fail the translation with the parameter named") 
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error().message, Catch::Contains(k == "label" ? "executor.ShellCommand" : k));
   }
+}
+
+TEST_CASE("Site policy: what can widen the container's access is refused by default, naming the key that allows it") {
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* allow_with;
+  };
+  for (const Case& c : {Case{"privileged", "true", "policy.allow_privileged"}, Case{"privileged", "", "policy.allow_privileged"},
+                        Case{"device", "/dev/sda", "policy.allowed_devices"},
+                        Case{"security-opt", "seccomp=unconfined", "policy.allowed_security_opts"},
+                        Case{"security-opt", "apparmor=unconfined", "policy.allowed_security_opts"},
+                        Case{"ulimit", "memlock=-1:-1", "policy.allowed_docker_parameters"},
+                        Case{"log-driver", "syslog", "policy.allowed_docker_parameters"},
+                        Case{"log-opt", "syslog-address=udp://10.0.0.1:514", "policy.allowed_docker_parameters"},
+                        Case{"pids-limit", "0", "policy.allow_unlimited_pids"},
+                        Case{"pids-limit", "-1", "policy.allow_unlimited_pids"}}) {
+    INFO(c.key << "=" << c.value);
+    v1::TaskInfo t = base_task();
+    param(t, c.key, c.value);
+    auto s = build_container_spec(t, {});
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains(std::string("docker parameter ") + c.key));
+    CHECK_THAT(s.error().message, Catch::Contains("not allowed by the site policy"));
+    CHECK_THAT(s.error().message, Catch::Contains(c.allow_with));
+  }
+  v1::TaskInfo t = base_task();
+  t.mutable_container()->mutable_docker()->set_privileged(true);
+  auto s = build_container_spec(t, {});
+  REQUIRE_FALSE(s.ok());
+  CHECK_THAT(s.error().message, Catch::Contains("DockerInfo.privileged") && Catch::Contains("policy.allow_privileged"));
+  // Narrowing values stay allowed.
+  v1::TaskInfo narrow = base_task();
+  param(narrow, "privileged", "false");
+  param(narrow, "pids-limit", "50");
+  param(narrow, "read-only", "true");
+  auto n = build_container_spec(narrow, {});
+  REQUIRE(n.ok());
+  CHECK(n->body["HostConfig"]["Privileged"] == false);
+  CHECK(n->body["HostConfig"]["PidsLimit"] == 50);
+}
+
+TEST_CASE("Site policy: what a site allows goes through, and only that") {
+  SpecOptions o;
+  o.policy.allow_privileged = true;
+  o.policy.allowed_devices = {"/dev/fuse"};
+  o.policy.allowed_security_opts = {"no-new-privileges"};
+  o.policy.allowed_capabilities = std::vector<std::string>{"NET_ADMIN"};
+  o.policy.allowed_bind_prefixes = std::vector<std::string>{"/srv/tasks", "/data/"};
+  o.policy.allow_unlimited_pids = true;
+  v1::TaskInfo t = base_task();
+  t.mutable_container()->mutable_docker()->set_privileged(true);
+  param(t, "device", "/dev/fuse:/dev/fuse:r");
+  param(t, "security-opt", "no-new-privileges");
+  param(t, "cap-add", "cap_net_admin");
+  param(t, "pids-limit", "-1");
+  for (const char* path : {"/srv/tasks", "/srv/tasks/a/b", "/data/x/../y"}) {
+    auto* v = t.mutable_container()->add_volumes();
+    v->set_host_path(path);
+    v->set_container_path("/mnt");
+  }
+  auto s = build_container_spec(t, o);
+  REQUIRE(s.ok());
+  const auto& h = s->body["HostConfig"];
+  CHECK(h["Privileged"] == true);
+  CHECK(h["Devices"][0]["PathOnHost"] == "/dev/fuse");
+  CHECK(h["SecurityOpt"] == json::array({"no-new-privileges"}));
+  CHECK(h["CapAdd"] == json::array({"cap_net_admin"}));
+  CHECK(h["PidsLimit"] == -1);
+  CHECK(h["Binds"].size() == 3);
+
+  struct Bad {
+    const char* key;
+    const char* value;
+    const char* want;
+  };
+  for (const Bad& b : {Bad{"device", "/dev/sda", "policy.allowed_devices"},
+                       Bad{"security-opt", "seccomp=unconfined", "policy.allowed_security_opts"},
+                       Bad{"cap-add", "SYS_ADMIN", "policy.allowed_capabilities"},
+                       Bad{"cap-add", "ALL", "policy.allowed_capabilities"}}) {
+    INFO(b.key << "=" << b.value);
+    v1::TaskInfo bad = base_task();
+    param(bad, b.key, b.value);
+    auto r = build_container_spec(bad, o);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains(b.want));
+  }
+  for (const char* path : {"/srv/tasksX", "/srv", "/etc", "/srv/tasks/../../etc", "relative", "/"}) {
+    INFO(path);
+    v1::TaskInfo bad = base_task();
+    auto* v = bad.mutable_container()->add_volumes();
+    v->set_host_path(path);
+    v->set_container_path("/mnt");
+    auto r = build_container_spec(bad, o);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("policy.allowed_bind_prefixes"));
+  }
+  // A site can forbid the host network (allowed by default, as in the Go executor).
+  v1::TaskInfo host_net = base_task();
+  host_net.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::HOST);
+  CHECK(build_container_spec(host_net, {}).ok());
+  SpecOptions no_host;
+  no_host.policy.allow_host_network = false;
+  auto r = build_container_spec(host_net, no_host);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("policy.allow_host_network"));
+  // And can narrow the parameter list itself.
+  SpecOptions go_only;
+  go_only.policy.allowed_docker_parameters = {"env", "label"};
+  v1::TaskInfo user = base_task();
+  param(user, "user", "nobody");
+  auto u = build_container_spec(user, go_only);
+  REQUIRE_FALSE(u.ok());
+  CHECK_THAT(u.error().message, Catch::Contains("docker parameter user=nobody") &&
+                                    Catch::Contains("policy.allowed_docker_parameters"));
+}
+
+TEST_CASE("An image that is not a reference fails the spec before anything else, control characters escaped") {
+  for (const char* image : {"busybox\r\nGET /containers/json HTTP/1.1", "../../containers/json", "web%2f..", "web?x=1",
+                            "web#frag", "UPPER/case", ""}) {
+    INFO(image);
+    auto s = build_container_spec(base_task(image), {});
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.error().message.find('\r') == std::string::npos);
+    CHECK(s.error().message.find('\n') == std::string::npos);
+  }
+}
+
+TEST_CASE("The executor's own labels win over the task's; its variables go in place (c) once the spec is built") {
+  v1::TaskInfo t = base_task();
+  env_var(t, "TASK_HOST", "host-a");
+  param(t, "env", "FROM_PARAM=1");
+  param(t, "env", "SECRET=vault://secret/x?key=k");
+  param(t, "label", "sidecar-executor.executor-id=someone-else");
+  SpecOptions o;
+  o.own_labels = {{"sidecar-executor.executor-id", "exec-1"}};
+  auto s = build_container_spec(t, o);
+  REQUIRE(s.ok());
+  CHECK(s->body["Labels"]["sidecar-executor.executor-id"] == "exec-1");
+  const auto done = docker::with_executor_env(*s, {"SIDECAR_SEEDS=a"}, {{"SECRET=vault://secret/x?key=k", "SECRET=v"}});
+  const std::vector<std::string> want = {"TASK_HOST=host-a", "FROM_PARAM=1", "SECRET=v", "SIDECAR_SEEDS=a",
+                                         "MESOS_HOSTNAME=host-a", "SERVICE_VERSION=1.2"};
+  CHECK(docker::container_env(done) == want);
+  // The same as building with the extras from the start.
+  SpecOptions direct = o;
+  direct.extra_env = {"SIDECAR_SEEDS=a"};
+  direct.env_replacements = {{"SECRET=vault://secret/x?key=k", "SECRET=v"}};
+  CHECK(docker::container_env(*build_container_spec(t, direct)) == want);
 }
