@@ -54,10 +54,12 @@ void print_help() {
   for (const auto& s : settings::setting_specs()) {
     fmt::print("  {:<38} default {}\n      {}\n", s.env, s.default_text.empty() ? "(empty)" : s.default_text, s.doc);
   }
-  fmt::print("\nSettings can also come from a YAML file (keys: the names above, with or without EXECUTOR_):\n"
-             "  --config FILE, or {}, else {} if it exists.\n"
-             "  Precedence: defaults < file < environment.\n",
-             settings::kConfigPathVar, settings::kDefaultConfigPath);
+  fmt::print("\nSettings can also come from YAML files (keys: the names above, with or without EXECUTOR_):\n"
+             "  the site file, --config FILE, else {} if it exists: settings, the site policy (policy:)\n"
+             "  and locked variables (environment:); it must be owned by root and writable by root only;\n"
+             "  and {}=FILE: settings only.\n"
+             "  Precedence: defaults < site file < {} file < environment; locked names: the site file only.\n",
+             settings::kDefaultConfigPath, settings::kConfigPathVar, settings::kConfigPathVar);
   fmt::print("\nOther arguments are ignored (the wrapper script passes padding for the process title).\n");
 }
 
@@ -115,7 +117,7 @@ class JsonMessageFlag : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }
 };
 
-// %m: the message on one line — control characters written as \xNN, so that a task id or image name
+// %q: the message on one line — control characters written as \xNN, so that a task id or image name
 // holding CR/LF cannot forge a line — with secrets scrubbed.
 class TextMessageFlag : public spdlog::custom_flag_formatter {
  public:
@@ -135,7 +137,7 @@ void setup_logging(const settings::Settings& s) {
     logger->set_formatter(std::move(f));
   } else {
     auto f = std::make_unique<spdlog::pattern_formatter>();
-    f->add_flag<TextMessageFlag>('m').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %m");
+    f->add_flag<TextMessageFlag>('q').set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %q");
     logger->set_formatter(std::move(f));
   }
   logger->set_level(s.debug ? spdlog::level::debug : spdlog::level::info);
@@ -164,22 +166,17 @@ int main(int argc, char** argv) {
   runtime::ProcessTitle::init(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
   bool want_print_config = false;
-  std::string config_path;
-  bool config_required = false;
-  if (const char* p = std::getenv(settings::kConfigPathVar); p && *p) {
-    config_path = p;
-    config_required = true;
-  }
+  std::string config_path;  // --config: the site file instead of the default path
+  std::string settings_path;  // SIDECAR_EXECUTOR_CONFIG: settings only (the task's environment names it)
+  if (const char* p = std::getenv(settings::kConfigPathVar); p && *p) settings_path = p;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
       config_path = argv[++i];
-      config_required = true;
       continue;
     }
     if (arg.rfind("--config=", 0) == 0) {
       config_path = std::string(arg.substr(9));
-      config_required = true;
       continue;
     }
     if (arg == "--help" || arg == "-h") {
@@ -205,15 +202,27 @@ int main(int argc, char** argv) {
   runtime::SignalWatcher::block();
 
   auto file = settings::load_config_file(config_path.empty() ? settings::kDefaultConfigPath : config_path,
-                                        config_required);
+                                        !config_path.empty());
   if (!file) {
     fmt::print(stderr, "sidecar-executor: {}\n", file.error().message);
     return kConfigError;
   }
+  settings::ConfigFile extra;
+  if (!settings_path.empty()) {
+    auto e = settings::load_config_file(settings_path, true, settings::FileRole::SettingsOnly);
+    if (!e) {
+      fmt::print(stderr, "sidecar-executor: {}\n", e.error().message);
+      return kConfigError;
+    }
+    extra = std::move(*e);
+  }
   // Locked settings and variables take the site's value before anything reads the environment.
   const auto lock_notes = settings::apply_locks(*file);
   if (file->policy.allow_core_dumps) harden_process(true);
-  auto loaded = settings::load_settings(settings::layered(util::process_env(), *file), os_hostname());
+  // Locked settings are gone from the environment by now; the settings-only file may not set them either.
+  for (const auto& name : file->policy.locked) extra.values.erase(name);
+  auto loaded =
+      settings::load_settings(settings::layered(settings::layered(util::process_env(), extra), *file), os_hostname());
   if (!loaded) {
     fmt::print(stderr, "sidecar-executor: invalid setting {}\n", loaded.error().message);
     return kConfigError;

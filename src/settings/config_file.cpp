@@ -139,7 +139,7 @@ util::Result<void> parse_environment(const YAML::Node& node, const std::string& 
 
 }  // namespace
 
-util::Result<ConfigFile> parse_config_text(const std::string& text, const std::string& source) {
+util::Result<ConfigFile> parse_config_text(const std::string& text, const std::string& source, FileRole role) {
   YAML::Node doc;
   try {
     doc = YAML::Load(text);
@@ -153,6 +153,11 @@ util::Result<ConfigFile> parse_config_text(const std::string& text, const std::s
   for (const auto& kv : doc) {
     const int line = kv.first.Mark().line + 1;
     std::string key = kv.first.Scalar();
+    if ((key == "policy" || key == "environment") && role != FileRole::Site) {
+      return util::make_error(fmt::format("{}:{}: {}: only the site config file (--config, else {}) may hold it, not "
+                                          "a file named by {}",
+                                          source, line, key, kDefaultConfigPath, kConfigPathVar));
+    }
     if (key == "policy") {
       if (auto r = parse_policy(kv.second, source, out.policy); !r) return r.error();
       continue;
@@ -202,7 +207,7 @@ util::Result<void> check_site_file_owner(const std::string& path, unsigned uid, 
   return {};
 }
 
-util::Result<ConfigFile> load_config_file(const std::string& path, bool required) {
+util::Result<ConfigFile> load_config_file(const std::string& path, bool required, FileRole role) {
   // O_NOFOLLOW is not used: a site may keep its file behind a symlink; the file itself is checked.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -229,7 +234,7 @@ util::Result<ConfigFile> load_config_file(const std::string& path, bool required
     text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return parse_config_text(text, path);
+  return parse_config_text(text, path, role);
 }
 
 std::vector<LockNote> apply_locks(const ConfigFile& file) {

@@ -36,9 +36,15 @@ struct LockNote {
   bool task_tried = false;  // the environment held a value other than the site's
 };
 
+// Whose file it is: the site file (--config, else the default path) holds the policy; a file named by
+// SIDECAR_EXECUTOR_CONFIG, a variable of the task's environment, holds settings only and ranks with
+// the environment (a task must not pick its own policy).
+enum class FileRole : unsigned char { Site, SettingsOnly };
+
 // `required`: a missing file is an error (given with --config or the variable); else it is no file.
-util::Result<ConfigFile> load_config_file(const std::string& path, bool required);
-util::Result<ConfigFile> parse_config_text(const std::string& text, const std::string& source);
+util::Result<ConfigFile> load_config_file(const std::string& path, bool required, FileRole role = FileRole::Site);
+util::Result<ConfigFile> parse_config_text(const std::string& text, const std::string& source,
+                                           FileRole role = FileRole::Site);
 
 // The environment, falling back to the file for settings the environment does not set.
 util::EnvLookup layered(util::EnvLookup env, const ConfigFile& file);

@@ -26,7 +26,7 @@ inline const std::string kPadding(120, ' ');  // room for the process title, as 
 
 struct Harness {
   explicit Harness(std::map<std::string, std::string> extra = {}, bool checkpoint = false,
-                   fake::AgentOptions agent_options = {})
+                   fake::AgentOptions agent_options = {}, std::vector<std::string> extra_args = {})
       : daemon(DockerDaemon::shared()), agent(std::move(agent_options)) {
     agent.start();
     std::map<std::string, std::string> env = {
@@ -50,7 +50,9 @@ struct Harness {
       env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "200ms";
     }
     for (auto& [k, v] : extra) env[k] = v;
-    exe = std::make_unique<Process>(std::vector<std::string>{testing_support::executor_binary(), kPadding}, env);
+    std::vector<std::string> argv{testing_support::executor_binary(), kPadding};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    exe = std::make_unique<Process>(argv, env);
     REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
     std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
   }

@@ -1,0 +1,237 @@
+// Issue 16, the executor's side of the trust boundary, against a real dockerd: the site policy
+// refuses what can widen a container's access unless the site file allows it; a Vault secret never
+// leaves in a status message or log line, even when Docker echoes it back; tokens are gone from the
+// environment block; a task's control characters cannot forge executor log lines.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "docker/image_ref.h"
+#include "docker_daemon.h"
+#include "executor_harness.h"
+#include "fake_vault.h"
+#include "task_builder.h"
+
+using namespace std::chrono_literals;
+using testing_support::DockerDaemon;
+using testing_support::FakeVault;
+using testing_support::Harness;
+using testing_support::TaskBuilder;
+namespace v1 = ::mesos::v1;
+
+namespace {
+
+std::string image() { return DockerDaemon::shared().image("test/bb:1"); }
+
+// A site file owned by root (the test runs as root), 0644.
+struct SiteFile {
+  explicit SiteFile(const std::string& text) {
+    char tmpl[] = "/tmp/sce-site-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::fchmod(fd, 0644);
+    ::close(fd);
+    path = tmpl;
+  }
+  ~SiteFile() { ::unlink(path.c_str()); }
+  std::string path;
+};
+
+bool container_exists(const DockerDaemon& d, const std::string& task) {
+  return !d.cli({"ps", "-aq", "--filter", "name=" + docker::container_name(task)}).empty();
+}
+
+std::string inspect(const DockerDaemon& d, const std::string& task, const std::string& format) {
+  std::string out = d.cli({"inspect", "--format", format, docker::container_name(task)});
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("privileged, device and security-opt are refused by default: TASK_FAILED, REASON_TASK_INVALID, no container") {
+  struct Case {
+    const char* task;
+    const char* key;
+    const char* value;
+    const char* allow_with;
+  };
+  for (const Case& c : {Case{"pol-priv", "privileged", "true", "policy.allow_privileged"},
+                        Case{"pol-dev", "device", "/dev/fuse", "policy.allowed_devices"},
+                        Case{"pol-secopt", "security-opt", "seccomp=unconfined", "policy.allowed_security_opts"}}) {
+    SECTION(c.key) {
+      Harness h;
+      h.agent.launch(TaskBuilder(c.task, image()).param(c.key, c.value).shell("sleep 30"));
+      const auto failed = h.wait_state(c.task, v1::TASK_FAILED);
+      CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+      CHECK_THAT(failed.message(), Catch::Contains(std::string("docker parameter ") + c.key) &&
+                                       Catch::Contains("not allowed by the site policy") &&
+                                       Catch::Contains(c.allow_with));
+      CHECK(h.states(c.task) == std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_FAILED});
+      CHECK_FALSE(container_exists(h.daemon, c.task));
+      REQUIRE(h.exe->wait(10s).has_value());
+    }
+  }
+}
+
+TEST_CASE("The site file allows them: the container gets exactly what the policy lets through") {
+  SiteFile site(R"(policy:
+  allow_privileged: true
+  allowed_devices: [/dev/fuse]
+  allowed_security_opts: [no-new-privileges]
+)");
+  Harness h({}, false, {}, {"--config", site.path});
+  h.agent.launch(TaskBuilder("pol-ok", image())
+                     .param("device", "/dev/fuse")
+                     .param("security-opt", "no-new-privileges")
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("pol-ok", v1::TASK_RUNNING);
+  CHECK_THAT(inspect(h.daemon, "pol-ok", "{{json .HostConfig.Devices}}"), Catch::Contains("/dev/fuse"));
+  CHECK_THAT(inspect(h.daemon, "pol-ok", "{{json .HostConfig.SecurityOpt}}"), Catch::Contains("no-new-privileges"));
+  // The executor's own labels are on the container, for the wrapper.
+  CHECK(inspect(h.daemon, "pol-ok", "{{index .Config.Labels \"sidecar-executor.executor-id\"}}") == "exec-1");
+  CHECK(inspect(h.daemon, "pol-ok", "{{index .Config.Labels \"sidecar-executor.framework-id\"}}") == "fw-0001");
+  h.agent.kill("pol-ok");
+  h.wait_state("pol-ok", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+
+  // privileged goes through to Docker. Some hosts (a VM without every capability) cannot start a
+  // privileged container: then the start fails in runc, which still shows the policy let it pass.
+  Harness hp({}, false, {}, {"--config", site.path});
+  hp.agent.launch(TaskBuilder("pol-priv-ok", image()).param("privileged", "true").shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  REQUIRE(fake::FakeAgent::wait_until(
+      [&] {
+        const auto st = hp.states("pol-priv-ok");
+        return !st.empty() && (st.back() == v1::TASK_RUNNING || st.back() == v1::TASK_FAILED);
+      },
+      60s));
+  const auto last = hp.updates_of("pol-priv-ok").back();
+  INFO(last.message());
+  if (last.state() == v1::TASK_RUNNING) {
+    CHECK(inspect(hp.daemon, "pol-priv-ok", "{{.HostConfig.Privileged}}") == "true");
+    hp.agent.kill("pol-priv-ok");
+    hp.wait_state("pol-priv-ok", v1::TASK_KILLED);
+  } else {
+    CHECK(last.reason() == v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
+    CHECK_THAT(last.message(), Catch::Contains("start failed") && !Catch::Contains("site policy"));
+  }
+  REQUIRE(hp.exe->wait(15s) == std::optional<int>(0));
+}
+
+TEST_CASE("A site file anyone but root could write stops the executor; a task-named file cannot set the policy") {
+  SiteFile loose("policy:\n  allow_privileged: true\n");
+  ::chmod(loose.path.c_str(), 0666);
+  {
+    testing_support::Process exe({testing_support::executor_binary(), "--print-config", "--config", loose.path},
+                                 {{"PATH", "/usr/bin:/bin"}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(2));
+    CHECK_THAT(exe.output(), Catch::Contains(loose.path) && Catch::Contains("writable by others"));
+  }
+  ::chmod(loose.path.c_str(), 0644);
+  {
+    testing_support::Process exe({testing_support::executor_binary(), "--print-config"},
+                                 {{"PATH", "/usr/bin:/bin"}, {"SIDECAR_EXECUTOR_CONFIG", loose.path}});
+    REQUIRE(exe.wait(5s) == std::optional<int>(2));
+    CHECK_THAT(exe.output(), Catch::Contains("policy: only the site config file"));
+  }
+}
+
+TEST_CASE("A locked setting keeps the site's value whatever the task's environment says, and the log says so") {
+  SiteFile site("sidecar_max_fails: 4\npolicy:\n  locked: [sidecar_max_fails, docker_repository]\n");
+  testing_support::Process exe({testing_support::executor_binary(), "--print-config", "--config", site.path},
+                               {{"PATH", "/usr/bin:/bin"},
+                                {"EXECUTOR_SIDECAR_MAX_FAILS", "99"},
+                                {"EXECUTOR_DOCKER_REPOSITORY", "127.0.0.1:1/other"}});
+  REQUIRE(exe.wait(5s) == std::optional<int>(0));
+  CHECK_THAT(exe.output(), Catch::Contains("EXECUTOR_SIDECAR_MAX_FAILS=4\n"));
+  CHECK_THAT(exe.output(), Catch::Contains("EXECUTOR_DOCKER_REPOSITORY=https://index.docker.io/v1/\n"));
+  Harness h({{"EXECUTOR_SIDECAR_MAX_FAILS", "99"}}, false, {}, {"--config", site.path});
+  h.agent.launch(TaskBuilder("lock-1", image()).shell("true"));
+  h.wait_state("lock-1", v1::TASK_FINISHED);
+  REQUIRE(h.exe->wait(10s).has_value());
+  CHECK_THAT(h.exe->output(), Catch::Contains("EXECUTOR_SIDECAR_MAX_FAILS is locked by the site config file"));
+}
+
+TEST_CASE("A Vault secret in an env entry Docker rejects never reaches a status message or a log line") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  const std::string secret = "rejected-secret-canary-7731";
+  vault.put_kv1("app", {{"value", secret}});
+  Harness h({{"VAULT_ADDR", vault.addr()}, {"VAULT_TOKEN", token}, {"VAULT_MAX_RETRIES", "0"}});
+  // An entry without a name: resolved by the Secrets step, then refused by dockerd, which quotes it.
+  h.agent.launch(TaskBuilder("sec-echo", image()).param("env", "=vault://secret/app").shell("true"));
+  const auto failed = h.wait_state("sec-echo", v1::TASK_FAILED);
+  INFO(failed.message());
+  CHECK_THAT(failed.message(), Catch::Contains("create failed"));
+  CHECK_THAT(failed.message(), Catch::Contains("[secret]"));  // Docker did echo it: the marker stands in its place
+  REQUIRE(h.exe->wait(10s).has_value());
+  for (const auto& u : h.agent.updates()) CHECK(u.status.message().find(secret) == std::string::npos);
+  CHECK(h.exe->output().find(secret) == std::string::npos);
+  CHECK(h.exe->output().find(token) == std::string::npos);
+  // And the secret really was resolved (so the check above could fail).
+  bool read = false;
+  for (const auto& c : vault.calls()) read = read || c.path.find("secret/app") != std::string::npos;
+  CHECK(read);
+}
+
+TEST_CASE("/proc/<pid>/environ of the running executor holds no token") {
+  const std::string vault_token = "environ-vault-token-canary";
+  const std::string vault_password = "environ-vault-password-canary";
+  const std::string agent_token = "environ-agent-token-canary";
+  fake::AgentOptions ao;
+  ao.auth_token = agent_token;
+  Harness h({{"VAULT_TOKEN", vault_token},
+             {"VAULT_PASSWORD", vault_password},
+             {"MESOS_EXECUTOR_AUTHENTICATION_TOKEN", agent_token}},
+            false, ao);
+  h.agent.launch(TaskBuilder("environ-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("environ-1", v1::TASK_RUNNING);
+  const std::string env_block = read_file("/proc/" + std::to_string(h.exe->pid()) + "/environ");
+  REQUIRE(env_block.find("MESOS_FRAMEWORK_ID=fw-0001") != std::string::npos);  // the file was read
+  CHECK(env_block.find(vault_token) == std::string::npos);
+  CHECK(env_block.find(vault_password) == std::string::npos);
+  CHECK(env_block.find(agent_token) == std::string::npos);
+  // Not dumpable: no core file, and /proc/<pid>/environ and mem are root's alone.
+  const std::string status = read_file("/proc/" + std::to_string(h.exe->pid()) + "/limits");
+  CHECK_THAT(status, Catch::Matches("(.|\n)*Max core file size +0 +0(.|\n)*"));
+  h.agent.kill("environ-1");
+  h.wait_state("environ-1", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  for (const std::string& t : {vault_token, vault_password, agent_token}) {
+    CHECK(h.exe->output().find(t) == std::string::npos);
+  }
+}
+
+TEST_CASE("CR/LF in a task id or image cannot forge executor log lines") {
+  Harness h;
+  const std::string id = "forge-1\nFORGED level=error msg=owned";
+  h.agent.launch(TaskBuilder(id, "busybox\r\nFORGED-IMAGE-LINE").shell("true"));
+  const auto failed = h.wait_state(id, v1::TASK_FAILED);
+  CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+  CHECK(failed.message().find('\r') == std::string::npos);
+  CHECK(failed.message().find('\n') == std::string::npos);
+  REQUIRE(h.exe->wait(10s).has_value());
+  std::istringstream lines(h.exe->output());
+  int seen_escaped = 0;
+  for (std::string line; std::getline(lines, line);) {
+    INFO(line);
+    CHECK(line.rfind("FORGED", 0) != 0);
+    if (line.find("\\x0aFORGED") != std::string::npos) ++seen_escaped;
+  }
+  CHECK(seen_escaped > 0);  // the id was logged, escaped
+}
