@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,10 +31,14 @@ std::size_t release_startup_pages() {
   if (n <= 0) return 0;
   const std::string self(exe, static_cast<std::size_t>(n));
 
-  std::ifstream smaps("/proc/self/smaps");
+  // "e": close-on-exec, as every descriptor of the executor (a credential helper may start meanwhile).
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> smaps(std::fopen("/proc/self/smaps", "re"), &std::fclose);
   if (!smaps) return 0;
   std::vector<Mapping> maps;
-  for (std::string line; std::getline(smaps, line);) {
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, smaps.get()) != nullptr) {
+    std::string line(buf);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
     unsigned long lo = 0, hi = 0;
     char perms[5] = {};
     int path_at = 0;
