@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "settings/settings.h"
+#include "util/http_safe.h"
 
 namespace mesos {
 namespace {
@@ -90,7 +91,11 @@ util::Result<AgentEnv> load_agent_env(const util::EnvLookup& env) {
   if (auto r = duration("MESOS_SUBSCRIPTION_BACKOFF_MAX", out.subscription_backoff_max); !r) return r.error();
   if (auto r = duration("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", out.shutdown_grace_period); !r) return r.error();
 
-  if (auto token = env(kAuthTokenVar); token && !token->empty()) out.auth_token = *token;
+  if (auto token = env(kAuthTokenVar); token && !token->empty()) {
+    // It becomes a header value: refused, never echoed, if it could end the header.
+    if (auto ok = util::check_http_text(kAuthTokenVar, *token, false); !ok) return ok.error();
+    out.auth_token = *token;
+  }
 
   if (auto r = flag("LIBPROCESS_SSL_ENABLED", out.tls.enabled); !r) return r.error();
   if (auto r = flag("LIBPROCESS_SSL_VERIFY_CERT", out.tls.verify_cert); !r) return r.error();

@@ -78,3 +78,13 @@ TEST_CASE("Agent environment: missing and bad values are errors naming the varia
     CHECK_THAT(e.error().message, Catch::Contains(name));
   }
 }
+
+TEST_CASE("An agent token holding a control character is refused without being echoed") {
+  auto env = util::map_env({{"MESOS_FRAMEWORK_ID", "fw"},
+                            {"MESOS_EXECUTOR_ID", "ex"},
+                            {"MESOS_AGENT_ENDPOINT", "127.0.0.1:5051"},
+                            {"MESOS_EXECUTOR_AUTHENTICATION_TOKEN", "tok-secret\r\nX-Evil: 1"}});
+  auto r = mesos::load_agent_env(env);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message, Catch::Contains("MESOS_EXECUTOR_AUTHENTICATION_TOKEN") && !Catch::Contains("tok-secret"));
+}
