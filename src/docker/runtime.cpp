@@ -189,6 +189,19 @@ void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
 }
 
 void Runtime::create(const ::mesos::v1::TaskInfo& task) {
+  std::optional<util::Error> invalid;
+  {
+    // Normally built by the pull step; a create on its own builds and checks it here.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!spec_) {
+      auto spec = build_container_spec(task, opts_.spec);
+      if (spec) spec_ = std::move(*spec); else invalid = spec.error();
+    }
+  }
+  if (invalid) {
+    sink_(ev::StepFailed{LaunchStep::Create, invalid->message, true});
+    return;
+  }
   spawn([this, task_id = task.task_id().value()] {
     std::vector<std::string> extra;
     if (opts_.extra_env) extra = opts_.extra_env();
@@ -196,17 +209,13 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
     std::optional<ContainerSpec> spec;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (spec_) spec = *spec_;
+      spec = *spec_;
       for (const auto& [ref, value] : secret_env_.replacements) from_secrets[value] = ref;
       for (const auto& kv : secret_env_.extra) {
         extra.push_back(kv);
         from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
       }
       if (spec) spec = with_executor_env(std::move(*spec), extra, secret_env_.replacements);
-    }
-    if (!spec) {
-      sink_(ev::StepFailed{LaunchStep::Create, "no container spec: the pull step did not build one"});
-      return;
     }
     // The environment the container gets (startup dump): values only for the site's allow-list,
     // Vault references instead of their values.
