@@ -1,0 +1,76 @@
+// Settings → adapter options.
+#include "app/options.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <thread>
+
+namespace app {
+namespace {
+// In the sandbox: the id and name of the container this executor created, for packaging/executor.sh.
+constexpr const char* kContainerIdFile = "sidecar-executor.container-id";
+}  // namespace
+
+executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent) {
+  executor::MachineConfig mc;
+  mc.kill_grace = std::chrono::seconds(s.kill_task_timeout_s);
+  mc.draining_duration = s.sidecar_draining_duration;
+  mc.shutdown_grace = agent.shutdown_grace_period;
+  mc.terminal_ack_timeout = s.terminal_ack_timeout;
+  return mc;
+}
+
+docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos::AgentEnv& agent,
+                                       const settings::SitePolicy& policy) {
+  docker::RuntimeOptions ro;
+  ro.spec.force_cpu_limit = s.force_cpu_limit;
+  ro.spec.force_memory_limit = s.force_memory_limit;
+  ro.spec.use_cpu_shares = s.use_cpu_shares;
+  ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ro.spec.policy = policy;
+  // The wrapper stops a container left by a dead executor only when it carries these (the agent
+  // checked the executor id when it accepted our SUBSCRIBE).
+  ro.spec.own_labels = {{"sidecar-executor.executor-id", agent.executor_id},
+                        {"sidecar-executor.framework-id", agent.framework_id}};
+  ro.docker_repository = s.docker_repository;
+  ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(s.logs_since);
+  ro.env = util::process_env();
+  if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
+    ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;
+  }
+  if (s.relay_syslog) {
+    logs::RelayOptions rel;
+    rel.address = s.syslog_addr;
+    rel.hostname = s.log_hostname;
+    rel.copy_to_stdout = s.container_logs_stdout;
+    ro.relay = rel;
+    ro.relay_labels = s.send_docker_labels;
+    if (s.relay_syslog_startup_only) {
+      ro.relay_for = std::chrono::duration_cast<std::chrono::milliseconds>(s.relay_syslog_startup_time);
+    }
+  }
+  return ro;
+}
+
+sidecar::WatchdogOptions watchdog_options(const settings::Settings& s) {
+  sidecar::WatchdogOptions wo;
+  wo.state_url = s.sidecar_url;
+  wo.backoff = s.sidecar_backoff;
+  wo.poll_interval = s.sidecar_poll_interval;
+  wo.http_timeout = s.http_timeout;
+  wo.retry_count = s.sidecar_retry_count;
+  wo.retry_delay = s.sidecar_retry_delay;
+  wo.max_fails = s.sidecar_max_fails;
+  wo.health_updates = s.sidecar_health_updates;
+  return wo;
+}
+
+vault::AwsOptions aws_options(const settings::Settings& s) {
+  vault::AwsOptions aws;
+  aws.role = s.aws_role;
+  aws.ttl = s.aws_role_ttl;
+  aws.max_ttl = s.aws_role_max_ttl;
+  return aws;
+}
+
+}  // namespace app

@@ -1,0 +1,25 @@
+// Each adapter's options from the effective settings (and, where it matters, the agent's
+// environment and the site policy): the field-by-field copies main() would otherwise hold.
+#pragma once
+
+#include "docker/runtime.h"
+#include "executor/machine.h"
+#include "mesos/agent_env.h"
+#include "settings/policy.h"
+#include "settings/settings.h"
+#include "sidecar/watchdog.h"
+#include "vault/vault.h"
+
+namespace app {
+
+executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent);
+
+// Everything but the endpoint and the callbacks (extra_env, secrets), which need live objects.
+docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos::AgentEnv& agent,
+                                       const settings::SitePolicy& policy);
+
+sidecar::WatchdogOptions watchdog_options(const settings::Settings& s);
+
+vault::AwsOptions aws_options(const settings::Settings& s);
+
+}  // namespace app

@@ -1,0 +1,31 @@
+// Everything the operator decides, read once at start: the site config file (settings, policy,
+// locked variables), the optional settings-only file a task may name, and the environment, with
+// locks applied before anything reads it. Also the process hardening the policy governs.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "settings/config_file.h"
+#include "settings/settings.h"
+#include "util/result.h"
+
+namespace app {
+
+struct Site {
+  settings::ConfigFile file;            // the site file (path empty when there is none)
+  settings::Settings settings;          // effective settings
+  std::vector<settings::LockNote> locks;  // locked names the task's environment tried to set
+};
+
+// `config_path`: --config (empty: the default path, optional). `settings_path`: the file named by
+// SIDECAR_EXECUTOR_CONFIG (empty: none). Errors name the file, line and key, or the variable.
+util::Result<Site> load_site(const std::string& config_path, const std::string& settings_path,
+                             std::string_view os_hostname);
+
+// No core file and not dumpable (no ptrace, /proc/<pid>/environ and mem are root's alone), unless
+// the site allows core dumps for debugging (policy.allow_core_dumps).
+void harden_process(bool allow_core_dumps);
+
+}  // namespace app
