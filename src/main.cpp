@@ -85,6 +85,11 @@ int main(int argc, char** argv) {
   for (const auto& note : site->locks) {
     spdlog::warn("{} is locked by the site config file: the value in the task's environment is ignored", note.name);
   }
+  if (!site->ignored_token_file.empty()) {
+    spdlog::warn("VAULT_TOKEN_FILE={} ignored: its folder is not in policy.vault_token_dirs of the site config file "
+                 "(no Vault token is read from or cached there)",
+                 site->ignored_token_file);
+  }
   app::print_startup_dump(cfg);
 
   executor::Machine machine(app::machine_config(cfg, *agent_env));
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
     return true;
   });
   sidecar.shutdown();
+  secrets.cancel();  // a secret read in flight must not hold the exit (the runtime joins its thread)
   containers.shutdown();
   secrets.cleanup();
   agent.stop();

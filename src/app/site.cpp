@@ -4,6 +4,9 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <cstdlib>
+
+#include "settings/policy.h"
 #include "util/env.h"
 
 namespace app {
@@ -24,12 +27,28 @@ util::Result<Site> load_site(const std::string& config_path, const std::string& 
   // Locked names take the site's value before anything reads the environment; the settings-only
   // file may not set them either.
   site.locks = settings::apply_locks(site.file);
+  site.ignored_token_file = restrict_vault_token_file(site.file.policy.vault_token_dirs);
   for (const auto& name : site.file.policy.locked) extra.values.erase(name);
   auto loaded = settings::load_settings(settings::layered(settings::layered(util::process_env(), extra), site.file),
                                         os_hostname);
   if (!loaded) return util::make_error("invalid setting " + loaded.error().message);
   site.settings = std::move(*loaded);
   return site;
+}
+
+std::string restrict_vault_token_file(const std::vector<std::string>& allowed) {
+  const char* path = std::getenv("VAULT_TOKEN_FILE");
+  if (path == nullptr || *path == '\0') return "";
+  const std::string p = path;
+  const auto slash = p.rfind('/');
+  const std::string dir = slash == std::string::npos || slash == 0 ? (slash == 0 ? "/" : "") : p.substr(0, slash);
+  // The folder must be listed exactly (after "." and ".." are resolved): not a prefix, so that a
+  // site listing /var/lib/vault does not open every folder below it.
+  for (const auto& a : allowed) {
+    if (settings::path_under_prefixes(dir, {a}) && settings::path_under_prefixes(a, {dir})) return "";
+  }
+  ::unsetenv("VAULT_TOKEN_FILE");
+  return p;
 }
 
 void harden_process(bool allow_core_dumps) {

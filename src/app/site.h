@@ -17,7 +17,12 @@ struct Site {
   settings::ConfigFile file;            // the site file (path empty when there is none)
   settings::Settings settings;          // effective settings
   std::vector<settings::LockNote> locks;  // locked names the task's environment tried to set
+  std::string ignored_token_file;       // VAULT_TOKEN_FILE outside policy.vault_token_dirs, removed
 };
+
+// Removes VAULT_TOKEN_FILE from the environment unless its folder (the path resolved lexically, no
+// symlink followed) is one of `allowed`; returns the path it removed, or empty.
+std::string restrict_vault_token_file(const std::vector<std::string>& allowed);
 
 // `config_path`: --config (empty: the default path, optional). `settings_path`: the file named by
 // SIDECAR_EXECUTOR_CONFIG (empty: none). Errors name the file, line and key, or the variable.

@@ -94,6 +94,7 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
     else if (key == "allow_unlimited_pids") r = set_flag(p.allow_unlimited_pids);
     else if (key == "allow_core_dumps") r = set_flag(p.allow_core_dumps);
     else if (key == "env_dump_values") r = set_list(p.env_dump_values);
+    else if (key == "vault_token_dirs") r = set_list(p.vault_token_dirs);
     else if (key == "locked") {
       r = set_list(p.locked);
       if (r) {

@@ -35,6 +35,11 @@ struct SitePolicy {
   std::vector<std::string> env_dump_values;
   // Core dumps of the executor (they would hold secrets); for debugging only.
   bool allow_core_dumps = false;
+  // Folders where VAULT_TOKEN_FILE may be: the executor reads a token there (and sends it to
+  // VAULT_ADDR) and, as root, creates and replaces the cache there. Elsewhere the variable is ignored
+  // (a task could otherwise make root send /root/.vault-token anywhere, or write /etc/nologin or a
+  // shell file some root script sources). None by default.
+  std::vector<std::string> vault_token_dirs;
 
   SitePolicy();
 };

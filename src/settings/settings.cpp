@@ -113,7 +113,7 @@ std::vector<SettingSpec> build_specs() {
       },
       [](const Settings& s) { return std::to_string(s.kill_task_timeout_s); }});
   v.push_back(duration_setting("EXECUTOR_HTTP_TIMEOUT", "HttpTimeout", "2s",
-                               "Timeout of each request to Sidecar.", &Settings::http_timeout,
+                               "Total time of each Sidecar request and each seed lookup (connect, headers and body).", &Settings::http_timeout,
                                std::chrono::milliseconds(1)));
   v.push_back(int_setting("EXECUTOR_SIDECAR_RETRY_COUNT", "SidecarRetryCount", "5",
                           "Retries of a failed Sidecar request before giving up on that check.",

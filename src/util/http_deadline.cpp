@@ -16,16 +16,25 @@ DeadlineOutcome run_with_deadline(httplib::Client& client, std::chrono::millisec
   CancelFlag done;
   std::thread watcher([&] {
     const auto until = std::chrono::steady_clock::now() + total;
+    // stop() only shuts a socket the request already holds: one that is still being opened when the
+    // deadline passes would escape it, so once cut, stop() is repeated until the request has ended.
+    auto cut_until_done = [&] {
+      do {
+        client.stop();
+        pollfd fd{done.fd(), POLLIN, 0};
+        ::poll(&fd, done.fd() >= 0 ? 1 : 0, 20);
+      } while (!done.is_set());
+    };
     while (!done.is_set()) {
       if (cancel != nullptr && cancel->is_set()) {
         out.cancelled = true;
-        client.stop();
+        cut_until_done();
         return;
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         out.expired = true;
-        client.stop();
+        cut_until_done();
         return;
       }
       pollfd fds[2] = {{done.fd(), POLLIN, 0}, {cancel != nullptr ? cancel->fd() : -1, POLLIN, 0}};

@@ -1,18 +1,24 @@
 // Vault client, token rules, secret references, AWS credentials.
 #include "vault/vault.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
 #include "settings/duration.h"
 #include "settings/settings.h"
+#include "util/http_deadline.h"
+#include "util/http_safe.h"
+#include "util/secrets.h"
 
 namespace vault {
 
@@ -43,8 +49,9 @@ std::optional<long long> integer_member(const nlohmann::json& j, const char* key
   if (m->is_number_integer()) return m->get<long long>();
   if (m->is_number_unsigned()) {
     const auto u = m->get<unsigned long long>();
-    return u > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) ? std::nullopt
-                                                                                      : std::optional<long long>(static_cast<long long>(u));
+    return u > static_cast<unsigned long long>(std::numeric_limits<long long>::max())
+               ? std::nullopt
+               : std::optional<long long>(static_cast<long long>(u));
   }
   return std::nullopt;
 }
@@ -62,16 +69,111 @@ std::string describe(const Response& r) {
   return r.errors.empty() ? fmt::format("HTTP {}", r.status) : fmt::format("HTTP {}: {}", r.status, r.errors);
 }
 
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+// Sleeps `d`, or less when `cancel` is set meanwhile; false when cancelled.
+bool pause(Millis d, const util::CancelFlag* cancel) {
+  const auto until = Clock::now() + d;
+  while (cancel == nullptr || !cancel->is_set()) {
+    const auto left = std::chrono::duration_cast<Millis>(until - Clock::now());
+    if (left.count() <= 0) return true;
+    if (cancel == nullptr || cancel->fd() < 0) {
+      std::this_thread::sleep_for(std::min<Millis>(left, Millis(50)));
+    } else {
+      pollfd p{cancel->fd(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(left.count()));
+    }
+  }
+  return false;
+}
+
+// The user name is a credential too: request paths are shown with it replaced.
+std::string shown_path(const std::string& path) {
+  if (auto at = path.find("/auth/userpass/login/"); at != std::string::npos) {
+    return path.substr(0, at) + "/auth/userpass/login/<VAULT_USERNAME>";
+  }
+  return path;
+}
+
+// A value (user name, role) as one path segment: every byte but the unreserved ones percent-escaped,
+// so that a '/', '?' or '#' in it cannot change which endpoint the request reaches ("." and ".." are
+// escaped whole for the same reason).
+std::string path_segment(std::string_view v) {
+  static const char* hex = "0123456789ABCDEF";
+  if (v == "." || v == "..") return v.size() == 1 ? "%2E" : "%2E%2E";
+  std::string out;
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    }
+  }
+  return out;
+}
+
+std::string login_path(const Config& c) { return "/v1/auth/userpass/login/" + path_segment(c.username); }
+
+// A token a login (or Vault's renew) handed us: header-safe before it is used or stored.
+util::Result<std::string> checked_login_token(const util::Result<std::string>& token) {
+  if (!token) return token;
+  util::register_secret(*token);
+  if (auto p = token_text_problem(*token)) {
+    return util::make_error(fmt::format("the token Vault returned cannot be used: {}", *p));
+  }
+  return token;
+}
+
+// An open descriptor, closed on scope exit.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+bool owner_ok(uid_t uid) { return uid == 0 || uid == ::geteuid(); }
+
+// The checks of a token file's inode (nullopt: it passes).
+std::optional<std::string> inode_problem(const struct stat& st) {
+  if (!S_ISREG(st.st_mode)) return std::string("it is not a regular file");
+  if (!owner_ok(st.st_uid)) {
+    return fmt::format("it is owned by uid {}, not by root or the executor's uid {}", st.st_uid, ::geteuid());
+  }
+  if ((st.st_mode & 077) != 0) {
+    return fmt::format("its mode {:04o} gives group or others access (0600 or stricter needed)", st.st_mode & 07777);
+  }
+  if (st.st_nlink != 1) return fmt::format("it has {} hard links (one expected)", st.st_nlink);
+  if (st.st_size > static_cast<off_t>(kMaxTokenFileSize)) {
+    return fmt::format("it is larger than {} bytes", kMaxTokenFileSize);
+  }
+  return std::nullopt;
+}
+
+util::Error token_file_error(const std::string& path, const std::string& problem) {
+  return util::make_error(fmt::format("Vault token file {}: {}", util::escape_control_chars(path), problem));
+}
+
 }  // namespace
 
 util::Result<Config> config_from_env(const util::EnvLookup& env) {
   Config c;
   c.addr = getenv_or(env, "VAULT_ADDR", c.addr);
   while (!c.addr.empty() && c.addr.back() == '/') c.addr.pop_back();
-  if (c.addr.rfind("http://", 0) != 0 && c.addr.rfind("https://", 0) != 0) {
-    return util::make_error(fmt::format("VAULT_ADDR=\"{}\": not an http(s) address", c.addr));
+  if ((c.addr.rfind("http://", 0) != 0 && c.addr.rfind("https://", 0) != 0) || util::has_control_chars(c.addr)) {
+    return util::make_error(
+        fmt::format("VAULT_ADDR=\"{}\": not an http(s) address", util::escape_control_chars(c.addr)));
   }
   c.token = getenv_or(env, "VAULT_TOKEN");
+  util::register_secret(c.token);
+  // Never echoed: a token with a control character would forge headers of the request it goes into.
+  if (auto ok = util::check_http_text("VAULT_TOKEN", c.token, false); !ok) return ok.error();
   c.ca_cert = getenv_or(env, "VAULT_CACERT");
   c.ca_path = getenv_or(env, "VAULT_CAPATH");
   c.client_cert = getenv_or(env, "VAULT_CLIENT_CERT");
@@ -83,10 +185,12 @@ util::Result<Config> config_from_env(const util::EnvLookup& env) {
   }
   c.tls_server_name = getenv_or(env, "VAULT_TLS_SERVER_NAME");
   c.namespace_ = getenv_or(env, "VAULT_NAMESPACE");
+  if (auto ok = util::check_http_text("VAULT_NAMESPACE", c.namespace_); !ok) return ok.error();
   if (auto v = getenv_or(env, "VAULT_MAX_RETRIES"); !v.empty()) {
     char* end = nullptr;
     const long n = std::strtol(v.c_str(), &end, 10);
-    if (*end != '\0' || n < 0 || n > 100) return util::make_error(fmt::format("VAULT_MAX_RETRIES=\"{}\": not a count", v));
+    if (*end != '\0' || n < 0 || n > 100)
+      return util::make_error(fmt::format("VAULT_MAX_RETRIES=\"{}\": not a count", v));
     c.max_retries = static_cast<int>(n);
   }
   if (auto v = getenv_or(env, "VAULT_CLIENT_TIMEOUT"); !v.empty()) {
@@ -109,6 +213,8 @@ util::Result<Config> config_from_env(const util::EnvLookup& env) {
   }
   c.username = getenv_or(env, "VAULT_USERNAME");
   c.password = getenv_or(env, "VAULT_PASSWORD");
+  util::register_secret(c.password);
+  if (auto ok = util::check_http_text("VAULT_USERNAME", c.username, false); !ok) return ok.error();
   return c;
 }
 
@@ -123,12 +229,7 @@ Client::Client(Config cfg) : cfg_(std::move(cfg)), http_(std::make_unique<Http>(
     http_->cli = std::make_unique<httplib::Client>(cfg_.addr);
   }
   auto& c = *http_->cli;
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(cfg_.client_timeout).count();
-  const time_t sec = static_cast<time_t>(us / 1000000);
-  const time_t usec = static_cast<time_t>(us % 1000000);
-  c.set_connection_timeout(sec, usec);
-  c.set_read_timeout(sec, usec);
-  c.set_write_timeout(sec, usec);
+  util::set_http_timeouts(c, std::chrono::duration_cast<Millis>(cfg_.client_timeout));
   if (cfg_.addr.rfind("https://", 0) == 0) {
     c.enable_server_certificate_verification(!cfg_.skip_verify);
     if (!cfg_.ca_cert.empty() || !cfg_.ca_path.empty()) c.set_ca_cert_path(cfg_.ca_cert.c_str(), cfg_.ca_path.c_str());
@@ -139,43 +240,72 @@ Client::~Client() = default;
 
 util::Result<Response> Client::call(const std::string& method, const std::string& path, const nlohmann::json& body,
                                     const std::string& token) {
+  const std::string shown = shown_path(path);
+  // Defence in depth: callers check what they take from the environment, this refuses the rest.
+  if (auto ok = util::check_http_text("Vault request path " + util::escape_control_chars(shown), path, false); !ok) {
+    return ok.error();
+  }
+  if (auto ok = util::check_http_text("X-Vault-Token", token, false); !ok) return ok.error();
+  if (auto ok = util::check_http_text("X-Vault-Namespace", cfg_.namespace_); !ok) return ok.error();
+  if (method != "GET" && method != "POST" && method != "PUT") {
+    return util::make_error(fmt::format("unsupported method {}", method));
+  }
   httplib::Headers headers;
   if (!token.empty()) headers.emplace("X-Vault-Token", token);
   if (!cfg_.namespace_.empty()) headers.emplace("X-Vault-Namespace", cfg_.namespace_);
   const std::string payload = body.is_null() ? "" : body.dump();
-  // The user name is a credential too: never in a message.
-  std::string shown = path;
-  if (auto at = shown.find("/auth/userpass/login/"); at != std::string::npos) {
-    shown = shown.substr(0, at) + "/auth/userpass/login/<VAULT_USERNAME>";
-  }
+  auto& cli = *http_->cli;
   std::string last;
   auto backoff = backoff_;
   for (int attempt = 0; attempt <= cfg_.max_retries; ++attempt) {
     if (attempt > 0) {
-      std::this_thread::sleep_for(backoff);
+      Millis wait = backoff;
+      if (until_) wait = std::min(wait, std::chrono::duration_cast<Millis>(*until_ - Clock::now()));
+      if (!pause(std::max(wait, Millis(0)), cancel_)) break;
       backoff *= 2;
     }
-    httplib::Result res{nullptr, httplib::Error::Unknown};
-    if (method == "GET") {
-      res = http_->cli->Get(path.c_str(), headers);
-    } else if (method == "POST") {
-      res = http_->cli->Post(path.c_str(), headers, payload, "application/json");
-    } else if (method == "PUT") {
-      res = http_->cli->Put(path.c_str(), headers, payload, "application/json");
-    } else {
-      return util::make_error(fmt::format("unsupported method {}", method));
+    if (cancel_ != nullptr && cancel_->is_set()) break;
+    // The attempt's total: the configured timeout, cut to what the caller's deadline leaves.
+    Millis total = std::chrono::duration_cast<Millis>(cfg_.client_timeout);
+    if (until_) total = std::min(total, std::chrono::duration_cast<Millis>(*until_ - Clock::now()));
+    if (total.count() <= 0) {
+      if (last.empty()) last = fmt::format("{} {}: no time left for the request", method, shown);
+      break;
     }
+    util::set_http_timeouts(cli, total);
+    const auto began = Clock::now();
+    httplib::Result res{nullptr, httplib::Error::Unknown};
+    const auto outcome = util::run_with_deadline(
+        cli, total,
+        [&] {
+          if (method == "GET") {
+            res = cli.Get(path.c_str(), headers);
+          } else if (method == "POST") {
+            res = cli.Post(path.c_str(), headers, payload, "application/json");
+          } else {
+            res = cli.Put(path.c_str(), headers, payload, "application/json");
+          }
+        },
+        cancel_);
     if (!res) {
-      last = fmt::format("{} {}{}: {}", method, cfg_.addr, shown, httplib::to_string(res.error()));
+      if (outcome.cancelled) break;
+      // A per-read timeout as long as the whole allowance is the same deadline, reached first.
+      const bool expired = outcome.expired || Clock::now() - began >= total;
+      last = expired ? fmt::format("{} {}{}: no complete answer within {} ms (the request's total deadline)", method,
+                                   cfg_.addr, shown, total.count())
+                     : fmt::format("{} {}{}: {}", method, cfg_.addr, shown, httplib::to_string(res.error()));
       continue;
     }
     if (res->status == 412 || res->status == 429 || res->status >= 500) {
       auto j = nlohmann::json::parse(res->body, nullptr, false);
-      last = fmt::format("{} {}: HTTP {}{}", method, shown, res->status,
-                         j.is_discarded() ? "" : ": " + joined_errors(j));
+      last =
+          fmt::format("{} {}: HTTP {}{}", method, shown, res->status, j.is_discarded() ? "" : ": " + joined_errors(j));
       if (attempt < cfg_.max_retries) continue;
     }
     return response_from(res->status, res->body);
+  }
+  if (cancel_ != nullptr && cancel_->is_set()) {
+    return util::make_error(fmt::format("{} {}: cancelled (the executor is stopping)", method, shown));
   }
   return util::make_error(last);
 }
@@ -216,8 +346,8 @@ util::Result<std::string> secret_from_answer(const Response& r, const Reference&
   }
   const std::string* value = data ? string_member(*data, ref.key.c_str()) : nullptr;
   if (!value) {
-    return util::make_error(fmt::format("Value for path '{}' not found (no string field '{}'{})", ref.path, ref.key,
-                                        v2 ? ", KV v2" : ""));
+    return util::make_error(
+        fmt::format("Value for path '{}' not found (no string field '{}'{})", ref.path, ref.key, v2 ? ", KV v2" : ""));
   }
   return *value;
 }
@@ -252,57 +382,167 @@ std::optional<Duration> lease_duration_of(const Response& r) {
   return std::chrono::seconds(*v);
 }
 
+std::optional<std::string> token_text_problem(std::string_view content) {
+  if (!content.empty() && content.back() == '\n') content.remove_suffix(1);
+  if (content.empty()) return std::string("it is empty");
+  if (content.find('\n') != std::string_view::npos) return std::string("it has more than one line");
+  if (content.find('\r') != std::string_view::npos) return std::string("it holds a carriage return");
+  if (util::has_control_chars(content)) return std::string("it holds a control character");
+  for (const char c : content) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == ' ' || u > 0x7e) return std::string("it holds a space or a non-ASCII byte, which no Vault token has");
+  }
+  return std::nullopt;
+}
+
+util::Result<std::optional<TokenFile>> read_token_file(const std::string& path) {
+  // O_NOFOLLOW: a symbolic link as the last component is refused, not followed. O_NONBLOCK: a FIFO
+  // planted there cannot block the open; the inode checks refuse it next.
+  Fd f{::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)};
+  if (f.fd < 0) {
+    const int e = errno;
+    if (e == ENOENT) return std::optional<TokenFile>{};
+    if (e == ELOOP) return token_file_error(path, "it is a symbolic link");
+    return token_file_error(path, fmt::format("cannot open it: {}", std::strerror(e)));
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) return token_file_error(path, fmt::format("cannot stat it: {}", std::strerror(errno)));
+  if (auto p = inode_problem(st)) return token_file_error(path, *p);
+  std::string content;
+  char buf[512];
+  while (content.size() <= kMaxTokenFileSize) {
+    const ssize_t n = ::read(f.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return token_file_error(path, fmt::format("cannot read it: {}", std::strerror(errno)));
+    if (n == 0) break;
+    content.append(buf, static_cast<std::size_t>(n));
+  }
+  if (content.size() > kMaxTokenFileSize) {
+    return token_file_error(path, fmt::format("it is larger than {} bytes", kMaxTokenFileSize));
+  }
+  if (auto p = token_text_problem(content)) return token_file_error(path, *p);
+  if (content.back() == '\n') content.pop_back();
+  util::register_secret(content);
+  return std::optional<TokenFile>(TokenFile{std::move(content), std::chrono::system_clock::from_time_t(st.st_mtime)});
+}
+
+namespace {
+
+// The temporary file's name pattern: hidden, in the cache's own directory (so rename stays on one
+// file system), random (mkstemp), never a predictable name another user could plant first.
+std::string temp_pattern(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  return (dir == "/" ? "/" : dir + "/") + "." + base + ".XXXXXX";
+}
+
+void fsync_directory_of(const std::string& tmp) {
+  const auto slash = tmp.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : tmp.substr(0, slash);
+  Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd >= 0) ::fsync(d.fd);
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+util::Result<void> write_token_file(const std::string& path, const std::string& token) {
+  if (auto p = token_text_problem(token)) return token_file_error(path, "the token is not written: " + *p);
+  // Only a file we would have written ourselves is replaced: the path is the task's to choose.
+  if (auto existing = read_token_file(path); !existing) {
+    return util::make_error(existing.error().message + ": not replaced");
+  }
+  std::string tmp = temp_pattern(path);
+  Fd f{::mkostemp(tmp.data(), O_CLOEXEC)};
+  if (f.fd < 0) return token_file_error(path, fmt::format("cannot create a temporary file: {}", std::strerror(errno)));
+  const auto fail = [&](const char* step) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return token_file_error(path, fmt::format("{}: {}", step, std::strerror(e)));
+  };
+  if (::fchmod(f.fd, 0600) != 0) return fail("fchmod");
+  if (!write_all(f.fd, token)) return fail("write");
+  if (::fsync(f.fd) != 0) return fail("fsync");
+  const int fd = f.fd;
+  f.fd = -1;
+  if (::close(fd) != 0) return fail("close");
+  // rename replaces a symbolic link at `path` (planted after the check above) rather than following it.
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
+  fsync_directory_of(tmp);
+  return {};
+}
+
+namespace {
+
+// The token of VAULT_TOKEN_FILE when it passes the checks, is young enough and Vault still takes it.
+// `refused` says why the file was not used when a check failed (for the error when no login is possible).
+std::optional<Token> cached_token(Client& client, std::string& refused) {
+  const Config& c = client.config();
+  const std::string where = util::escape_control_chars(c.token_file);
+  auto file = read_token_file(c.token_file);
+  if (!file) {
+    refused = file.error().message;
+    spdlog::warn(
+        "{}: not used; {}", refused,
+        c.username.empty() || c.password.empty() ? "no VAULT_USERNAME/VAULT_PASSWORD to log in with" : "logging in");
+    return std::nullopt;
+  }
+  if (!*file) return std::nullopt;
+  const auto young_after = std::chrono::system_clock::now() - std::chrono::seconds(c.ttl_s - 3600);
+  if ((*file)->mtime <= young_after) {
+    spdlog::info("the cached Vault token in {} is too old: logging in", where);
+    return std::nullopt;
+  }
+  std::string t = std::move((*file)->value);
+  auto r = client.call("GET", "/v1/auth/token/lookup-self", nullptr, t);
+  if (r && r->status == 200) return Token{t, fmt::format("the cached token in {}", where)};
+  spdlog::info("the cached Vault token in {} is not valid any more ({}): logging in", where,
+               r ? describe(*r) : r.error().message);
+  return std::nullopt;
+}
+
+}  // namespace
+
 util::Result<Token> obtain_token(Client& client) {
   const Config& c = client.config();
-  if (!c.token.empty()) return Token{c.token, "VAULT_TOKEN"};
+  if (!c.token.empty()) {
+    util::register_secret(c.token);
+    if (auto ok = util::check_http_text("VAULT_TOKEN", c.token, false); !ok) return ok.error();
+    return Token{c.token, "VAULT_TOKEN"};
+  }
+  std::string refused;
   if (!c.token_file.empty()) {
-    struct stat st {};
-    if (::stat(c.token_file.c_str(), &st) == 0) {
-      const auto mtime = std::chrono::system_clock::from_time_t(st.st_mtime);
-      const auto young_after = std::chrono::system_clock::now() - std::chrono::seconds(c.ttl_s - 3600);
-      if (mtime > young_after) {
-        std::ifstream f(c.token_file);
-        std::stringstream ss;
-        ss << f.rdbuf();
-        std::string t = ss.str();
-        while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-        if (!t.empty()) {
-          auto r = client.call("GET", "/v1/auth/token/lookup-self", nullptr, t);
-          if (r && r->status == 200) return Token{t, fmt::format("the cached token in {}", c.token_file)};
-          spdlog::info("the cached Vault token in {} is not valid any more ({}): logging in", c.token_file,
-                       r ? describe(*r) : r.error().message);
-        }
-      } else {
-        spdlog::info("the cached Vault token in {} is too old: logging in", c.token_file);
-      }
-    }
+    if (auto t = cached_token(client, refused)) return *t;
   }
   if (c.username.empty() || c.password.empty()) {
-    return util::make_error("no Vault token: Must set VAULT_USERNAME and VAULT_PASSWORD (or VAULT_TOKEN)");
+    return util::make_error(fmt::format("no Vault token{}; Must set VAULT_USERNAME and VAULT_PASSWORD (or VAULT_TOKEN)",
+                                        refused.empty() ? "" : " (" + refused + ": not used)"));
   }
-  auto login = client.call("POST", "/v1/auth/userpass/login/" + c.username, {{"password", c.password}}, "");
+  util::register_secret(c.password);
+  auto login = client.call("POST", login_path(c), {{"password", c.password}}, "");
   if (!login) return util::make_error(fmt::format("Vault login: {}", login.error().message));
   if (login->status != 200) return util::make_error(fmt::format("Vault userpass login: {}", describe(*login)));
-  auto token = token_from_login(*login);
+  auto token = checked_login_token(token_from_login(*login));
   if (!token) return util::make_error(fmt::format("Vault login: {}", token.error().message));
   Token t{*token, "a userpass login"};
   auto renew = client.call("POST", "/v1/auth/token/renew", {{"token", t.value}, {"increment", c.ttl_s}}, t.value);
   if (!renew || renew->status != 200) {
-    spdlog::warn("could not renew the new Vault token to {} s: {}", c.ttl_s, renew ? describe(*renew) : renew.error().message);
+    spdlog::warn("could not renew the new Vault token to {} s: {}", c.ttl_s,
+                 renew ? describe(*renew) : renew.error().message);
   }
   if (!c.token_file.empty()) {
-    const std::string tmp = c.token_file + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    bool ok = f != nullptr;
-    if (f) {
-      ::fchmod(fileno(f), 0600);
-      ok = std::fputs(t.value.c_str(), f) >= 0;
-      ok = std::fclose(f) == 0 && ok;
-    }
-    if (ok) ok = std::rename(tmp.c_str(), c.token_file.c_str()) == 0;
-    if (!ok) {
-      spdlog::warn("could not write the Vault token file {}: {}", c.token_file, std::strerror(errno));
-      std::remove(tmp.c_str());
+    if (auto w = write_token_file(c.token_file, t.value); !w) {
+      spdlog::warn("could not write the Vault token cache: {}", w.error().message);
     }
   }
   return t;
@@ -328,19 +568,22 @@ std::optional<Reference> parse_reference(const std::string& value) {
 
 util::Result<std::string> read_secret(Client& client, const std::string& token, const Reference& ref) {
   if (ref.path.empty()) return util::make_error("empty Vault path");
+  if (auto ok = util::check_http_text("Vault path", ref.path); !ok) return ok.error();
   // KV v2 mounts keep secrets under <mount>/data/<rest>.
   std::string read_path = ref.path;
   bool v2 = false;
   auto mount = client.call("GET", "/v1/sys/internal/ui/mounts/" + ref.path, nullptr, token);
-  if (mount) {
-    if (auto p = kv2_read_path(*mount, ref.path)) {
-      v2 = true;
-      read_path = *p;
-    }
+  // No answer at all (unreachable, deadline, cancelled): the read would fare no better.
+  if (!mount) return util::make_error(fmt::format("Vault unreachable: {}", mount.error().message));
+  if (auto p = kv2_read_path(*mount, ref.path)) {
+    v2 = true;
+    read_path = *p;
   }
   auto r = client.call("GET", "/v1/" + read_path, nullptr, token);
   if (!r) return util::make_error(fmt::format("Vault unreachable: {}", r.error().message));
-  return secret_from_answer(*r, ref, v2);
+  auto value = secret_from_answer(*r, ref, v2);
+  if (value) util::register_secret(*value);
+  return value;
 }
 
 Secrets::Secrets(util::EnvLookup env, AwsOptions aws, OnExpiring on_expiring)
@@ -352,8 +595,12 @@ util::Result<void> Secrets::ensure_client() {
   if (client_) return {};
   auto c = config_from_env(env_);
   if (!c) return c.error();
-  cfg_ = *c;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cfg_ = *c;
+  }
   client_ = std::make_unique<Client>(*c);
+  client_->set_cancel(&cancel_);
   return {};
 }
 
@@ -374,6 +621,7 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
                                         std::chrono::duration_cast<std::chrono::seconds>(ttl).count(),
                                         std::chrono::duration_cast<std::chrono::seconds>(aws_.max_ttl).count()));
   }
+  if (auto ok = util::check_http_text("EXECUTOR_AWS_ROLE", aws_.role); !ok) return ok.error();
   if (auto c = ensure_client(); !c) return c.error();
   // A parent token of the task's own, living as long as the credentials.
   const Config& c = client_->config();
@@ -381,22 +629,30 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
     return util::make_error("EXECUTOR_AWS_ROLE needs VAULT_USERNAME and VAULT_PASSWORD for the task's own token");
   }
   const long ttl_s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
-  auto login = client_->call("POST", "/v1/auth/userpass/login/" + c.username,
-                             {{"password", c.password}, {"ttl", fmt::format("{}s", ttl_s)}}, "");
+  auto login = client_->call("POST", login_path(c), {{"password", c.password}, {"ttl", fmt::format("{}s", ttl_s)}}, "");
   if (!login) return util::make_error(fmt::format("Vault login for the AWS role: {}", login.error().message));
-  auto parent = token_from_login(*login);
+  auto parent = checked_login_token(token_from_login(*login));
   if (!parent) return util::make_error(fmt::format("Vault login for the AWS role: {}", parent.error().message));
-  parent_token_ = *parent;
-  auto creds = client_->call("GET", "/v1/aws/creds/" + aws_.role, nullptr, parent_token_);
+  std::string parent_token = *parent;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    parent_token_ = parent_token;  // revoked at cleanup, whatever happens next
+  }
+  auto creds = client_->call("GET", "/v1/aws/creds/" + path_segment(aws_.role), nullptr, parent_token);
   if (!creds) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, creds.error().message));
   auto got = aws_from_answer(*creds);
   if (!got) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, got.error().message));
   AwsCredentials out = std::move(*got);
-  lease_id_ = out.lease_id;
+  for (const auto* v : {&out.access_key, &out.secret_key, &out.session_token}) util::register_secret(*v);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lease_id_ = out.lease_id;
+  }
   if (aws_.ttl.count() > 0 && !out.lease_id.empty()) {
-    const long increment = ttl_s + static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(aws_.expiry_margin).count());
+    const long increment =
+        ttl_s + static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(aws_.expiry_margin).count());
     auto renew = client_->call("PUT", "/v1/sys/leases/renew", {{"lease_id", out.lease_id}, {"increment", increment}},
-                               parent_token_);
+                               parent_token);
     if (renew && renew->status == 200 && lease_duration_of(*renew)) {
       out.lease_duration = *lease_duration_of(*renew);
       spdlog::info("AWS lease renewed for {} s (asked {} s)",
@@ -409,31 +665,54 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
 }
 
 util::Result<SecretEnv> Secrets::resolve(const std::vector<std::string>& env) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cleaned_ || cancel_.is_set()) return util::make_error("Vault: cancelled (the executor is stopping)");
+    busy_ = true;
+  }
+  auto out = resolve_all(env);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_ = false;
+  }
+  cv_.notify_all();
+  return out;
+}
+
+util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env) {
   SecretEnv out;
   for (const auto& kv : env) {
     const auto eq = kv.find('=');
-    const std::string name = kv.substr(0, eq);
+    const std::string name = util::escape_control_chars(kv.substr(0, eq));
     const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
     auto ref = parse_reference(value);
     if (!ref) continue;
+    const std::string shown = util::escape_control_chars(value);  // a reference, never a secret
+    // Refused before any request, the token's included.
+    if (auto ok = util::check_http_text("Vault path", ref->path); !ok) {
+      return util::make_error(fmt::format("env {}: {}", name, ok.error().message));
+    }
     auto token = ensure_token();
-    if (!token) return util::make_error(fmt::format("env {}: {}: {}", name, value, token.error().message));
+    if (!token) return util::make_error(fmt::format("env {}: {}: {}", name, shown, token.error().message));
     auto secret = read_secret(*client_, *token, *ref);
-    if (!secret) return util::make_error(fmt::format("env {}: {}: {}", name, value, secret.error().message));
-    out.replacements[kv] = name + "=" + *secret;
+    if (!secret) return util::make_error(fmt::format("env {}: {}: {}", name, shown, secret.error().message));
+    out.replacements[kv] = kv.substr(0, eq) + "=" + *secret;
     spdlog::info("env {}: resolved from Vault path {}", name, ref->path);
   }
   if (!aws_.role.empty()) {
+    const std::string role = util::escape_control_chars(aws_.role);
     auto creds = aws_credentials();
-    if (!creds) return util::make_error(fmt::format("AWS role {}: {}", aws_.role, creds.error().message));
+    if (!creds) return util::make_error(fmt::format("AWS role {}: {}", role, creds.error().message));
     out.extra.push_back("AWS_ACCESS_KEY_ID=" + creds->access_key);
     out.extra.push_back("AWS_SECRET_ACCESS_KEY=" + creds->secret_key);
     if (!creds->session_token.empty()) out.extra.push_back("AWS_SESSION_TOKEN=" + creds->session_token);
-    spdlog::info("AWS credentials for role {}: lease of {} s", aws_.role,
+    spdlog::info("AWS credentials for role {}: lease of {} s", role,
                  std::chrono::duration_cast<std::chrono::seconds>(creds->lease_duration).count());
     if (creds->lease_duration.count() > 0) {
-      const auto expiry = std::chrono::steady_clock::now() + creds->lease_duration - aws_.expiry_margin;
-      lease_thread_ = std::thread([this, expiry, d = creds->lease_duration] { watch_lease(expiry, d); });
+      const auto expiry = Clock::now() + creds->lease_duration - aws_.expiry_margin;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stop_ && !lease_thread_.joinable())
+        lease_thread_ = std::thread([this, expiry, d = creds->lease_duration] { watch_lease(expiry, d); });
     }
   }
   return out;
@@ -443,29 +722,54 @@ void Secrets::watch_lease(std::chrono::steady_clock::time_point expiry, Duration
   std::unique_lock<std::mutex> lock(mu_);
   if (cv_.wait_until(lock, expiry, [this] { return stop_; })) return;
   lock.unlock();
-  on_expiring_(fmt::format("the AWS credentials of role {} expire (lease of {} s)", aws_.role,
+  on_expiring_(fmt::format("the AWS credentials of role {} expire (lease of {} s)",
+                           util::escape_control_chars(aws_.role),
                            std::chrono::duration_cast<std::chrono::seconds>(lease).count()));
 }
 
-void Secrets::cleanup() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-  }
+void Secrets::cancel() {
+  cancel_.set();
   cv_.notify_all();
-  if (lease_thread_.joinable()) lease_thread_.join();
-  if (!client_) return;
-  if (!lease_id_.empty()) {
-    auto r = client_->call("PUT", "/v1/sys/leases/revoke", {{"lease_id", lease_id_}}, parent_token_);
+}
+
+void Secrets::cleanup() {
+  const auto start = Clock::now();
+  std::thread watcher;
+  std::optional<Config> cfg;
+  std::string lease_id, parent_token;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cleaned_) return;
+    cleaned_ = true;
+    stop_ = true;
+    cancel_.set();
+    cv_.notify_all();
+    // A resolve in flight ends at once (its request is cut): wait for it a little, so that what it
+    // obtained is revoked below.
+    cv_.wait_for(lock, Millis(200), [this] { return !busy_; });
+    watcher = std::move(lease_thread_);
+    cfg = cfg_;
+    lease_id = lease_id_;
+    parent_token = parent_token_;
+  }
+  if (watcher.joinable()) watcher.join();  // it waits on cv_ for stop_: returns at once
+  if (!cfg || (lease_id.empty() && parent_token.empty())) return;
+  // Its own client (the resolving thread may still hold the other one), bound to the cleanup budget.
+  Client client(*cfg);
+  if (!lease_id.empty()) {
+    // The lease gets at most half of the budget: the token's revocation matters more (Vault revokes
+    // the token's leases with it).
+    client.set_deadline(std::min(start + kCleanupBudget, Clock::now() + kCleanupBudget / 2));
+    auto r = client.call("PUT", "/v1/sys/leases/revoke", {{"lease_id", lease_id}}, parent_token);
     if (r && (r->status == 204 || r->status == 200)) {
       spdlog::info("AWS lease revoked");
     } else {
       spdlog::warn("could not revoke the AWS lease: {}", r ? describe(*r) : r.error().message);
     }
   }
-  if (!parent_token_.empty()) {
-    auto r = client_->call("POST", "/v1/auth/token/revoke-self", nullptr, parent_token_);
+  if (!parent_token.empty()) {
+    client.set_deadline(start + kCleanupBudget);
+    auto r = client.call("POST", "/v1/auth/token/revoke-self", nullptr, parent_token);
     if (r && (r->status == 204 || r->status == 200)) {
       spdlog::info("the task's Vault token is revoked");
     } else {

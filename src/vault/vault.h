@@ -1,7 +1,12 @@
 // The Vault module: a small client configured from the standard VAULT_* variables, the Go executor's
 // token rules (VAULT_TOKEN, a cached token file, userpass login), `vault://` references in the
 // container environment (KV v1 and v2), and AWS role credentials with their lease. Tokens, passwords,
-// secret values and AWS keys never reach a log line: errors name variables and paths only.
+// secret values and AWS keys never reach a log line: errors name variables and paths only; each such
+// value is registered with util::register_secret the moment it is held.
+//
+// The environment that configures the module is partly the task's (not trusted): a token file is used
+// only after checks that keep a task from sending an arbitrary host file to Vault, the token cache is
+// written without following links, and every request has a total deadline.
 #pragma once
 
 #include <chrono>
@@ -12,11 +17,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "util/cancel.h"
 #include "util/env.h"
 #include "util/result.h"
 
@@ -52,17 +59,45 @@ class Client {
   ~Client();
   // One call with VAULT_MAX_RETRIES retries on connection errors, 412, 429 and 5xx (backoff doubling
   // from 250 ms). A non-2xx answer is a Response, not an error; an error means no answer at all.
+  // Each attempt has a total deadline of the configured timeout (VAULT_CLIENT_TIMEOUT), not only a
+  // per-read one. A path, token or namespace with a control character is refused before anything is sent.
   util::Result<Response> call(const std::string& method, const std::string& path, const nlohmann::json& body,
                               const std::string& token);
   const Config& config() const { return cfg_; }
   void set_backoff(std::chrono::milliseconds b) { backoff_ = b; }
+  // Once `cancel` is set, a request in flight ends at once and no other starts (the executor is
+  // stopping). Not owned; must outlive the client.
+  void set_cancel(const util::CancelFlag* cancel) { cancel_ = cancel; }
+  // No attempt, retry or backoff runs past `until` (cleanup at exit has a budget of its own).
+  void set_deadline(std::chrono::steady_clock::time_point until) { until_ = until; }
 
  private:
   struct Http;
   Config cfg_;
   std::unique_ptr<Http> http_;
   std::chrono::milliseconds backoff_{250};
+  const util::CancelFlag* cancel_ = nullptr;
+  std::optional<std::chrono::steady_clock::time_point> until_;
 };
+
+// Token files (VAULT_TOKEN_FILE, read as a cache and written after a login). One is used only when it
+// is a regular file (opened without following a symbolic link), owned by root or the executor's
+// effective uid, of mode 0600 or stricter, with one link, at most kMaxTokenFileSize bytes, and holding
+// one line of visible ASCII (one trailing newline allowed).
+inline constexpr std::size_t kMaxTokenFileSize = 4096;
+// Why `content` cannot be a token file's text (nullopt: it can); never quotes the content.
+std::optional<std::string> token_text_problem(std::string_view content);
+struct TokenFile {
+  std::string value;  // without the trailing newline
+  std::chrono::system_clock::time_point mtime;
+};
+// nullopt: no file at `path`. An error names the path and the check that failed, never the content.
+util::Result<std::optional<TokenFile>> read_token_file(const std::string& path);
+// mkstemp in the file's own directory, 0600, fsync, rename over `path`. What is at `path` now is
+// replaced only when it is absent or a token file read_token_file accepts (a symbolic link, a foreign
+// or world-readable file, a key of several lines are left alone): the path comes from the task's
+// environment.
+util::Result<void> write_token_file(const std::string& path, const std::string& token);
 
 // The Go executor's token rules; `what` says where the token came from (safe to log).
 struct Token {
@@ -106,9 +141,9 @@ struct SecretEnv {
 };
 
 struct AwsOptions {
-  std::string role;                                // EXECUTOR_AWS_ROLE
-  Duration ttl{0};                                 // EXECUTOR_AWS_ROLE_TTL (0: 3600 s)
-  Duration max_ttl = std::chrono::hours(744);      // EXECUTOR_AWS_ROLE_MAX_TTL
+  std::string role;                            // EXECUTOR_AWS_ROLE
+  Duration ttl{0};                             // EXECUTOR_AWS_ROLE_TTL (0: 3600 s)
+  Duration max_ttl = std::chrono::hours(744);  // EXECUTOR_AWS_ROLE_MAX_TTL
   Duration expiry_margin = std::chrono::seconds(360);
 };
 
@@ -121,8 +156,13 @@ class Secrets {
 
   // `env` is the container's environment ("NAME=value"). Connects to Vault only when needed.
   util::Result<SecretEnv> resolve(const std::vector<std::string>& env);
-  // Revokes the AWS lease and the parent token, if any. Idempotent.
+  // Ends a resolve in flight at once (its Vault request is cut) and refuses later ones. Idempotent,
+  // callable from any thread: the executor calls it before it joins the thread running resolve().
+  void cancel();
+  // cancel(), stops the lease watch, then revokes the AWS lease and the parent token, if any, within
+  // kCleanupBudget whatever Vault does. Idempotent.
   void cleanup();
+  static constexpr std::chrono::milliseconds kCleanupBudget{1000};
 
  private:
   util::Result<void> ensure_client();
@@ -130,16 +170,21 @@ class Secrets {
   util::Result<AwsCredentials> aws_credentials();
   void watch_lease(std::chrono::steady_clock::time_point expiry, Duration lease);
 
+  util::Result<SecretEnv> resolve_all(const std::vector<std::string>& env);
+
   util::EnvLookup env_;
   AwsOptions aws_;
   OnExpiring on_expiring_;
-  std::optional<Config> cfg_;
-  std::unique_ptr<Client> client_;
+  util::CancelFlag cancel_;
+  std::unique_ptr<Client> client_;  // used by the resolving thread only
   std::optional<Token> token_;
-  std::string parent_token_, lease_id_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards what follows
   std::condition_variable cv_;
-  bool stop_ = false;
+  std::optional<Config> cfg_;
+  std::string parent_token_, lease_id_;
+  bool stop_ = false;     // the lease watch ends
+  bool busy_ = false;     // a resolve() is running
+  bool cleaned_ = false;  // cleanup() ran
   std::thread lease_thread_;
 };
 

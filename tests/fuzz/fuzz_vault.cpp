@@ -1,8 +1,11 @@
 // Vault's answers: any bytes as the body of an answer with a status chosen by the input, read by
-// every answer parser; and any text as a vault:// reference. Nothing may throw.
+// every answer parser; any text as a vault:// reference and as a token file's content (the checks
+// that keep a planted file out of X-Vault-Token). Nothing may throw; an accepted token text is one
+// header-safe line.
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "vault/vault.h"
 
@@ -21,5 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)vault::aws_from_answer(r);
   (void)vault::lease_duration_of(r);
   if (auto parsed = vault::parse_reference(body)) (void)parsed->key.size();
+  if (!vault::token_text_problem(body)) {
+    std::string_view line(body);
+    if (line.back() == '\n') line.remove_suffix(1);
+    for (const char c : line) {
+      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) > 0x7e) __builtin_trap();
+    }
+  }
   return 0;
 }

@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -52,11 +56,29 @@ struct Harness {
     for (auto& [k, v] : extra) env[k] = v;
     std::vector<std::string> argv{testing_support::executor_binary(), kPadding};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    // A token file is used only in a folder the site lists: the tests that give one play the operator.
+    if (auto it = env.find("VAULT_TOKEN_FILE");
+        it != env.end() && std::find(extra_args.begin(), extra_args.end(), "--config") == extra_args.end()) {
+      const std::string dir = it->second.substr(0, it->second.rfind('/'));
+      char tmpl[] = "/tmp/sce-harness-site-XXXXXX";
+      const int fd = ::mkstemp(tmpl);
+      REQUIRE(fd >= 0);
+      const std::string text = "policy:\n  vault_token_dirs: [\"" + dir + "\"]\n";
+      REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+      ::fchmod(fd, 0644);
+      ::close(fd);
+      site_file = tmpl;
+      argv.push_back("--config");
+      argv.push_back(site_file);
+    }
     exe = std::make_unique<Process>(argv, env);
     REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
     std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
   }
-  ~Harness() { exe.reset(); }
+  ~Harness() {
+    exe.reset();
+    if (!site_file.empty()) ::unlink(site_file.c_str());
+  }
 
   std::vector<v1::TaskStatus> updates_of(const std::string& task) const {
     std::vector<v1::TaskStatus> out;
@@ -117,6 +139,7 @@ struct Harness {
   DockerDaemon& daemon;
   FakeAgent agent;
   std::unique_ptr<Process> exe;
+  std::string site_file;  // written for VAULT_TOKEN_FILE (see the constructor)
 };
 
 }  // namespace testing_support

@@ -1,13 +1,116 @@
 // Sidecar and Mesos master doubles.
 #include "fake_sidecar.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace testing_support {
+
+// A plain TCP server that reads one request head per connection and writes the answer one byte every
+// FakeSidecar::kDribbleGap, noticing when the client hangs up. No HTTP library here: httplib's
+// server writes a response's status line and headers in one go.
+class Dribbler {
+ public:
+  // The answer to "<method> <path>"; sets `call`, the id hung_up() is told.
+  using Answer = std::function<std::string(const std::string& method, const std::string& path, std::size_t& call)>;
+  using HungUp = std::function<void(std::size_t call)>;
+
+  Dribbler(int port, Answer answer, HungUp hung_up) : answer_(std::move(answer)), hung_up_(std::move(hung_up)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0) {
+      if (fd_ >= 0) ::close(fd_);
+      throw std::runtime_error(fmt::format("fake sidecar: the dribbler cannot listen on port {}", port));
+    }
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~Dribbler() {
+    stop_ = true;
+    acceptor_.join();
+    ::close(fd_);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : conns_) t.join();
+  }
+  Dribbler(const Dribbler&) = delete;
+  Dribbler& operator=(const Dribbler&) = delete;
+
+ private:
+  void accept_loop() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);
+      conns_.emplace_back([this, c] {
+        serve(c);
+        ::close(c);
+      });
+    }
+  }
+
+  // Waits up to `d` (in slices, so that stopping is quick); false when the peer hung up or we stop.
+  bool wait_open(int c, std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop_ && std::chrono::steady_clock::now() < until) {
+      pollfd p{c, POLLIN | POLLRDHUP, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[512];
+      const ssize_t n = ::recv(c, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return false;
+    }
+    return !stop_;
+  }
+
+  void serve(int c) {
+    std::string head;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      if (stop_ || std::chrono::steady_clock::now() > until || head.size() > 65536) return;
+      pollfd p{c, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buf[1024];
+      const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      head.append(buf, static_cast<std::size_t>(n));
+    }
+    const auto sp1 = head.find(' ');
+    const auto sp2 = head.find(' ', sp1 + 1);
+    if (sp1 == std::string::npos || sp2 == std::string::npos) return;
+    std::size_t call = 0;
+    const std::string answer = answer_(head.substr(0, sp1), head.substr(sp1 + 1, sp2 - sp1 - 1), call);
+    for (const char ch : answer) {
+      if (::send(c, &ch, 1, MSG_NOSIGNAL) != 1 || !wait_open(c, FakeSidecar::kDribbleGap)) {
+        if (!stop_) hung_up_(call);
+        return;
+      }
+    }
+  }
+
+  Answer answer_;
+  HungUp hung_up_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::vector<std::thread> conns_;
+};
 
 FakeSidecar::FakeSidecar() { listen(); }
 
@@ -67,14 +170,62 @@ void FakeSidecar::listen() {
   while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
-void FakeSidecar::go_down() {
+void FakeSidecar::stop_http() {
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();
 }
 
+void FakeSidecar::go_down() {
+  stop_http();
+  dribbler_.reset();
+}
+
 void FakeSidecar::come_back() {
-  if (!server_) listen();
+  if (server_ || dribbler_) return;
+  bool dribble = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dribble = mode_ == Mode::Dribble;
+  }
+  if (!dribble) {
+    listen();
+    return;
+  }
+  dribbler_ = std::make_unique<Dribbler>(
+      port_,
+      [this](const std::string& method, const std::string& path, std::size_t& call) {
+        return dribble_answer(method, path, call);
+      },
+      [this](std::size_t call) { hung_up(call); });
+}
+
+std::string FakeSidecar::dribble_answer(const std::string& method, const std::string& path, std::size_t& call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  std::string status = "404 Not Found", body = R"({"message":"not found"})";
+  const std::string prefix = "/api/services/", suffix = "/drain";
+  if (method == "GET" && path == "/state.json") {
+    calls_.push_back({now, "state", -1, std::nullopt});
+    status = "200 OK";
+    body = document_locked();
+  } else if (method == "POST" && path.rfind(prefix, 0) == 0 && path.size() > prefix.size() + suffix.size() &&
+             path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    calls_.push_back(
+        {now, "drain " + path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()), -1, std::nullopt});
+    status = "202 Accepted";
+    body = R"({"Message":"Service is draining"})";
+  } else {
+    calls_.push_back({now, method + " " + path, -1, std::nullopt});
+  }
+  call = calls_.size() - 1;
+  return fmt::format("HTTP/1.1 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                     status, body.size(), body);
+}
+
+void FakeSidecar::hung_up(std::size_t call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (call < calls_.size()) calls_[call].hung_up = std::chrono::steady_clock::now();
 }
 
 std::string FakeSidecar::url() const { return fmt::format("http://127.0.0.1:{}/state.json", port_); }
@@ -90,8 +241,17 @@ void FakeSidecar::set_status(int status) {
   status_ = status;
 }
 void FakeSidecar::set_mode(Mode m) {
-  std::lock_guard<std::mutex> lock(mu_);
-  mode_ = m;
+  bool was = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was = mode_ == Mode::Dribble;
+    mode_ = m;
+  }
+  if (was == (m == Mode::Dribble)) return;
+  // The other server takes the port over (a down Sidecar stays down).
+  const bool up = server_ || dribbler_;
+  go_down();
+  if (up) come_back();
 }
 void FakeSidecar::set_delay(std::chrono::milliseconds d) {
   std::lock_guard<std::mutex> lock(mu_);

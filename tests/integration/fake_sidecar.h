@@ -1,6 +1,6 @@
 // A Sidecar double on 127.0.0.1: serves /state.json documents the test controls (our service's
-// status under a host, among other hosts' services), can answer HTTP 500, garbage, slowly, or be down;
-// records every poll and drain call. Strict: a drain for an id it does not list gets 404, as Sidecar.
+// status under a host, among other hosts' services), can answer HTTP 500, garbage, slowly, one byte
+// every 500 ms (headers included), or be down; records every poll and drain call. Strict: a drain for an id it does not list gets 404, as Sidecar.
 // Also a Mesos master double serving /slaves for the seed list.
 #pragma once
 
@@ -18,9 +18,15 @@ class Server;
 
 namespace testing_support {
 
+class Dribbler;
+
 class FakeSidecar {
  public:
-  enum class Mode { Normal, Http500, Garbage, NotListed };
+  // Dribble: every request (poll or drain) is answered one byte every kDribbleGap, status line and
+  // headers included, so that no per-read timeout ever fires; served by a plain socket server on the
+  // same port in place of the HTTP one.
+  enum class Mode { Normal, Http500, Garbage, NotListed, Dribble };
+  static constexpr std::chrono::milliseconds kDribbleGap{500};
   FakeSidecar();
   ~FakeSidecar();
   std::string url() const;  // http://127.0.0.1:<port>/state.json
@@ -43,6 +49,8 @@ class FakeSidecar {
     std::chrono::steady_clock::time_point at;
     std::string what;  // "state" or "drain <id>"
     int served = -1;   // state: the status served for our service (-1: not listed, or no document)
+    // Dribble mode: when the client hung up before the whole answer was written (default: not seen).
+    std::optional<std::chrono::steady_clock::time_point> hung_up = std::nullopt;
   };
   std::vector<Call> calls() const;
   std::size_t polls() const;
@@ -50,11 +58,16 @@ class FakeSidecar {
 
  private:
   void listen();
+  void stop_http();
   std::string document_locked() const;
+  // The dribbler's answer to "<method> <path>", recorded as a call; its index in calls_.
+  std::string dribble_answer(const std::string& method, const std::string& path, std::size_t& call);
+  void hung_up(std::size_t call);
 
   mutable std::mutex mu_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::unique_ptr<Dribbler> dribbler_;  // listening in Dribble mode, in place of server_
   int port_ = 0;
   std::string host_, id_;
   int status_ = 0;

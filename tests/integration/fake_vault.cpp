@@ -14,8 +14,9 @@ using nlohmann::json;
 namespace {
 std::string err(const std::string& m) { return json{{"errors", json::array({m})}}.dump(); }
 std::string envelope(json data, const std::string& lease_id = "", long lease = 0) {
-  return json{{"request_id", "r-1"}, {"lease_id", lease_id}, {"renewable", !lease_id.empty()}, {"lease_duration", lease},
-              {"data", std::move(data)}, {"wrap_info", nullptr}, {"warnings", nullptr}, {"auth", nullptr}}
+  return json{{"request_id", "r-1"},     {"lease_id", lease_id},    {"renewable", !lease_id.empty()},
+              {"lease_duration", lease}, {"data", std::move(data)}, {"wrap_info", nullptr},
+              {"warnings", nullptr},     {"auth", nullptr}}
       .dump();
 }
 }  // namespace
@@ -26,13 +27,39 @@ FakeVault::FakeVault() {
     int status = 500;
     std::string out;
     const std::string token = req.get_header_value("X-Vault-Token");
-    handle(req.method, req.path, token, req.body, status, out);
+    bool dribble = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (dribble_n_ > 0) {
+        --dribble_n_;
+        ++dribbled_;
+        dribble = true;
+      }
+    }
+    if (dribble) {
+      status = 200;
+      out = envelope({{"value", "dribbled"}}) + std::string(200, ' ');
+    } else {
+      handle(req.method, req.path, token, req.body, status, out);
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       calls_.push_back({req.method, req.path, token, req.body, status});
     }
     res.status = status;
-    if (!out.empty()) res.set_content(out, "application/json");
+    if (dribble) {
+      // Content-Length up front, then one byte a second: every read sees data well within any
+      // per-read timeout, so only a total deadline ends the request.
+      res.set_content_provider(out.size(), "application/json",
+                               [this, out](size_t offset, size_t, httplib::DataSink& sink) {
+                                 for (int i = 0; i < 20 && !stopping_; ++i) {
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                                 }
+                                 return !stopping_ && sink.is_writable() && sink.write(out.data() + offset, 1);
+                               });
+    } else if (!out.empty()) {
+      res.set_content(out, "application/json");
+    }
   };
   server_->Get(R"(/v1/.*)", h);
   server_->Post(R"(/v1/.*)", h);
@@ -46,6 +73,7 @@ FakeVault::FakeVault() {
 FakeVault::~FakeVault() { go_down(); }
 
 void FakeVault::go_down() {
+  stopping_ = true;
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -244,6 +272,15 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
 void FakeVault::garbage_next(int n) {
   std::lock_guard<std::mutex> lock(mu_);
   garbage_n_ = n;
+}
+
+void FakeVault::dribble_next(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  dribble_n_ = n;
+}
+int FakeVault::dribbled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dribbled_;
 }
 
 void FakeVault::fail_next(int n, int status) {

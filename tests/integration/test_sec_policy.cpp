@@ -235,3 +235,43 @@ TEST_CASE("CR/LF in a task id or image cannot forge executor log lines") {
   }
   CHECK(seen_escaped > 0);  // the id was logged, escaped
 }
+
+TEST_CASE("VAULT_TOKEN_FILE outside policy.vault_token_dirs is neither read nor written") {
+  FakeVault vault;
+  const std::string cached = vault.add_token();
+  vault.put_kv1("app", {{"value", "token-dir-value"}});
+  vault.add_user("exec-user", "exec-pass");
+  char dir_tmpl[] = "/tmp/sce-token-dir-XXXXXX";
+  REQUIRE(::mkdtemp(dir_tmpl) != nullptr);
+  const std::string dir = dir_tmpl;
+  const std::string file = dir + "/vault-token";
+  {
+    std::ofstream(file) << cached << "\n";
+    ::chmod(file.c_str(), 0600);
+  }
+  const std::string fresh = dir + "/not-there-yet";
+  for (const std::string& path : {file, fresh}) {
+    SECTION(path == file ? "an existing, proper token file" : "a file the executor would create") {
+      SiteFile site("policy:\n  vault_token_dirs: [/var/lib/elsewhere]\n");
+      Harness h({{"VAULT_ADDR", vault.addr()},
+                 {"VAULT_TOKEN_FILE", path},
+                 {"VAULT_USERNAME", "exec-user"},
+                 {"VAULT_PASSWORD", "exec-pass"},
+                 {"VAULT_MAX_RETRIES", "0"}},
+                false, {}, {"--config", site.path});
+      const std::string task = path == file ? "tokdir-existing" : "tokdir-fresh";
+      h.agent.launch(TaskBuilder(task, image()).env("V", "vault://secret/app").shell("true"));
+      h.wait_state(task, v1::TASK_FINISHED);
+      REQUIRE(h.exe->wait(10s).has_value());
+      CHECK_THAT(h.exe->output(), Catch::Contains("VAULT_TOKEN_FILE=" + path + " ignored") &&
+                                      Catch::Contains("policy.vault_token_dirs"));
+      for (const auto& c : vault.calls()) CHECK(c.token != cached);  // the file's token never went out
+      CHECK(::access(fresh.c_str(), F_OK) != 0);                       // and no cache was created
+      bool logged_in = false;
+      for (const auto& c : vault.calls()) logged_in = logged_in || c.path.find("login") != std::string::npos;
+      CHECK(logged_in);
+    }
+  }
+  ::unlink(file.c_str());
+  ::rmdir(dir.c_str());
+}

@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <optional>
+
 #include "executor_harness.h"
 #include "fake_sidecar.h"
 #include "task_builder.h"
@@ -232,4 +235,115 @@ TEST_CASE("Seeds that cannot be had: logged, and the task starts without them") 
   CHECK_THAT(h.exe->output(), Catch::Contains("no SIDECAR_SEEDS"));
   h.agent.kill("seeds-2");
   h.wait_state("seeds-2", v1::TASK_KILLED);
+}
+
+namespace {
+
+// Acknowledges the task's terminal update by hand (auto-ACK off) once it arrives, and returns how long
+// the executor then took to exit (its exit code in `code`).
+std::chrono::milliseconds exit_after_terminal_ack(Harness& h, const std::string& task, v1::TaskState terminal,
+                                                  std::chrono::milliseconds within, std::optional<int>& code) {
+  h.wait_state(task, terminal, within);
+  const auto acked_at = std::chrono::steady_clock::now();
+  h.agent.ack_pending();
+  code = h.exe->wait(60s);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - acked_at);
+}
+
+}  // namespace
+
+TEST_CASE("A Sidecar sending one byte every 500 ms does not hold the exit: gone within 2 s of the terminal ACK") {
+  FakeSidecar s;
+  s.set_mode(FakeSidecar::Mode::Dribble);
+  // A long HTTP timeout: only cutting the poll in flight lets the executor go in time.
+  Harness h(sidecar_env(s, {{"EXECUTOR_HTTP_TIMEOUT", "30s"}, {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "60s"}}));
+  TaskBuilder t("dribble-1", DockerDaemon::shared().image("test/bb:1"));
+  t.env("TASK_HOST", kHost).shell("sh -c 'sleep 3'");
+  h.agent.launch(t);
+  h.wait_state("dribble-1", v1::TASK_RUNNING);
+  h.agent.set_auto_ack(false);
+  REQUIRE(FakeAgent::wait_until([&] { return s.polls() >= 1; }, 5s));
+  std::optional<int> code;
+  const auto took = exit_after_terminal_ack(h, "dribble-1", v1::TASK_FINISHED, 20s, code);
+  std::printf("figure: executor exit %lld ms after the terminal ACK, a Sidecar poll dribbling (HTTP timeout 30 s)\n",
+              static_cast<long long>(took.count()));
+  INFO(h.exe->output());
+  REQUIRE(code == std::optional<int>(0));
+  CHECK(took < 2s);
+  // The poll was still being answered when the executor went: it hung up, it did not wait.
+  const auto calls = s.calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].what == "state");
+  CHECK(calls[0].hung_up.has_value());
+}
+
+namespace {
+
+// How long the kill took (kill → TASK_KILLED) and the exit after the terminal ACK, with every drain
+// POST dribbled.
+struct DrainRun {
+  std::chrono::milliseconds drain_wait{0}, exit_after_ack{0};
+  std::optional<int> code;
+  std::string id12;
+};
+
+DrainRun kill_with_dribbling_drain(FakeSidecar& s, const std::string& task, const std::string& draining,
+                                   const std::string& http_timeout, const std::string& retries) {
+  Harness h(sidecar_env(s, {{"EXECUTOR_SIDECAR_DRAINING_DURATION", draining},
+                            {"EXECUTOR_HTTP_TIMEOUT", http_timeout},
+                            {"EXECUTOR_SIDECAR_RETRY_COUNT", retries},
+                            {"EXECUTOR_SIDECAR_BACKOFF", "1m"},
+                            {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "60s"}}));
+  h.agent.launch(sleeper(task));
+  DrainRun run;
+  run.id12 = list_ours(h, s, task, {kAlive});
+  s.set_mode(FakeSidecar::Mode::Dribble);
+  h.agent.set_auto_ack(false);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.agent.kill(task);
+  run.exit_after_ack = exit_after_terminal_ack(h, task, v1::TASK_KILLED, 30s, run.code);
+  for (const auto& u : h.agent.updates()) {
+    if (u.status.state() == v1::TASK_KILLED) {
+      run.drain_wait = std::chrono::duration_cast<std::chrono::milliseconds>(u.at - t0);
+    }
+  }
+  std::printf("figure: draining %s, HTTP timeout %s, drain POST dribbling: kill to TASK_KILLED %lld ms, "
+              "exit %lld ms after the terminal ACK\n",
+              draining.c_str(), http_timeout.c_str(), static_cast<long long>(run.drain_wait.count()),
+              static_cast<long long>(run.exit_after_ack.count()));
+  INFO(h.exe->output());
+  CHECK(run.code == std::optional<int>(0));
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("A drain answered one byte every 500 ms: the drain wait stays within draining + HTTP timeout") {
+  SECTION("each try ends at the HTTP timeout, in total") {
+    FakeSidecar s;
+    const DrainRun run = kill_with_dribbling_drain(s, "dribble-2", "3s", "1s", "1");
+    CHECK(run.drain_wait >= 2900ms);
+    CHECK(run.drain_wait <= 3s + 1s);  // the draining duration + the HTTP timeout
+    CHECK(run.exit_after_ack < 2s);
+    // Two tries (RETRY_COUNT 1), each given up after the 1 s total, not after its last byte.
+    const auto drains = s.drains();
+    REQUIRE(drains.size() == 2);
+    for (const auto& d : drains) {
+      CHECK(d.what == "drain " + run.id12);
+      REQUIRE(d.hung_up.has_value());
+      CHECK(*d.hung_up - d.at >= 900ms);
+      CHECK(*d.hung_up - d.at < 1600ms);
+    }
+  }
+  SECTION("a try still in flight at exit is cut") {
+    FakeSidecar s;
+    const DrainRun run = kill_with_dribbling_drain(s, "dribble-3", "2s", "10s", "0");
+    CHECK(run.drain_wait >= 1900ms);
+    CHECK(run.drain_wait <= 2s + 10s);
+    CHECK(run.exit_after_ack < 2s);
+    const auto drains = s.drains();
+    REQUIRE(drains.size() == 1);
+    REQUIRE(drains[0].hung_up.has_value());
+    CHECK(*drains[0].hung_up - drains[0].at < 5s);  // at the exit, long before its 10 s
+  }
 }

@@ -1,17 +1,20 @@
 // Vault end to end: the real executor, the fake agent, a fake Vault and a private dockerd.
 #include <catch2/catch.hpp>
 
+#include <dirent.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "executor_harness.h"
 #include "fake_vault.h"
-#include "vault/vault.h"
 #include "task_builder.h"
+#include "vault/vault.h"
 
 using namespace std::chrono_literals;
 using fake::FakeAgent;
@@ -26,8 +29,10 @@ namespace {
 const std::string kCanary = "canary-s3cret-value-7f3a";
 
 std::map<std::string, std::string> vault_env(const FakeVault& v, std::map<std::string, std::string> more = {}) {
-  std::map<std::string, std::string> env = {{"VAULT_ADDR", v.addr()}, {"VAULT_MAX_RETRIES", "0"},
-                                            {"VAULT_CLIENT_TIMEOUT", "3s"}, {"EXECUTOR_SIDECAR_BACKOFF", "1h"}};
+  std::map<std::string, std::string> env = {{"VAULT_ADDR", v.addr()},
+                                            {"VAULT_MAX_RETRIES", "0"},
+                                            {"VAULT_CLIENT_TIMEOUT", "3s"},
+                                            {"EXECUTOR_SIDECAR_BACKOFF", "1h"}};
   for (auto& [k, val] : more) env[k] = val;
   return env;
 }
@@ -47,6 +52,40 @@ std::string cmdline(pid_t pid) { return slurp("/proc/" + std::to_string(pid) + "
 
 bool any_container_named(Harness& h, const std::string& task) {
   return !h.daemon.cli({"ps", "-aq", "--filter", "name=" + docker::container_name(task)}).empty();
+}
+
+// `content` in `path` with exactly `mode` (the umask does not apply).
+void write_file(const std::string& path, const std::string& content, mode_t mode) {
+  { std::ofstream(path, std::ios::trunc) << content; }
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+// Removes a test's directory however the test ends (a failed REQUIRE included).
+struct DirGuard {
+  std::string path;
+  ~DirGuard() { testing_support::remove_tree(path); }
+};
+
+// Another user of a shared directory (nobody).
+constexpr uid_t kOtherUid = 65534;
+
+std::set<std::string> dir_entries(const std::string& dir) {
+  std::set<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string n = e->d_name;
+      if (n != "." && n != "..") out.insert(n);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+bool any_call_with_token_containing(const FakeVault& v, const std::string& part) {
+  for (const auto& c : v.calls()) {
+    if (c.token.find(part) != std::string::npos) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -97,7 +136,8 @@ TEST_CASE("Token file: a young valid one is reused; an old or rejected one leads
                                 {"VAULT_USERNAME", "exec-user"},
                                 {"VAULT_PASSWORD", "exec-pass-canary"},
                                 {"VAULT_TTL", "86400"}}));
-    h.agent.launch(TaskBuilder(id, DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
+    h.agent.launch(
+        TaskBuilder(id, DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
     h.wait_state(id, v1::TASK_FINISHED);
     REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
     CHECK_THAT(h.exe->output(), !Catch::Contains("exec-pass-canary"));
@@ -106,14 +146,14 @@ TEST_CASE("Token file: a young valid one is reused; an old or rejected one leads
   };
   SECTION("young and valid: reused") {
     const std::string t = vault.add_token();
-    { std::ofstream(file) << t << "\n"; }
+    write_file(file, t + "\n", 0600);
     run_task("tf-1");
     CHECK(vault.count("POST", "/v1/auth/userpass/login/") == 0);
     CHECK(vault.count("GET", "/v1/auth/token/lookup-self") == 1);
   }
   SECTION("too old: login, file rewritten with mode 0600") {
     const std::string t = vault.add_token();
-    { std::ofstream(file) << t << "\n"; }
+    write_file(file, t + "\n", 0600);
     const time_t old = std::time(nullptr) - 86400 + 3000;  // inside the one-hour grace: too old
     utimbuf times{old, old};
     REQUIRE(::utime(file.c_str(), &times) == 0);
@@ -127,7 +167,7 @@ TEST_CASE("Token file: a young valid one is reused; an old or rejected one leads
     CHECK((st.st_mode & 0777) == 0600);
   }
   SECTION("rejected by lookup-self: login") {
-    { std::ofstream(file) << "hvs.not-a-live-token\n"; }
+    write_file(file, "hvs.not-a-live-token\n", 0600);
     run_task("tf-3");
     CHECK(vault.count("POST", "/v1/auth/userpass/login/exec-user") == 1);
     CHECK(vault.token_live(slurp(file)));
@@ -152,7 +192,8 @@ TEST_CASE("Vault failures fail the task naming the variable and path; no contain
   vault.deny("secret/private");
   const std::string token = vault.add_token();
   auto env = vault_env(vault, {{"VAULT_TOKEN", token}});
-  if (std::string(c.name) == "down") env["VAULT_ADDR"] = fmt::format("http://127.0.0.1:{}", testing_support::free_tcp_port());
+  if (std::string(c.name) == "down")
+    env["VAULT_ADDR"] = fmt::format("http://127.0.0.1:{}", testing_support::free_tcp_port());
   Harness h(env);
   const std::string task = std::string("vfail-") + c.name;
   h.agent.launch(TaskBuilder(task, DockerDaemon::shared().image("test/bb:1")).env("MY_VAR", c.value).shell("true"));
@@ -164,7 +205,8 @@ TEST_CASE("Vault failures fail the task naming the variable and path; no contain
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
 
-TEST_CASE("AWS role: keys in the container, lease renewed with the padded increment, revoked with the token at the end") {
+TEST_CASE(
+    "AWS role: keys in the container, lease renewed with the padded increment, revoked with the token at the end") {
   FakeVault vault;
   vault.add_user("exec-user", "pw");
   vault.set_aws_role("app-role", "AKIA-canary-access", kCanary + "-aws-secret", "session-canary", 3600);
@@ -207,7 +249,8 @@ TEST_CASE("A short AWS lease makes the task stop itself before it ends") {
   FakeVault vault;
   vault.add_user("exec-user", "pw");
   vault.set_aws_role("short", "AKIA-x", "secret-x", "", 362);  // expires 360 s early: in 2 s
-  Harness h(vault_env(vault, {{"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "pw"}, {"EXECUTOR_AWS_ROLE", "short"}}));
+  Harness h(
+      vault_env(vault, {{"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "pw"}, {"EXECUTOR_AWS_ROLE", "short"}}));
   h.agent.launch(TaskBuilder("aws-2", DockerDaemon::shared().image("test/bb:1"))
                      .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
   h.wait_state("aws-2", v1::TASK_RUNNING);
@@ -243,4 +286,230 @@ TEST_CASE("VAULT_MAX_RETRIES: 503 and 429 answers are retried, up to the count")
   REQUIRE(missing);
   CHECK(missing->status == 404);
   CHECK(vault.count("GET", "/v1/secret/none") == 1);
+}
+
+// Issue 16 item 3: a task that names a host file as VAULT_TOKEN_FILE must not get it sent to Vault.
+TEST_CASE(
+    "Token file checks: a 0644, two-line, symlinked or foreign file is not sent; login instead, or a failure naming "
+    "the check") {
+  struct Case {
+    const char* name;
+    const char* want;  // in the failure message and the log line
+  };
+  const auto c = GENERATE(Case{"proper", ""}, Case{"mode-0644", "mode 0644"}, Case{"two-lines", "more than one line"},
+                          Case{"symlink", "symbolic link"}, Case{"foreign-owner", "owned by uid 65534"},
+                          Case{"fifo", "not a regular file"});
+  const bool with_login = GENERATE(false, true);
+  INFO(c.name << (with_login ? " with login credentials" : " without login credentials"));
+  FakeVault vault;
+  vault.add_user("exec-user", "exec-pass-canary");
+  vault.put_kv1("db", {{"value", kCanary}});
+  const std::string token = std::string("hvs.file-token-") + c.name;
+  vault.add_token(token);  // were it sent, Vault would take it
+  const std::string dir = testing_support::make_temp_dir("sce-vault-file.");
+  const DirGuard cleanup{dir};
+  const std::string file = dir + "/token";
+  const std::string real = dir + "/real-token";
+  const std::string name = c.name;
+  if (name == "proper") write_file(file, token + "\n", 0600);
+  if (name == "mode-0644") write_file(file, token + "\n", 0644);
+  if (name == "two-lines") write_file(file, token + "\nsecond-line\n", 0600);
+  if (name == "symlink") {
+    write_file(real, token + "\n", 0600);  // a proper file behind the link
+    REQUIRE(::symlink(real.c_str(), file.c_str()) == 0);
+  }
+  if (name == "foreign-owner") {
+    write_file(file, token + "\n", 0600);
+    REQUIRE(::chown(file.c_str(), kOtherUid, kOtherUid) == 0);
+  }
+  if (name == "fifo") REQUIRE(::mkfifo(file.c_str(), 0600) == 0);  // an open that would block
+  std::map<std::string, std::string> more = {{"VAULT_TOKEN_FILE", file}};
+  if (with_login) {
+    more["VAULT_USERNAME"] = "exec-user";
+    more["VAULT_PASSWORD"] = "exec-pass-canary";
+  }
+  Harness h(vault_env(vault, more));
+  const std::string task = std::string("tfc-") + c.name + (with_login ? "-login" : "");
+  h.agent.launch(
+      TaskBuilder(task, DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
+  if (name == "proper") {
+    h.wait_state(task, v1::TASK_FINISHED);
+    CHECK(vault.count("GET", "/v1/auth/token/lookup-self") == 1);
+    CHECK(vault.count("POST", "/v1/auth/userpass/login/") == 0);
+    CHECK(any_call_with_token_containing(vault, token));
+  } else if (with_login) {
+    h.wait_state(task, v1::TASK_FINISHED);
+    CHECK(vault.count("POST", "/v1/auth/userpass/login/exec-user") == 1);
+    CHECK_FALSE(any_call_with_token_containing(vault, token));
+    CHECK_THAT(h.exe->output(), Catch::Contains(c.want));
+    CHECK_THAT(h.exe->output(), Catch::Contains(file));
+  } else {
+    const auto failed = h.wait_state(task, v1::TASK_FAILED);
+    CHECK_THAT(failed.message(), Catch::Contains(c.want));
+    CHECK_THAT(failed.message(), Catch::Contains(file));
+    CHECK_THAT(failed.message(), Catch::Contains("Must set VAULT_USERNAME and VAULT_PASSWORD"));
+    CHECK_THAT(failed.message(), !Catch::Contains(token));
+    CHECK(vault.calls().empty());  // nothing at all reached Vault
+    CHECK_FALSE(any_container_named(h, task));
+  }
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK_THAT(h.exe->output(), !Catch::Contains(kCanary));
+  CHECK_THAT(h.exe->output(), !Catch::Contains("exec-pass-canary"));
+  if (name != "proper") CHECK_THAT(h.exe->output(), !Catch::Contains(token));
+  // A refused file is left as it was: not replaced by the new token, not written through.
+  if (name == "symlink") {
+    struct stat st {};
+    REQUIRE(::lstat(file.c_str(), &st) == 0);
+    CHECK(S_ISLNK(st.st_mode));
+    CHECK(slurp(real) == token + "\n");
+  }
+  if (name == "mode-0644" || name == "two-lines" || name == "foreign-owner") {
+    CHECK(slurp(file).rfind(token, 0) == 0);
+  }
+}
+
+// Issue 16 item 5: the token cache in a shared directory, with the old temp name planted by another user.
+TEST_CASE("Token cache write: a planted <cache>.tmp or a symlink at that name is not written through") {
+  const bool symlinked = GENERATE(false, true);
+  INFO((symlinked ? "<cache>.tmp is a symlink" : "<cache>.tmp is another user's file"));
+  FakeVault vault;
+  vault.add_user("exec-user", "exec-pass-canary");
+  vault.put_kv1("db", {{"value", "v"}});
+  const std::string dir = testing_support::make_temp_dir("sce-vault-shared.");
+  const DirGuard cleanup{dir};
+  REQUIRE(::chmod(dir.c_str(), 01777) == 0);  // like /tmp
+  const std::string cache = dir + "/token";
+  const std::string planted = cache + ".tmp";
+  const std::string stolen = dir + "/stolen";  // the other user's file the link points to
+  if (symlinked) {
+    write_file(stolen, "", 0666);
+    REQUIRE(::chown(stolen.c_str(), kOtherUid, kOtherUid) == 0);
+    REQUIRE(::symlink(stolen.c_str(), planted.c_str()) == 0);
+    REQUIRE(::lchown(planted.c_str(), kOtherUid, kOtherUid) == 0);
+  } else {
+    write_file(planted, "", 0666);
+    REQUIRE(::chown(planted.c_str(), kOtherUid, kOtherUid) == 0);
+  }
+  const auto before = dir_entries(dir);
+  const std::string task = symlinked ? "cache-link" : "cache-file";
+  {
+    Harness h(vault_env(
+        vault, {{"VAULT_TOKEN_FILE", cache}, {"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "exec-pass-canary"}}));
+    h.agent.launch(
+        TaskBuilder(task, DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
+    h.wait_state(task, v1::TASK_FINISHED);
+    REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  }
+  REQUIRE(vault.count("POST", "/v1/auth/userpass/login/exec-user") == 1);
+  // The planted name is untouched: still the other user's, still empty (the token never landed in it).
+  struct stat st {};
+  REQUIRE(::lstat(planted.c_str(), &st) == 0);
+  CHECK(st.st_uid == kOtherUid);
+  CHECK(S_ISLNK(st.st_mode) == symlinked);
+  CHECK(slurp(planted).empty());
+  if (symlinked) CHECK(slurp(stolen).empty());
+  // The cache itself: a regular file of ours, 0600, holding the live token the login gave.
+  REQUIRE(::lstat(cache.c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(st.st_uid == ::geteuid());
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(vault.token_live(slurp(cache)));
+  // No temporary file left behind: only the cache is new.
+  auto after = dir_entries(dir);
+  after.erase("token");
+  CHECK(after == before);
+}
+
+TEST_CASE("Token cache read: a symlink at the cache path is refused and not replaced; its target is untouched") {
+  FakeVault vault;
+  vault.add_user("exec-user", "exec-pass-canary");
+  vault.put_kv1("db", {{"value", "v"}});
+  const std::string dir = testing_support::make_temp_dir("sce-vault-link.");
+  const DirGuard cleanup{dir};
+  const std::string cache = dir + "/token";
+  const std::string victim = dir + "/victim";  // stands for any root file a task would name
+  const std::string token = vault.add_token();
+  write_file(victim, token + "\n", 0600);
+  REQUIRE(::symlink(victim.c_str(), cache.c_str()) == 0);
+  Harness h(vault_env(
+      vault, {{"VAULT_TOKEN_FILE", cache}, {"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "exec-pass-canary"}}));
+  h.agent.launch(
+      TaskBuilder("cache-2", DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
+  h.wait_state("cache-2", v1::TASK_FINISHED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK_FALSE(any_call_with_token_containing(vault, token));
+  CHECK(vault.count("POST", "/v1/auth/userpass/login/exec-user") == 1);
+  CHECK(slurp(victim) == token + "\n");
+  struct stat st {};
+  REQUIRE(::lstat(cache.c_str(), &st) == 0);
+  CHECK(S_ISLNK(st.st_mode));
+  CHECK_THAT(h.exe->output(), Catch::Contains("symbolic link"));
+}
+
+// Issue 16 item 7 (Vault): per-read timeouts never end a request that gets one byte a second.
+TEST_CASE("A Vault that dribbles its answer fails the task at the request's total deadline") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  vault.put_kv1("db", {{"value", kCanary}});
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}, {"VAULT_CLIENT_TIMEOUT", "2s"}}));
+  vault.dribble_next(100);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.agent.launch(TaskBuilder("dribble-1", DockerDaemon::shared().image("test/bb:1"))
+                     .env("DB_PASS", "vault://secret/db")
+                     .shell("true"));
+  const auto failed = h.wait_state("dribble-1", v1::TASK_FAILED, 20s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 2s);      // the answer was being dribbled until the deadline cut it
+  CHECK(took < 2s + 3s);  // the deadline, plus launch and reporting
+  CHECK(vault.dribbled() >= 1);
+  CHECK_THAT(failed.message(), Catch::Contains("DB_PASS"));
+  CHECK_THAT(failed.message(), Catch::Contains("deadline"));
+  CHECK_FALSE(any_container_named(h, "dribble-1"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("Cleanup at exit: a Vault that dribbles the revocations does not delay the exit past 2 s") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw-canary");
+  vault.set_aws_role("app-role", "AKIA-canary-access", kCanary + "-aws-secret", "", 3600);
+  Harness h(vault_env(vault, {{"VAULT_USERNAME", "exec-user"},
+                              {"VAULT_PASSWORD", "pw-canary"},
+                              {"VAULT_CLIENT_TIMEOUT", "30s"},
+                              {"EXECUTOR_AWS_ROLE", "app-role"}}));
+  h.agent.launch(TaskBuilder("dribble-2", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("dribble-2", v1::TASK_RUNNING);
+  vault.dribble_next(100);  // the lease and token revocations at exit
+  h.agent.kill("dribble-2");
+  h.wait_state("dribble-2", v1::TASK_KILLED);
+  const auto killed = std::chrono::steady_clock::now();
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  const auto took = std::chrono::steady_clock::now() - killed;
+  INFO(h.exe->output());
+  CHECK(took < 2s);
+  CHECK(vault.dribbled() >= 1);  // the revocation did reach the dribbling Vault
+  CHECK_THAT(h.exe->output(), Catch::Contains("could not revoke"));
+}
+
+// Hidden until src/main.cpp calls secrets.cancel() before containers.shutdown() (which joins the
+// thread blocked in resolve): run with `test_vault "[needs-main-cancel]"`.
+TEST_CASE("A kill while Vault dribbles the secret read: the exit follows the terminal update within 2 s",
+          "[needs-main-cancel]") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  vault.put_kv1("db", {{"value", kCanary}});
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}, {"VAULT_CLIENT_TIMEOUT", "30s"}}));
+  vault.dribble_next(100);
+  h.agent.launch(TaskBuilder("dribble-3", DockerDaemon::shared().image("test/bb:1"))
+                     .env("DB_PASS", "vault://secret/db")
+                     .shell("true"));
+  REQUIRE(FakeAgent::wait_until([&] { return vault.dribbled() >= 1; }, 10s));
+  h.agent.kill("dribble-3");
+  h.wait_state("dribble-3", v1::TASK_KILLED);
+  const auto killed = std::chrono::steady_clock::now();
+  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
+  const auto took = std::chrono::steady_clock::now() - killed;
+  INFO(h.exe->output());
+  CHECK(took < 2s);
+  CHECK_FALSE(any_container_named(h, "dribble-3"));
 }

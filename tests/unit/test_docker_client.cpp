@@ -1,6 +1,7 @@
 // The Docker client against canned daemon answers: paths with the negotiated version, errors that
 // carry endpoint, status and the daemon's message, a pull error inside a 200 stream, wait, inspect;
-// DOCKER_HOST parsing; credential helpers; the helper-program runner.
+// DOCKER_HOST parsing; credential helpers; the helper-program runner; path escaping and the refusal
+// of ids and image names that could leave their route.
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "docker/client.h"
 #include "docker/credentials.h"
 #include "util/base64.h"
+#include "util/http_safe.h"
 #include "util/subprocess.h"
 
 using namespace std::chrono_literals;
@@ -42,8 +44,8 @@ TEST_CASE("DOCKER_HOST: unix default, unix path, tcp, tcp with TLS files; bad va
   CHECK(e->host == "10.0.0.1");
   CHECK(e->port == 2375);
   CHECK_FALSE(e->tls);
-  e = docker::endpoint_from_env(
-      util::map_env({{"DOCKER_HOST", "tcp://docker.example.com"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", "/etc/dc"}}));
+  e = docker::endpoint_from_env(util::map_env(
+      {{"DOCKER_HOST", "tcp://docker.example.com"}, {"DOCKER_TLS_VERIFY", "1"}, {"DOCKER_CERT_PATH", "/etc/dc"}}));
   REQUIRE(e);
   CHECK(e->port == 2376);
   CHECK(e->tls);
@@ -53,7 +55,8 @@ TEST_CASE("DOCKER_HOST: unix default, unix path, tcp, tcp with TLS files; bad va
   e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "tcp://[::1]:2375"}}));
   REQUIRE(e);
   CHECK(e->host == "::1");
-  e = docker::endpoint_from_env(util::map_env({{"DOCKER_HOST", "tcp://h"}, {"DOCKER_TLS_VERIFY", "1"}, {"HOME", "/home/u"}}));
+  e = docker::endpoint_from_env(
+      util::map_env({{"DOCKER_HOST", "tcp://h"}, {"DOCKER_TLS_VERIFY", "1"}, {"HOME", "/home/u"}}));
   REQUIRE(e);
   CHECK(e->ca_file == "/home/u/.docker/ca.pem");
   for (const char* bad : {"ssh://host", "tcp://h:0", "tcp://h:99999", "tcp://h:x", "unix://", "tcp://:2375"}) {
@@ -86,7 +89,8 @@ TEST_CASE("Negotiation takes the lower version and prefixes later paths") {
 }
 
 TEST_CASE("Errors carry the endpoint, the status and the daemon's message") {
-  CannedServer srv({json_answer(409, "Conflict", R"({"message":"Conflict. The container name \"/mesos-x\" is already in use"})")});
+  CannedServer srv(
+      {json_answer(409, "Conflict", R"({"message":"Conflict. The container name \"/mesos-x\" is already in use"})")});
   docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
   auto id = c.create("mesos-x", {{"Image", "bb"}});
   REQUIRE_FALSE(id);
@@ -120,7 +124,8 @@ TEST_CASE("A pull error inside a 200 progress stream is a failure; a clean strea
   SECTION("error object in the stream") {
     CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
                       chunk("{\"status\":\"Pulling from team/app\",\"id\":\"1\"}\n"),
-                      chunk("{\"errorDetail\":{\"message\":\"manifest for x:1 not found\"},\"error\":\"manifest for x:1 not found\"}\n"),
+                      chunk("{\"errorDetail\":{\"message\":\"manifest for x:1 not found\"},\"error\":\"manifest for "
+                            "x:1 not found\"}\n"),
                       "0\r\n\r\n"});
     docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
     std::vector<std::string> progress;
@@ -145,7 +150,8 @@ TEST_CASE("A pull error inside a 200 progress stream is a failure; a clean strea
     CHECK_THAT(req, !Catch::Contains("X-Registry-Auth"));
   }
   SECTION("the daemon refuses outright (wrong credentials: HTTP 500)") {
-    CannedServer srv({json_answer(500, "Internal Server Error", R"({"message":"unauthorized: authentication required"})")});
+    CannedServer srv(
+        {json_answer(500, "Internal Server Error", R"({"message":"unauthorized: authentication required"})")});
     docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
     auto r = c.pull(docker::parse_image_ref("reg:5000/a:1"), "X", nullptr);
     REQUIRE_FALSE(r);
@@ -162,9 +168,10 @@ TEST_CASE("wait and inspect read what the daemon says") {
   CHECK(*code == 137);
   CHECK(first_line(w.request()) == "POST /containers/abc/wait?condition=not-running HTTP/1.1");
 
-  CannedServer i({json_answer(200, "OK",
-                              R"({"State":{"Status":"exited","Running":false,"ExitCode":1,"OOMKilled":true,"Error":""},)"
-                              R"("Config":{"Tty":true},"NetworkSettings":{"IPAddress":"","Networks":{"n":{"IPAddress":"10.1.2.3"}}}})")});
+  CannedServer i({json_answer(
+      200, "OK",
+      R"({"State":{"Status":"exited","Running":false,"ExitCode":1,"OOMKilled":true,"Error":""},)"
+      R"("Config":{"Tty":true},"NetworkSettings":{"IPAddress":"","Networks":{"n":{"IPAddress":"10.1.2.3"}}}})")});
   docker::Client c2(docker::Endpoint::unix_socket(i.path()), 2000ms);
   auto st = c2.inspect("abc");
   REQUIRE(st);
@@ -213,7 +220,8 @@ TEST_CASE("Credential helpers: docker-credential-<name> get, from credsStore or 
     h << "#!/bin/sh\nread server\n"
          "if [ \"$1\" != get ]; then exit 9; fi\n"
          "case \"$server\" in\n"
-         "  reg.example.com:5000) echo '{\"ServerURL\":\"reg.example.com:5000\",\"Username\":\"bob\",\"Secret\":\"pw\"}' ;;\n"
+         "  reg.example.com:5000) echo "
+         "'{\"ServerURL\":\"reg.example.com:5000\",\"Username\":\"bob\",\"Secret\":\"pw\"}' ;;\n"
          "  *) echo 'credentials not found in native keychain'; exit 1 ;;\n"
          "esac\n";
   }
@@ -222,11 +230,12 @@ TEST_CASE("Credential helpers: docker-credential-<name> get, from credsStore or 
     std::ofstream cfg(dir + "/config.json");
     cfg << R"({"credHelpers":{"reg.example.com:5000":"fake"}})";
   }
-  const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
-  ::setenv("PATH", (dir + ":" + old_path).c_str(), 1);
+  // Helpers are looked for in the given directories (system ones by default), not in PATH.
+  docker::AuthOptions in_dir;
+  in_dir.helper_path = dir;
 
   auto env = util::map_env({{"DOCKER_CONFIG", dir}, {"HOME", "/nonexistent"}});
-  auto found = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "reg.example.com:5000");
+  auto found = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "reg.example.com:5000", in_dir);
   CHECK_THAT(found.source, Catch::Contains("docker-credential-fake"));
   REQUIRE_FALSE(found.header.empty());
   auto decoded = util::base64_decode(found.header);
@@ -235,7 +244,7 @@ TEST_CASE("Credential helpers: docker-credential-<name> get, from credsStore or 
   CHECK_THAT(*decoded, Catch::Contains("\"password\":\"pw\""));
   CHECK_THAT(found.source, !Catch::Contains("pw"));
 
-  auto none = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com");
+  auto none = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com", in_dir);
   CHECK(none.header.empty());
   CHECK(none.source == "no credentials found");
 
@@ -243,11 +252,99 @@ TEST_CASE("Credential helpers: docker-credential-<name> get, from credsStore or 
     std::ofstream cfg(dir + "/config.json");
     cfg << R"({"credsStore":"fake"})";
   }
-  auto miss = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com");
+  auto miss = docker::resolve_pull_auth(env, "https://index.docker.io/v1/", "other.example.com", in_dir);
   CHECK(miss.header.empty());
   REQUIRE(miss.notes.size() == 1);
   CHECK_THAT(miss.notes[0], Catch::Contains("credentials not found"));
 
-  ::setenv("PATH", old_path.c_str(), 1);
   std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("Path escaping keeps unreserved characters and those asked for, escapes the rest") {
+  CHECK(docker::path_escape("abc-1.2_x~") == "abc-1.2_x~");
+  CHECK(docker::path_escape("a/b:c@d") == "a%2Fb%3Ac%40d");
+  CHECK(docker::path_escape("a/b:c@d", "/:@") == "a/b:c@d");
+  CHECK(docker::path_escape("%?# \r\n\x7f\xc3", "/:@") == "%25%3F%23%20%0D%0A%7F%C3");
+}
+
+TEST_CASE("Image names are percent-escaped on the image route; '/' ':' '@' stay") {
+  const std::string hex64(64, 'a');
+  SECTION("a registry, a path and a digest") {
+    CannedServer srv({json_answer(200, "OK", R"({"Id":"sha256:x"})")});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    auto r = c.image_present("reg:5000/team/app@sha256:" + hex64);
+    REQUIRE(r);
+    CHECK(*r);
+    CHECK(first_line(srv.request()) == "GET /images/reg:5000/team/app@sha256:" + hex64 + "/json HTTP/1.1");
+  }
+  SECTION("'%', '?', '#', '=', space and non-ASCII cannot end the path, add a query or decode to another name") {
+    CannedServer srv({json_answer(404, "Not Found", R"({"message":"No such image"})")});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    auto r = c.image_present("a%2f..?all=1#x y/caf\xc3\xa9 HTTP/1.1");
+    REQUIRE(r);
+    CHECK_FALSE(*r);
+    CHECK(first_line(srv.request()) == "GET /images/a%252f..%3Fall%3D1%23x%20y/caf%C3%A9%20HTTP/1.1/json HTTP/1.1");
+  }
+  SECTION("control characters are refused without a request") {
+    docker::Client c(docker::Endpoint::unix_socket("/tmp/sidecar-executor-none.sock"), 500ms);
+    auto r = c.image_present("busybox/json HTTP/1.1\r\nHost: docker\r\n\r\nPOST /containers/create HTTP/1.1");
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("holds a control character: request refused"));
+    CHECK_THAT(r.error().message, Catch::Contains("busybox/json HTTP/1.1\\x0d\\x0aHost"));
+    CHECK_THAT(r.error().message, !Catch::Contains("connect to"));
+    CHECK_FALSE(util::has_control_chars(r.error().message));
+  }
+  SECTION("empty, '.' and '..' segments are refused without a request") {
+    docker::Client c(docker::Endpoint::unix_socket("/tmp/sidecar-executor-none.sock"), 500ms);
+    for (const char* bad : {"../../containers/json", "a/../b", "./a", "a//b", "/a", "a/", ""}) {
+      INFO(bad);
+      auto r = c.image_present(bad);
+      REQUIRE_FALSE(r);
+      CHECK_THAT(r.error().message, Catch::Contains("path segment: request refused"));
+      CHECK_THAT(r.error().message, !Catch::Contains("connect to"));
+      CHECK(docker::Client::last_status() == 0);
+    }
+  }
+}
+
+TEST_CASE("Container calls refuse anything that is not a container id or name, without a request") {
+  docker::Client c(docker::Endpoint::unix_socket("/tmp/sidecar-executor-none.sock"), 500ms);
+  const std::vector<std::string> bad = {"",
+                                        "abc/../../images/x",
+                                        "../x",
+                                        "abc?force=1",
+                                        "abc#x",
+                                        "a b",
+                                        "abc\r\nDELETE /containers/victim",
+                                        "-abc",
+                                        ".abc",
+                                        "/abc",
+                                        "abc%2f"};
+  for (const auto& id : bad) {
+    INFO(util::escape_control_chars(id));
+    std::vector<util::Error> errors;
+    auto keep = [&](auto r) {
+      REQUIRE_FALSE(r);
+      errors.push_back(r.error());
+    };
+    keep(c.start(id));
+    keep(c.stop(id, 1));
+    keep(c.kill(id));
+    keep(c.wait(id));
+    keep(c.inspect(id));
+    keep(c.logs(id, {}, false, [](docker::LogStream, std::string_view) {}));
+    keep(c.remove(id));
+    for (const auto& e : errors) {
+      CHECK_THAT(e.message, Catch::Contains("is not a Docker container id or name: request refused"));
+      CHECK_THAT(e.message, !Catch::Contains("connect to"));
+      CHECK_FALSE(util::has_control_chars(e.message));
+    }
+  }
+  // Ids and names Docker gives still reach the daemon (here: nobody listening).
+  for (const std::string& id :
+       {std::string(64, 'f'), std::string("mesos-491f4d69-d3cd-5c35-8b89-71bfec60409e"), std::string("a_b.c-d")}) {
+    auto r = c.inspect(id);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("unix:///tmp/sidecar-executor-none.sock"));
+  }
 }
