@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -214,12 +216,22 @@ TEST_CASE("The terminal update, held unacknowledged across an agent restart, is 
 }
 
 TEST_CASE("Startup dump: settings and sorted MESOS/EXECUTOR/VAULT variables and HOME; secrets never shown") {
+  // The container dump shows values only for the site's allow-list (policy.env_dump_values): this
+  // site lists PLAIN.
+  char site[] = "/tmp/sce-dump-site-XXXXXX";
+  const int fd = ::mkstemp(site);
+  REQUIRE(fd >= 0);
+  const std::string text = "policy:\n  env_dump_values: [PLAIN]\n";
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
   Harness h(std::map<std::string, std::string>{{"VAULT_TOKEN", "canary-vault-token"},
                                                {"VAULT_PASSWORD", "canary-vault-password"},
                                                {"VAULT_USERNAME", "canary-vault-user"},
                                                {"VAULT_ADDR", "https://vault.example.com:8200"},
                                                {"EXECUTOR_DEBUG", "false"},
-                                               {"UNRELATED_VAR", "not-dumped"}});
+                                               {"UNRELATED_VAR", "not-dumped"}},
+            false, {}, {"--config", site});
+  ::unlink(site);
   h.agent.launch(TaskBuilder("dump-1", image())
                      .env("DB_PASSWORD", "canary-db-password")
                      .env("API_TOKEN", "canary-api-token")
