@@ -45,6 +45,7 @@ int config_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  app::drop_library_variables();
   app::harden_process(false);  // before any secret is read; the site may relax it below
   runtime::ProcessTitle::init(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   // executor starts (credential helpers) inherits them and /proc/<pid>/environ no longer holds them.
   vault::Secrets secrets(util::map_env(util::process_env_snapshot()), app::aws_options(cfg),
                          [&loop](std::string message) { loop.post(executor::ev::CredentialsExpiring{std::move(message)}); });
+  secrets.restrict_paths(site->file.policy.vault_path_prefixes);
   for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) util::wipe_env(v);
   ro.secrets = [&secrets](const std::vector<std::string>& env) -> util::Result<docker::SecretEnv> {
     auto r = secrets.resolve(env);

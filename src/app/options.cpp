@@ -2,13 +2,33 @@
 #include "app/options.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <thread>
 
 namespace app {
 namespace {
+
+// The path with symlinks resolved as far as it exists (dockerd creates the missing rest as folders).
+std::string resolve_existing(const std::string& path) {
+  std::string head = path;
+  std::string tail;
+  while (!head.empty() && head != "/") {
+    char buf[PATH_MAX];
+    if (::realpath(head.c_str(), buf) != nullptr) return std::string(buf) + tail;
+    const auto slash = head.rfind('/');
+    if (slash == std::string::npos) break;
+    tail = head.substr(slash) + tail;
+    head = head.substr(0, slash);
+  }
+  return path;
+}
+
 // In the sandbox: the id and name of the container this executor created, for packaging/executor.sh.
 constexpr const char* kContainerIdFile = "sidecar-executor.container-id";
+// Set by packaging/executor.sh over anything the task set.
+constexpr const char* kWrapperNonceVar = "SIDECAR_EXECUTOR_WRAPPER_NONCE";
+constexpr const char* kIdFileVar = "SIDECAR_EXECUTOR_ID_FILE";
 }  // namespace
 
 executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent) {
@@ -28,14 +48,25 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   ro.spec.use_cpu_shares = s.use_cpu_shares;
   ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ro.spec.policy = policy;
+  ro.spec.resolve_host_path = resolve_existing;
   // The wrapper stops a container left by a dead executor only when it carries these (the agent
   // checked the executor id when it accepted our SUBSCRIBE).
   ro.spec.own_labels = {{"sidecar-executor.executor-id", agent.executor_id},
                         {"sidecar-executor.framework-id", agent.framework_id}};
+  // The MESOS_* variables can be the task's (the agent merges the task's environment last); the
+  // wrapper's random nonce cannot, so it is what really tells the wrapper this container is ours.
+  if (const char* nonce = std::getenv(kWrapperNonceVar); nonce && *nonce) {
+    ro.spec.own_labels["sidecar-executor.wrapper-nonce"] = nonce;
+  }
   ro.docker_repository = s.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(s.logs_since);
   ro.env = util::process_env();
-  if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
+  const std::string suffix = std::string("/") + kContainerIdFile;
+  if (const char* file = std::getenv(kIdFileVar);
+      file && *file && std::string(file).size() > suffix.size() && std::string(file).rfind(suffix) ==
+                                                                        std::string(file).size() - suffix.size()) {
+    ro.container_id_file = file;  // the wrapper's: its own working folder, the sandbox (never another name)
+  } else if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
     ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;
   }
   if (s.relay_syslog) {

@@ -1,6 +1,7 @@
 // Site configuration loading and process hardening.
 #include "app/site.h"
 
+#include <openssl/crypto.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -49,6 +50,15 @@ std::string restrict_vault_token_file(const std::vector<std::string>& allowed) {
   }
   ::unsetenv("VAULT_TOKEN_FILE");
   return p;
+}
+
+void drop_library_variables() {
+  for (const char* name : {"OPENSSL_CONF", "OPENSSL_CONF_INCLUDE", "OPENSSL_MODULES", "OPENSSL_ENGINES",
+                           "OPENSSL_ia32cap", "SSL_CERT_FILE", "SSL_CERT_DIR", "HOSTALIASES", "LOCALDOMAIN",
+                           "RES_OPTIONS", "GCONV_PATH", "NLSPATH", "LOCPATH"}) {
+    ::unsetenv(name);
+  }
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
 }
 
 void harden_process(bool allow_core_dumps) {

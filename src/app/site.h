@@ -29,6 +29,13 @@ std::string restrict_vault_token_file(const std::vector<std::string>& allowed);
 util::Result<Site> load_site(const std::string& config_path, const std::string& settings_path,
                              std::string_view os_hostname);
 
+// Removes the variables through which the environment (the task's, in part) would steer the
+// libraries rather than the executor: OpenSSL's configuration and modules (a config file can load a
+// shared object), the resolver's aliases and options (they would redirect a host name the site
+// locked), and stops OpenSSL from reading any configuration file. Called first thing in main; the
+// wrapper drops the loader's own (LD_*) before the executor starts.
+void drop_library_variables();
+
 // No core file and not dumpable (no ptrace, /proc/<pid>/environ and mem are root's alone), unless
 // the site allows core dumps for debugging (policy.allow_core_dumps).
 void harden_process(bool allow_core_dumps);

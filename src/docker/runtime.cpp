@@ -333,6 +333,7 @@ std::string Runtime::stderr_tail(const std::string& id, bool tty) {
     if (nl == std::string::npos) break;
     start = nl + 1;
   }
+  out = util::scrub_secrets(out);  // before the cut, which could leave half a secret unrecognised
   if (out.size() > 1024) out = "…" + out.substr(out.size() - 1024);
   return out;
 }

@@ -159,6 +159,20 @@ std::string upper(std::string s) {
   return s;
 }
 
+// "cap_sys_admin", "SYS_ADMIN" and "CAP_SYS_ADMIN" are one capability.
+std::string capability_name(const std::string& text) {
+  std::string cap = upper(text);
+  if (cap.rfind("CAP_", 0) == 0) cap = cap.substr(4);
+  return cap;
+}
+
+// Capabilities that give a container the host (load a module, read any host file by handle, mount,
+// trace host processes…): refused unless the site lists them in policy.allowed_capabilities. NET_ADMIN
+// joins them for a container in the host's network (see apply_volumes_and_network).
+const std::string kHostCapabilities[] = {"ALL",       "SYS_ADMIN",  "SYS_MODULE",   "SYS_RAWIO", "SYS_PTRACE",
+                                         "DAC_READ_SEARCH", "SYS_BOOT", "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE",
+                                         "BPF",       "PERFMON",    "SYSLOG"};
+
 using Handler = util::Result<void> (*)(const Param&, ParamState&);
 
 util::Result<void> set_bool_host(const Param& p, ParamState& st, const char* field) {
@@ -198,15 +212,14 @@ const ParamHandler kParamHandlers[] = {
        return {};
      }},
     {"cap-add", [](const Param& p, ParamState& st) -> util::Result<void> {
+       const std::string cap = capability_name(p.value());
        if (const auto& allowed = st.policy.allowed_capabilities) {
-         std::string cap = upper(p.value());
-         if (cap.rfind("CAP_", 0) == 0) cap = cap.substr(4);
-         const bool ok = std::any_of(allowed->begin(), allowed->end(), [&](const std::string& a) {
-           std::string x = upper(a);
-           if (x.rfind("CAP_", 0) == 0) x = x.substr(4);
-           return x == cap;
-         });
+         const bool ok = std::any_of(allowed->begin(), allowed->end(),
+                                     [&](const std::string& a) { return capability_name(a) == cap; });
          if (!ok) return refused(p, fmt::format("adding {} to policy.allowed_capabilities", cap));
+       } else if (std::find(std::begin(kHostCapabilities), std::end(kHostCapabilities), cap) !=
+                  std::end(kHostCapabilities)) {
+         return refused(p, fmt::format("listing {} in policy.allowed_capabilities: it reaches past the container", cap));
        }
        st.cap_add.push_back(p.value());
        return {};
@@ -376,18 +389,33 @@ util::Result<void> apply_ports(const v1::ContainerInfo::DockerInfo& docker, std:
 }
 
 // Volumes (host binds, within the site's allowed prefixes) and the network mode.
-util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const settings::SitePolicy& policy, json& host,
+util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const SpecOptions& opts, json& host,
                                              std::vector<std::string>& warnings) {
+  const settings::SitePolicy& policy = opts.policy;
   for (const auto& vol : task.container().volumes()) {
     if (vol.host_path().empty() || vol.container_path().empty()) {
       warnings.push_back(fmt::format("volume {} without a host path: ignored", vol.container_path()));
       continue;
     }
-    if (policy.allowed_bind_prefixes && !settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) {
-      return util::make_error(fmt::format(
-          "volume {}:{}: the host path is outside the site's allowed bind prefixes (policy.allowed_bind_prefixes in the "
-          "site config file)",
-          vol.host_path(), vol.container_path()));
+    // dockerd splits a bind at ':' and reads mount options after it (rw, z, Z relabel the host path):
+    // a path holding ':' or ',' would say more than the task may.
+    for (const std::string* p : {&vol.host_path(), &vol.container_path()}) {
+      if (p->find_first_of(":,") != std::string::npos) {
+        return util::make_error(fmt::format("volume {}: ':' and ',' are not allowed in volume paths", *p));
+      }
+    }
+    if (vol.container_path()[0] != '/') {
+      return util::make_error(fmt::format("volume {}: the container path must be absolute", vol.container_path()));
+    }
+    if (policy.allowed_bind_prefixes) {
+      const std::string real = opts.resolve_host_path ? opts.resolve_host_path(vol.host_path()) : vol.host_path();
+      if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes) ||
+          !settings::path_under_prefixes(real, *policy.allowed_bind_prefixes)) {
+        return util::make_error(fmt::format(
+            "volume {}:{}: the host path{} is outside the site's allowed bind prefixes (policy.allowed_bind_prefixes in "
+            "the site config file)",
+            vol.host_path(), vol.container_path(), real == vol.host_path() ? "" : " (" + real + ")"));
+      }
     }
     host["Binds"].push_back(vol.host_path() + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));
   }
@@ -397,6 +425,16 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const set
         return util::make_error(
             "DockerInfo.network HOST: not allowed by the site policy (policy.allow_host_network: true in the site "
             "config file allows it)");
+      }
+      if (!policy.allowed_capabilities && host.contains("CapAdd")) {
+        for (const auto& cap : host["CapAdd"]) {
+          if (capability_name(cap.get<std::string>()) == "NET_ADMIN") {
+            return util::make_error(
+                "docker parameter cap-add=NET_ADMIN with the host's network: not allowed by the site policy (it would "
+                "change the host's interfaces and firewall; listing NET_ADMIN in policy.allowed_capabilities in the "
+                "site config file allows it)");
+          }
+        }
       }
       host["NetworkMode"] = "host";
       break;
@@ -482,9 +520,9 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   for (const auto& [k, v] : opts.own_labels) labels[k] = v;
   body["Labels"] = labels;
 
-  if (auto r = apply_volumes_and_network(task, opts.policy, host, spec.warnings); !r) return r.error();
   if (!st.cap_add.empty()) host["CapAdd"] = st.cap_add;
   if (!st.cap_drop.empty()) host["CapDrop"] = st.cap_drop;
+  if (auto r = apply_volumes_and_network(task, opts, host, spec.warnings); !r) return r.error();
   if (auto r = apply_limits(task, opts, host); !r) return r.error();
   body["HostConfig"] = host;
   spec.body = std::move(body);

@@ -2,6 +2,7 @@
 // network, capabilities, limits) plus the docker parameters users of other executors expect. Pure.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct SpecOptions {
   // Labels the executor sets on every container, over any task label of the same name (the wrapper
   // reads them to tell this executor's container from any other).
   std::map<std::string, std::string> own_labels;
+  // The host path a bind really reaches (symlinks resolved), for policy.allowed_bind_prefixes; unset:
+  // the path as written (pure, for tests).
+  std::function<std::string(const std::string&)> resolve_host_path;
 };
 
 struct ContainerSpec {

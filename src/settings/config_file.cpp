@@ -95,6 +95,7 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
     else if (key == "allow_core_dumps") r = set_flag(p.allow_core_dumps);
     else if (key == "env_dump_values") r = set_list(p.env_dump_values);
     else if (key == "vault_token_dirs") r = set_list(p.vault_token_dirs);
+    else if (key == "vault_path_prefixes") r = set_opt_list(p.vault_path_prefixes);
     else if (key == "locked") {
       r = set_list(p.locked);
       if (r) {
@@ -104,10 +105,18 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
           if (up.rfind("MESOS_", 0) == 0 || up.rfind("LIBPROCESS_", 0) == 0) {
             return util::make_error(fmt::format("{}: {} is the agent's, not the site's", where, name));
           }
-          // A setting may be named without its prefix, as elsewhere in the file.
+          // A setting may be named as elsewhere in the file: with or without its prefix, any case.
+          const std::string setting = up.rfind("EXECUTOR_", 0) == 0 ? up : "EXECUTOR_" + up;
           const auto& specs = setting_specs();
-          if (std::any_of(specs.begin(), specs.end(), [&](const SettingSpec& s) { return s.env == "EXECUTOR_" + up; })) {
-            name = "EXECUTOR_" + up;
+          if (std::any_of(specs.begin(), specs.end(), [&](const SettingSpec& s) { return s.env == setting; })) {
+            name = setting;
+          } else if (up.rfind("EXECUTOR_", 0) == 0) {
+            return util::make_error(fmt::format("{}: {} is not a setting (see sidecar-executor --help)", where, name));
+          } else if (name != up) {
+            // Environment names are case-sensitive: a lower-case spelling would lock nothing the
+            // executor reads.
+            return util::make_error(
+                fmt::format("{}: {}: variable names are case-sensitive; write {} (or the setting's name)", where, name, up));
           }
         }
       }
@@ -210,7 +219,8 @@ util::Result<void> check_site_file_owner(const std::string& path, unsigned uid, 
 
 util::Result<ConfigFile> load_config_file(const std::string& path, bool required, FileRole role) {
   // O_NOFOLLOW is not used: a site may keep its file behind a symlink; the file itself is checked.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named here must not hang the start (it is refused below, not a regular file).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     if (!required && errno == ENOENT) return ConfigFile{};
     return util::make_error(fmt::format("cannot read the config file {}: {}", path, std::strerror(errno)));
@@ -235,7 +245,16 @@ util::Result<ConfigFile> load_config_file(const std::string& path, bool required
     text.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return parse_config_text(text, path, role);
+  auto parsed = parse_config_text(text, path, role);
+  if (!parsed && role == FileRole::SettingsOnly && parsed.error().message.find("only the site config file") == std::string::npos) {
+    // The task named this file, and it may be any file root can read: its text (keys, values) is not
+    // repeated, only where the problem is.
+    const auto& m = parsed.error().message;
+    const auto line_end = m.find(": ", path.size() + 1);
+    return util::make_error(fmt::format("{}: not a valid settings file (at {}; its text is not shown)", path,
+                                        m.substr(0, line_end)));
+  }
+  return parsed;
 }
 
 std::vector<LockNote> apply_locks(const ConfigFile& file) {

@@ -36,7 +36,8 @@ const std::vector<std::string_view>& policy_keys() {
   static const std::vector<std::string_view> v = {
       "allowed_docker_parameters", "allow_privileged", "allowed_devices", "allowed_security_opts",
       "allowed_capabilities",      "allowed_bind_prefixes", "allow_host_network", "allow_unlimited_pids",
-      "locked",                    "env_dump_values", "allow_core_dumps",   "vault_token_dirs"};
+      "locked",                    "env_dump_values", "allow_core_dumps",   "vault_token_dirs",
+      "vault_path_prefixes"};
   return v;
 }
 

@@ -40,6 +40,9 @@ struct SitePolicy {
   // (a task could otherwise make root send /root/.vault-token anywhere, or write /etc/nologin or a
   // shell file some root script sources). None by default.
   std::vector<std::string> vault_token_dirs;
+  // Vault paths a vault:// value may read with the executor's token (whole segments); unset: any
+  // path but Vault's own endpoints (auth/, sys/, identity/, cubbyhole/), which are never allowed.
+  std::optional<std::vector<std::string>> vault_path_prefixes;
 
   SitePolicy();
 };

@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -51,11 +52,14 @@ DeadlineOutcome run_with_deadline(httplib::Client& client, std::chrono::millisec
 }
 
 void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each) {
-  const auto sec = static_cast<time_t>(each.count() / 1000);
-  const auto usec = static_cast<time_t>((each.count() % 1000) * 1000);
-  client.set_connection_timeout(sec, usec);
-  client.set_read_timeout(sec, usec);
-  client.set_write_timeout(sec, usec);
+  auto set = [](std::chrono::milliseconds d, auto setter) {
+    setter(static_cast<time_t>(d.count() / 1000), static_cast<time_t>((d.count() % 1000) * 1000));
+  };
+  // stop() cannot cut a connect() in progress: a short connect timeout is what bounds a cancelled
+  // request there (a peer that does not accept at all), whatever total the settings give.
+  set(std::min(each, kMaxConnectTimeout), [&](time_t s, time_t us) { client.set_connection_timeout(s, us); });
+  set(each, [&](time_t s, time_t us) { client.set_read_timeout(s, us); });
+  set(each, [&](time_t s, time_t us) { client.set_write_timeout(s, us); });
 }
 
 }  // namespace util

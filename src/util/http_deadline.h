@@ -24,7 +24,11 @@ struct DeadlineOutcome {
 DeadlineOutcome run_with_deadline(httplib::Client& client, std::chrono::milliseconds total,
                                   const std::function<void()>& request, const CancelFlag* cancel = nullptr);
 
-// The same connection and read/write timeouts on a client (each at most `total`).
+// A connect that takes longer than this fails (loopback and LAN peers answer in milliseconds).
+inline constexpr std::chrono::milliseconds kMaxConnectTimeout{1500};
+
+// Read and write timeouts of `each` on a client, and a connection timeout of at most
+// kMaxConnectTimeout.
 void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each);
 
 }  // namespace util

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -566,6 +567,43 @@ std::optional<Reference> parse_reference(const std::string& value) {
   return r;
 }
 
+util::Result<void> check_secret_path(const std::string& path,
+                                     const std::optional<std::vector<std::string>>& allowed_prefixes) {
+  std::vector<std::string> segments;
+  std::stringstream ss(path);
+  for (std::string seg; std::getline(ss, seg, '/');) {
+    if (seg.empty()) continue;
+    if (seg == "." || seg == ".." || seg.find('%') != std::string::npos) {
+      return util::make_error(fmt::format("Vault path {}: \".\", \"..\" and '%' are not allowed in a path",
+                                          util::escape_control_chars(path)));
+    }
+    segments.push_back(seg);
+  }
+  if (segments.empty()) return util::make_error("empty Vault path");
+  static const char* const kVaultOwn[] = {"auth", "sys", "identity", "cubbyhole"};
+  for (const char* own : kVaultOwn) {
+    if (segments[0] == own) {
+      return util::make_error(fmt::format("Vault path {}: {}/ is Vault's own, not a secret a task may read",
+                                          util::escape_control_chars(path), own));
+    }
+  }
+  if (allowed_prefixes) {
+    const bool ok = std::any_of(allowed_prefixes->begin(), allowed_prefixes->end(), [&](const std::string& prefix) {
+      std::vector<std::string> want;
+      std::stringstream ps(prefix);
+      for (std::string seg; std::getline(ps, seg, '/');) {
+        if (!seg.empty()) want.push_back(seg);
+      }
+      return !want.empty() && want.size() <= segments.size() && std::equal(want.begin(), want.end(), segments.begin());
+    });
+    if (!ok) {
+      return util::make_error(fmt::format("Vault path {} is outside the site's policy.vault_path_prefixes",
+                                          util::escape_control_chars(path)));
+    }
+  }
+  return {};
+}
+
 util::Result<std::string> read_secret(Client& client, const std::string& token, const Reference& ref) {
   if (ref.path.empty()) return util::make_error("empty Vault path");
   if (auto ok = util::check_http_text("Vault path", ref.path); !ok) return ok.error();
@@ -690,6 +728,9 @@ util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env
     const std::string shown = util::escape_control_chars(value);  // a reference, never a secret
     // Refused before any request, the token's included.
     if (auto ok = util::check_http_text("Vault path", ref->path); !ok) {
+      return util::make_error(fmt::format("env {}: {}", name, ok.error().message));
+    }
+    if (auto ok = check_secret_path(ref->path, allowed_paths_); !ok) {
       return util::make_error(fmt::format("env {}: {}", name, ok.error().message));
     }
     auto token = ensure_token();

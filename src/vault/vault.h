@@ -113,6 +113,14 @@ struct Reference {
 };
 std::optional<Reference> parse_reference(const std::string& value);
 
+// Whether a task may read this Vault path with the executor's token. Never: `.` or `..` segments,
+// and Vault's own endpoints (auth/, sys/, identity/, cubbyhole/, the token's own lookup) — a
+// reference like vault://auth/token/lookup-self?key=id would hand the executor's token to the
+// container. When `allowed_prefixes` is set (policy.vault_path_prefixes), only paths below one of
+// them, whole segments.
+util::Result<void> check_secret_path(const std::string& path,
+                                     const std::optional<std::vector<std::string>>& allowed_prefixes);
+
 // Reads one field of a secret, KV v1 or v2 (the mount's version is asked, else the answer's shape decides).
 util::Result<std::string> read_secret(Client& client, const std::string& token, const Reference& ref);
 
@@ -156,6 +164,10 @@ class Secrets {
 
   // `env` is the container's environment ("NAME=value"). Connects to Vault only when needed.
   util::Result<SecretEnv> resolve(const std::vector<std::string>& env);
+  // The site's policy.vault_path_prefixes (unset: any path but Vault's own endpoints).
+  void restrict_paths(std::optional<std::vector<std::string>> allowed_prefixes) {
+    allowed_paths_ = std::move(allowed_prefixes);
+  }
   // Ends a resolve in flight at once (its Vault request is cut) and refuses later ones. Idempotent,
   // callable from any thread: the executor calls it before it joins the thread running resolve().
   void cancel();
@@ -173,6 +185,7 @@ class Secrets {
   util::Result<SecretEnv> resolve_all(const std::vector<std::string>& env);
 
   util::EnvLookup env_;
+  std::optional<std::vector<std::string>> allowed_paths_;
   AwsOptions aws_;
   OnExpiring on_expiring_;
   util::CancelFlag cancel_;

@@ -275,3 +275,26 @@ TEST_CASE("VAULT_TOKEN_FILE outside policy.vault_token_dirs is neither read nor 
   ::unlink(file.c_str());
   ::rmdir(dir.c_str());
 }
+
+TEST_CASE("vault:// may not read Vault's own endpoints: the executor's token never reaches the container") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  Harness h({{"VAULT_ADDR", vault.addr()}, {"VAULT_TOKEN", token}, {"VAULT_MAX_RETRIES", "0"}});
+  h.agent.launch(TaskBuilder("vault-own", image()).env("X", "vault://auth/token/lookup-self?key=id").shell("true"));
+  const auto failed = h.wait_state("vault-own", v1::TASK_FAILED);
+  CHECK_THAT(failed.message(), Catch::Contains("auth/ is Vault's own"));
+  CHECK_FALSE(container_exists(h.daemon, "vault-own"));
+  for (const auto& c : vault.calls()) CHECK(c.path.find("lookup-self") == std::string::npos);
+  REQUIRE(h.exe->wait(10s).has_value());
+}
+
+TEST_CASE("A bind that says more than a path is refused, whatever the prefixes") {
+  SiteFile site("policy:\n  allowed_bind_prefixes: [/tmp]\n");
+  Harness h({}, false, {}, {"--config", site.path});
+  h.agent.launch(TaskBuilder("bind-colon", image()).volume("/:/../tmp", "/mnt", false).shell("true"));
+  const auto failed = h.wait_state("bind-colon", v1::TASK_FAILED);
+  CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+  CHECK_THAT(failed.message(), Catch::Contains("':' and ',' are not allowed"));
+  CHECK_FALSE(container_exists(h.daemon, "bind-colon"));
+  REQUIRE(h.exe->wait(10s).has_value());
+}

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "docker/task_spec.h"
+#include "settings/config_file.h"
 
 using docker::build_container_spec;
 using docker::SpecOptions;
@@ -130,7 +131,9 @@ TEST_CASE("Volumes, network modes, capabilities, volume driver") {
   param(t, "cap-drop", "KILL");
   param(t, "volume-driver", "a");
   param(t, "volume-driver", "b");
-  auto s = build_container_spec(t, {});
+  SpecOptions o;  // NET_ADMIN in the host's network: a site that allows it
+  o.policy.allowed_capabilities = std::vector<std::string>{"NET_ADMIN"};
+  auto s = build_container_spec(t, o);
   REQUIRE(s.ok());
   const auto& h = s->body["HostConfig"];
   CHECK(h["Binds"] == json::array({"/srv/conf:/conf:ro", "/srv/data:/data"}));
@@ -404,4 +407,59 @@ TEST_CASE("The executor's own labels win over the task's; its variables go in pl
   direct.extra_env = {"SIDECAR_SEEDS=a"};
   direct.env_replacements = {{"SECRET=vault://secret/x?key=k", "SECRET=v"}};
   CHECK(docker::container_env(*build_container_spec(t, direct)) == want);
+}
+
+TEST_CASE("Capabilities that reach past the container, and binds that say more than a path, are refused by default") {
+  for (const char* cap : {"SYS_ADMIN", "cap_sys_module", "ALL", "DAC_READ_SEARCH", "sys_ptrace"}) {
+    INFO(cap);
+    v1::TaskInfo t = base_task();
+    param(t, "cap-add", cap);
+    auto s = build_container_spec(t, {});
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("policy.allowed_capabilities"));
+  }
+  v1::TaskInfo bridge = base_task();
+  bridge.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
+  param(bridge, "cap-add", "NET_ADMIN");
+  CHECK(build_container_spec(bridge, {}).ok());  // its own network namespace only
+  v1::TaskInfo host_net = base_task();
+  param(host_net, "cap-add", "NET_ADMIN");
+  auto h = build_container_spec(host_net, {});
+  REQUIRE_FALSE(h.ok());
+  CHECK_THAT(h.error().message, Catch::Contains("NET_ADMIN") && Catch::Contains("host's network"));
+
+  SpecOptions o;
+  o.policy.allowed_bind_prefixes = std::vector<std::string>{"/data"};
+  for (const auto& [hostp, cont] : std::vector<std::pair<std::string, std::string>>{
+           {"/:/../data", "rw"}, {"/data/x", "/mnt:rw,Z"}, {"/data,z", "/mnt"}, {"/data/x", "relative"}}) {
+    INFO(hostp << " -> " << cont);
+    v1::TaskInfo t = base_task();
+    auto* v = t.mutable_container()->add_volumes();
+    v->set_host_path(hostp);
+    v->set_container_path(cont);
+    CHECK_FALSE(build_container_spec(t, o).ok());
+    CHECK_FALSE(build_container_spec(t, {}).ok());  // not even without prefixes
+  }
+  // A symlink under an allowed folder that leads out of it: the resolved path decides.
+  o.resolve_host_path = [](const std::string& p) { return p == "/data/esc" ? std::string("/") : p; };
+  v1::TaskInfo link = base_task();
+  auto* v = link.mutable_container()->add_volumes();
+  v->set_host_path("/data/esc");
+  v->set_container_path("/mnt");
+  auto l = build_container_spec(link, o);
+  REQUIRE_FALSE(l.ok());
+  CHECK_THAT(l.error().message, Catch::Contains("policy.allowed_bind_prefixes"));
+  v->set_host_path("/data/fine");
+  CHECK(build_container_spec(link, o).ok());
+}
+
+TEST_CASE("Locked names: settings in any spelling, other variables as written") {
+  auto ok = settings::parse_config_text("policy:\n  locked: [executor_sidecar_url, Sidecar_Url, VAULT_ADDR]\n", "s.yaml");
+  REQUIRE(ok);
+  CHECK(ok->policy.locked ==
+        std::vector<std::string>{"EXECUTOR_SIDECAR_URL", "EXECUTOR_SIDECAR_URL", "VAULT_ADDR"});
+  for (const char* bad : {"policy:\n  locked: [vault_addr]\n", "policy:\n  locked: [EXECUTOR_NO_SUCH]\n"}) {
+    INFO(bad);
+    CHECK_FALSE(settings::parse_config_text(bad, "s.yaml"));
+  }
 }

@@ -380,3 +380,20 @@ TEST_CASE("Secrets: cancel() and cleanup() end a resolve blocked on a silent Vau
   REQUIRE_FALSE(again);
   CHECK_THAT(again.error().message, Catch::Contains("cancelled"));
 }
+
+TEST_CASE("Secret paths: Vault's own endpoints and dot segments never, the site's prefixes when set") {
+  for (const char* bad : {"auth/token/lookup-self", "/sys/mounts", "identity/entity", "cubbyhole/x", "secret/../auth/x",
+                          "secret/./x", "secret/%2e%2e/x", ""}) {
+    INFO(bad);
+    CHECK_FALSE(vault::check_secret_path(bad, std::nullopt));
+  }
+  CHECK(vault::check_secret_path("secret/app/db", std::nullopt));
+  CHECK(vault::check_secret_path("kv/data/app", std::nullopt));
+  const std::optional<std::vector<std::string>> site = std::vector<std::string>{"secret/app", "kv/team/"};
+  CHECK(vault::check_secret_path("secret/app/db", site));
+  CHECK(vault::check_secret_path("kv/team/x", site));
+  auto out = vault::check_secret_path("secret/application", site);  // whole segments only
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error().message, Catch::Contains("policy.vault_path_prefixes"));
+  CHECK_FALSE(vault::check_secret_path("kv/other", site));
+}
