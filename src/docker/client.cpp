@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "util/http_safe.h"
 #include "util/json_get.h"
 
 namespace docker {
@@ -27,6 +28,49 @@ std::string daemon_message(const std::string& body) {
   return raw.empty() ? "(empty answer)" : raw;
 }
 
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// Docker's container ids (hex, or a prefix) and names: [a-zA-Z0-9][a-zA-Z0-9_.-]*. Nothing else can
+// name a container, and nothing else could then turn into "..", an empty segment or a query.
+bool is_container_ref(std::string_view id) {
+  if (id.empty() || !is_alnum(id.front())) return false;
+  for (const char c : id) {
+    if (!is_alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
+// A caller's text in an error: control characters escaped, long text cut.
+std::string shown(std::string_view text) {
+  constexpr std::size_t kMaxShown = 160;
+  std::string out = util::escape_control_chars(text.substr(0, kMaxShown));
+  if (text.size() > kMaxShown) out += "...";
+  return out;
+}
+
+// An image name as the /images/{name}/json route takes it: no control character, '/' kept between
+// segments, every segment non-empty and neither "." nor ".." (dockerd's router would clean such a
+// path, which then names another endpoint), everything else outside the reference alphabet
+// percent-escaped.
+util::Result<std::string> image_segment(std::string_view image) {
+  // No image name holds one; refusing beats escaping (the caller learns why at once).
+  if (util::has_control_chars(image)) {
+    return util::make_error(fmt::format("image name \"{}\" holds a control character: request refused", shown(image)));
+  }
+  std::size_t start = 0;
+  while (true) {
+    const auto slash = image.find('/', start);
+    const auto seg = image.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (seg.empty() || seg == "." || seg == "..") {
+      return util::make_error(
+          fmt::format("image name \"{}\" has an empty, \".\" or \"..\" path segment: request refused", shown(image)));
+    }
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return path_escape(image, "/:@");
+}
+
 std::vector<int> version_parts(const std::string& v) {
   std::vector<int> out;
   std::stringstream ss(v);
@@ -46,6 +90,22 @@ int compare_api_versions(const std::string& a, const std::string& b) {
     if (x != y) return x < y ? -1 : 1;
   }
   return 0;
+}
+
+std::string path_escape(std::string_view s, std::string_view keep) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || keep.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
 }
 
 std::string url_escape(std::string_view s) {
@@ -124,13 +184,23 @@ std::string Client::path(const std::string& p) const {
   return version_.empty() ? p : fmt::format("/v{}{}", version_, p);
 }
 
+util::Result<std::string> Client::container_path(const std::string& id, std::string_view rest) const {
+  if (!is_container_ref(id)) {
+    t_last_status = 0;
+    return util::make_error(
+        fmt::format("container \"{}\" is not a Docker container id or name: request refused", shown(id)));
+  }
+  return path(fmt::format("/containers/{}{}", path_escape(id), rest));
+}
+
 util::Error Client::fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const {
   if (!res) {
     t_last_status = 0;
     return util::make_error(fmt::format("Docker {}: {}", http_.endpoint().describe(), res.error().message));
   }
   t_last_status = res->status;
-  return util::make_error(fmt::format("{} {}: HTTP {}: {}", req.method, req.path, res->status, daemon_message(res->body)));
+  return util::make_error(
+      fmt::format("{} {}: HTTP {}: {}", req.method, req.path, res->status, daemon_message(res->body)));
 }
 
 util::Result<HttpResponse> Client::call(HttpRequest req, std::initializer_list<int> ok) const {
@@ -159,8 +229,8 @@ util::Result<std::string> Client::negotiate() {
   }
   if (theirs.empty()) return util::make_error("the Docker daemon did not say which API version it speaks");
   if (compare_api_versions(theirs, kMinApiVersion) < 0) {
-    return util::make_error(fmt::format("the Docker daemon speaks API {}, older than the {} we need", theirs,
-                                        kMinApiVersion));
+    return util::make_error(
+        fmt::format("the Docker daemon speaks API {}, older than the {} we need", theirs, kMinApiVersion));
   }
   const std::string use = compare_api_versions(theirs, kMaxApiVersion) < 0 ? theirs : kMaxApiVersion;
   std::lock_guard<std::mutex> lock(mu_);
@@ -169,7 +239,12 @@ util::Result<std::string> Client::negotiate() {
 }
 
 util::Result<bool> Client::image_present(const std::string& image) {
-  HttpRequest req{"GET", path(fmt::format("/images/{}/json", image)), {}, "", timeout_};
+  auto segment = image_segment(image);
+  if (!segment) {
+    t_last_status = 0;
+    return segment.error();
+  }
+  HttpRequest req{"GET", path(fmt::format("/images/{}/json", *segment)), {}, "", timeout_};
   auto res = http_.send(req);
   if (res && res->status == 200) return true;
   if (res && res->status == 404) return false;
@@ -180,8 +255,11 @@ util::Result<void> Client::pull(const ImageRef& ref, const std::string& auth_hea
                                 const std::function<void(const std::string&)>& on_status,
                                 std::chrono::milliseconds silence) {
   const std::string tag = ref.digest.empty() ? ref.pull_tag() : ref.digest;
-  HttpRequest req{"POST", path(fmt::format("/images/create?fromImage={}&tag={}", url_escape(ref.name()), url_escape(tag))),
-                  {}, "", silence};
+  HttpRequest req{"POST",
+                  path(fmt::format("/images/create?fromImage={}&tag={}", url_escape(ref.name()), url_escape(tag))),
+                  {},
+                  "",
+                  silence};
   if (!auth_header.empty()) req.headers["X-Registry-Auth"] = auth_header;
   std::string pending;
   std::string stream_error;
@@ -224,14 +302,17 @@ util::Result<void> Client::pull(const ImageRef& ref, const std::string& auth_hea
 
 util::Result<std::string> Client::create(const std::string& name, const nlohmann::json& body,
                                          std::vector<std::string>* warnings) {
-  HttpRequest req{"POST", path("/containers/create?name=" + url_escape(name)),
-                  {{"Content-Type", "application/json"}}, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+  HttpRequest req{"POST",
+                  path("/containers/create?name=" + url_escape(name)),
+                  {{"Content-Type", "application/json"}},
+                  body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                   timeout_};
   auto res = call(req, {201});
   if (!res) return res.error();
   auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {
-    return util::make_error(fmt::format("{} {}: answer without an Id: {}", req.method, req.path, daemon_message(res->body)));
+    return util::make_error(
+        fmt::format("{} {}: answer without an Id: {}", req.method, req.path, daemon_message(res->body)));
   }
   if (warnings && j.contains("Warnings") && j["Warnings"].is_array()) {
     for (const auto& w : j["Warnings"]) {
@@ -242,37 +323,42 @@ util::Result<std::string> Client::create(const std::string& name, const nlohmann
 }
 
 util::Result<void> Client::start(const std::string& id) {
-  auto res = call(HttpRequest{"POST", path(fmt::format("/containers/{}/start", id)), {}, "", timeout_}, {204, 304});
+  auto p = container_path(id, "/start");
+  if (!p) return p.error();
+  auto res = call(HttpRequest{"POST", *p, {}, "", timeout_}, {204, 304});
   if (!res) return res.error();
   return {};
 }
 
 util::Result<void> Client::stop(const std::string& id, int timeout_s) {
   // The daemon answers once the container is gone: allow it the grace period and then some.
-  HttpRequest req{"POST", path(fmt::format("/containers/{}/stop?t={}", id, timeout_s)), {}, "",
-                  timeout_ + std::chrono::seconds(timeout_s)};
+  auto p = container_path(id, fmt::format("/stop?t={}", timeout_s));
+  if (!p) return p.error();
+  HttpRequest req{"POST", *p, {}, "", timeout_ + std::chrono::seconds(timeout_s)};
   auto res = call(req, {204, 304});
   if (!res) return res.error();
   return {};
 }
 
 util::Result<void> Client::kill(const std::string& id, const std::string& signal) {
-  auto res = call(HttpRequest{"POST", path(fmt::format("/containers/{}/kill?signal={}", id, url_escape(signal))), {}, "",
-                              timeout_},
-                  {204});
+  auto p = container_path(id, "/kill?signal=" + url_escape(signal));
+  if (!p) return p.error();
+  auto res = call(HttpRequest{"POST", *p, {}, "", timeout_}, {204});
   if (!res) return res.error();
   return {};
 }
 
 util::Result<int> Client::wait(const std::string& id, const util::CancelFlag* cancel) {
   const bool has_condition = compare_api_versions(api_version().empty() ? kMaxApiVersion : api_version(), "1.30") >= 0;
-  HttpRequest req{"POST", path(fmt::format("/containers/{}/wait{}", id, has_condition ? "?condition=not-running" : "")),
-                  {}, "", std::chrono::milliseconds(0), cancel};
+  auto p = container_path(id, has_condition ? "/wait?condition=not-running" : "/wait");
+  if (!p) return p.error();
+  HttpRequest req{"POST", *p, {}, "", std::chrono::milliseconds(0), cancel};
   auto res = call(req, {200});
   if (!res) return res.error();
   auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (!j.is_object() || !j.contains("StatusCode") || !j["StatusCode"].is_number_integer()) {
-    return util::make_error(fmt::format("{} {}: unexpected answer: {}", req.method, req.path, daemon_message(res->body)));
+    return util::make_error(
+        fmt::format("{} {}: unexpected answer: {}", req.method, req.path, daemon_message(res->body)));
   }
   if (j.contains("Error") && j["Error"].is_object() && j["Error"].contains("Message") &&
       j["Error"]["Message"].is_string() && !j["Error"]["Message"].get<std::string>().empty()) {
@@ -282,7 +368,9 @@ util::Result<int> Client::wait(const std::string& id, const util::CancelFlag* ca
 }
 
 util::Result<ContainerState> Client::inspect(const std::string& id) {
-  HttpRequest req{"GET", path(fmt::format("/containers/{}/json", id)), {}, "", timeout_};
+  auto p = container_path(id, "/json");
+  if (!p) return p.error();
+  HttpRequest req{"GET", *p, {}, "", timeout_};
   auto res = call(req, {200});
   if (!res) return res.error();
   auto j = nlohmann::json::parse(res->body, nullptr, false);
@@ -318,12 +406,13 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
 util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, bool tty,
                                 const std::function<void(LogStream, std::string_view)>& sink,
                                 const util::CancelFlag* cancel, std::function<void()> on_idle) {
-  std::string q = fmt::format("/containers/{}/logs?stdout={}&stderr={}&follow={}", id, opts.stdout_stream ? 1 : 0,
+  std::string q = fmt::format("/logs?stdout={}&stderr={}&follow={}", opts.stdout_stream ? 1 : 0,
                               opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
   if (opts.since) q += fmt::format("&since={}", *opts.since);
   if (opts.tail) q += fmt::format("&tail={}", *opts.tail);
-  HttpRequest req{"GET", path(q), {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel,
-                  std::move(on_idle)};
+  auto p = container_path(id, q);
+  if (!p) return p.error();
+  HttpRequest req{"GET", *p, {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel, std::move(on_idle)};
   LogDemuxer demux(sink);
   std::string demux_error;
   auto res = http_.stream(req, [&](std::string_view piece) {
@@ -343,7 +432,9 @@ util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, 
 }
 
 util::Result<void> Client::remove(const std::string& id) {
-  auto res = call(HttpRequest{"DELETE", path(fmt::format("/containers/{}?force=1&v=1", id)), {}, "", timeout_}, {204});
+  auto p = container_path(id, "?force=1&v=1");
+  if (!p) return p.error();
+  auto res = call(HttpRequest{"DELETE", *p, {}, "", timeout_}, {204});
   if (!res) return res.error();
   return {};
 }

@@ -58,6 +58,9 @@ class Client {
   util::Result<std::string> negotiate();
   std::string api_version() const;
 
+  // GET /images/{image}/json. The name is percent-escaped ('/', ':' and '@' kept); one with a control
+  // character or an empty, "." or ".." segment is refused without a request. Callers validate a task's image first
+  // (validate_image_ref); this keeps even an unchecked string on the image route.
   util::Result<bool> image_present(const std::string& image);
   // POST /images/create; an error inside the 200 progress stream is a failure. `on_status` gets the
   // progress lines ("Pulling from …", "Digest: …") for logs. `auth_header` is X-Registry-Auth or empty.
@@ -67,6 +70,8 @@ class Client {
   // 201: the container id; `warnings` gets the daemon's warnings.
   util::Result<std::string> create(const std::string& name, const nlohmann::json& body,
                                    std::vector<std::string>* warnings = nullptr);
+  // Container calls: `id` must be a container id or name ([a-zA-Z0-9][a-zA-Z0-9_.-]*), else the call
+  // fails without a request.
   util::Result<void> start(const std::string& id);
   util::Result<void> stop(const std::string& id, int timeout_s);
   util::Result<void> kill(const std::string& id, const std::string& signal = "SIGKILL");
@@ -88,6 +93,8 @@ class Client {
 
  private:
   std::string path(const std::string& p) const;
+  // "/containers/{id}" + rest, versioned; refused (no request) when `id` cannot name a container.
+  util::Result<std::string> container_path(const std::string& id, std::string_view rest) const;
   util::Result<HttpResponse> call(HttpRequest req, std::initializer_list<int> ok) const;
   util::Error fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const;
 
@@ -99,5 +106,9 @@ class Client {
 
 // URL query escaping (RFC 3986 unreserved kept).
 std::string url_escape(std::string_view s);
+
+// Path segment escaping: RFC 3986 unreserved characters and those in `keep` stay, every other byte
+// ('%', '?', '#', space, control characters, non-ASCII...) becomes %XX.
+std::string path_escape(std::string_view s, std::string_view keep = "");
 
 }  // namespace docker

@@ -1,8 +1,8 @@
-// HTTP/1.1 over AF_UNIX, TCP or TLS.
+// HTTP/1.1 over AF_UNIX, TCP or TLS, and the response parser it reads with.
 #include "docker/http_conn.h"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +18,9 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <vector>
+
+#include "util/http_safe.h"
 
 namespace docker {
 
@@ -32,8 +35,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxHeader = 64 * 1024;
 constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr std::chrono::milliseconds kCancelCheck{200};
 
 std::string openssl_error() {
@@ -72,8 +75,8 @@ class Conn {
     if (SSL_connect(ssl_) != 1) {
       const long verify = SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK) {
-        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port,
-                                            X509_verify_cert_error_string(verify)));
+        return util::make_error(
+            fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, X509_verify_cert_error_string(verify)));
       }
       return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
     }
@@ -105,9 +108,9 @@ class Conn {
     const auto deadline = Clock::now() + silence;
     while (!(ssl_ && SSL_pending(ssl_) > 0)) {
       if (cancel && cancel->is_set()) return util::make_error("cancelled");
-      std::chrono::milliseconds wait = silence.count() > 0
-                                           ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                                           : std::chrono::milliseconds(-1);
+      std::chrono::milliseconds wait =
+          silence.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
+                              : std::chrono::milliseconds(-1);
       if (silence.count() > 0 && wait.count() <= 0) {
         return util::make_error(fmt::format("no data for {} ms", silence.count()));
       }
@@ -206,68 +209,76 @@ class Conn {
   SSL* ssl_ = nullptr;
 };
 
-// Buffered reader over a connection.
-class Reader {
- public:
-  Reader(Conn& conn, std::chrono::milliseconds silence, const util::CancelFlag* cancel, std::function<void()> on_idle)
-      : conn_(conn), silence_(silence), cancel_(cancel), on_idle_(std::move(on_idle)) {}
-
-  util::Result<bool> fill() {  // false on EOF
-    if (on_idle_) on_idle_();
-    char buf[65536];
-    auto got = conn_.read_some(buf, sizeof buf, silence_, cancel_);
-    if (!got) return got.error();
-    if (*got == 0) return false;
-    data_.append(buf, *got);
-    return true;
-  }
-  util::Result<std::string> line() {
-    while (true) {
-      auto pos = data_.find("\r\n", off_);
-      if (pos != std::string::npos) {
-        std::string l = data_.substr(off_, pos - off_);
-        off_ = pos + 2;
-        compact();
-        return l;
-      }
-      if (data_.size() - off_ > kMaxHeader) return util::make_error("header line too long");
-      auto more = fill();
-      if (!more) return more.error();
-      if (!*more) return util::make_error("connection closed in the middle of a header");
-    }
-  }
-  // Up to `max` buffered or freshly read bytes; empty on EOF.
-  util::Result<std::string> some(std::size_t max) {
-    if (off_ == data_.size()) {
-      auto more = fill();
-      if (!more) return more.error();
-      if (!*more) return std::string();
-    }
-    const std::size_t take = std::min(max, data_.size() - off_);
-    std::string out = data_.substr(off_, take);
-    off_ += take;
-    compact();
-    return out;
-  }
-
- private:
-  void compact() {
-    if (off_ > 65536) {
-      data_.erase(0, off_);
-      off_ = 0;
-    }
-  }
-  Conn& conn_;
-  std::chrono::milliseconds silence_;
-  const util::CancelFlag* cancel_;
-  std::function<void()> on_idle_;
-  std::string data_;
-  std::size_t off_ = 0;
-};
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
+}
+
+bool is_token_char(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
+
+// Control characters other than horizontal tab (which header values and reason phrases may hold).
+bool has_ctl_but_tab(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// For errors: a piece of what the peer sent, control characters escaped.
+std::string excerpt(std::string_view s, std::size_t max = 80) { return util::escape_control_chars(s.substr(0, max)); }
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Headers the client writes itself: a caller's copy would make a second, conflicting one.
+bool is_framing_header(std::string_view name) {
+  const std::string l = lower(std::string(name));
+  return l == "host" || l == "connection" || l == "content-length" || l == "transfer-encoding";
+}
+
+// Everything that goes into the request head, checked before a byte is written.
+util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
+  if (auto r = util::check_http_text("request method", req.method); !r) return r;
+  if (!is_token(req.method)) {
+    return util::make_error(fmt::format("request method \"{}\" is not an HTTP token: request refused", req.method));
+  }
+  if (auto r = util::check_http_text("request path", req.path); !r) return r;
+  if (req.path.empty() || req.path.front() != '/') {
+    return util::make_error(fmt::format("request path \"{}\" does not start with '/': request refused", req.path));
+  }
+  for (const char c : req.path) {
+    if (c == ' ' || static_cast<unsigned char>(c) >= 0x80) {
+      return util::make_error(fmt::format("request path \"{}\" holds a space or a non-ASCII byte: request refused",
+                                          excerpt(req.path, 200)));
+    }
+  }
+  if (auto r = util::check_http_text("Host header", host); !r) return r;
+  for (const auto& [name, value] : req.headers) {
+    if (auto r = util::check_http_text("header name", name); !r) return r;
+    if (!is_token(name)) {
+      return util::make_error(fmt::format("header name \"{}\" is not an HTTP token: request refused", name));
+    }
+    if (is_framing_header(name)) {
+      return util::make_error(fmt::format("header {} is written by the HTTP client itself: request refused", name));
+    }
+    if (auto r = util::check_http_text(fmt::format("header {}", name), value, false); !r) return r;
+  }
+  return {};
 }
 
 }  // namespace
@@ -311,25 +322,38 @@ HttpClient::~HttpClient() = default;
 
 util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
   std::string body;
+  bool too_big = false;
   auto res = stream(req, [&](std::string_view piece) {
+    if (body.size() + piece.size() > kMaxBufferedBody) {
+      too_big = true;
+      return false;
+    }
     body.append(piece);
     return true;
   });
   if (!res) return res.error();
+  if (too_big) {
+    return util::make_error(
+        fmt::format("{} {}: answer body larger than {} MiB", req.method, req.path, kMaxBufferedBody >> 20));
+  }
   if (res->status < 300) res->body = std::move(body);
   return res;
 }
 
 util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
-                                                  const std::function<bool(std::string_view)>& on_data) const {
+                                              const std::function<bool(std::string_view)>& on_data) const {
+  // The method and path are shown escaped: a refused request must not forge a log line either.
   const auto where = [&](const std::string& what) {
-    return util::make_error(fmt::format("{} {}: {}", req.method, req.path, what));
+    return util::make_error(
+        fmt::format("{} {}: {}", util::escape_control_chars(req.method), util::escape_control_chars(req.path), what));
   };
   if (!setup_error_.empty()) return where(setup_error_);
+  const std::string host =
+      endpoint_.unix_path.empty() ? fmt::format("{}:{}", endpoint_.host, endpoint_.port) : "docker";
+  if (auto ok = check_request(req, host); !ok) return where(ok.error().message);
+
   Conn conn;
   if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, req.timeout); !o) return where(o.error().message);
-
-  const std::string host = endpoint_.unix_path.empty() ? fmt::format("{}:{}", endpoint_.host, endpoint_.port) : "docker";
   std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, req.path, host);
   for (const auto& [k, v] : req.headers) head += fmt::format("{}: {}\r\n", k, v);
   if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
@@ -339,73 +363,276 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
   if (auto w = conn.write_all(head); !w) return where(w.error().message);
   if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
-  Reader in(conn, req.timeout, req.cancel, req.on_idle);
-  HttpResponse res;
-  auto status_line = in.line();
-  if (!status_line) return where(status_line.error().message);
-  if (status_line->rfind("HTTP/1.", 0) != 0 || status_line->size() < 12) {
-    return where(fmt::format("not an HTTP response: \"{}\"", status_line->substr(0, 80)));
-  }
-  res.status = std::atoi(status_line->c_str() + 9);
-  while (true) {
-    auto l = in.line();
-    if (!l) return where(l.error().message);
-    if (l->empty()) break;
-    const auto colon = l->find(':');
-    if (colon == std::string::npos) continue;
-    std::string value = l->substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    res.headers[lower(l->substr(0, colon))] = value;
-  }
-  const bool ok = res.status < 300;
-  auto deliver = [&](std::string_view piece) {
-    if (ok) return on_data(piece);
-    if (res.body.size() < kMaxErrorBody) res.body.append(piece.substr(0, kMaxErrorBody - res.body.size()));
+  ResponseParser parser;
+  std::string error_body;
+  const ResponseParser::BodySink deliver = [&](std::string_view piece) {
+    if (parser.response().status < 300) return on_data(piece);
+    if (error_body.size() < kMaxErrorBody) error_body.append(piece.substr(0, kMaxErrorBody - error_body.size()));
     return true;
   };
-  if (res.status == 204 || res.status == 304) return res;
+  std::vector<char> buf(kReadBuffer);
+  while (!parser.done()) {
+    if (req.on_idle) req.on_idle();
+    auto got = conn.read_some(buf.data(), buf.size(), req.timeout, req.cancel);
+    if (!got) return where(got.error().message);
+    auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.data(), *got), deliver);
+    if (!fed) return where(fed.error().message);
+  }
+  HttpResponse res = parser.response();
+  res.body = std::move(error_body);
+  return res;
+}
 
-  const bool chunked = lower(res.headers["transfer-encoding"]).find("chunked") != std::string::npos;
-  if (chunked) {
-    while (true) {
-      auto size_line = in.line();
-      if (!size_line) return where(size_line.error().message);
-      std::size_t size = 0;
-      try {
-        size = std::stoul(*size_line, nullptr, 16);
-      } catch (...) {
-        return where(fmt::format("bad chunk size \"{}\"", size_line->substr(0, 20)));
+// ---- ResponseParser ----
+
+util::Result<void> ResponseParser::fail(std::string message) {
+  state_ = State::Failed;
+  error_ = std::move(message);
+  return util::make_error(error_);
+}
+
+util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& sink) {
+  if (state_ == State::Failed) return util::make_error(error_);
+  if (!bytes.empty()) any_byte_ = true;
+  while (!bytes.empty() && state_ != State::Done) {
+    if (auto r = step(bytes, sink); !r) return r;
+  }
+  return {};
+}
+
+util::Result<void> ResponseParser::finish() {
+  switch (state_) {
+    case State::Failed: return util::make_error(error_);
+    case State::Done:
+    case State::EofBody:
+    case State::Trailer:  // the last chunk arrived: the body is whole even if the trailer is cut
+      state_ = State::Done;
+      return {};
+    case State::StatusLine:
+      return fail(any_byte_ ? "connection closed in the middle of the response header"
+                            : "connection closed before any response");
+    case State::Header: return fail("connection closed in the middle of the response header");
+    case State::ChunkSize:
+    case State::ChunkData:
+    case State::ChunkEnd: return fail("connection closed in the middle of a chunk");
+    case State::LengthBody: return fail(fmt::format("connection closed {} bytes before the end of the body", left_));
+  }
+  return fail("connection closed");
+}
+
+util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink& sink) {
+  switch (state_) {
+    case State::ChunkData:
+    case State::LengthBody:
+    case State::EofBody: return deliver(bytes, sink);
+    case State::Done:
+    case State::Failed: bytes = {}; return {};
+    default: break;
+  }
+  auto complete = take_line(bytes);
+  if (!complete) return complete.error();
+  if (!*complete) return {};
+  auto r = on_line();
+  line_.clear();
+  return r;
+}
+
+// Moves bytes up to and including the next LF into line_, within the current part's size limit;
+// true once line_ holds a whole line (its CR LF then removed).
+util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
+  const auto lf = bytes.find('\n');
+  const std::string_view part = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
+  const std::size_t total = line_.size() + part.size();
+  switch (state_) {
+    case State::StatusLine:
+    case State::Header:
+      if (head_bytes_ + total > kMaxResponseHeadBytes) {
+        return fail(fmt::format("response header larger than {} bytes", kMaxResponseHeadBytes)).error();
       }
-      if (size == 0) break;
-      while (size > 0) {
-        auto piece = in.some(size);
-        if (!piece) return where(piece.error().message);
-        if (piece->empty()) return where("connection closed in the middle of a chunk");
-        size -= piece->size();
-        if (!deliver(*piece)) return res;
+      break;
+    case State::Trailer:
+      if (trailer_bytes_ + total > kMaxResponseHeadBytes) {
+        return fail(fmt::format("chunked trailer larger than {} bytes", kMaxResponseHeadBytes)).error();
       }
-      auto crlf = in.line();
-      if (!crlf) return where(crlf.error().message);
+      break;
+    case State::ChunkSize:
+      if (total > kMaxChunkSizeLine) {
+        return fail(fmt::format("chunk size line longer than {} bytes", kMaxChunkSizeLine)).error();
+      }
+      break;
+    default:  // ChunkEnd: only CR LF may follow a chunk's data
+      if (total > 2) return fail("chunk data not followed by CRLF").error();
+      break;
+  }
+  line_.append(part);
+  bytes.remove_prefix(part.size());
+  if (state_ == State::StatusLine) {
+    // Refuse a peer that is not speaking HTTP at once, not after 64 KiB of it.
+    constexpr std::string_view kPrefix = "HTTP/1.";
+    const std::size_t n = std::min(line_.size(), kPrefix.size());
+    if (std::string_view(line_).substr(0, n) != kPrefix.substr(0, n)) {
+      return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(line_))).error();
     }
-    return res;
   }
-  if (auto it = res.headers.find("content-length"); it != res.headers.end()) {
-    std::size_t left = std::strtoull(it->second.c_str(), nullptr, 10);
-    while (left > 0) {
-      auto piece = in.some(left);
-      if (!piece) return where(piece.error().message);
-      if (piece->empty()) return where("connection closed before the end of the body");
-      left -= piece->size();
-      if (!deliver(*piece)) return res;
+  if (lf == std::string_view::npos) return false;
+  if (line_.size() < 2 || line_[line_.size() - 2] != '\r') {
+    return fail(fmt::format("response line \"{}\" not ended by CRLF", excerpt(line_))).error();
+  }
+  if (state_ == State::StatusLine || state_ == State::Header) head_bytes_ += line_.size();
+  if (state_ == State::Trailer) trailer_bytes_ += line_.size();
+  line_.resize(line_.size() - 2);
+  return true;
+}
+
+util::Result<void> ResponseParser::on_line() {
+  switch (state_) {
+    case State::StatusLine: return status_line();
+    case State::Header: return line_.empty() ? head_end() : header_line(false);
+    case State::Trailer:
+      if (line_.empty()) {
+        state_ = State::Done;
+        return {};
+      }
+      return header_line(true);
+    case State::ChunkSize: return chunk_size_line();
+    case State::ChunkEnd:
+      if (!line_.empty()) return fail("chunk data not followed by CRLF");
+      state_ = State::ChunkSize;
+      return {};
+    default: return fail("internal error: line in a body state");
+  }
+}
+
+// "HTTP/1.x NNN reason", the reason optional.
+util::Result<void> ResponseParser::status_line() {
+  const std::string_view l = line_;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
+      !digit(l[11]) || (l.size() > 12 && l[12] != ' ')) {
+    return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(l)));
+  }
+  const int status = (l[9] - '0') * 100 + (l[10] - '0') * 10 + (l[11] - '0');
+  if (status < 100 || status > 599) return fail(fmt::format("HTTP status {} out of range", status));
+  if (has_ctl_but_tab(l)) return fail(fmt::format("status line \"{}\" holds a control character", excerpt(l)));
+  res_.status = status;
+  res_.headers.clear();
+  header_count_ = 0;
+  state_ = State::Header;
+  return {};
+}
+
+util::Result<void> ResponseParser::header_line(bool trailer) {
+  const char* section = trailer ? "chunked trailer" : "response";
+  if (++header_count_ > kMaxResponseHeaders) {
+    return fail(fmt::format("more than {} header lines in the {}", kMaxResponseHeaders, section));
+  }
+  const std::string_view l = line_;
+  if (l.front() == ' ' || l.front() == '\t') return fail(fmt::format("folded header line in the {}", section));
+  const auto colon = l.find(':');
+  if (colon == std::string_view::npos) {
+    return fail(fmt::format("header line without ':' in the {}: \"{}\"", section, excerpt(l, 40)));
+  }
+  const std::string_view name = l.substr(0, colon);
+  if (!is_token(name)) return fail(fmt::format("malformed header name \"{}\" in the {}", excerpt(name, 40), section));
+  const std::string_view value = trim_ows(l.substr(colon + 1));
+  if (has_ctl_but_tab(value)) {
+    return fail(fmt::format("header {} in the {} holds a control character", excerpt(name, 40), section));
+  }
+  if (trailer) return {};  // nothing we use comes in a trailer
+  const std::string key = lower(std::string(name));
+  auto [it, inserted] = res_.headers.emplace(key, std::string(value));
+  if (inserted) return {};
+  if (key == "content-length") {
+    // Two lengths would let a peer frame the body two ways.
+    if (it->second != value) return fail("conflicting Content-Length headers");
+    return {};
+  }
+  it->second.append(", ").append(value);
+  return {};
+}
+
+util::Result<void> ResponseParser::head_end() {
+  if (res_.status < 200) {
+    if (res_.status == 101) return fail("unexpected 101 Switching Protocols");
+    state_ = State::StatusLine;  // an interim answer (100 Continue, 103 Early Hints): the final one follows
+    return {};
+  }
+  head_done_ = true;
+  if (res_.status == 204 || res_.status == 304) {
+    state_ = State::Done;
+    return {};
+  }
+  if (auto te = res_.headers.find("transfer-encoding"); te != res_.headers.end()) {
+    // Chunked only when it is the last coding; otherwise the body runs to the end of the connection
+    // (RFC 9112 6.3), whatever Content-Length says.
+    std::string_view codings = te->second;
+    const auto comma = codings.rfind(',');
+    const std::string last =
+        lower(std::string(trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1))));
+    state_ = last == "chunked" ? State::ChunkSize : State::EofBody;
+    return {};
+  }
+  if (auto cl = res_.headers.find("content-length"); cl != res_.headers.end()) {
+    const std::string& text = cl->second;
+    std::uint64_t length = 0;
+    for (const char c : text) {
+      if (c < '0' || c > '9') return fail(fmt::format("bad Content-Length \"{}\"", excerpt(text, 40)));
+      const auto d = static_cast<std::uint64_t>(c - '0');
+      if (length > (kMaxContentLength - d) / 10) {
+        return fail(fmt::format("Content-Length {} over the limit of {} bytes", excerpt(text, 40), kMaxContentLength));
+      }
+      length = length * 10 + d;
     }
-    return res;
+    if (text.empty()) return fail("empty Content-Length");
+    left_ = length;
+    state_ = length == 0 ? State::Done : State::LengthBody;
+    return {};
   }
-  while (true) {  // body until EOF
-    auto piece = in.some(65536);
-    if (!piece) return where(piece.error().message);
-    if (piece->empty()) return res;
-    if (!deliver(*piece)) return res;
+  state_ = State::EofBody;
+  return {};
+}
+
+// hex size, optional whitespace, optional ";extension".
+util::Result<void> ResponseParser::chunk_size_line() {
+  const std::string_view l = line_;
+  const auto bad = [&] { return fail(fmt::format("bad chunk size \"{}\"", excerpt(l, 20))); };
+  std::size_t i = 0;
+  std::uint64_t size = 0;
+  for (; i < l.size() && hex_value(l[i]) >= 0; ++i) {
+    const auto d = static_cast<std::uint64_t>(hex_value(l[i]));
+    if (size > (kMaxChunkSize - d) / 16) {
+      return fail(fmt::format("chunk size \"{}\" over the limit of {} bytes", excerpt(l, 20), kMaxChunkSize));
+    }
+    size = size * 16 + d;
   }
+  if (i == 0) return bad();
+  while (i < l.size() && (l[i] == ' ' || l[i] == '\t')) ++i;
+  if (i < l.size() && l[i] != ';') return bad();
+  if (has_ctl_but_tab(l.substr(i))) return bad();
+  if (size == 0) {
+    header_count_ = 0;
+    state_ = State::Trailer;
+    return {};
+  }
+  left_ = size;
+  state_ = State::ChunkData;
+  return {};
+}
+
+util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySink& sink) {
+  std::string_view piece = bytes;
+  if (state_ != State::EofBody)
+    piece = piece.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(left_, piece.size())));
+  bytes.remove_prefix(piece.size());
+  if (state_ != State::EofBody) left_ -= piece.size();
+  if (!piece.empty() && sink && !sink(piece)) {
+    stopped_ = true;
+    state_ = State::Done;
+    return {};
+  }
+  if (state_ == State::ChunkData && left_ == 0) state_ = State::ChunkEnd;
+  if (state_ == State::LengthBody && left_ == 0) state_ = State::Done;
+  return {};
 }
 
 }  // namespace docker

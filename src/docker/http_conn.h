@@ -2,11 +2,14 @@
 // AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One connection per
 // request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a streaming mode for
 // wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how long the daemon may
-// stay silent.
+// stay silent. What goes out is checked (no control characters in the request line or headers);
+// what comes in goes through a bounded parser that works on bytes alone (fuzzed:
+// tests/fuzz/fuzz_http_response.cpp).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,6 +57,61 @@ struct HttpRequest {
   std::function<void()> on_idle = nullptr;
 };
 
+// Bounds on what a peer may send before the body.
+inline constexpr std::size_t kMaxResponseHeadBytes = 64 * 1024;  // status lines and headers, interim responses included
+inline constexpr std::size_t kMaxResponseHeaders = 100;          // per response (and per trailer section)
+inline constexpr std::size_t kMaxChunkSizeLine = 4096;           // chunk size and extensions
+inline constexpr std::uint64_t kMaxContentLength = std::uint64_t{1} << 40;
+inline constexpr std::uint64_t kMaxChunkSize = std::uint64_t{1} << 40;
+// What send() keeps of a successful answer's body (stream() hands out any length).
+inline constexpr std::size_t kMaxBufferedBody = 256u << 20;
+
+// An HTTP/1.1 response read incrementally from bytes, whatever way they are split: status line
+// (interim 1xx answers skipped), headers, then a body framed by chunked encoding, Content-Length, or
+// the end of the connection. Malformed or oversized input is an error, never an exception.
+// No socket: the client feeds it what it reads, and the fuzzer feeds it anything.
+class ResponseParser {
+ public:
+  // Gets each body piece (de-chunked) as it arrives; returns false to stop reading.
+  using BodySink = std::function<bool(std::string_view)>;
+
+  // Consumes `bytes`; body bytes go to `sink`. Once done(), further bytes are ignored.
+  util::Result<void> feed(std::string_view bytes, const BodySink& sink);
+  // The peer closed the connection: fine only where the message may end there.
+  util::Result<void> finish();
+
+  bool head_done() const { return head_done_; }  // status and headers known
+  bool done() const { return state_ == State::Done; }
+  bool stopped() const { return stopped_; }  // the sink asked to stop
+  // Status and headers (names lower-cased, repeated ones joined with ", "); body left empty.
+  const HttpResponse& response() const { return res_; }
+
+ private:
+  enum class State { StatusLine, Header, ChunkSize, ChunkData, ChunkEnd, Trailer, LengthBody, EofBody, Done, Failed };
+
+  util::Result<void> fail(std::string message);
+  util::Result<void> step(std::string_view& bytes, const BodySink& sink);
+  util::Result<bool> take_line(std::string_view& bytes);
+  util::Result<void> on_line();
+  util::Result<void> status_line();
+  util::Result<void> header_line(bool trailer);
+  util::Result<void> head_end();
+  util::Result<void> chunk_size_line();
+  util::Result<void> deliver(std::string_view& bytes, const BodySink& sink);
+
+  State state_ = State::StatusLine;
+  HttpResponse res_;
+  std::string line_;            // the line being assembled, its CR LF excluded once complete
+  std::size_t head_bytes_ = 0;  // consumed by status lines and headers so far
+  std::size_t trailer_bytes_ = 0;
+  std::size_t header_count_ = 0;
+  std::uint64_t left_ = 0;  // of the current chunk or Content-Length body
+  bool head_done_ = false;
+  bool stopped_ = false;
+  bool any_byte_ = false;
+  std::string error_;  // once Failed, every later call returns it
+};
+
 class HttpClient {
  public:
   explicit HttpClient(Endpoint endpoint);
@@ -62,6 +120,10 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // The request line and headers are checked first: a method, path, header name or value with a
+  // control character (or a path with a space, or a header the client writes itself) is refused
+  // before anything is sent; a refused header value is not repeated in the error (it may be a
+  // credential). The answer's body is kept up to kMaxBufferedBody.
   util::Result<HttpResponse> send(const HttpRequest& req) const;
 
   // Streams the body: `on_data` gets each piece as it arrives (de-chunked) and returns false to stop.

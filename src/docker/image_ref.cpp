@@ -112,7 +112,8 @@ Problem registry_problem(std::string_view domain) {
     std::size_t start = 0;
     while (true) {
       const auto dot = host.find('.', start);
-      if (auto p = host_label_problem(host, host.substr(start, dot == std::string_view::npos ? dot : dot - start))) return p;
+      if (auto p = host_label_problem(host, host.substr(start, dot == std::string_view::npos ? dot : dot - start)))
+        return p;
       if (dot == std::string_view::npos) break;
       start = dot + 1;
     }
@@ -154,7 +155,8 @@ Problem path_problem(std::string_view path) {
   std::size_t start = 0;
   while (true) {
     const auto slash = path.find('/', start);
-    if (auto p = component_problem(path.substr(start, slash == std::string_view::npos ? slash : slash - start))) return p;
+    if (auto p = component_problem(path.substr(start, slash == std::string_view::npos ? slash : slash - start)))
+      return p;
     if (slash == std::string_view::npos) return std::nullopt;
     start = slash + 1;
   }
@@ -223,6 +225,10 @@ Problem name_problem(std::string_view name) {
 
 Problem reference_problem(std::string_view ref) {
   if (ref.empty()) return std::string("it is empty");
+  // Control characters first: they are what an attack needs, so the message says so.
+  for (const char c : ref) {
+    if (util::has_control_chars(std::string_view(&c, 1))) return char_problem(c);
+  }
   for (const char c : ref) {
     if (!is_reference_char(c)) return char_problem(c);
   }
