@@ -4,20 +4,42 @@
 # padding argument (room for the process title), and when the executor is gone it makes sure the
 # task's container is not left running.
 #
-#   SIDECAR_EXECUTOR_PATH             the binary (default /opt/mesos/sidecar-executor)
-#   SIDECAR_EXECUTOR_CUSTOM_ENV_PATH  a shell file sourced first if present
-#                                     (default /opt/mesos/executor-environment.sh)
+#   SIDECAR_EXECUTOR_PATH             the binary (default <folder>/sidecar-executor)
+#   SIDECAR_EXECUTOR_CUSTOM_ENV_PATH  a shell file sourced first (default <folder>/executor-environment.sh)
 #
-# Whoever deploys a task can set those two variables and can put files in the sandbox (fetched URIs
-# land there before we run); this script runs as root. So a file named by a variable is used only
-# when root owns it and neither group nor others may write it, nothing in the sandbox is written
-# through (the copy is made under a fresh name and renamed into place), and the container the
-# executor left behind is stopped only when Docker confirms it is this executor's.
+# <folder> is the folder this script is installed in, symlinks resolved: /opt/mesos in production.
 #
-# The executor writes "<64-hex container id>\n<container name>\n" to
-# $MESOS_SANDBOX/sidecar-executor.container-id and labels its container with its executor and
-# framework ids; that file, checked against those labels, tells which container is ours.
-# Needs GNU coreutils (stat -c, mv -T, dd iflag=nofollow).
+# Trust: this script runs as root, and whoever deploys a task chooses part of its environment (the
+# agent merges the task's variables last, over its own and over MESOS_*) and can put files in the
+# sandbox (fetched URIs land there before we run). Hence:
+# - A file named by a variable is used only when its resolved path lies directly in <folder> (which
+#   must be root's and writable by no one else), and the file itself is a regular file owned by root
+#   and writable by neither group nor others. Otherwise one line says why and the default is used: a
+#   task naming a refused or missing env file never makes us skip the operator's default one.
+# - The agent's merge makes this script the first place that can drop the variables that steer the
+#   dynamic loader, libc and OpenSSL (LD_*, GLIBC_TUNABLES, MALLOC_*, GCONV_PATH, OPENSSL_CONF, ...):
+#   they are unset before anything else runs, so neither the executor nor any command here sees the
+#   task's values. The operator's env file, sourced after that, may set them again on purpose. LD_*
+#   already reached /bin/sh itself, which no script can prevent: only the agent can.
+# - Should /bin/sh be bash, it imports functions (BASH_FUNC_*) and shell options (SHELLOPTS) from the
+#   environment: the first two lines turn off the options and remove any function named like a
+#   command used here (`set` and `unset` are special builtins, which no function can replace).
+# - MESOS_* cannot be trusted either: the sandbox is the directory the agent starts us in, and the
+#   container left behind is stopped only when Docker confirms it is this executor's, by the random
+#   nonce generated here (SIDECAR_EXECUTOR_WRAPPER_NONCE, which the executor puts on its container as
+#   the label sidecar-executor.wrapper-nonce), its full id and its name, and its executor and
+#   framework id labels. The docker commands run with only PATH and the Docker endpoint variables the
+#   executor itself reads, so that no task-chosen client config, context or plugin is involved.
+# - Nothing in the sandbox is written through (the copy is made under a fresh name and renamed into
+#   place), and the container-id file is removed before the executor starts.
+#
+# The executor writes "<64-hex container id>\n<container name>\n" to $SIDECAR_EXECUTOR_ID_FILE, which
+# this script sets to <sandbox>/sidecar-executor.container-id.
+# Needs GNU coreutils (stat -c, mv -T, dd iflag=nofollow, readlink -f).
+
+set +aCefnuvx
+unset -f [ chmod command cp dd docker echo env grep head kill mktemp mv od printf pwd readlink rm sed \
+  stat test tr umask wait
 
 umask 022
 # Every command here runs as root: never one found through a PATH the task chose (the operator's
@@ -25,18 +47,23 @@ umask 022
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-default_path=/opt/mesos/sidecar-executor
-default_env_path=/opt/mesos/executor-environment.sh
+# The task's loader, libc and TLS-library variables (see the header).
+unset OPENSSL_CONF OPENSSL_MODULES OPENSSL_ENGINES SSL_CERT_FILE SSL_CERT_DIR GCONV_PATH GLIBC_TUNABLES \
+  RES_OPTIONS LOCALDOMAIN HOSTALIASES NLSPATH LOCPATH TMPDIR
+# Each variable starts a line of env's output; a line of a multi-line value that looks like one
+# only names a variable to unset that is not there, or is one of these anyway.
+for name in $(env | sed -nE 's/^((LD|MALLOC)_[A-Za-z0-9_]*)=.*/\1/p'); do
+  unset "$name"
+done
 
 # Text from the environment or the sandbox, printable for one log line.
 shown() {
   printf '%s' "$1" | head -c 300 | tr -c '[:print:]' '?'
 }
 
-# Why the file `$1` may not be used (nothing printed when it may): it, or the file a symlink leads
-# to, must be a regular file owned by root and writable by neither group nor others. Called with
-# /dev/fd/N for a file already open, so that what is judged is what is then read: a name swapped for
-# another file after the check brings nothing in.
+# Why `$1` may not be used as a `$2` ("regular file" or "directory"; nothing printed when it may): it,
+# or what a symlink leads to, must be owned by root and writable by neither group nor others. Called
+# with /dev/fd/N for a file already open, so that what is judged is what is then read.
 untrusted_because() {
   if ! info=$(stat -L -c '%u %a %F' -- "$1" 2>/dev/null); then
     echo "cannot be read"
@@ -46,8 +73,8 @@ untrusted_because() {
   rest=${info#* }
   mode=${rest%% *}
   kind=${rest#* }
-  if [ "$kind" != "regular file" ]; then
-    echo "is a $kind, not a regular file"
+  if [ "$kind" != "$2" ]; then
+    echo "is a $kind, not a $2"
   elif [ "$owner" != 0 ]; then
     echo "is owned by uid $owner, not root"
   elif [ $((0$mode & 022)) -ne 0 ]; then
@@ -55,49 +82,106 @@ untrusted_because() {
   fi
 }
 
-# The operator's environment file, sourced only when trustworthy (absent: nothing to do). A FIFO or
-# a directory is refused before it is opened.
-env_path=${SIDECAR_EXECUTOR_CUSTOM_ENV_PATH:-$default_env_path}
-if [ -e "$env_path" ] || [ -L "$env_path" ]; then
-  if [ ! -f "$env_path" ]; then
-    why="is not a regular file"
-  elif ! { command exec 3<"$env_path"; } 2>/dev/null; then
+# Our own folder: where the defaults are and the only place a variable may point to.
+if ! self=$(readlink -f -- "$0") || [ -z "$self" ]; then
+  echo "executor.sh: cannot resolve its own path $(shown "$0")" >&2
+  exit 1
+fi
+install_dir=${self%/*}
+why=$(untrusted_because "${install_dir:-/}" directory)
+if [ -n "$why" ]; then
+  echo "executor.sh: its folder $(shown "${install_dir:-/}") $why: not running anything from it" >&2
+  exit 1
+fi
+default_path=$install_dir/sidecar-executor
+default_env_path=$install_dir/executor-environment.sh
+
+# open_on opens `$2` for reading on descriptor $1 (3 or 4), close_fd closes it. `command`: a file
+# that cannot be opened is a failed status, not the end of the script.
+open_on() {
+  case $1 in
+    3) { command exec 3<"$2"; } 2>/dev/null ;;
+    *) { command exec 4<"$2"; } 2>/dev/null ;;
+  esac
+}
+close_fd() {
+  case $1 in
+    3) exec 3<&- ;;
+    *) exec 4<&- ;;
+  esac
+}
+
+# Opens the file `$2` on descriptor $1 (3 or 4) when it may be used, else sets $why. The name is
+# resolved first and the resolved name is what is opened: only root can change what it leads to.
+open_trusted() {
+  why=
+  if ! resolved=$(readlink -f -- "$2") || [ -z "$resolved" ]; then
+    why="cannot be resolved"
+  elif [ "${resolved%/*}" != "$install_dir" ]; then
+    [ "$resolved" = "$2" ] && why="lies" || why="resolves to $(shown "$resolved"),"
+    why="$why outside the wrapper's folder $(shown "${install_dir:-/}")"
+  elif [ ! -e "$resolved" ]; then
+    why="does not exist"
+  elif [ ! -f "$resolved" ]; then
+    why="is not a regular file"  # a FIFO or a directory is refused before it is opened
+  elif ! open_on "$1" "$resolved"; then
     why="cannot be read"
   else
-    why=$(untrusted_because /dev/fd/3)
+    why=$(untrusted_because "/dev/fd/$1" "regular file")
+    [ -z "$why" ] || close_fd "$1"
   fi
-  if [ -n "$why" ]; then
-    echo "executor.sh: environment file $(shown "$env_path") $why: not sourced" >&2
+}
+
+# The operator's environment file. A custom one refused or missing leaves the default in force; the
+# default is optional (absent: nothing to source).
+env_open=
+custom_env=${SIDECAR_EXECUTOR_CUSTOM_ENV_PATH-}
+if [ -n "$custom_env" ] && [ "$custom_env" != "$default_env_path" ]; then
+  open_trusted 3 "$custom_env"
+  if [ -z "$why" ]; then
+    env_open=1
   else
-    # shellcheck disable=SC1091
-    . /dev/fd/3
+    echo "executor.sh: environment file $(shown "$custom_env") (SIDECAR_EXECUTOR_CUSTOM_ENV_PATH) $why:" \
+      "not sourced, the default $(shown "$default_env_path") is used instead" >&2
   fi
+fi
+if [ -z "$env_open" ] && { [ -e "$default_env_path" ] || [ -L "$default_env_path" ]; }; then
+  open_trusted 3 "$default_env_path"
+  if [ -z "$why" ]; then
+    env_open=1
+  else
+    echo "executor.sh: environment file $(shown "$default_env_path") $why: not sourced" >&2
+  fi
+fi
+if [ -n "$env_open" ]; then
+  # The operator's file: its own error output, if any, is the operator's to see.
+  # shellcheck disable=SC1091
+  . /dev/fd/3
   exec 3<&-
 fi
 
-# The binary: a path from the environment only when trustworthy (the file checked is the file
-# copied), else the installed one as it is.
+# The binary, from the open file that was judged.
 executor_path=${SIDECAR_EXECUTOR_PATH:-$default_path}
-copy_from=$executor_path
 if [ "$executor_path" != "$default_path" ]; then
-  if [ ! -f "$executor_path" ]; then
-    why="is not a regular file"
-  elif ! { command exec 4<"$executor_path"; } 2>/dev/null; then
-    why="cannot be read"
-  else
-    why=$(untrusted_because /dev/fd/4)
-  fi
+  open_trusted 4 "$executor_path"
   if [ -n "$why" ]; then
-    echo "executor.sh: SIDECAR_EXECUTOR_PATH $(shown "$executor_path") $why: using $default_path" >&2
-    exec 4<&-
+    echo "executor.sh: SIDECAR_EXECUTOR_PATH $(shown "$executor_path") $why: using $(shown "$default_path")" >&2
     executor_path=$default_path
-    copy_from=$default_path
-  else
-    copy_from=/dev/fd/4
+  fi
+fi
+if [ "$executor_path" = "$default_path" ]; then
+  open_trusted 4 "$default_path"
+  if [ -n "$why" ]; then
+    echo "executor.sh: the executor $(shown "$default_path") $why: cannot start it" >&2
+    exit 1
   fi
 fi
 
-sandbox=${MESOS_SANDBOX:-$(pwd)}
+# The agent starts us in the sandbox; MESOS_SANDBOX is the task's to change.
+if ! sandbox=$(pwd -P) || [ -z "$sandbox" ]; then
+  echo "executor.sh: cannot tell the current directory (the sandbox)" >&2
+  exit 1
+fi
 copy="$sandbox/sidecar-executor"
 id_file="$sandbox/sidecar-executor.container-id"
 
@@ -114,12 +198,22 @@ if ! tmp=$(mktemp "$sandbox/.sidecar-executor.XXXXXXXX"); then
   echo "executor.sh: cannot create a temporary file in $(shown "$sandbox")" >&2
   exit 1
 fi
-if ! cp -- "$copy_from" "$tmp" || ! chmod 0755 "$tmp" || ! mv -f -T -- "$tmp" "$copy"; then
+if ! cp -- /dev/fd/4 "$tmp" || ! chmod 0755 "$tmp" || ! mv -f -T -- "$tmp" "$copy"; then
   rm -f -- "$tmp"
   echo "executor.sh: cannot copy $(shown "$executor_path") to $(shown "$copy")" >&2
   exit 1
 fi
 exec 4<&-  # the executor inherits no descriptor of ours
+
+# What tells our container from any other, whatever the task set (see the header).
+nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+if ! printf '%s\n' "$nonce" | grep -Eqx '[0-9a-f]{32}'; then
+  echo "executor.sh: cannot read 16 random bytes from /dev/urandom" >&2
+  exit 1
+fi
+SIDECAR_EXECUTOR_WRAPPER_NONCE=$nonce
+SIDECAR_EXECUTOR_ID_FILE=$id_file
+export SIDECAR_EXECUTOR_WRAPPER_NONCE SIDECAR_EXECUTOR_ID_FILE
 
 padding="                                                                                                    "
 "$copy" "$padding" &
@@ -161,13 +255,28 @@ read_id_file() {
   fi
 }
 
+# docker with a clean environment: the daemon the executor talks to (it reads these three too, and
+# only unix:// or tcp:// endpoints), nothing else of the task's (DOCKER_CONFIG, DOCKER_CONTEXT, HOME,
+# DOCKER_CLI_HOOKS would pick client config, contexts, ssh or plugins run as root).
+docker_cli() {
+  env -i PATH="$PATH" DOCKER_HOST="${DOCKER_HOST:-unix:///var/run/docker.sock}" \
+    DOCKER_TLS_VERIFY="${DOCKER_TLS_VERIFY-}" DOCKER_CERT_PATH="${DOCKER_CERT_PATH-}" docker "$@"
+}
+
 # Sets $state to the state of container $id when Docker confirms it is this executor's (its id, its
-# name and our two labels, in one inspect call), else $why. Our ids hold no newline, so a label value
-# with one cannot line up with them.
+# name, our nonce and our two labels, in one inspect call), else $why. Our ids hold no newline, so a
+# label value with one cannot line up with them.
 check_container() {
   nl='
 '
-  if [ -z "$MESOS_EXECUTOR_ID" ] || [ -z "$MESOS_FRAMEWORK_ID" ]; then
+  case ${DOCKER_HOST-} in
+    '' | unix://* | tcp://*) ;;
+    *)
+      why="cannot be checked: DOCKER_HOST $(shown "$DOCKER_HOST") is neither unix:// nor tcp://"
+      return
+      ;;
+  esac
+  if [ -z "${MESOS_EXECUTOR_ID-}" ] || [ -z "${MESOS_FRAMEWORK_ID-}" ]; then
     why="cannot be checked: MESOS_EXECUTOR_ID or MESOS_FRAMEWORK_ID is not set"
     return
   fi
@@ -177,17 +286,18 @@ check_container() {
       return
       ;;
   esac
-  if ! out=$(docker container inspect --format '{{.State.Status}}
+  if ! out=$(docker_cli container inspect --format '{{.State.Status}}
 {{.Id}}
 {{.Name}}
+{{index .Config.Labels "sidecar-executor.wrapper-nonce"}}
 {{index .Config.Labels "sidecar-executor.executor-id"}}
 {{index .Config.Labels "sidecar-executor.framework-id"}}' "$id" 2>/dev/null); then
     why="names no container Docker knows"
     return
   fi
-  expected="$id$nl/$name$nl$MESOS_EXECUTOR_ID$nl$MESOS_FRAMEWORK_ID"
+  expected="$id$nl/$name$nl$nonce$nl$MESOS_EXECUTOR_ID$nl$MESOS_FRAMEWORK_ID"
   if [ "${out#*"$nl"}" != "$expected" ]; then
-    why="names a container that is not this executor's (its name or sidecar-executor labels differ)"
+    why="names a container that is not this executor's (its name, wrapper nonce or sidecar-executor labels differ)"
     return
   fi
   state=${out%%"$nl"*}
@@ -214,12 +324,12 @@ esac
 case "$state" in
   running|restarting|paused)
     echo "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
-    docker stop --time "$grace" "$id" >/dev/null 2>&1 || docker kill "$id" >/dev/null 2>&1
+    docker_cli stop --time "$grace" "$id" >/dev/null 2>&1 || docker_cli kill "$id" >/dev/null 2>&1
     ;;
   created)
     # Killed between create and start: remove it, so that a start still in flight cannot run it.
     echo "executor.sh: the executor exited ($status) before starting container $id: removing it" >&2
-    docker rm -f "$id" >/dev/null 2>&1
+    docker_cli rm -f "$id" >/dev/null 2>&1
     ;;
 esac
 exit "$status"

@@ -1,5 +1,6 @@
 // packaging/executor.sh: copies the binary into the sandbox, runs it with padding, and stops the
-// task's container when the executor dies without doing so.
+// task's container when the executor dies without doing so; refuses what a task may set to get
+// root (files outside the wrapper's folder, loader variables, MESOS_* overrides, planted files).
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 
 #include "executor_harness.h"
 #include "task_builder.h"
@@ -29,10 +31,25 @@ namespace v1 = ::mesos::v1;
 namespace {
 
 std::string slurp(const std::string& path) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool copy_file(const std::string& from, const std::string& to, mode_t mode) {
+  {
+    std::ifstream src(from, std::ios::binary);
+    std::ofstream dst(to, std::ios::binary | std::ios::trunc);
+    dst << src.rdbuf();
+    if (!src || !dst) return false;
+  }
+  return ::chmod(to.c_str(), mode) == 0;
 }
 
 // The wrapper's child: the executor copy.
@@ -43,21 +60,85 @@ pid_t child_of(pid_t parent) {
   return p;
 }
 
-// The environment the agent gives the wrapper, for a task in `sandbox`.
+// The environment a process started with.
+std::map<std::string, std::string> environ_of(pid_t pid) {
+  const std::string raw = slurp("/proc/" + std::to_string(pid) + "/environ");
+  std::map<std::string, std::string> env;
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t end = raw.find('\0', start);
+    if (end == std::string::npos) end = raw.size();
+    const std::string kv = raw.substr(start, end - start);
+    if (const auto eq = kv.find('='); eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+    start = end + 1;
+  }
+  return env;
+}
+
+// The executor binary, copied once per test program; every Install links it into its own folder.
+const std::string& pristine_binary() {
+  struct Copy {
+    Copy() : dir(testing_support::make_temp_dir("sce-bin.")), path(dir + "/sidecar-executor") {
+      if (!copy_file(testing_support::executor_binary(), path, 0755)) throw std::runtime_error("cannot copy " + path);
+    }
+    ~Copy() { testing_support::remove_tree(dir); }
+    std::string dir, path;
+  };
+  static const Copy copy;
+  return copy.path;
+}
+
+// The wrapper as installed (executor.sh beside sidecar-executor in a folder of root's that only root
+// may write, /opt/mesos in production), in a fresh folder: the only place the wrapper takes
+// SIDECAR_EXECUTOR_PATH and the environment file from, and where its defaults are.
+struct Install {
+  Install() : dir(testing_support::make_temp_dir("sce-opt.")) {
+    REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+    const char* source = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
+    REQUIRE(source != nullptr);
+    REQUIRE(copy_file(source, wrapper(), 0755));
+    if (::link(pristine_binary().c_str(), binary().c_str()) != 0) REQUIRE(copy_file(pristine_binary(), binary(), 0755));
+  }
+  ~Install() { testing_support::remove_tree(dir); }
+  Install(const Install&) = delete;
+  Install& operator=(const Install&) = delete;
+
+  std::string wrapper() const { return dir + "/executor.sh"; }
+  std::string binary() const { return dir + "/sidecar-executor"; }
+  std::string default_env() const { return dir + "/executor-environment.sh"; }
+  // A file of root's in the folder.
+  std::string put(const std::string& name, const std::string& text, mode_t mode = 0644) const {
+    const std::string p = dir + "/" + name;
+    std::ofstream(p) << text;
+    REQUIRE(::chmod(p.c_str(), mode) == 0);
+    return p;
+  }
+
+  std::string dir;
+};
+
+// The environment the agent gives the wrapper, for a task in `sandbox` (an empty path: variable unset).
 std::map<std::string, std::string> wrapper_env(const FakeAgent& agent, const std::string& sandbox,
                                                const std::string& executor_path, const std::string& custom_env) {
-  return {{"MESOS_FRAMEWORK_ID", "fw-0001"},
-          {"MESOS_EXECUTOR_ID", "exec-1"},
-          {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-          {"MESOS_CHECKPOINT", "0"},
-          {"MESOS_DIRECTORY", sandbox},
-          {"MESOS_SANDBOX", sandbox},
-          {"DOCKER_HOST", DockerDaemon::shared().host()},
-          {"HOME", "/nonexistent"},
-          {"PATH", "/usr/bin:/bin"},
-          {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
-          {"SIDECAR_EXECUTOR_PATH", executor_path},
-          {"SIDECAR_EXECUTOR_CUSTOM_ENV_PATH", custom_env}};
+  std::map<std::string, std::string> env = {{"MESOS_FRAMEWORK_ID", "fw-0001"},
+                                            {"MESOS_EXECUTOR_ID", "exec-1"},
+                                            {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
+                                            {"MESOS_CHECKPOINT", "0"},
+                                            {"MESOS_DIRECTORY", sandbox},
+                                            {"MESOS_SANDBOX", sandbox},
+                                            {"DOCKER_HOST", DockerDaemon::shared().host()},
+                                            {"HOME", "/nonexistent"},
+                                            {"PATH", "/usr/bin:/bin"},
+                                            {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"}};
+  if (!executor_path.empty()) env["SIDECAR_EXECUTOR_PATH"] = executor_path;
+  if (!custom_env.empty()) env["SIDECAR_EXECUTOR_CUSTOM_ENV_PATH"] = custom_env;
+  return env;
+}
+
+// As the agent starts it: in the sandbox, by `shell`.
+std::vector<std::string> wrapper_argv(const Install& inst, const std::string& sandbox,
+                                      const std::string& shell = "/bin/sh") {
+  return {"/usr/bin/env", "-C", sandbox, shell, inst.wrapper()};
 }
 
 bool has_state(const FakeAgent& agent, v1::TaskState s) {
@@ -67,23 +148,36 @@ bool has_state(const FakeAgent& agent, v1::TaskState s) {
   return false;
 }
 
+bool is_hex(const std::string& s, size_t len) {
+  return s.size() == len &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 }  // namespace
 
 TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executor killed with SIGKILL") {
-  const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
-  REQUIRE(wrapper != nullptr);
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string custom_env = sandbox + "/custom-env.sh";
-  std::ofstream(custom_env) << "export EXECUTOR_KILL_TASK_TIMEOUT=1\nexport EXECUTOR_SIDECAR_DRAINING_DURATION=0s\n";
+  // Both variables name files of the wrapper's folder: honoured.
+  const std::string custom_env =
+      inst.put("custom-env.sh", "export EXECUTOR_KILL_TASK_TIMEOUT=1\nexport EXECUTOR_SIDECAR_DRAINING_DURATION=0s\n");
   FakeAgent agent(fake::AgentOptions{});
   agent.start();
-  Process sh({"/bin/sh", wrapper}, wrapper_env(agent, sandbox, testing_support::executor_binary(), custom_env));
+  auto env = wrapper_env(agent, sandbox, inst.binary(), custom_env);
+  // Docker client settings of the task's choosing: an API version the daemon refuses would make every
+  // docker command fail, and a config folder of the task's could steer the client run as root. The
+  // wrapper's docker commands see neither.
+  env["DOCKER_API_VERSION"] = "1.0";
+  env["DOCKER_CONFIG"] = sandbox + "/docker-config";
+  Process sh(wrapper_argv(inst, sandbox), env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
   std::this_thread::sleep_for(100ms);
   agent.launch(TaskBuilder("wrapped-1", image).shell("sleep 600"));  // ignores SIGTERM: needs the SIGKILL
-  REQUIRE(FakeAgent::wait_until([&] { return has_state(agent, v1::TASK_RUNNING); }, 30s));
+  const bool running = FakeAgent::wait_until([&] { return has_state(agent, v1::TASK_RUNNING); }, 30s);
+  INFO(sh.output());
+  REQUIRE(running);
   const pid_t exe = child_of(sh.pid());
   REQUIRE(exe > 0);
   const std::string cmdline = slurp("/proc/" + std::to_string(exe) + "/cmdline");
@@ -92,6 +186,11 @@ TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executo
   const std::string id = slurp(sandbox + "/sidecar-executor.container-id");
   REQUIRE(id.size() >= 64);
   CHECK(d.running().size() == 1);
+  // The wrapper's nonce, on the container as its label.
+  const std::string nonce = environ_of(exe)["SIDECAR_EXECUTOR_WRAPPER_NONCE"];
+  CHECK(is_hex(nonce, 32));
+  CHECK(d.cli({"container", "inspect", "--format", R"({{index .Config.Labels "sidecar-executor.wrapper-nonce"}})",
+               id.substr(0, 64)}) == nonce + "\n");
 
   ::kill(exe, SIGKILL);  // no chance to stop anything itself
   auto code = sh.wait(30s);
@@ -99,28 +198,20 @@ TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executo
   REQUIRE(code.has_value());
   CHECK(*code == 128 + SIGKILL);
   CHECK_THAT(sh.output(), Catch::Contains("stopping it"));
-  const auto running = d.running();
-  CHECK(std::find(running.begin(), running.end(), id.substr(0, 64)) == running.end());
+  const auto left = d.running();
+  CHECK(std::find(left.begin(), left.end(), id.substr(0, 64)) == left.end());
   testing_support::remove_tree(sandbox);
 }
 
 TEST_CASE("The sandbox copy is what runs: replacing the installed binary mid-task does not disturb the task") {
-  const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
-  REQUIRE(wrapper != nullptr);
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string opt = testing_support::make_temp_dir("sce-opt.");
-  const std::string installed = opt + "/sidecar-executor";
-  {
-    std::ifstream src(testing_support::executor_binary(), std::ios::binary);
-    std::ofstream dst(installed, std::ios::binary);
-    dst << src.rdbuf();
-  }
-  REQUIRE(::chmod(installed.c_str(), 0755) == 0);
+  const std::string installed = inst.binary();
   FakeAgent agent(fake::AgentOptions{});
   agent.start();
-  Process sh({"/bin/sh", wrapper}, wrapper_env(agent, sandbox, installed, sandbox + "/none.sh"));
+  Process sh(wrapper_argv(inst, sandbox), wrapper_env(agent, sandbox, "", sandbox + "/none.sh"));
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
   std::this_thread::sleep_for(100ms);
   agent.launch(TaskBuilder("wrapped-2", image).shell("sh -c 'trap \"exit 0\" TERM; while :; do sleep 1; done'"));
@@ -148,14 +239,12 @@ TEST_CASE("The sandbox copy is what runs: replacing the installed binary mid-tas
   CHECK(*code == 0);
   CHECK(d.running().empty());
   testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(opt);
 }
 
 TEST_CASE("Orphans: the executor SIGKILLed 20 times at random moments of a launch leaves no container running") {
-  const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
-  REQUIRE(wrapper != nullptr);
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
+  const Install inst;
   const unsigned seed = std::random_device{}();
   INFO("seed " << seed);
   std::mt19937 rng(seed);
@@ -165,9 +254,9 @@ TEST_CASE("Orphans: the executor SIGKILLed 20 times at random moments of a launc
     const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
     FakeAgent agent(fake::AgentOptions{});
     agent.start();
-    std::ofstream(sandbox + "/custom-env.sh") << "export EXECUTOR_KILL_TASK_TIMEOUT=1\n";
-    Process sh({"/bin/sh", wrapper},
-               wrapper_env(agent, sandbox, testing_support::executor_binary(), sandbox + "/custom-env.sh"));
+    auto env = wrapper_env(agent, sandbox, inst.binary(), "");
+    env["EXECUTOR_KILL_TASK_TIMEOUT"] = "1";
+    Process sh(wrapper_argv(inst, sandbox), env);
     REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
     std::this_thread::sleep_for(50ms);
     agent.launch(TaskBuilder(fmt::format("orphan-{}", i), image).shell("sleep 600"));
@@ -225,13 +314,14 @@ bool is_running(const DockerDaemon& d, const std::string& id) {
 
 // The wrapper started with the fake agent; returns once the executor copy has subscribed.
 struct Wrapped {
-  Wrapped(const std::string& sandbox, const std::string& executor_path, const std::string& custom_env)
+  Wrapped(const Install& inst, const std::string& sandbox, const std::string& executor_path,
+          const std::string& custom_env, const std::map<std::string, std::string>& extra_env = {},
+          const std::string& shell = "/bin/sh")
       : agent(fake::AgentOptions{}) {
-    const char* wrapper = std::getenv("SIDECAR_EXECUTOR_WRAPPER");
-    REQUIRE(wrapper != nullptr);
     agent.start();
-    sh = std::make_unique<Process>(std::vector<std::string>{"/bin/sh", wrapper},
-                                   wrapper_env(agent, sandbox, executor_path, custom_env));
+    auto env = wrapper_env(agent, sandbox, executor_path, custom_env);
+    for (const auto& [k, v] : extra_env) env[k] = v;
+    sh = std::make_unique<Process>(wrapper_argv(inst, sandbox, shell), env);
   }
   bool subscribed() {
     return FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s);
@@ -245,47 +335,74 @@ struct Wrapped {
   std::unique_ptr<Process> sh;
 };
 
+// Each victim carries all the marks of this executor's container but the one whose rule alone must
+// save it; the control carries all of them and is the executor's own case: stopped.
+std::vector<std::string> victim_labels(const std::string& kind, const std::string& nonce) {
+  const std::string exec = "sidecar-executor.executor-id=exec-1";
+  const std::string fw = "sidecar-executor.framework-id=fw-0001";
+  const std::string ours = "sidecar-executor.wrapper-nonce=" + nonce;
+  if (kind == "short id prefix" || kind == "full id and name, no labels") return {};
+  if (kind == "another executor's labels") return {"sidecar-executor.executor-id=exec-2", fw, ours};
+  if (kind == "our labels, no nonce") return {exec, fw};
+  if (kind == "our labels, another nonce") {
+    return {exec, fw, "sidecar-executor.wrapper-nonce=0123456789abcdef0123456789abcdef"};
+  }
+  return {exec, fw, ours};  // symlink, the task's MESOS_SANDBOX, control
+}
+
 }  // namespace
 
 TEST_CASE("A planted container-id file does not make the wrapper touch another tenant's container") {
   auto& d = DockerDaemon::shared();
-  const std::string kind = GENERATE(std::string("short id prefix"), std::string("full id and name, no labels"),
-                                    std::string("another executor's labels"), std::string("symlink"));
+  const std::string kind =
+      GENERATE(std::string("short id prefix"), std::string("full id and name, no labels"),
+               std::string("another executor's labels"), std::string("symlink"), std::string("our labels, no nonce"),
+               std::string("our labels, another nonce"), std::string("task's MESOS_SANDBOX"), std::string("control"));
   INFO("planted: " << kind);
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
-  // The last two victims carry labels, the symlink's even ours: only the symlink rule saves it.
-  Victim v = kind == "another executor's labels"
-                 ? start_victim(d, {"sidecar-executor.executor-id=exec-2", "sidecar-executor.framework-id=fw-0001"})
-             : kind == "symlink"
-                 ? start_victim(d, {"sidecar-executor.executor-id=exec-1", "sidecar-executor.framework-id=fw-0001"})
-                 : start_victim(d);
-  Wrapped w(sandbox, testing_support::executor_binary(), sandbox + "/none.sh");
+  // The task may set MESOS_SANDBOX (the agent merges its environment last): the wrapper must not
+  // look for the id file there.
+  std::map<std::string, std::string> extra;
+  if (kind == "task's MESOS_SANDBOX") extra = {{"MESOS_SANDBOX", elsewhere}, {"MESOS_DIRECTORY", elsewhere}};
+  Wrapped w(inst, sandbox, "", sandbox + "/none.sh", extra);
   REQUIRE(w.subscribed());
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  const std::string nonce = environ_of(exe)["SIDECAR_EXECUTOR_WRAPPER_NONCE"];
+  REQUIRE(is_hex(nonce, 32));
+  const Victim v = start_victim(d, victim_labels(kind, nonce));
   const std::string id_file = sandbox + "/sidecar-executor.container-id";
   if (kind == "short id prefix") std::ofstream(id_file) << v.id.substr(0, 12) << "\n";
-  if (kind == "full id and name, no labels" || kind == "another executor's labels") {
-    std::ofstream(id_file) << v.id << "\n" << v.name << "\n";
-  }
   if (kind == "symlink") {
     std::ofstream(elsewhere + "/id") << v.id << "\n" << v.name << "\n";
     REQUIRE(::symlink((elsewhere + "/id").c_str(), id_file.c_str()) == 0);
+  } else if (kind == "task's MESOS_SANDBOX") {
+    std::ofstream(elsewhere + "/sidecar-executor.container-id") << v.id << "\n" << v.name << "\n";
+  } else if (kind != "short id prefix") {
+    std::ofstream(id_file) << v.id << "\n" << v.name << "\n";
   }
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
   ::kill(exe, SIGKILL);
   const auto code = w.sh->wait(30s);
   INFO(w.sh->output());
   REQUIRE(code.has_value());
   CHECK(*code == 128 + SIGKILL);
-  CHECK(is_running(d, v.id));
-  CHECK_THAT(w.sh->output(), Catch::Contains("not acted on, no container touched"));
-  CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it"));
+  if (kind == "control") {
+    CHECK_FALSE(is_running(d, v.id));
+    CHECK_THAT(w.sh->output(), Catch::Contains("stopping it"));
+  } else {
+    CHECK(is_running(d, v.id));
+    CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it"));
+  }
   if (kind == "short id prefix") CHECK_THAT(w.sh->output(), Catch::Contains("full 64-hex container id"));
   if (kind == "symlink") CHECK_THAT(w.sh->output(), Catch::Contains("is a symlink"));
-  if (kind != "short id prefix" && kind != "symlink") {
-    CHECK_THAT(w.sh->output(), Catch::Contains("not this executor's"));
+  if (kind == "full id and name, no labels" || kind == "another executor's labels" || kind == "our labels, no nonce" ||
+      kind == "our labels, another nonce") {
+    CHECK_THAT(w.sh->output(),
+               Catch::Contains("not acted on, no container touched") && Catch::Contains("not this executor's"));
   }
+  if (kind == "task's MESOS_SANDBOX") CHECK_THAT(w.sh->output(), !Catch::Contains("not acted on"));
   d.cli({"rm", "-f", v.id});
   testing_support::remove_tree(sandbox);
   testing_support::remove_tree(elsewhere);
@@ -293,14 +410,14 @@ TEST_CASE("A planted container-id file does not make the wrapper touch another t
 
 TEST_CASE("A container-id file left in the sandbox before the wrapper starts is removed, never acted on") {
   auto& d = DockerDaemon::shared();
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   // Even a container that carries this executor's labels and name: the file predates the executor.
   const Victim v = start_victim(d, {"sidecar-executor.executor-id=exec-1", "sidecar-executor.framework-id=fw-0001"});
   std::ofstream(sandbox + "/sidecar-executor.container-id") << v.id << "\n" << v.name << "\n";
-  Wrapped w(sandbox, testing_support::executor_binary(), sandbox + "/none.sh");
+  Wrapped w(inst, sandbox, inst.binary(), sandbox + "/none.sh");
   REQUIRE(w.subscribed());
-  struct stat st {};
-  CHECK(::lstat((sandbox + "/sidecar-executor.container-id").c_str(), &st) != 0);  // gone before the start
+  CHECK_FALSE(exists(sandbox + "/sidecar-executor.container-id"));  // gone before the start
   const pid_t exe = child_of(w.sh->pid());
   REQUIRE(exe > 0);
   ::kill(exe, SIGKILL);
@@ -314,13 +431,14 @@ TEST_CASE("A container-id file left in the sandbox before the wrapper starts is 
 }
 
 TEST_CASE("A symlink planted where the binary copy goes is replaced, not written through") {
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
   const std::string precious = elsewhere + "/precious";
   std::ofstream(precious) << "root's file\n";
   REQUIRE(::chmod(precious.c_str(), 0600) == 0);
   REQUIRE(::symlink(precious.c_str(), (sandbox + "/sidecar-executor").c_str()) == 0);
-  Wrapped w(sandbox, testing_support::executor_binary(), sandbox + "/none.sh");
+  Wrapped w(inst, sandbox, inst.binary(), sandbox + "/none.sh");
   const bool subscribed = w.subscribed();
   INFO(w.sh->output());
   REQUIRE(subscribed);
@@ -339,37 +457,45 @@ TEST_CASE("A symlink planted where the binary copy goes is replaced, not written
   testing_support::remove_tree(elsewhere);
 }
 
-TEST_CASE("The environment file is sourced only when root owns it and neither group nor others may write it") {
+TEST_CASE("The environment file is sourced only from the wrapper's folder, root's, and writable by no one else") {
+  enum class Where { kFolder, kFolderLink, kSandbox, kLinkToSandbox };
   struct Case {
     mode_t mode;
     uid_t owner;
-    bool via_symlink;
+    Where where;
     bool sourced;
     const char* problem;
   };
-  const Case c = GENERATE(Case{0644, 0, false, true, ""}, Case{0644, 0, true, true, ""},
-                          Case{0664, 0, false, false, "writable by group or others"},
-                          Case{0646, 0, false, false, "writable by group or others"},
-                          Case{0664, 0, true, false, "writable by group or others"},
-                          Case{0644, 1000, false, false, "owned by uid 1000, not root"});
-  INFO("mode " << std::oct << c.mode << std::dec << " owner " << c.owner << (c.via_symlink ? " via a symlink" : ""));
+  const Case c = GENERATE(Case{0644, 0, Where::kFolder, true, ""}, Case{0644, 0, Where::kFolderLink, true, ""},
+                          Case{0664, 0, Where::kFolder, false, "writable by group or others"},
+                          Case{0646, 0, Where::kFolder, false, "writable by group or others"},
+                          Case{0664, 0, Where::kFolderLink, false, "writable by group or others"},
+                          Case{0644, 1000, Where::kFolder, false, "owned by uid 1000, not root"},
+                          Case{0644, 0, Where::kSandbox, false, "lies outside the wrapper's folder"},
+                          Case{0644, 0, Where::kLinkToSandbox, false, "outside the wrapper's folder"});
+  INFO("mode " << std::oct << c.mode << std::dec << " owner " << c.owner << " where " << static_cast<int>(c.where));
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string file = sandbox + "/custom-env.sh";
-  const std::string env_file = c.via_symlink ? sandbox + "/link-to-env.sh" : file;
+  const bool in_folder = c.where == Where::kFolder || c.where == Where::kFolderLink;
+  const std::string file = (in_folder ? inst.dir : sandbox) + "/custom-env.sh";
+  const std::string env_file =
+      c.where == Where::kFolderLink || c.where == Where::kLinkToSandbox ? inst.dir + "/link-to-env.sh" : file;
   const std::string marker = sandbox + "/sourced";
+  const std::string default_marker = sandbox + "/default-sourced";
   std::ofstream(file) << "touch '" << marker << "'\n";
   REQUIRE(::chmod(file.c_str(), c.mode) == 0);
   REQUIRE(::chown(file.c_str(), c.owner, 0) == 0);
-  if (c.via_symlink) REQUIRE(::symlink(file.c_str(), env_file.c_str()) == 0);
-  Wrapped w(sandbox, testing_support::executor_binary(), env_file);
+  if (env_file != file) REQUIRE(::symlink(file.c_str(), env_file.c_str()) == 0);
+  inst.put("executor-environment.sh", "touch '" + default_marker + "'\n");
+  Wrapped w(inst, sandbox, "", env_file);
   const bool subscribed = w.subscribed();
   INFO(w.sh->output());
   REQUIRE(subscribed);
   const auto code = w.shut_down();
   REQUIRE(code.has_value());
   CHECK(*code == 0);
-  struct stat st {};
-  CHECK((::stat(marker.c_str(), &st) == 0) == c.sourced);
+  CHECK(exists(marker) == c.sourced);
+  CHECK(exists(default_marker) == !c.sourced);  // the operator's default stands in for a refused file
   if (!c.sourced) {
     CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + env_file) && Catch::Contains(c.problem) &&
                                    Catch::Contains("not sourced"));
@@ -377,27 +503,188 @@ TEST_CASE("The environment file is sourced only when root owns it and neither gr
   testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("SIDECAR_EXECUTOR_PATH naming a file others may write is not run: the installed binary is used") {
-  struct stat st {};
-  if (::stat("/opt/mesos/sidecar-executor", &st) == 0) {
-    WARN("an executor is installed at /opt/mesos/sidecar-executor: this test needs it absent");
-    return;
-  }
+TEST_CASE("A custom environment file that is missing or outside the wrapper's folder leaves the default in force") {
+  const std::string kind = GENERATE(std::string("root's 0600 token file"), std::string("missing, in the folder"),
+                                    std::string("missing, in the sandbox"));
+  INFO(kind);
+  const Install inst;
   const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
-  const std::string fake_exe = elsewhere + "/sidecar-executor";
-  const std::string marker = elsewhere + "/ran";
-  std::ofstream(fake_exe) << "#!/bin/sh\ntouch '" << marker << "'\n";
-  REQUIRE(::chmod(fake_exe.c_str(), 0775) == 0);
-  Wrapped w(sandbox, fake_exe, sandbox + "/none.sh");
+  // A secret of root's, one line that is no shell command: sourcing it would make sh print it in
+  // its "not found" error.
+  const std::string token = "hvs.sce-secret-token-4711";
+  const std::string token_file = elsewhere + "/vault-token";
+  std::ofstream(token_file) << token << "\n";
+  REQUIRE(::chmod(token_file.c_str(), 0600) == 0);
+  const std::string custom = kind == "root's 0600 token file"   ? token_file
+                             : kind == "missing, in the folder" ? inst.dir + "/missing.sh"
+                                                                : sandbox + "/missing.sh";
+  const std::string default_marker = sandbox + "/default-sourced";
+  inst.put("executor-environment.sh", "touch '" + default_marker + "'\nexport SCE_OPERATOR_SETTING=from-default\n");
+  Wrapped w(inst, sandbox, "", custom);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  const auto exe_env = environ_of(exe);
+  const auto code = w.shut_down();
+  INFO(w.sh->output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(exists(default_marker));
+  CHECK(exe_env.count("SCE_OPERATOR_SETTING") == 1);
+  CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + custom) && Catch::Contains("not sourced") &&
+                                 Catch::Contains("the default " + inst.default_env() + " is used instead"));
+  CHECK_THAT(w.sh->output(), !Catch::Contains("sce-secret-token"));
+  if (kind == "root's 0600 token file") CHECK_THAT(w.sh->output(), Catch::Contains("outside the wrapper's folder"));
+  if (kind == "missing, in the folder") CHECK_THAT(w.sh->output(), Catch::Contains("does not exist"));
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(elsewhere);
+}
+
+TEST_CASE("SIDECAR_EXECUTOR_PATH naming a file others may write is not run: the installed binary is used") {
+  const bool others_write = GENERATE(true, false);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string marker = sandbox + "/ran";
+  const std::string fake_exe = inst.put("other-executor", "#!/bin/sh\ntouch '" + marker + "'\n", 0755);
+  if (others_write) {
+    REQUIRE(::chmod(fake_exe.c_str(), 0775) == 0);
+  } else {
+    REQUIRE(::chown(fake_exe.c_str(), 1000, 1000) == 0);
+  }
+  Wrapped w(inst, sandbox, fake_exe, "");
+  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_FALSE(exists(marker));
+  CHECK_THAT(w.sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH " + fake_exe) &&
+                                 Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
+                                 Catch::Contains("using " + inst.binary()));
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("SIDECAR_EXECUTOR_PATH=/bin/sh with a script named like the padding does not run the task's script") {
+  // Root's /bin/sh passes the ownership checks; run with the padding it would run the sandbox file
+  // of that name as root. Under bash as sh the task also tries an imported function over `cp`.
+  const bool bash = GENERATE(false, true);
+  INFO((bash ? "bash as sh, with BASH_FUNC_cp" : "/bin/sh"));
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string shells = testing_support::make_temp_dir("sce-shells.");
+  const std::string marker = sandbox + "/pwned";
+  std::ofstream(sandbox + "/" + std::string(100, ' ')) << "touch '" << marker << "'\n";
+  std::map<std::string, std::string> extra;
+  std::string shell = "/bin/sh";
+  if (bash) {
+    shell = shells + "/sh";
+    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
+    extra["BASH_FUNC_cp%%"] = "() { /bin/cat /bin/sh > \"$3\"; }";
+  }
+  Wrapped w(inst, sandbox, "/bin/sh", "", extra, shell);
+  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const auto code = w.shut_down();
+  INFO(w.sh->output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_FALSE(exists(marker));
+  CHECK_THAT(w.sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH /bin/sh") &&
+                                 Catch::Contains("outside the wrapper's folder " + inst.dir) &&
+                                 Catch::Contains("using " + inst.binary()));
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(shells);
+}
+
+TEST_CASE("Loader, libc and OpenSSL variables from the task's environment never reach the executor") {
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  // The operator may set some on purpose: those stay.
+  inst.put("executor-environment.sh", "export OPENSSL_CONF=/etc/ssl/operator.cnf\nexport MALLOC_ARENA_MAX=4\n");
+  const std::map<std::string, std::string> task = {
+      {"OPENSSL_CONF", sandbox + "/evil.cnf"},
+      {"OPENSSL_MODULES", sandbox},
+      {"OPENSSL_ENGINES", sandbox},
+      {"SSL_CERT_FILE", sandbox + "/ca.pem"},
+      {"SSL_CERT_DIR", sandbox},
+      {"LD_PRELOAD", sandbox + "/libevil.so"},
+      {"LD_LIBRARY_PATH", sandbox},
+      {"LD_AUDIT", sandbox + "/libaudit.so"},
+      {"LD_BIND_NOW", "1"},
+      {"GCONV_PATH", sandbox},
+      {"GLIBC_TUNABLES", "glibc.malloc.check=0"},
+      {"MALLOC_ARENA_MAX", "1"},
+      {"MALLOC_CHECK_", "0"},
+      {"RES_OPTIONS", "ndots:9"},
+      {"LOCALDOMAIN", "evil.invalid"},
+      {"HOSTALIASES", sandbox + "/hosts"},
+      {"NLSPATH", sandbox + "/%N"},
+      {"LOCPATH", sandbox},
+      {"TMPDIR", sandbox},
+      // Ours to set, whatever the task says.
+      {"SIDECAR_EXECUTOR_WRAPPER_NONCE", "0123456789abcdef0123456789abcdef"},
+      {"SIDECAR_EXECUTOR_ID_FILE", sandbox + "/elsewhere.id"},
+      // Kept: a task variable like any other, and one whose value holds a line that looks like LD_*.
+      {"SCE_TASK_SETTING", "kept"},
+      {"SCE_TASK_NOTE", "first line\nLD_NOT_A_VARIABLE=1"}};
+  Wrapped w(inst, sandbox, "", "", task);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  const auto env = environ_of(exe);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  for (const char* gone :
+       {"OPENSSL_MODULES", "OPENSSL_ENGINES", "SSL_CERT_FILE", "SSL_CERT_DIR", "LD_PRELOAD", "LD_LIBRARY_PATH",
+        "LD_AUDIT", "LD_BIND_NOW", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_", "RES_OPTIONS", "LOCALDOMAIN",
+        "HOSTALIASES", "NLSPATH", "LOCPATH", "TMPDIR"}) {
+    INFO(gone);
+    CHECK(env.count(gone) == 0);
+  }
+  CHECK(env.count("OPENSSL_CONF") == 1);
+  if (env.count("OPENSSL_CONF")) CHECK(env.at("OPENSSL_CONF") == "/etc/ssl/operator.cnf");
+  CHECK(env.count("MALLOC_ARENA_MAX") == 1);
+  if (env.count("MALLOC_ARENA_MAX")) CHECK(env.at("MALLOC_ARENA_MAX") == "4");
+  CHECK(env.count("SCE_TASK_SETTING") == 1);
+  CHECK(env.count("SCE_TASK_NOTE") == 1);
+  if (env.count("SCE_TASK_NOTE")) CHECK(env.at("SCE_TASK_NOTE") == "first line\nLD_NOT_A_VARIABLE=1");
+  CHECK(env.count("SIDECAR_EXECUTOR_WRAPPER_NONCE") == 1);
+  if (env.count("SIDECAR_EXECUTOR_WRAPPER_NONCE")) {
+    CHECK(is_hex(env.at("SIDECAR_EXECUTOR_WRAPPER_NONCE"), 32));
+    CHECK(env.at("SIDECAR_EXECUTOR_WRAPPER_NONCE") != "0123456789abcdef0123456789abcdef");
+  }
+  CHECK(env.count("SIDECAR_EXECUTOR_ID_FILE") == 1);
+  if (env.count("SIDECAR_EXECUTOR_ID_FILE")) {
+    CHECK(env.at("SIDECAR_EXECUTOR_ID_FILE") == sandbox + "/sidecar-executor.container-id");
+  }
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("A wrapper whose own folder someone else may change refuses to run anything") {
+  const bool others_write = GENERATE(true, false);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  if (others_write) {
+    REQUIRE(::chmod(inst.dir.c_str(), 0777) == 0);
+  } else {
+    REQUIRE(::chown(inst.dir.c_str(), 1000, 1000) == 0);
+  }
+  Wrapped w(inst, sandbox, "", "");
   const auto code = w.sh->wait(30s);
   INFO(w.sh->output());
   REQUIRE(code.has_value());
-  CHECK(*code == 1);  // the installed binary is missing here
-  CHECK(::stat(marker.c_str(), &st) != 0);
-  CHECK_THAT(w.sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH " + fake_exe) &&
-                                 Catch::Contains("writable by group or others") &&
-                                 Catch::Contains("using /opt/mesos/sidecar-executor"));
+  CHECK(*code == 1);
+  CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
+  CHECK_THAT(w.sh->output(), Catch::Contains("its folder " + inst.dir) &&
+                                 Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
+                                 Catch::Contains("not running anything from it"));
   testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
 }

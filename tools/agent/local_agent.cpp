@@ -124,6 +124,10 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "local-agent: no executor at {} (build it, or pass --executor)\n", executor);
     return kUsage;
   }
+  if (char* abs = ::realpath(executor.c_str(), nullptr)) {  // it starts in the sandbox, not here
+    executor = abs;
+    std::free(abs);
+  }
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   {  // Singularity puts TASK_HOST in the task's environment; so do we.
@@ -175,6 +179,9 @@ int main(int argc, char** argv) {
 
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  // As the Mesos agent does: the executor (or the wrapper, which takes its working folder for the
+  // sandbox) starts in the sandbox.
+  posix_spawn_file_actions_addchdir_np(&fa, sandbox.c_str());
   if (!verbose) {
     posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
