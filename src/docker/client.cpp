@@ -92,36 +92,9 @@ int compare_api_versions(const std::string& a, const std::string& b) {
   return 0;
 }
 
-std::string path_escape(std::string_view s, std::string_view keep) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || keep.find(ch) != std::string_view::npos) {
-      out += ch;
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string path_escape(std::string_view s, std::string_view keep) { return util::percent_escape(s, keep); }
 
-std::string url_escape(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string url_escape(std::string_view s) { return util::percent_escape(s); }
 
 util::Result<Endpoint> endpoint_from_env(const util::EnvLookup& env) {
   std::string host = env("DOCKER_HOST").value_or("");

@@ -28,6 +28,25 @@ std::string escape_control_chars(std::string_view text) {
   return out;
 }
 
+std::string percent_escape(std::string_view text, std::string_view keep) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved || keep.find(ch) != std::string_view::npos) {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 Result<void> check_http_text(std::string_view what, std::string_view text, bool show_text) {
   if (!has_control_chars(text)) return {};
   if (!show_text) return make_error(std::string(what) + " holds a control character: request refused");

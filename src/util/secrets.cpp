@@ -1,6 +1,8 @@
 // The secret registry.
 #include "util/secrets.h"
 
+#include "util/http_safe.h"
+
 #include <algorithm>
 #include <mutex>
 #include <set>
@@ -38,30 +40,13 @@ std::string json_escaped(std::string_view v) {
   return out;
 }
 
-std::string percent_escaped(std::string_view v) {
-  std::string out;
-  static const char* hex = "0123456789ABCDEF";
-  for (const char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void register_secret(std::string_view value) {
   if (value.size() < kMinSecretLength) return;
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  for (std::string spelling : {std::string(value), json_escaped(value), percent_escaped(value)}) {
+  for (std::string spelling : {std::string(value), json_escaped(value), percent_escape(value)}) {
     if (std::find(r.values.begin(), r.values.end(), spelling) == r.values.end()) {
       r.values.push_back(std::move(spelling));
     }

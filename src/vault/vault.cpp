@@ -101,22 +101,8 @@ std::string shown_path(const std::string& path) {
 // so that a '/', '?' or '#' in it cannot change which endpoint the request reaches ("." and ".." are
 // escaped whole for the same reason).
 std::string path_segment(std::string_view v) {
-  static const char* hex = "0123456789ABCDEF";
   if (v == "." || v == "..") return v.size() == 1 ? "%2E" : "%2E%2E";
-  std::string out;
-  for (const char c : v) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  return out;
+  return util::percent_escape(v);
 }
 
 std::string login_path(const Config& c) { return "/v1/auth/userpass/login/" + path_segment(c.username); }
