@@ -40,6 +40,11 @@ AgentClient::AgentClient(AgentEnv env, Encoding encoding, std::size_t max_record
 AgentClient::~AgentClient() { stop(); }
 
 void AgentClient::start() {
+  // httplib's Client constructor initialises a function-local static std::regex. Both threads below
+  // build a client at once; that is safe by the language's rules, but the guard sits inside Debian's
+  // uninstrumented shared library, where ThreadSanitizer cannot see it. One client built here first
+  // makes the initialisation happen before either thread exists.
+  make_client(false);
   subscribe_thread_ = std::thread([this] { subscribe_loop(); });
   sender_thread_ = std::thread([this] { sender_loop(); });
 }
