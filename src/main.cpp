@@ -17,6 +17,7 @@
 #include "executor/machine.h"
 #include "mesos/agent_client.h"
 #include "mesos/agent_env.h"
+#include "mesos/agent_tls.h"
 #include "runtime/dispatcher.h"
 #include "runtime/event_loop.h"
 #include "runtime/proctitle.h"
@@ -78,6 +79,11 @@ int main(int argc, char** argv) {
   // not left readable in /proc/<pid>/environ.
   if (agent_env->auth_token) util::register_secret(*agent_env->auth_token);
   util::wipe_env(mesos::kAuthTokenVar);
+  if (agent_env->tls.enabled) {
+    if (auto tls = mesos::check_agent_tls(agent_env->tls, agent_env->agent_host); !tls) {
+      return config_error(tls.error().message);
+    }
+  }
 
   app::setup_logging(cfg);
   spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
@@ -134,16 +140,20 @@ int main(int argc, char** argv) {
   runtime::Dispatcher dispatcher(machine, loop, agent, &containers, &sidecar);
 
   agent.start();
-  int exit_code = 0;
+  executor::act::Exit ending;
   loop.run([&](const executor::Event& e) {
     for (const auto& action : machine.handle(e)) {
-      if (auto code = dispatcher.run(action)) {
-        exit_code = *code;
+      if (auto done = dispatcher.run(action)) {
+        ending = *done;
         return false;
       }
     }
     return true;
   });
+  const int exit_code = ending.code;
+  // The machine exits once the terminal update is acknowledged or its deadline passes: anything still
+  // queued (an update made just before) gets a short last chance.
+  if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
   secrets.cancel();  // a secret read in flight must not hold the exit (the runtime joins its thread)
   containers.shutdown();

@@ -395,9 +395,17 @@ void Runtime::watch(const std::string& id) {
 
 void Runtime::stop(const std::string& id, executor::Duration grace) {
   spawn([this, id, grace] {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
-    const int t = static_cast<int>(std::max<long long>(0, (ms + 999) / 1000));
-    spdlog::info("stopping container {}: SIGTERM, SIGKILL after {} s", id.substr(0, 12), t);
+    // The grace is an upper bound (a KILL's policy, the agent's shutdown grace): Docker's stop counts
+    // whole seconds, so a fraction is spent first, after a SIGTERM of our own.
+    const auto ms = std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
+    const int t = static_cast<int>(ms / 1000);
+    spdlog::info("stopping container {}: SIGTERM, SIGKILL after {} ms", id.substr(0, 12), ms);
+    if (ms % 1000 != 0) {
+      if (auto k = client_.kill(id, "SIGTERM"); !k && Client::last_status() != 404) {
+        spdlog::warn("SIGTERM to container {}: {}", id.substr(0, 12), k.error().message);
+      }
+      if (!sleep_cancellable(std::chrono::milliseconds(ms % 1000))) return;
+    }
     if (auto r = client_.stop(id, t); !r && Client::last_status() != 404) {
       spdlog::warn("stop of container {}: {}", id.substr(0, 12), r.error().message);
     }

@@ -61,6 +61,8 @@ struct CancelTimer {
 };
 struct Exit {
   int code = 0;
+  // A hard deadline (the agent's shutdown grace) ends the executor: no time to wait for anything.
+  bool at_deadline = false;
 };
 struct Log {
   LogLevel level = LogLevel::Info;

@@ -32,6 +32,9 @@ struct Launch {
   // Set when the agent's LAUNCH named a task but its TaskInfo could not be decoded (`task` then holds
   // only the task_id): the task fails with this as its message.
   std::string undecodable{};
+  // Set when the LAUNCH record was over this executor's size limit (`task` holds only the task_id):
+  // the task fails (TASK_FAILED, not TASK_ERROR: the TaskInfo itself may be fine) with this message.
+  std::string too_big{};
 };
 struct LaunchGroup {
   std::vector<::mesos::v1::TaskInfo> tasks;

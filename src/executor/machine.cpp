@@ -111,6 +111,14 @@ class Machine::Step {
   void on(const ev::Launch& e) {
     const std::string& id = e.task.task_id().value();
     if (s_.phase == Phase::Subscribing || s_.phase == Phase::Idle) {
+      if (!e.too_big.empty() && !id.empty()) {
+        s_.task = e.task;
+        s_.task_id = id;
+        log(LogLevel::Error, fmt::format("task {} cannot be launched: {}", id, e.too_big));
+        update(id, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED, e.too_big);
+        s_.phase = Phase::TerminalUpdateSent;
+        return;
+      }
       start_launch(e.task, e.undecodable);
     } else if (id == s_.task_id) {
       log(LogLevel::Warn, fmt::format("duplicate LAUNCH of task {} ignored", id));
@@ -134,14 +142,34 @@ class Machine::Step {
     }
   }
 
+  // Grace precedence as in the official executors (src/docker/executor.cpp, src/launcher/executor.cpp):
+  // the KILL's kill_policy, else the TaskInfo's, else EXECUTOR_KILL_TASK_TIMEOUT. A policy is an upper
+  // bound for the drain and the stop together.
   void on(const ev::Kill& e) {
     if (s_.task_id.empty() || e.task_id != s_.task_id) {
       log(LogLevel::Warn, fmt::format("KILL for unknown task {} ignored", e.task_id));
       return;
     }
-    const Duration grace = e.grace.value_or(cfg_.kill_grace);
-    log(LogLevel::Info, fmt::format("KILL for task {} (grace {})", e.task_id, fmt_duration(grace)));
-    begin_kill(KillCause::Kill, "killed by the scheduler", grace, false);
+    switch (s_.phase) {
+      case Phase::Launching:
+      case Phase::Running: {
+        const std::optional<Duration> budget = e.grace ? e.grace : s_.task_kill_grace;
+        log(LogLevel::Info, fmt::format("KILL for task {} ({})", e.task_id,
+                                        budget ? fmt::format("grace {}", fmt_duration(*budget))
+                                               : fmt::format("no kill policy: {} drain, grace {}",
+                                                             fmt_duration(cfg_.draining_duration),
+                                                             fmt_duration(cfg_.kill_grace))));
+        begin_kill(KillCause::Kill, "killed by the scheduler", plan_kill(budget), false);
+        return;
+      }
+      case Phase::Draining:
+      case Phase::Killing:
+        shorten_kill(e);
+        return;
+      default:
+        log(LogLevel::Info, fmt::format("KILL for task {} ignored: its terminal update is already out", e.task_id));
+        return;
+    }
   }
 
   void on(const ev::Shutdown&) { shutdown(KillCause::Shutdown, "the agent shut the executor down"); }
@@ -198,7 +226,8 @@ class Machine::Step {
       case Phase::Launching:
       case Phase::Running:
         s_.exit_code = 1;
-        begin_kill(KillCause::AgentGone, e.reason, cfg_.kill_grace, true);
+        begin_kill(KillCause::AgentGone, e.reason, KillPlan{Duration{0}, s_.task_kill_grace.value_or(cfg_.kill_grace)},
+                   true);
         return;
       case Phase::Exiting:
         return;
@@ -239,7 +268,7 @@ class Machine::Step {
         out_.emplace_back(act::RemoveContainer{s_.container_id});
       }
       if (e.task_invalid) {
-        update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID, e.message);
+        update(s_.task_id, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID, e.message);
       } else {
         update(s_.task_id, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED,
                fmt::format("{} failed: {}", to_string(e.step), e.message));
@@ -302,7 +331,7 @@ class Machine::Step {
       return;
     }
     log(LogLevel::Warn, fmt::format("task {}: Sidecar health checks failed ({}): killing", s_.task_id, e.verdict));
-    begin_kill(KillCause::Watchdog, e.verdict, cfg_.kill_grace, false);
+    begin_kill(KillCause::Watchdog, e.verdict, plan_kill(s_.task_kill_grace), false);
   }
 
   void on(const ev::CredentialsExpiring& e) {
@@ -311,7 +340,7 @@ class Machine::Step {
       return;
     }
     log(LogLevel::Warn, fmt::format("task {}: {}: stopping the task", s_.task_id, e.message));
-    begin_kill(KillCause::CredentialsExpiring, e.message, cfg_.kill_grace, false);
+    begin_kill(KillCause::CredentialsExpiring, e.message, plan_kill(s_.task_kill_grace), false);
   }
 
   void on(const ev::TimerFired& e) {
@@ -335,7 +364,8 @@ class Machine::Step {
         break;
       case TimerId::ShutdownDeadline:
         log(LogLevel::Warn, fmt::format("shutdown grace period ends while {}: exiting", to_string(s_.phase)));
-        exit(s_.exit_code);
+        out_.emplace_back(act::Exit{s_.exit_code, true});
+        s_.phase = Phase::Exiting;
         return;
     }
     log(LogLevel::Debug, fmt::format("timer {} in phase {} ignored", to_string(e.id), to_string(s_.phase)));
@@ -379,12 +409,15 @@ class Machine::Step {
     const std::string problem = undecodable.empty() ? validate_task(task) : undecodable;
     if (!problem.empty()) {
       log(LogLevel::Error, fmt::format("task {} is invalid: {}", id, problem));
-      update(id, v1::TASK_FAILED, v1::TaskStatus::REASON_TASK_INVALID, problem);
+      update(id, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID, problem);
       s_.phase = Phase::TerminalUpdateSent;
       return;
     }
     const auto& docker = task.container().docker();
     s_.watchdog_enabled = sidecar_discover(task);
+    if (task.has_kill_policy() && task.kill_policy().has_grace_period()) {
+      s_.task_kill_grace = Duration(std::max<std::int64_t>(0, task.kill_policy().grace_period().nanoseconds()));
+    }
     log(LogLevel::Info, fmt::format("launching task {}: image {}", id, docker.image()));
     update(id, v1::TASK_STARTING, std::nullopt, "");
     out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image()});
@@ -420,7 +453,10 @@ class Machine::Step {
     }
   }
 
-  // SHUTDOWN and signals: stop the task (within the agent's grace period for SHUTDOWN), then exit.
+  // SHUTDOWN and signals: stop the task and exit, all within the agent's shutdown grace period
+  // (counted by the agent from its SHUTDOWN; src/slave/slave.cpp `shutdownExecutor`). As the official
+  // executors do, the executor is gone 1 s before the agent's deadline and the terminal update has 1 s
+  // before that; the drain and the stop share what is left.
   void shutdown(KillCause cause, const std::string& why) {
     switch (s_.phase) {
       case Phase::Subscribing:
@@ -429,55 +465,108 @@ class Machine::Step {
         exit(0);
         return;
       case Phase::TerminalUpdateSent:
-        log(LogLevel::Info, fmt::format("{} after the terminal update: exiting", why));
-        exit(s_.exit_code);
+        // The terminal update may still be queued or in flight: exit once the agent has it.
+        log(LogLevel::Info, fmt::format("{} after the terminal update: exiting once the agent acknowledges it", why));
+        s_.exit_after_terminal = true;
+        arm_shutdown_deadline();
         return;
-      case Phase::Draining:
+      case Phase::Draining: {
+        const Duration window = shutdown_stop_window();
         log(LogLevel::Info, fmt::format("{} during the drain wait: stopping the container now", why));
         s_.exit_after_terminal = true;
-        s_.kill_grace = std::min(s_.kill_grace, stop_budget(cause));
+        s_.kill_grace = std::min(s_.kill_grace, window);
         out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
         out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
         s_.phase = Phase::Killing;
-        arm_shutdown_deadline(cause);
+        arm_shutdown_deadline();
         return;
-      case Phase::Killing:
+      }
+      case Phase::Killing: {
         log(LogLevel::Info, fmt::format("{} while the container is stopping", why));
         s_.exit_after_terminal = true;
-        arm_shutdown_deadline(cause);
+        const Duration window = shutdown_stop_window();
+        if (window < s_.kill_grace && !s_.step_in_flight) {
+          s_.kill_grace = window;
+          out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+        }
+        arm_shutdown_deadline();
         return;
+      }
       case Phase::Launching:
       case Phase::Running:
         log(LogLevel::Info, fmt::format("{}: stopping task {}", why, s_.task_id));
-        begin_kill(cause, why, stop_budget(cause), true);
-        arm_shutdown_deadline(cause);
+        begin_kill(cause, why, plan_kill(shutdown_stop_window()), true);
+        arm_shutdown_deadline();
         return;
       case Phase::Exiting:
         return;
     }
   }
 
-  // The agent destroys the executor MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD after SHUTDOWN: keep a second
-  // of it for the terminal update, give the rest to the stop (and the drain, if anything is left).
-  Duration shutdown_budget() const {
-    return std::max(Duration{0}, cfg_.shutdown_grace - std::chrono::seconds(1));
+  // The official margins (src/launcher/executor.cpp, src/docker/executor.cpp: the task gets the grace
+  // less the 1 s reap interval and 1 s more), scaled down for grace periods under 4 s.
+  Duration shutdown_margin() const {
+    return std::min<Duration>(std::chrono::seconds(1), cfg_.shutdown_grace / 4);
   }
-  Duration stop_budget(KillCause cause) const {
-    if (cause != KillCause::Shutdown) return cfg_.kill_grace;
-    return std::min(cfg_.kill_grace, shutdown_budget());
-  }
-  void arm_shutdown_deadline(KillCause cause) {
-    if (cause != KillCause::Shutdown) return;
-    out_.emplace_back(act::StartTimer{TimerId::ShutdownDeadline,
-                                      std::max(Duration{0}, cfg_.shutdown_grace - std::chrono::milliseconds(500))});
+  Duration shutdown_deadline() const { return std::max(Duration{0}, cfg_.shutdown_grace - shutdown_margin()); }
+  Duration shutdown_stop_window() const { return std::max(Duration{0}, shutdown_deadline() - shutdown_margin()); }
+  void arm_shutdown_deadline() { out_.emplace_back(act::StartTimer{TimerId::ShutdownDeadline, shutdown_deadline()}); }
+
+  // How a kill spends its time. Without a budget (no kill policy anywhere): the Go executor's drain,
+  // then EXECUTOR_KILL_TASK_TIMEOUT. With one, drain + stop fit inside it: the stop keeps up to
+  // EXECUTOR_KILL_TASK_TIMEOUT, the drain is shortened first, and the stop gets whatever the drain leaves.
+  struct KillPlan {
+    Duration drain{};
+    Duration stop{};
+  };
+  KillPlan plan_kill(std::optional<Duration> budget) const {
+    if (!budget) return {cfg_.draining_duration, cfg_.kill_grace};
+    const Duration total = std::max(Duration{0}, *budget);
+    const Duration drain = std::min(cfg_.draining_duration, total - std::min(total, cfg_.kill_grace));
+    return {drain, total - drain};
   }
 
-  void begin_kill(KillCause cause, const std::string& detail, Duration grace, bool exit_after) {
+  // A KILL while the task is already being killed is a retry: it may only bring the end closer.
+  void shorten_kill(const ev::Kill& e) {
+    if (!e.grace) {
+      log(LogLevel::Info, fmt::format("KILL for task {} again: it is already being killed", e.task_id));
+      return;
+    }
+    const Duration grace = std::max(Duration{0}, *e.grace);
+    if (s_.phase == Phase::Draining && grace < s_.drain + s_.kill_grace) {
+      log(LogLevel::Info, fmt::format("KILL for task {} again, grace {}: the drain is cut short", e.task_id,
+                                      fmt_duration(grace)));
+      send_killing_once();
+      s_.kill_grace = std::min(s_.kill_grace, grace);
+      out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
+      out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+      s_.phase = Phase::Killing;
+      return;
+    }
+    if (s_.phase == Phase::Killing && grace < s_.kill_grace && !s_.step_in_flight) {
+      log(LogLevel::Info, fmt::format("KILL for task {} again: grace shortened to {}", e.task_id, fmt_duration(grace)));
+      send_killing_once();
+      s_.kill_grace = grace;
+      out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+      return;
+    }
+    log(LogLevel::Info, fmt::format("KILL for task {} again with grace {}: the kill under way ends sooner", e.task_id,
+                                    fmt_duration(grace)));
+  }
+
+  void send_killing_once() {
+    if (!s_.task_killing_state || s_.killing_sent) return;
+    s_.killing_sent = true;
+    update(s_.task_id, v1::TASK_KILLING, std::nullopt, s_.kill_detail);
+  }
+
+  void begin_kill(KillCause cause, const std::string& detail, KillPlan plan, bool exit_after) {
     s_.kill_cause = cause;
     s_.kill_detail = detail;
-    s_.kill_grace = grace;
+    s_.kill_grace = plan.stop;
+    s_.drain = plan.drain;
     s_.exit_after_terminal = s_.exit_after_terminal || exit_after;
-    if (cause == KillCause::Kill && s_.task_killing_state) update(s_.task_id, v1::TASK_KILLING, std::nullopt, detail);
+    if (cause == KillCause::Kill) send_killing_once();
 
     if (s_.phase == Phase::Launching) {
       if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets) {
@@ -493,17 +582,16 @@ class Machine::Step {
     if (s_.phase != Phase::Running) return;
 
     if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
-    Duration drain = cfg_.draining_duration;
-    if (cause == KillCause::Shutdown) drain = std::min(drain, shutdown_budget() - grace);
-    if (cause == KillCause::AgentGone) drain = Duration{0};
-    if (s_.watchdog_enabled && drain > Duration{0}) {
-      log(LogLevel::Info, fmt::format("draining task {} in Sidecar for {}", s_.task_id, fmt_duration(drain)));
+    if (!s_.watchdog_enabled) s_.drain = Duration{0};
+    if (s_.drain > Duration{0}) {
+      log(LogLevel::Info, fmt::format("draining task {} in Sidecar for {}, then stopping it with grace {}", s_.task_id,
+                                      fmt_duration(s_.drain), fmt_duration(s_.kill_grace)));
       out_.emplace_back(act::Drain{s_.container_id});
-      out_.emplace_back(act::StartTimer{TimerId::DrainWait, drain});
+      out_.emplace_back(act::StartTimer{TimerId::DrainWait, s_.drain});
       s_.phase = Phase::Draining;
       return;
     }
-    out_.emplace_back(act::StopContainer{s_.container_id, grace});
+    out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
     s_.phase = Phase::Killing;
   }
 
@@ -515,8 +603,7 @@ class Machine::Step {
         o.message = fmt::format("killed after failed Sidecar health checks: {}", s_.kill_detail);
         break;
       case KillCause::AgentGone:
-        o.state = v1::TASK_FAILED;
-        o.reason = v1::TaskStatus::REASON_EXECUTOR_TERMINATED;
+        o.state = v1::TASK_FAILED;  // (REASON_EXECUTOR_TERMINATED is the agent's own reason)
         o.message = fmt::format("stopped because the agent is gone: {}", s_.kill_detail);
         break;
       default:
@@ -527,9 +614,10 @@ class Machine::Step {
     return o;
   }
 
+  // REASON_TASK_KILLED_DURING_LAUNCH is the agent's own (a task killed before it reached us): the
+  // executor says "during launch" in the message only.
   void finish_killed_during_launch() {
     TerminalOutcome o = kill_outcome();
-    if (o.state == v1::TASK_KILLED) o.reason = v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH;
     o.message += " (during launch)";
     terminal(o);
   }

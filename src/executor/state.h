@@ -37,9 +37,14 @@ struct State {
   std::string ip_address;
   bool watchdog_enabled = false;
 
+  // TaskInfo.kill_policy.grace_period: the grace of every kill whose cause carries none of its own.
+  std::optional<Duration> task_kill_grace;
+
   KillCause kill_cause = KillCause::None;
   std::string kill_detail;  // signal name, watchdog verdict, agent-gone reason…
-  Duration kill_grace{};
+  Duration kill_grace{};      // the container's SIGTERM→SIGKILL time once the stop is asked for
+  Duration drain{};           // the Sidecar drain before the stop (0: none)
+  bool killing_sent = false;  // TASK_KILLING goes out at most once
   bool exit_after_terminal = false;  // SHUTDOWN / signal / agent gone: exit once the update is out
   int exit_code = 0;
   bool terminal_accepted = false;

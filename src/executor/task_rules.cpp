@@ -31,7 +31,6 @@ TerminalOutcome map_exit(const ev::ContainerExited& exit) {
   };
   if (!exit.exit_code) {
     out.state = v1::TASK_FAILED;
-    out.reason = v1::TaskStatus::REASON_COMMAND_EXECUTOR_FAILED;
     out.message = with_tail(fmt::format("container outcome unknown: {}", exit.error.empty() ? "no detail" : exit.error));
     return out;
   }
@@ -48,8 +47,11 @@ TerminalOutcome map_exit(const ev::ContainerExited& exit) {
     return out;
   }
   if (code >= 129 && code <= 165) {
-    out.state = v1::TASK_KILLED;
-    out.message = with_tail(fmt::format("container exited with code {} (signal {})", code, code - 128));
+    // Killed by a signal the executor did not send (an operator's `docker kill`, the kernel): the
+    // official executors report TASK_KILLED only for kills they made themselves.
+    out.state = v1::TASK_FAILED;
+    out.message = with_tail(
+        fmt::format("container exited with code {} (killed by signal {}, not sent by the executor)", code, code - 128));
     return out;
   }
   out.state = v1::TASK_FAILED;

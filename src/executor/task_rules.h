@@ -19,8 +19,9 @@ struct TerminalOutcome {
   std::string message;
 };
 
-// The Go executor's mapping, with OOM and unknown outcomes made explicit: 0 → FINISHED,
-// 129–165 (killed by a signal) → KILLED, OOM-killed → FAILED (memory limitation), else FAILED.
+// The end of a container nobody asked to stop: 0 → FINISHED; OOM-killed → FAILED with the memory
+// limitation reason; anything else, a signal included (129–165) → FAILED. (A kill the executor made
+// is reported TASK_KILLED by the machine itself.)
 TerminalOutcome map_exit(const ev::ContainerExited& exit);
 
 // SidecarDiscover label (docker parameter `label` = "SidecarDiscover=<value>"): absent or not a Go

@@ -9,7 +9,10 @@
 #include <random>
 
 #include "mesos/agent_events.h"
+#include "mesos/agent_tls.h"
+#include "mesos/launch_peek.h"
 #include "mesos/recordio.h"
+#include "util/http_safe.h"
 #include "util/uuid.h"
 
 namespace mesos {
@@ -49,6 +52,12 @@ void AgentClient::start() {
   sender_thread_ = std::thread([this] { sender_loop(); });
 }
 
+void AgentClient::flush(std::chrono::milliseconds max) {
+  std::unique_lock lk(mu_);
+  const bool done = cv_.wait_for(lk, max, [this] { return stopping_ || !connected_ || !ledger_.has_unsent(); });
+  if (!done) spdlog::warn("exiting with update(s) the agent has not taken yet");
+}
+
 void AgentClient::stop() {
   {
     std::lock_guard lk(mu_);
@@ -68,13 +77,12 @@ void AgentClient::stop() {
 }
 
 std::unique_ptr<httplib::Client> AgentClient::make_client(bool streaming) const {
-  std::unique_ptr<httplib::Client> cli;
+  auto cli = std::make_unique<httplib::Client>(env_.base_url());
   if (env_.tls.enabled) {
-    cli = std::make_unique<httplib::Client>(env_.base_url(), env_.tls.cert_file, env_.tls.key_file);
-    cli->set_ca_cert_path(env_.tls.ca_file, env_.tls.ca_dir);
-    cli->enable_server_certificate_verification(env_.tls.verify_cert);
-  } else {
-    cli = std::make_unique<httplib::Client>(env_.base_url());
+    // Checked at start-up (check_agent_tls); on a later failure the client refuses every handshake.
+    if (auto r = configure_agent_tls(*cli, env_.tls, env_.agent_host); !r) {
+      spdlog::error("agent TLS: {}", r.error().message);
+    }
   }
   cli->set_connection_timeout(std::chrono::seconds(5));
   cli->set_write_timeout(kCallTimeout);
@@ -123,11 +131,20 @@ void AgentClient::subscribe_loop() {
       if (stopping_) break;
     }
     std::string reason;
-    const bool was_subscribed = subscribe_once(reason);
+    bool refused = false;
+    const bool was_subscribed = subscribe_once(reason, refused);
     {
       std::lock_guard lk(mu_);
       connected_ = false;
       if (stopping_) break;
+    }
+    if (refused) {
+      // As the official library (src/executor/executor.cpp `_send`): a status other than 200, 503 or
+      // 404 is an error, not a reason to wait. After an agent restart, 400 "Framework cannot be found" or
+      // "Executor cannot be found" means the agent forgot us: nobody will ever take our updates.
+      if (was_subscribed) sink_(executor::ev::Disconnected{reason});
+      sink_(executor::ev::AgentGone{reason});
+      break;
     }
     const auto now = Clock::now();
     if (was_subscribed || !lost_since) lost_since = now;
@@ -156,13 +173,17 @@ void AgentClient::subscribe_loop() {
   cv_.notify_all();
 }
 
-bool AgentClient::subscribe_once(std::string& reason) {
+bool AgentClient::subscribe_once(std::string& reason, bool& refused) {
   v1::executor::Call call = base_call(v1::executor::Call::SUBSCRIBE);
   std::vector<std::string> raw_tasks;
+  std::vector<std::string> listed;  // the uuids this call carries: only those count as delivered by it
   {
     std::lock_guard lk(mu_);
     auto* sub = call.mutable_subscribe();
-    for (const auto& u : ledger_.unacked_updates()) *sub->add_unacknowledged_updates() = u;
+    for (const auto& u : ledger_.unacked_updates()) {
+      *sub->add_unacknowledged_updates() = u;
+      listed.push_back(u.status().uuid());
+    }
     raw_tasks = ledger_.unacked_task_raws();
   }
   auto body = encode_call(encoding_, call, raw_tasks);
@@ -186,6 +207,7 @@ bool AgentClient::subscribe_once(std::string& reason) {
   std::string error_body;
   bool subscribed = false;
   std::vector<std::string> records;
+  std::vector<recordio::Oversized> oversized;
 
   httplib::Request req;
   req.method = "POST";
@@ -208,9 +230,15 @@ bool AgentClient::subscribe_once(std::string& reason) {
       return true;
     }
     records.clear();
-    auto fed = decoder.feed(std::string_view(data, n), records);
-    for (const auto& rec : records) {
-      if (!handle_record(rec, subscribed, reason)) return false;
+    oversized.clear();
+    auto fed = decoder.feed(std::string_view(data, n), records, oversized);
+    // In stream order: an over-size record comes before records[its position].
+    std::size_t next_oversized = 0;
+    for (std::size_t i = 0; i <= records.size(); ++i) {
+      for (; next_oversized < oversized.size() && oversized[next_oversized].position == i; ++next_oversized) {
+        handle_oversized(oversized[next_oversized]);
+      }
+      if (i < records.size() && !handle_record(records[i], listed, subscribed, reason)) return false;
     }
     if (!fed) {
       reason = fed.error().message;
@@ -231,10 +259,14 @@ bool AgentClient::subscribe_once(std::string& reason) {
   if (!reason.empty()) return subscribed;
   if (status == 0) {
     reason = fmt::format("SUBSCRIBE to {}{}: {}", env_.base_url(), kPath, httplib::to_string(err));
+    if (const std::string refusal = agent_tls_refusal(*cli); !refusal.empty()) reason += ": " + refusal;
   } else if (status == 503) {
     reason = fmt::format("the agent is recovering (503): {}", error_body);
+  } else if (status == 404) {
+    reason = fmt::format("the agent is starting (404): {}", error_body);
   } else if (status != 200) {
-    reason = fmt::format("SUBSCRIBE refused with HTTP {}: {}", status, error_body);
+    reason = fmt::format("the agent refused SUBSCRIBE with HTTP {}: {}", status, util::escape_control_chars(error_body));
+    refused = status < 500;  // a 5xx other than 503 is the agent's own failure: try again
   } else {
     reason = ok ? "the agent closed the event stream" : fmt::format("event stream broke: {}", httplib::to_string(err));
     if (decoder.mid_record()) reason += " (in the middle of a record)";
@@ -242,7 +274,27 @@ bool AgentClient::subscribe_once(std::string& reason) {
   return subscribed;
 }
 
-bool AgentClient::handle_record(const std::string& record, bool& subscribed, std::string& reason) {
+void AgentClient::handle_oversized(const recordio::Oversized& o) {
+  const EventPeek peek = peek_event(encoding_, o.prefix);
+  const std::string what = fmt::format("an event record of {} bytes ({}) exceeds EXECUTOR_MAX_RECORD_SIZE ({} bytes)",
+                                       o.size, peek.type.value_or("type unreadable"), max_record_size_);
+  if (!peek.task_id) {
+    spdlog::error("agent {}: {}: skipped", env_.endpoint(), what);
+    return;
+  }
+  // Mesos has no such limit: the agent believes the task delivered and waits for its updates. The
+  // TaskInfo is not kept (it is the part too big to hold), so a re-SUBSCRIBE cannot list it.
+  spdlog::error("agent {}: {}: task {} fails", env_.endpoint(), what, *peek.task_id);
+  executor::ev::Launch launch;
+  launch.task.mutable_task_id()->set_value(*peek.task_id);
+  launch.too_big = fmt::format("the LAUNCH record of task {} is {} bytes, over EXECUTOR_MAX_RECORD_SIZE ({} bytes) of "
+                               "this executor",
+                               *peek.task_id, o.size, max_record_size_);
+  sink_(std::move(launch));
+}
+
+bool AgentClient::handle_record(const std::string& record, const std::vector<std::string>& listed, bool& subscribed,
+                                std::string& reason) {
   auto decoded = decode_event(encoding_, record);
   if (!decoded) {
     // A LAUNCH whose TaskInfo does not decode still names its task: fail that task rather than leave
@@ -279,10 +331,9 @@ bool AgentClient::handle_record(const std::string& record, bool& subscribed, std
         std::lock_guard lk(mu_);
         subscribed = true;
         connected_ = true;
-        newly = ledger_.mark_all_accepted();
+        newly = ledger_.mark_accepted_by_subscribe(listed);
         const auto& s = e.subscribed();
         if (s.agent_info().has_id()) status_ctx_.agent_id = s.agent_info().id().value();
-        if (s.has_container_id()) status_ctx_.mesos_container_id = s.container_id().value();
       }
       cv_.notify_all();
       sink_(std::move(*event));
@@ -343,6 +394,7 @@ void AgentClient::sender_loop() {
         std::lock_guard lk(mu_);
         ledger_.mark_accepted(p.uuid);
       }
+      cv_.notify_all();
       spdlog::debug("update {} accepted by the agent", uuid_text);
       sink_(executor::ev::UpdateAccepted{p.task_id, is_terminal(p.state)});
       continue;

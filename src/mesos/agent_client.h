@@ -10,12 +10,14 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "executor/actions.h"
 #include "executor/events.h"
 #include "mesos/agent_env.h"
 #include "mesos/codec.h"
 #include "mesos/ledger.h"
+#include "mesos/recordio.h"
 #include "mesos/status.h"
 
 namespace httplib {
@@ -36,16 +38,24 @@ class AgentClient {
   void start();
   // Records the update in the ledger and queues it; returns at once.
   void send_update(const executor::act::SendUpdate& u);
+  // Before an exit: waits up to `max` for the agent to take every update still queued or in flight
+  // (while connected; a disconnected client has nobody to give them to).
+  void flush(std::chrono::milliseconds max);
   // Closes the stream and joins the threads. Idempotent.
   void stop();
 
  private:
   void subscribe_loop();
   void sender_loop();
-  // Runs one SUBSCRIBE until the stream ends; true if SUBSCRIBED was received.
-  bool subscribe_once(std::string& reason);
+  // Runs one SUBSCRIBE until the stream ends; true if SUBSCRIBED was received. `refused`: the agent
+  // answered with an error status that retrying cannot change.
+  bool subscribe_once(std::string& reason, bool& refused);
   // Handles one record; false ends the stream (ERROR event).
-  bool handle_record(const std::string& record, bool& subscribed, std::string& reason);
+  bool handle_record(const std::string& record, const std::vector<std::string>& listed, bool& subscribed,
+                     std::string& reason);
+  // An event record over the size limit, skipped by the decoder: a LAUNCH whose task id is readable
+  // fails that task; anything else is logged.
+  void handle_oversized(const recordio::Oversized& o);
   std::unique_ptr<httplib::Client> make_client(bool streaming) const;
   v1::executor::Call base_call(v1::executor::Call::Type type) const;
   bool sleep_interruptible(std::chrono::nanoseconds d);

@@ -54,6 +54,11 @@ bool Ledger::has_queued() const {
                      [](const PendingUpdate& u) { return u.delivery == PendingUpdate::Delivery::Queued; });
 }
 
+bool Ledger::has_unsent() const {
+  return std::any_of(updates_.begin(), updates_.end(),
+                     [](const PendingUpdate& u) { return u.delivery != PendingUpdate::Delivery::Accepted; });
+}
+
 void Ledger::mark_accepted(const std::string& uuid) {
   for (auto& u : updates_) {
     if (u.uuid == uuid) u.delivery = PendingUpdate::Delivery::Accepted;
@@ -85,10 +90,11 @@ std::vector<std::string> Ledger::unacked_task_raws() const {
   return out;
 }
 
-std::vector<PendingUpdate> Ledger::mark_all_accepted() {
+std::vector<PendingUpdate> Ledger::mark_accepted_by_subscribe(const std::vector<std::string>& uuids) {
   std::vector<PendingUpdate> newly;
   for (auto& u : updates_) {
-    if (u.delivery != PendingUpdate::Delivery::Accepted) {
+    const bool listed = std::find(uuids.begin(), uuids.end(), u.uuid) != uuids.end();
+    if (listed && u.delivery != PendingUpdate::Delivery::Accepted) {
       u.delivery = PendingUpdate::Delivery::Accepted;
       newly.push_back(u);
     }

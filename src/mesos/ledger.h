@@ -44,15 +44,18 @@ class Ledger {
 
   std::vector<::mesos::v1::executor::Call::Update> unacked_updates() const;
   std::vector<std::string> unacked_task_raws() const;
-  // After a SUBSCRIBE carrying every pending update was answered: the agent has them all.
-  // Returns those that were not Accepted before.
-  std::vector<PendingUpdate> mark_all_accepted();
+  // After SUBSCRIBED answered a SUBSCRIBE: the agent has processed the updates that call listed (their
+  // uuids), and only those — one made while the call was in flight is still to be sent as an UPDATE.
+  // Returns the updates this newly marks accepted.
+  std::vector<PendingUpdate> mark_accepted_by_subscribe(const std::vector<std::string>& uuids);
 
   AckOutcome acknowledge(const std::string& task_id, const std::string& uuid);
 
   std::size_t pending_updates() const { return updates_.size(); }
   std::size_t pending_tasks() const { return tasks_.size(); }
   bool has_queued() const;
+  // An update the agent has not taken yet (queued or being sent).
+  bool has_unsent() const;
 
  private:
   struct PendingTask {

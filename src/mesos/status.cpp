@@ -25,18 +25,20 @@ v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, cons
   if (!u.message.empty()) s->set_message(util::valid_utf8(util::scrub_secrets(u.message), kMaxMessageBytes));
   if (u.reason) s->set_reason(*u.reason);
   if (u.healthy) s->set_healthy(*u.healthy);
-  if (!u.container_id.empty() || !u.ip_address.empty() || !ctx.mesos_container_id.empty()) {
-    v1::ContainerStatus* cs = s->mutable_container_status();
-    if (!ctx.mesos_container_id.empty()) cs->mutable_container_id()->set_value(ctx.mesos_container_id);
-    if (!u.container_id.empty() || !u.ip_address.empty()) {
-      v1::NetworkInfo* net = cs->add_network_infos();
-      if (!u.ip_address.empty()) net->add_ip_addresses()->set_ip_address(u.ip_address);
-      if (!u.container_id.empty()) {
-        v1::Label* l = net->mutable_labels()->add_labels();
-        l->set_key("DockerContainerId");
-        l->set_value(u.container_id);
-      }
-    }
+  // As the Mesos Docker executor (src/docker/executor.cpp): a network_infos entry only when the
+  // container has an address. Without one (host networking) the agent adds its own IP, which is the
+  // task's address then. container_status.container_id is left to the agent: it names Mesos
+  // containers, not Docker's.
+  if (!u.ip_address.empty()) {
+    v1::NetworkInfo* net = s->mutable_container_status()->add_network_infos();
+    net->add_ip_addresses()->set_ip_address(u.ip_address);
+  }
+  // The Docker container, for operators and tools: a label of the status (our convention; the Mesos
+  // Docker executor puts it only inside its `docker inspect` data).
+  if (!u.container_id.empty()) {
+    v1::Label* l = s->mutable_labels()->add_labels();
+    l->set_key("DockerContainerId");
+    l->set_value(u.container_id);
   }
   return update;
 }

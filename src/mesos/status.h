@@ -13,7 +13,6 @@ namespace mesos {
 struct StatusContext {
   std::string executor_id;
   std::string agent_id;
-  std::string mesos_container_id;  // from SUBSCRIBED, when the agent sent one
 };
 
 // The longest TaskStatus.message sent (longer ones are cut on a character boundary).

@@ -34,8 +34,8 @@ std::string task_host(const ::mesos::v1::TaskInfo& task) {
   return buf;
 }
 
-std::optional<int> Dispatcher::run(const executor::Action& action) {
-  std::optional<int> exit_code;
+std::optional<executor::act::Exit> Dispatcher::run(const executor::Action& action) {
+  std::optional<executor::act::Exit> ending;
   std::visit(
       [&](const auto& a) {
         using T = std::decay_t<decltype(a)>;
@@ -53,7 +53,7 @@ std::optional<int> Dispatcher::run(const executor::Action& action) {
         } else if constexpr (std::is_same_v<T, act::CancelTimer>) {
           loop_.cancel_timer(a.id);
         } else if constexpr (std::is_same_v<T, act::Exit>) {
-          exit_code = a.code;
+          ending = a;
         } else if constexpr (std::is_same_v<T, act::PullImage>) {
           if (containers_) containers_->pull(task(), a.image, a.force); else no_runtime(executor::LaunchStep::Pull);
         } else if constexpr (std::is_same_v<T, act::ResolveSecrets>) {
@@ -83,7 +83,7 @@ std::optional<int> Dispatcher::run(const executor::Action& action) {
         }
       },
       action);
-  return exit_code;
+  return ending;
 }
 
 }  // namespace runtime

@@ -20,8 +20,8 @@ class Dispatcher {
              sidecar::Adapter* sidecar = nullptr)
       : machine_(machine), loop_(loop), agent_(agent), containers_(containers), sidecar_(sidecar) {}
 
-  // nullopt: keep going; a value: the executor's exit code.
-  std::optional<int> run(const executor::Action& action);
+  // nullopt: keep going; a value: the executor exits.
+  std::optional<executor::act::Exit> run(const executor::Action& action);
 
  private:
   const ::mesos::v1::TaskInfo& task() const;

@@ -210,8 +210,9 @@ std::vector<SettingSpec> build_specs() {
         return std::string(s.agent_encoding == AgentEncoding::Json ? "json" : "protobuf");
       }});
   v.push_back(SettingSpec{
-      "EXECUTOR_MAX_RECORD_SIZE", "", "8388608",
-      "Largest event record accepted from the agent, in bytes; a larger length prefix ends the stream.",
+      "EXECUTOR_MAX_RECORD_SIZE", "", "67108864",
+      "Largest event record read from the agent, in bytes; a larger one is skipped and logged (a LAUNCH in it "
+      "fails its task).",
       [](std::string_view t, Settings& s) -> Result<void> {
         auto n = parse_int(t, 1024, 1LL << 30);
         if (!n) return n.error();

@@ -50,7 +50,7 @@ struct Settings {
 
   // sidecar-executor's own additions.
   AgentEncoding agent_encoding = AgentEncoding::Protobuf;
-  std::size_t max_record_size = std::size_t{8} << 20;
+  std::size_t max_record_size = std::size_t{64} << 20;
   Duration terminal_ack_timeout = std::chrono::seconds(5);
   bool sidecar_health_updates = true;
   bool json_logs = false;  // the executor's own log lines as JSON objects  // TASK_RUNNING with `healthy` on each change of Sidecar's verdict

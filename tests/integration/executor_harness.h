@@ -115,12 +115,10 @@ struct Harness {
     for (const auto& s : updates_of(task)) out += v1::TaskState_Name(s.state()) + " ";
     return out;
   }
-  // The Docker container id an update reports (container_status.network_infos[].labels).
+  // The Docker container id an update reports (the status label DockerContainerId).
   static std::string container_id(const v1::TaskStatus& s) {
-    for (const auto& net : s.container_status().network_infos()) {
-      for (const auto& l : net.labels().labels()) {
-        if (l.key() == "DockerContainerId") return l.value();
-      }
+    for (const auto& l : s.labels().labels()) {
+      if (l.key() == "DockerContainerId") return l.value();
     }
     return "";
   }

@@ -2,6 +2,8 @@
 // docker parameters (label, env, cap-drop…), port mappings, volumes, cpus and mem resources.
 #pragma once
 
+#include <chrono>
+
 #include <string>
 
 #include "mesos/v1/mesos.pb.h"
@@ -55,6 +57,18 @@ class TaskBuilder {
   }
   TaskBuilder& force_pull() {
     t_.mutable_container()->mutable_docker()->set_force_pull_image(true);
+    return *this;
+  }
+  TaskBuilder& kill_policy(std::chrono::nanoseconds grace) {
+    t_.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(grace.count());
+    return *this;
+  }
+  TaskBuilder& host_network() {
+    t_.mutable_container()->mutable_docker()->set_network(::mesos::v1::ContainerInfo::DockerInfo::HOST);
+    return *this;
+  }
+  TaskBuilder& data(std::string bytes) {
+    t_.set_data(std::move(bytes));
     return *this;
   }
   const ::mesos::v1::TaskInfo& build() const { return t_; }

@@ -143,7 +143,7 @@ TEST_CASE("A wrong token is refused by the agent and the executor does not hang"
   auto env = executor_env(agent, o, "protobuf", false);
   env["MESOS_EXECUTOR_AUTHENTICATION_TOKEN"] = "wrong";
   Process exe({testing_support::executor_binary()}, env);
-  expect_failed_exit(exe, 10s, "403");
+  expect_failed_exit(exe, 10s, "refused SUBSCRIBE with HTTP 401");  // final: no retry loop
 }
 
 TEST_CASE("Unacknowledged updates are re-sent in the next SUBSCRIBE after an agent restart; acknowledged ones are not") {
@@ -196,10 +196,10 @@ TEST_CASE("A held terminal update and its task are re-sent after re-subscription
   env["EXECUTOR_TERMINAL_ACK_TIMEOUT"] = "60s";
   Process exe({testing_support::executor_binary()}, env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
-  agent.launch(task_without_docker("t-invalid"));  // fails at once: TASK_FAILED, terminal
+  agent.launch(task_without_docker("t-invalid"));  // invalid: TASK_ERROR at once, terminal
   REQUIRE(FakeAgent::wait_until([&] { return agent.updates().size() == 1; }, 10s));
   const auto failed = agent.updates()[0].status;
-  CHECK(failed.state() == v1::TASK_FAILED);
+  CHECK(failed.state() == v1::TASK_ERROR);
   CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
   CHECK_THAT(failed.message(), Catch::Contains("container"));
 
@@ -255,14 +255,16 @@ TEST_CASE("A corrupt event stream is a disconnection, not a crash") {
   env["EXECUTOR_MAX_RECORD_SIZE"] = "4096";
   Process exe({testing_support::executor_binary()}, env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
-  agent.send_raw("99999\n");  // over the executor's maximum record size
+  agent.send_raw("99999\n" + std::string(99999, 'x'));  // over the maximum, but in sync: skipped, no reconnect
+  agent.send_raw("4294967297\n");  // a length no agent writes (protobuf caps messages at 2 GiB)
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 2; }, 10s));
   agent.send_raw("12x\n");  // not a length at all
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 3; }, 10s));
   auto code = shutdown_executor(agent, exe);
   INFO(exe.output());
   CHECK(code == std::optional<int>(0));
-  CHECK_THAT(exe.output(), Catch::Contains("exceeds the maximum of 4096"));
+  CHECK_THAT(exe.output(), Catch::Contains("an event record of 99999 bytes (type unreadable) exceeds EXECUTOR_MAX_RECORD_SIZE"));
+  CHECK_THAT(exe.output(), Catch::Contains("is beyond any event an agent writes"));
   CHECK_THAT(exe.output(), Catch::Contains("invalid byte 0x78"));
 }
 

@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 #include <httplib.h>
 
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "fake_agent.h"
 #include "mesos/codec.h"
 #include "mesos/recordio.h"
@@ -28,6 +32,13 @@ Call update_call(const std::string& uuid, v1::TaskState state = v1::TASK_RUNNING
   s->set_uuid(uuid);
   return c;
 }
+// 16 bytes with an RFC 4122 version nibble (4) in byte 6, as the agent's validation wants.
+std::string v4(char fill) {
+  std::string u(16, fill);
+  u[6] = static_cast<char>(0x40 | (fill & 0x0F));
+  u[8] = static_cast<char>(0x80 | (fill & 0x3F));
+  return u;
+}
 int post(httplib::Client& cli, const Call& c, const std::string& content_type = "application/x-protobuf",
          const std::string& accept = "") {
   httplib::Headers h;
@@ -44,7 +55,7 @@ TEST_CASE("Fake agent refuses what the real agent refuses") {
   httplib::Client cli("127.0.0.1", agent.port());
   cli.set_read_timeout(2s);
 
-  SECTION("UPDATE before SUBSCRIBE is 403") { CHECK(post(cli, update_call(std::string(16, 'a'))) == 403); }
+  SECTION("UPDATE before SUBSCRIBE is 403") { CHECK(post(cli, update_call(v4('a'))) == 403); }
   SECTION("wrong framework or executor is 400") {
     CHECK(post(cli, call(Call::HEARTBEAT, "other")) == 400);
     CHECK(post(cli, call(Call::HEARTBEAT, "fw-0001", "other")) == 400);
@@ -106,12 +117,18 @@ TEST_CASE("Fake agent: stream encoding follows Accept with JSON checked first; U
   });
   REQUIRE(fake::FakeAgent::wait_until([&] { return agent.stream_open(); }, 5s));
   httplib::Client cli("127.0.0.1", agent.port());
-  CHECK(post(cli, update_call("short")) == 400);                                   // uuid not 16 bytes
-  CHECK(post(cli, update_call(std::string(16, 'b'), v1::TASK_STAGING)) == 400);    // STAGING refused
-  Call bad_source = update_call(std::string(16, 'c'));
+  v1::TaskInfo task;
+  task.set_name("t");
+  task.mutable_task_id()->set_value("t");
+  agent.launch(task);
+  CHECK(post(cli, update_call("short")) == 400);                  // uuid not 16 bytes
+  CHECK(post(cli, update_call(std::string(16, 'd'))) == 400);     // 16 bytes, but version nibble 6
+  CHECK(post(cli, update_call(std::string(16, '\0'))) == 400);    // version nibble 0
+  CHECK(post(cli, update_call(v4('b'), v1::TASK_STAGING)) == 400);  // STAGING refused
+  Call bad_source = update_call(v4('c'));
   bad_source.mutable_update()->mutable_status()->set_source(v1::TaskStatus::SOURCE_AGENT);
   CHECK(post(cli, bad_source) == 400);
-  CHECK(post(cli, update_call(std::string(16, 'd'))) == 202);
+  CHECK(post(cli, update_call(v4('d'))) == 202);
   std::this_thread::sleep_for(200ms);  // an ACK and a few heartbeats
   agent.stop();
   reader.join();
@@ -134,4 +151,134 @@ TEST_CASE("Fake agent: stream encoding follows Accept with JSON checked first; U
   CHECK(acks == 1);  // only the valid update was taken and acknowledged
   CHECK(heartbeats >= 1);
   CHECK(agent.updates().size() == 1);
+}
+
+namespace {
+// A SUBSCRIBE read on its own thread: the raw body bytes as they come, and whether it ended.
+struct StreamReader {
+  explicit StreamReader(int port, const std::string& body = "") : cli("127.0.0.1", port) {
+    cli.set_read_timeout(10s);
+    Call c = call(Call::SUBSCRIBE);
+    c.mutable_subscribe();
+    thread = std::thread([this, b = body.empty() ? c.SerializeAsString() : body] {
+      httplib::Request req;
+      req.method = "POST";
+      req.path = "/api/v1/executor";
+      req.headers = {{"Content-Type", "application/x-protobuf"}, {"Accept", "application/x-protobuf"}};
+      req.body = b;
+      req.response_handler = [this](const httplib::Response& r) {
+        std::lock_guard lk(mu);
+        status = r.status;
+        return true;
+      };
+      req.content_receiver = [this](const char* d, std::size_t n, std::uint64_t, std::uint64_t) {
+        std::lock_guard lk(mu);
+        received.append(d, n);
+        return true;
+      };
+      httplib::Response res;
+      httplib::Error err;
+      cli.send(req, res, err);
+      std::lock_guard lk(mu);
+      ended = true;
+    });
+  }
+  ~StreamReader() {
+    cli.stop();
+    if (thread.joinable()) thread.join();
+  }
+  std::vector<v1::executor::Event> events() {
+    std::lock_guard lk(mu);
+    mesos::recordio::Decoder dec(1 << 20);
+    std::vector<std::string> records;
+    if (!dec.feed(received, records).ok()) return {};
+    std::vector<v1::executor::Event> out;
+    for (const auto& r : records) out.push_back(mesos::decode_event(Encoding::Protobuf, r)->event);
+    return out;
+  }
+  bool done() {
+    std::lock_guard lk(mu);
+    return ended;
+  }
+  httplib::Client cli;
+  std::mutex mu;
+  std::string received;
+  int status = 0;
+  bool ended = false;
+  std::thread thread;
+};
+}  // namespace
+
+TEST_CASE("Fake agent: authentication is checked before anything else, with the agent's 401") {
+  fake::AgentOptions o;
+  o.auth_token = "tok";
+  fake::FakeAgent agent(o);
+  agent.start();
+  httplib::Client cli("127.0.0.1", agent.port());
+  auto r = cli.Get("/api/v1/executor");  // wrong method, no token: still 401, not 405
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(r->get_header_value("WWW-Authenticate") == "Bearer realm=\"mesos-agent-executor\"");
+  r = cli.Post("/api/v1/executor", httplib::Headers{{"Authorization", "Bearer nope"}}, "{junk", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 401);  // a bad token on an unparsable body: 401, not 400
+  r = cli.Post("/api/v1/executor", httplib::Headers{{"Authorization", "Bearer tok"}}, "{junk", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+}
+
+TEST_CASE("Fake agent: SUBSCRIBED held back, slow 202 with the ACK first, refused re-SUBSCRIBE, ended stream") {
+  fake::FakeAgent agent(fake::AgentOptions{});
+  agent.start();
+  v1::TaskInfo task;
+  task.set_name("t");
+  task.mutable_task_id()->set_value("t");
+
+  agent.hold_subscribed(true);
+  agent.launch(task);  // queued for the next stream
+  auto reader = std::make_unique<StreamReader>(agent.port());
+  REQUIRE(fake::FakeAgent::wait_until([&] { return agent.stream_open(); }, 5s));
+  std::this_thread::sleep_for(300ms);
+  CHECK(reader->events().empty());  // 200 is out, SUBSCRIBED is not
+  agent.release_subscribed();
+  REQUIRE(fake::FakeAgent::wait_until([&] { return reader->events().size() == 2; }, 5s));
+  CHECK(reader->events()[0].type() == v1::executor::Event::SUBSCRIBED);
+  CHECK(reader->events()[1].type() == v1::executor::Event::LAUNCH);
+
+  // The UPDATE is ACKed on the stream before its 202 comes back.
+  agent.set_update_delay(500ms);
+  httplib::Client cli("127.0.0.1", agent.port());
+  const auto sent = std::chrono::steady_clock::now();
+  CHECK(post(cli, update_call(v4('e'))) == 202);
+  CHECK(std::chrono::steady_clock::now() - sent >= 500ms);
+  auto evs = reader->events();
+  REQUIRE(evs.size() == 3);
+  CHECK(evs[2].type() == v1::executor::Event::ACKNOWLEDGED);
+  agent.set_update_delay(0ms);
+
+  // What the real agent drops: a duplicate uuid (ACKed again), anything after a terminal update (ACKed),
+  // an update for a task it never launched (never ACKed).
+  CHECK(post(cli, update_call(v4('e'))) == 202);
+  CHECK(post(cli, update_call(v4('f'), v1::TASK_FINISHED)) == 202);
+  CHECK(post(cli, update_call(v4('g'), v1::TASK_KILLING)) == 202);
+  Call stranger = update_call(v4('h'));
+  stranger.mutable_update()->mutable_status()->mutable_task_id()->set_value("stranger");
+  CHECK(post(cli, stranger) == 202);
+  REQUIRE(fake::FakeAgent::wait_until([&] { return reader->events().size() == 6; }, 5s));
+  std::this_thread::sleep_for(200ms);
+  CHECK(reader->events().size() == 6);  // 3 more ACKs, none for the stranger
+  CHECK(agent.task_states("t") == std::vector<v1::TaskState>{v1::TASK_RUNNING, v1::TASK_FINISHED});
+  CHECK(agent.task_states("stranger").empty());
+
+  // The stream ends with the terminating chunk; the connection stays up (the reader's send returns
+  // because the chunked body is complete, not because the socket closed).
+  agent.end_stream();
+  REQUIRE(fake::FakeAgent::wait_until([&] { return reader->done(); }, 5s));
+  CHECK_FALSE(agent.stream_open());
+
+  agent.fail_subscribe(400, "Framework cannot be found");
+  StreamReader refused(agent.port());
+  REQUIRE(fake::FakeAgent::wait_until([&] { return refused.done(); }, 5s));
+  CHECK(refused.status == 400);
+  CHECK(agent.calls_of(Call::SUBSCRIBE).back().error == "Framework cannot be found");
 }

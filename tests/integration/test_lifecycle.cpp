@@ -160,12 +160,12 @@ TEST_CASE("No Docker daemon: FAILED with a message naming where Docker was looke
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
 
-TEST_CASE("A TaskInfo without container.docker: FAILED saying so") {
+TEST_CASE("A TaskInfo without container.docker: TASK_ERROR saying so") {
   Harness h;
   v1::TaskInfo t = TaskBuilder("nodock-1", image()).build();
   t.mutable_container()->clear_docker();
   h.agent.launch(t);
-  const auto failed = h.wait_state("nodock-1", v1::TASK_FAILED);
+  const auto failed = h.wait_state("nodock-1", v1::TASK_ERROR);
   CHECK_THAT(failed.message(), Catch::Contains("docker"));
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }

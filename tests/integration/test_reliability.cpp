@@ -262,8 +262,9 @@ TEST_CASE("JSON LAUNCH with a negative port: that task fails saying its TaskInfo
       R"({"type":"LAUNCH","launch":{"task":{"name":"neg","task_id":{"value":"neg-port"},"agent_id":{"value":"agent-0001"},)"
       R"("container":{"type":"DOCKER","docker":{"image":"test/bb:1","network":"BRIDGE",)"
       R"("port_mappings":[{"host_port":-1,"container_port":80}]}}}}})";
+  h.agent.note_launched("neg-port");  // the agent knows the task it sent, raw or not
   h.agent.send_raw(mesos::recordio::encode(record));
-  const auto failed = h.wait_state("neg-port", v1::TASK_FAILED, 15s);
+  const auto failed = h.wait_state("neg-port", v1::TASK_ERROR, 15s);
   CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
   CHECK_THAT(failed.message(), Catch::Contains("cannot be decoded"));
   CHECK(h.exe->wait(15s) == std::optional<int>(0));
@@ -273,7 +274,7 @@ TEST_CASE("Absurd TaskInfos get a bounded outcome: out-of-range ports, 10,000 en
   SECTION("a host port past 65535 fails the task naming it") {
     Harness h;
     h.agent.launch(TaskBuilder("port-70000", image()).shell("sleep 600").port(70000, 80));
-    const auto failed = h.wait_state("port-70000", v1::TASK_FAILED);
+    const auto failed = h.wait_state("port-70000", v1::TASK_ERROR);
     CHECK_THAT(failed.message(), Catch::Contains("70000"));
     CHECK(h.exe->wait(15s) == std::optional<int>(0));
   }

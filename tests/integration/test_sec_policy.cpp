@@ -64,7 +64,7 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("privileged, device and security-opt are refused by default: TASK_FAILED, REASON_TASK_INVALID, no container") {
+TEST_CASE("privileged, device and security-opt are refused by default: TASK_ERROR, REASON_TASK_INVALID, no container") {
   struct Case {
     const char* task;
     const char* key;
@@ -77,12 +77,12 @@ TEST_CASE("privileged, device and security-opt are refused by default: TASK_FAIL
     SECTION(c.key) {
       Harness h;
       h.agent.launch(TaskBuilder(c.task, image()).param(c.key, c.value).shell("sleep 30"));
-      const auto failed = h.wait_state(c.task, v1::TASK_FAILED);
+      const auto failed = h.wait_state(c.task, v1::TASK_ERROR);
       CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
       CHECK_THAT(failed.message(), Catch::Contains(std::string("docker parameter ") + c.key) &&
                                        Catch::Contains("not allowed by the site policy") &&
                                        Catch::Contains(c.allow_with));
-      CHECK(h.states(c.task) == std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_FAILED});
+      CHECK(h.states(c.task) == std::vector<v1::TaskState>{v1::TASK_STARTING, v1::TASK_ERROR});
       CHECK_FALSE(container_exists(h.daemon, c.task));
       REQUIRE(h.exe->wait(10s).has_value());
     }
@@ -221,7 +221,7 @@ TEST_CASE("CR/LF in a task id or image cannot forge executor log lines") {
   Harness h;
   const std::string id = "forge-1\nFORGED level=error msg=owned";
   h.agent.launch(TaskBuilder(id, "busybox\r\nFORGED-IMAGE-LINE").shell("true"));
-  const auto failed = h.wait_state(id, v1::TASK_FAILED);
+  const auto failed = h.wait_state(id, v1::TASK_ERROR);
   CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
   CHECK(failed.message().find('\r') == std::string::npos);
   CHECK(failed.message().find('\n') == std::string::npos);
@@ -292,7 +292,7 @@ TEST_CASE("A bind that says more than a path is refused, whatever the prefixes")
   SiteFile site("policy:\n  allowed_bind_prefixes: [/tmp]\n");
   Harness h({}, false, {}, {"--config", site.path});
   h.agent.launch(TaskBuilder("bind-colon", image()).volume("/:/../tmp", "/mnt", false).shell("true"));
-  const auto failed = h.wait_state("bind-colon", v1::TASK_FAILED);
+  const auto failed = h.wait_state("bind-colon", v1::TASK_ERROR);
   CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
   CHECK_THAT(failed.message(), Catch::Contains("':' and ',' are not allowed"));
   CHECK_FALSE(container_exists(h.daemon, "bind-colon"));

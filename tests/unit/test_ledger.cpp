@@ -68,12 +68,27 @@ TEST_CASE("A SUBSCRIBE that carried the updates marks them accepted; none is sen
   Ledger l;
   l.add_update(make_update("t", v1::TASK_RUNNING, 'a'));
   l.add_update(make_update("t", v1::TASK_FAILED, 'b'));
-  auto newly = l.mark_all_accepted();
+  auto newly = l.mark_accepted_by_subscribe({std::string(16, 'a'), std::string(16, 'b')});
   CHECK(newly.size() == 2);
   CHECK_FALSE(l.has_queued());
   CHECK_FALSE(l.take_next());
-  CHECK(l.mark_all_accepted().empty());
+  CHECK(l.mark_accepted_by_subscribe({std::string(16, 'a'), std::string(16, 'b')}).empty());
   CHECK(l.unacked_updates().size() == 2);  // still until ACKed
+}
+
+TEST_CASE("An update made while the SUBSCRIBE was in flight is not taken as delivered by it") {
+  Ledger l;
+  l.add_update(make_update("t", v1::TASK_RUNNING, 'a'));
+  std::vector<std::string> listed;
+  for (const auto& u : l.unacked_updates()) listed.push_back(u.status().uuid());  // the SUBSCRIBE is built
+  l.add_update(make_update("t", v1::TASK_FINISHED, 'b'));                        // the task ends meanwhile
+  auto newly = l.mark_accepted_by_subscribe(listed);                            // SUBSCRIBED arrives
+  REQUIRE(newly.size() == 1);
+  CHECK(newly[0].uuid == std::string(16, 'a'));
+  REQUIRE(l.has_queued());
+  auto next = l.take_next();
+  REQUIRE(next);
+  CHECK(next->state == v1::TASK_FINISHED);  // it goes out as an UPDATE
 }
 
 TEST_CASE("A re-delivered LAUNCH keeps one copy of the task") {

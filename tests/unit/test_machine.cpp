@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <tuple>
+#include <utility>
 
 #include "executor/machine.h"
 #include "executor/task_rules.h"
@@ -221,13 +223,13 @@ TEST_CASE("SidecarDiscover=false: no watchdog, no drain on KILL") {
   CHECK(h.phase() == Phase::Killing);
 }
 
-TEST_CASE("A task without container.docker fails at once with a message saying so") {
+TEST_CASE("A task without container.docker is TASK_ERROR at once with a message saying so") {
   Harness h;
   h.on(ev::Subscribed{});
   v1::TaskInfo t;
   t.mutable_task_id()->set_value("t9");
   h.on(ev::Launch{t});
-  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  REQUIRE(h.states() == std::vector{v1::TASK_ERROR});
   const auto u = h.all<act::SendUpdate>()[0];
   CHECK(u.reason == v1::TaskStatus::REASON_TASK_INVALID);
   CHECK_THAT(u.message, Catch::Contains("container"));
@@ -235,14 +237,14 @@ TEST_CASE("A task without container.docker fails at once with a message saying s
   CHECK_FALSE(h.has<act::PullImage>());
 }
 
-TEST_CASE("A LAUNCH whose TaskInfo could not be decoded fails that task with the decoder's words") {
+TEST_CASE("A LAUNCH whose TaskInfo could not be decoded is TASK_ERROR with the decoder's words") {
   Harness h;
   h.on(ev::Subscribed{});
   ev::Launch bad;
   bad.task.mutable_task_id()->set_value("t8");
   bad.undecodable = "the TaskInfo cannot be decoded: JSON decoding: bad port";
   h.on(bad);
-  REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+  REQUIRE(h.states() == std::vector{v1::TASK_ERROR});
   const auto u = h.all<act::SendUpdate>()[0];
   CHECK(u.task_id == "t8");
   CHECK(u.reason == v1::TaskStatus::REASON_TASK_INVALID);
@@ -292,13 +294,13 @@ TEST_CASE("KILL for an unknown task is logged and ignored") {
   CHECK(h.logged(LogLevel::Warn));
 }
 
-TEST_CASE("KILL of a running task drains, then stops with the grace period, then reports TASK_KILLED") {
+TEST_CASE("KILL without any kill policy drains for the full drain time, then stops with KillTaskTimeout") {
   MachineConfig cfg;
   cfg.draining_duration = 2s;
   cfg.kill_grace = 30s;
   Harness h(cfg);
   reach(h, Phase::Running);
-  h.on(ev::Kill{"t1", Duration(1s)});
+  h.on(ev::Kill{"t1", std::nullopt});
   REQUIRE(h.has<act::Drain>());
   REQUIRE(h.has<act::StartTimer>());
   CHECK(h.all<act::StartTimer>()[0].id == TimerId::DrainWait);
@@ -306,11 +308,99 @@ TEST_CASE("KILL of a running task drains, then stops with the grace period, then
   CHECK(h.phase() == Phase::Draining);
   h.on(ev::TimerFired{TimerId::DrainWait});
   REQUIRE(h.has<act::StopContainer>());
-  CHECK(h.all<act::StopContainer>()[0].grace == Duration(1s));  // kill_policy beats KillTaskTimeout
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(30s));
   h.on(ev::ContainerExited{143, false, "", ""});
   REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
   CHECK(h.has<act::CopyFailureLogs>());
   CHECK(h.phase() == Phase::TerminalUpdateSent);
+}
+
+// drain + stop of the plan a kill policy of `budget` gives, with a 10 s drain and a 5 s KillTaskTimeout.
+static std::pair<Duration, Duration> kill_plan(std::optional<Duration> kill_policy, std::optional<Duration> task_policy) {
+  MachineConfig cfg;
+  cfg.draining_duration = 10s;
+  cfg.kill_grace = 5s;
+  Harness h(cfg);
+  h.on(ev::Subscribed{});
+  v1::TaskInfo t = docker_task("t1");
+  if (task_policy) t.mutable_kill_policy()->mutable_grace_period()->set_nanoseconds(task_policy->count());
+  h.on(ev::Launch{t});
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  h.on(ev::Kill{"t1", kill_policy});
+  Duration drain{0};
+  for (const auto& timer : h.all<act::StartTimer>()) {
+    if (timer.id == TimerId::DrainWait) drain = timer.after;
+  }
+  if (drain > Duration{0}) {
+    REQUIRE(h.has<act::Drain>());
+    h.on(ev::TimerFired{TimerId::DrainWait});
+  }
+  REQUIRE(h.all<act::StopContainer>().size() == 1);
+  return {drain, h.all<act::StopContainer>()[0].grace};
+}
+
+TEST_CASE("A kill policy bounds drain + stop: the KILL's, else the TaskInfo's; the drain is shortened first") {
+  using P = std::pair<Duration, Duration>;
+  CHECK(kill_plan(Duration(2s), std::nullopt) == P{0s, 2s});    // no time to drain
+  CHECK(kill_plan(Duration(8s), std::nullopt) == P{3s, 5s});    // the stop keeps KillTaskTimeout
+  CHECK(kill_plan(Duration(30s), std::nullopt) == P{10s, 20s});  // the stop gets what the drain leaves
+  CHECK(kill_plan(Duration(0s), std::nullopt) == P{0s, 0s});
+  CHECK(kill_plan(std::nullopt, Duration(1s)) == P{0s, 1s});    // TaskInfo.kill_policy when the KILL has none
+  CHECK(kill_plan(Duration(3s), Duration(60s)) == P{0s, 3s});   // the KILL's policy wins
+  CHECK(kill_plan(std::nullopt, std::nullopt) == P{10s, 5s});    // none: the Go executor's drain, then its timeout
+}
+
+TEST_CASE("TASK_KILLING at most once; a second KILL may only shorten; a KILL after the terminal update is ignored") {
+  MachineConfig cfg;
+  cfg.draining_duration = 10s;
+  cfg.kill_grace = 5s;
+  Harness h(cfg);
+  h.on(ev::Subscribed{true, "a"});
+  h.on(ev::Launch{docker_task()});
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  h.on(ev::Kill{"t1", std::nullopt});
+  CHECK(h.states() == std::vector{v1::TASK_KILLING});
+  CHECK(h.phase() == Phase::Draining);
+  h.on(ev::Kill{"t1", std::nullopt});  // a retry: nothing new
+  CHECK(h.states().empty());
+  CHECK_FALSE(h.has<act::StopContainer>());
+  h.on(ev::Kill{"t1", Duration(60s)});  // longer than what is left: nothing new
+  CHECK_FALSE(h.has<act::StopContainer>());
+  h.on(ev::Kill{"t1", Duration(2s)});  // shorter: the drain is cut, the stop gets at most 2 s
+  CHECK(h.states().empty());
+  CHECK(h.has<act::CancelTimer>());
+  REQUIRE(h.all<act::StopContainer>().size() == 1);
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(2s));
+  CHECK(h.phase() == Phase::Killing);
+  h.on(ev::Kill{"t1", Duration(1s)});  // shorter again
+  REQUIRE(h.all<act::StopContainer>().size() == 1);
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(1s));
+  h.on(ev::Kill{"t1", Duration(3s)});  // never longer
+  CHECK_FALSE(h.has<act::StopContainer>());
+  h.on(ev::ContainerExited{137, false, "", ""});
+  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+  h.on(ev::Kill{"t1", std::nullopt});
+  CHECK(h.states().empty());
+
+  // A KILL crossing the container's own exit: no TASK_KILLING after TASK_FINISHED.
+  Harness crossing(cfg);
+  crossing.on(ev::Subscribed{true, "a"});
+  crossing.on(ev::Launch{docker_task()});
+  crossing.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  crossing.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  crossing.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  crossing.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  crossing.on(ev::ContainerExited{0, false, "", ""});
+  CHECK(crossing.states() == std::vector{v1::TASK_FINISHED});
+  crossing.on(ev::Kill{"t1", std::nullopt});
+  CHECK(crossing.states().empty());
+  CHECK(crossing.phase() == Phase::TerminalUpdateSent);
 }
 
 TEST_CASE("KILL with draining 0 stops at once with KillTaskTimeout") {
@@ -362,13 +452,13 @@ TEST_CASE("Container exit maps to the terminal state") {
       {{3, false, "", "ERROR: bad config"}, v1::TASK_FAILED, std::nullopt, "ERROR: bad config"},
       {{1, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 1"},
       {{128, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 128"},
-      {{129, false, "", ""}, v1::TASK_KILLED, std::nullopt, "signal 1"},
-      {{137, false, "", ""}, v1::TASK_KILLED, std::nullopt, "signal 9"},
-      {{165, false, "", ""}, v1::TASK_KILLED, std::nullopt, "code 165"},
+      // A signal nobody asked for (docker kill, the kernel) is a failure, as in the official executors.
+      {{129, false, "", ""}, v1::TASK_FAILED, std::nullopt, "signal 1, not sent by the executor"},
+      {{137, false, "", ""}, v1::TASK_FAILED, std::nullopt, "signal 9, not sent by the executor"},
+      {{165, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 165"},
       {{166, false, "", ""}, v1::TASK_FAILED, std::nullopt, "code 166"},
       {{137, true, "", ""}, v1::TASK_FAILED, v1::TaskStatus::REASON_CONTAINER_LIMITATION_MEMORY, "memory"},
-      {{std::nullopt, false, "daemon unreachable", ""}, v1::TASK_FAILED,
-       v1::TaskStatus::REASON_COMMAND_EXECUTOR_FAILED, "daemon unreachable"},
+      {{std::nullopt, false, "daemon unreachable", ""}, v1::TASK_FAILED, std::nullopt, "daemon unreachable"},
   };
   for (const auto& c : cases) {
     Harness h;
@@ -401,7 +491,8 @@ TEST_CASE("KILL during pull reports TASK_KILLED at once and ignores the pull's l
   reach(h, Phase::Launching);
   h.on(ev::Kill{"t1", std::nullopt});
   REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
-  CHECK(h.all<act::SendUpdate>()[0].reason == v1::TaskStatus::REASON_TASK_KILLED_DURING_LAUNCH);
+  CHECK_FALSE(h.all<act::SendUpdate>()[0].reason);  // REASON_TASK_KILLED_DURING_LAUNCH is the agent's own
+  CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("during launch"));
   CHECK(h.phase() == Phase::TerminalUpdateSent);
   h.on(ev::StepDone{LaunchStep::Pull, "", ""});
   CHECK_FALSE(h.has<act::ResolveSecrets>());
@@ -468,7 +559,7 @@ TEST_CASE("SHUTDOWN with no task exits 0 at once") {
   CHECK(h.exit_code() == std::optional<int>(0));
 }
 
-TEST_CASE("SHUTDOWN of a running task fits the stop inside the agent's grace period") {
+TEST_CASE("SHUTDOWN of a running task: stopped and reported with the official 2 s of margin") {
   MachineConfig cfg;
   cfg.kill_grace = 30s;
   cfg.shutdown_grace = 5s;
@@ -478,14 +569,54 @@ TEST_CASE("SHUTDOWN of a running task fits the stop inside the agent's grace per
   h.on(ev::Shutdown{});
   CHECK_FALSE(h.has<act::Drain>());  // no time left for draining
   REQUIRE(h.has<act::StopContainer>());
-  CHECK(h.all<act::StopContainer>()[0].grace == Duration(4s));
-  bool deadline = false;
-  for (const auto& t : h.all<act::StartTimer>()) deadline = deadline || t.id == TimerId::ShutdownDeadline;
-  CHECK(deadline);
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(3s));  // grace - 1 s - 1 s
+  std::optional<Duration> deadline;
+  for (const auto& t : h.all<act::StartTimer>()) {
+    if (t.id == TimerId::ShutdownDeadline) deadline = t.after;
+  }
+  CHECK(deadline == std::optional<Duration>(4s));  // gone 1 s before the agent's own deadline
   h.on(ev::ContainerExited{143, false, "", ""});
   CHECK(h.states() == std::vector{v1::TASK_KILLED});
   h.on(ev::Acknowledged{"t1", "u", true, true});
   CHECK(h.has<act::Exit>());
+}
+
+TEST_CASE("SHUTDOWN margins scale down with short grace periods") {
+  for (auto [grace, stop, deadline] : std::vector<std::tuple<Duration, Duration, Duration>>{
+           {Duration(4s), Duration(2s), Duration(3s)},
+           {Duration(2s), Duration(1s), Duration(1500ms)},
+           {Duration(0s), Duration(0s), Duration(0s)}}) {
+    MachineConfig cfg;
+    cfg.shutdown_grace = grace;
+    Harness h(cfg);
+    reach(h, Phase::Running);
+    h.on(ev::Shutdown{});
+    REQUIRE(h.has<act::StopContainer>());
+    CHECK(h.all<act::StopContainer>()[0].grace == stop);
+    bool armed = false;
+    for (const auto& t : h.all<act::StartTimer>()) armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == deadline);
+    CHECK(armed);
+  }
+}
+
+TEST_CASE("SHUTDOWN after the terminal update waits for its ACK (bounded), never drops it") {
+  MachineConfig cfg;
+  cfg.shutdown_grace = 5s;
+  Harness h(cfg);
+  reach(h, Phase::TerminalUpdateSent);
+  h.on(ev::Shutdown{});
+  CHECK_FALSE(h.has<act::Exit>());
+  bool armed = false;
+  for (const auto& t : h.all<act::StartTimer>()) armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == Duration(4s));
+  CHECK(armed);
+  h.on(ev::Acknowledged{"t1", "u", true, true});
+  CHECK(h.exit_code() == std::optional<int>(0));
+
+  Harness late(cfg);
+  reach(late, Phase::TerminalUpdateSent);
+  late.on(ev::Shutdown{});
+  late.on(ev::TimerFired{TimerId::ShutdownDeadline});
+  CHECK(late.has<act::Exit>());
 }
 
 TEST_CASE("SIGTERM to the executor stops the container, reports TASK_KILLED, exits") {

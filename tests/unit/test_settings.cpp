@@ -3,6 +3,8 @@
 
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "settings/settings.h"
 
@@ -49,7 +51,7 @@ TEST_CASE("Every setting has the Go executor's default") {
       {"EXECUTOR_AWS_ROLE_TTL", "0s"},
       {"EXECUTOR_AWS_ROLE_MAX_TTL", "744h0m0s"},
       {"EXECUTOR_AGENT_ENCODING", "protobuf"},
-      {"EXECUTOR_MAX_RECORD_SIZE", "8388608"},
+      {"EXECUTOR_MAX_RECORD_SIZE", "67108864"},
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "5s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "true"},
       {"EXECUTOR_JSON_LOGS", "false"},
@@ -191,4 +193,27 @@ TEST_CASE("Go ParseBool accepts exactly its twelve spellings") {
   for (const char* t : {"1", "t", "T", "TRUE", "true", "True"}) CHECK(*settings::parse_go_bool(t));
   for (const char* f : {"0", "f", "F", "FALSE", "false", "False"}) CHECK_FALSE(*settings::parse_go_bool(f));
   for (const char* bad : {"", "yes", "no", "on", "tRue", " true", "2"}) CHECK_FALSE(settings::parse_go_bool(bad).ok());
+}
+
+TEST_CASE("EXECUTOR_MAX_RECORD_SIZE: 64 MiB by default, 1 KiB to 1 GiB") {
+  // The agent has no cap on an event: a LAUNCH with a large TaskInfo.data must fit by default.
+  auto def = load_settings(util::map_env({}), "h");
+  REQUIRE(def.ok());
+  CHECK(def->max_record_size == std::size_t{64} << 20);
+  // The default the struct holds and the one the table documents agree.
+  CHECK(settings::Settings{}.max_record_size == def->max_record_size);
+  for (const auto& [value, want] : std::vector<std::pair<std::string, std::size_t>>{
+           {"1024", 1024}, {"67108864", std::size_t{64} << 20}, {"1073741824", std::size_t{1} << 30}}) {
+    auto s = load_settings(util::map_env({{"EXECUTOR_MAX_RECORD_SIZE", value}}), "h");
+    INFO(value);
+    REQUIRE(s.ok());
+    CHECK(s->max_record_size == want);
+  }
+  // Below 1 KiB not even a SUBSCRIBED fits; the bounds stay as they were.
+  for (const char* value : {"1023", "1073741825", "-1", "64MiB"}) {
+    auto s = load_settings(util::map_env({{"EXECUTOR_MAX_RECORD_SIZE", value}}), "h");
+    INFO(value);
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("EXECUTOR_MAX_RECORD_SIZE"));
+  }
 }

@@ -65,7 +65,7 @@ TEST_CASE("Status messages are sent as valid, bounded UTF-8") {
   u.task_id = "t1";
   u.state = ::mesos::v1::TASK_FAILED;
   u.message = "exit 1: \xFF\xFE bad bytes";
-  mesos::StatusContext ctx{"exec-1", "agent-1", ""};
+  mesos::StatusContext ctx{"exec-1", "agent-1"};
   const auto up = mesos::build_update(u, ctx, std::string(16, 'u'), 1.0);
   CHECK(up.status().message() == "exit 1: \xEF\xBF\xBD\xEF\xBF\xBD bad bytes");
 

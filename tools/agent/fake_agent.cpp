@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "mesos/ledger.h"
@@ -20,7 +21,9 @@ using Event = v1::executor::Event;
 struct FakeAgent::Stream {
   Encoding encoding = Encoding::Protobuf;
   std::deque<std::string> out;  // RecordIO-framed bytes
-  bool closed = false;
+  bool closed = false;  // cut: no terminating chunk, the connection is closed
+  bool ended = false;   // ended: the terminating chunk is written, the connection stays open
+  bool held = false;    // nothing is written until released
 };
 
 namespace {
@@ -74,7 +77,15 @@ FakeAgent::~FakeAgent() { stop(); }
 std::string FakeAgent::endpoint() const { return fmt::format("127.0.0.1:{}", port_); }
 
 int FakeAgent::start(int port) {
-  server_ = std::make_unique<httplib::Server>();
+  if (!options_.tls_cert_file.empty() && !options_.tls_key_file.empty()) {
+    const char* client_ca = options_.tls_client_ca_file.empty() ? nullptr : options_.tls_client_ca_file.c_str();
+    auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str(),
+                                                    client_ca);
+    if (!tls->is_valid()) throw std::runtime_error("fake agent: cannot load the TLS certificate or key");
+    server_ = std::move(tls);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     std::optional<std::string> auth;
     if (req.has_header("Authorization")) auth = req.get_header_value("Authorization");
@@ -114,6 +125,8 @@ void FakeAgent::stop() {
     std::lock_guard lk(mu_);
     if (stream_) stream_->closed = true;
     stream_.reset();
+    for (auto& s : ended_streams_) s->closed = true;
+    ended_streams_.clear();
   }
   cv_.notify_all();
   if (server_) server_->stop();
@@ -150,6 +163,10 @@ void FakeAgent::enqueue_locked(const Event& e) {
 
 void FakeAgent::send(const Event& e) {
   std::lock_guard lk(mu_);
+  if (e.type() == Event::LAUNCH) launched_tasks_.push_back(e.launch().task().task_id().value());
+  if (e.type() == Event::LAUNCH_GROUP) {
+    for (const auto& t : e.launch_group().task_group().tasks()) launched_tasks_.push_back(t.task_id().value());
+  }
   enqueue_locked(e);
 }
 
@@ -157,7 +174,14 @@ void FakeAgent::launch(const v1::TaskInfo& task) {
   Event e;
   e.set_type(Event::LAUNCH);
   *e.mutable_launch()->mutable_task() = task;
-  send(e);
+  std::lock_guard lk(mu_);
+  launched_tasks_.push_back(task.task_id().value());
+  enqueue_locked(e);
+}
+
+void FakeAgent::note_launched(const std::string& task_id) {
+  std::lock_guard lk(mu_);
+  launched_tasks_.push_back(task_id);
 }
 
 void FakeAgent::kill(const std::string& task_id, std::optional<std::chrono::nanoseconds> grace) {
@@ -185,6 +209,84 @@ void FakeAgent::drop_stream() {
   if (stream_) stream_->closed = true;
   stream_.reset();
   cv_.notify_all();
+}
+
+void FakeAgent::end_stream() {
+  std::lock_guard lk(mu_);
+  if (stream_) {
+    stream_->ended = true;
+    ended_streams_.push_back(stream_);
+  }
+  stream_.reset();
+  cv_.notify_all();
+}
+
+void FakeAgent::hold_subscribed(bool on) {
+  std::lock_guard lk(mu_);
+  hold_subscribed_ = on;
+}
+
+void FakeAgent::release_subscribed() {
+  std::lock_guard lk(mu_);
+  hold_subscribed_ = false;
+  if (stream_) stream_->held = false;
+  cv_.notify_all();
+}
+
+void FakeAgent::fail_subscribe(int status, std::string body) {
+  std::lock_guard lk(mu_);
+  subscribe_error_status_ = status;
+  subscribe_error_body_ = std::move(body);
+}
+
+void FakeAgent::set_update_delay(std::chrono::milliseconds delay) {
+  std::lock_guard lk(mu_);
+  update_delay_ = delay;
+}
+
+std::vector<v1::TaskState> FakeAgent::task_states(const std::string& task_id) const {
+  std::lock_guard lk(mu_);
+  std::vector<v1::TaskState> out;
+  for (const auto& u : updates_) {
+    if (!u.dropped && u.status.task_id().value() == task_id) out.push_back(u.status.state());
+  }
+  return out;
+}
+
+void FakeAgent::process_update_locked(const v1::TaskStatus& s, std::chrono::steady_clock::time_point at,
+                                      bool via_subscribe) {
+  ReceivedUpdate r{at, s, via_subscribe, false, ""};
+  const std::string& task_id = s.task_id().value();
+  bool terminal_before = false;
+  for (const auto& u : updates_) {
+    if (!u.dropped && u.status.task_id().value() == task_id && mesos::is_terminal(u.status.state())) {
+      terminal_before = true;
+    }
+  }
+  const bool duplicate = std::find(seen_uuids_.begin(), seen_uuids_.end(), s.uuid()) != seen_uuids_.end();
+  const bool launched = std::find(launched_tasks_.begin(), launched_tasks_.end(), task_id) != launched_tasks_.end();
+  if (duplicate) {
+    r.dropped = true;
+    r.drop_reason = "duplicate uuid";
+  } else if (terminal_before) {
+    r.dropped = true;
+    r.drop_reason = "the task is already terminal";
+  } else if (!launched) {
+    // The agent forwards it but never acknowledges it (no executor of the framework owns the task).
+    r.dropped = true;
+    r.drop_reason = "unknown task: never acknowledged";
+  }
+  seen_uuids_.push_back(s.uuid());
+  updates_.push_back(r);
+  if (r.dropped && r.drop_reason == "unknown task: never acknowledged") return;
+  // A duplicate or late update is dropped but acknowledged again.
+  if (options_.auto_ack) {
+    ack_locked(s);
+  } else {
+    bool pending = false;
+    for (const auto& p : unacked_) pending = pending || p.uuid() == s.uuid();
+    if (!pending) unacked_.push_back(s);
+  }
 }
 
 void FakeAgent::set_auto_ack(bool on) {
@@ -263,17 +365,19 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
     calls_.push_back(rec);
   };
 
+  // libprocess authenticates before the handler runs: a missing or bad token is 401 whatever the
+  // method, headers or body (src/slave/http.cpp, row 0 of the fact sheet's error table).
+  if (options_.auth_token && (!authorization || *authorization != "Bearer " + *options_.auth_token)) {
+    res.set_header("WWW-Authenticate", authorization ? "Bearer realm=\"mesos-agent-executor\", error=\"invalid_token\""
+                                                     : "Bearer realm=\"mesos-agent-executor\"");
+    return answer(401, "401 Unauthorized.");
+  }
   if (method != "POST") return answer(405, "Expecting 'POST'");
   if (content_type.empty()) return answer(400, "Expecting 'Content-Type' to be present");
   std::optional<Encoding> encoding;
   if (content_type == kProtobuf) encoding = Encoding::Protobuf;
   if (content_type == kJson) encoding = Encoding::Json;
   if (!encoding) return answer(415, fmt::format("Expecting 'Content-Type' of {} or {}", kJson, kProtobuf));
-
-  if (options_.auth_token) {
-    if (!authorization) return answer(401, "Missing credentials");
-    if (*authorization != "Bearer " + *options_.auth_token) return answer(403, "Invalid token");
-  }
 
   auto decoded = mesos::decode_call(*encoding, body);
   if (!decoded) return answer(400, "Failed to parse body into Call: " + decoded.error().message);
@@ -292,12 +396,22 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
       if (!call.has_subscribe()) return answer(400, "Failed to validate Executor::Call: Expecting 'subscribe' to be present");
       const auto stream_encoding = negotiate(accept);
       if (!stream_encoding) return answer(406, fmt::format("Expecting 'Accept' to allow {} or {}", kJson, kProtobuf));
+      {
+        std::unique_lock lk(mu_);
+        if (subscribe_error_status_ != 0) {
+          const int status = subscribe_error_status_;
+          const std::string text = subscribe_error_body_;
+          lk.unlock();
+          return answer(status, text);
+        }
+      }
       auto stream = std::make_shared<Stream>();
       stream->encoding = *stream_encoding;
       {
         std::lock_guard lk(mu_);
         if (stream_) stream_->closed = true;  // a new subscription replaces the old one
         stream_ = stream;
+        stream->held = hold_subscribed_;
         Event subscribed;
         subscribed.set_type(Event::SUBSCRIBED);
         auto* s = subscribed.mutable_subscribed();
@@ -312,12 +426,10 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
         s->mutable_agent_info()->mutable_id()->set_value(options_.agent_id);
         s->mutable_container_id()->set_value("fake-container-" + options_.executor_id);
         enqueue_locked(subscribed);
-        // The agent re-processes the updates it did not have.
+        // The agent processes each listed update as a fresh UPDATE (and only those: an update the
+        // executor made after building this call is not among them).
         for (const auto& u : call.subscribe().unacknowledged_updates()) {
-          updates_.push_back(ReceivedUpdate{rec.at, u.status(), true});
-          bool known = false;
-          for (const auto& p : unacked_) known = known || p.uuid() == u.status().uuid();
-          if (!known) unacked_.push_back(u.status());
+          process_update_locked(u.status(), rec.at, true);
         }
         if (options_.auto_ack) {
           for (const auto& s2 : unacked_) ack_locked(s2);
@@ -334,8 +446,18 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
             auto last_beat = std::chrono::steady_clock::now();
             while (true) {
               std::unique_lock lk(mu_);
-              cv_.wait_for(lk, std::chrono::milliseconds(20), [&] { return stream->closed || !stream->out.empty(); });
+              cv_.wait_for(lk, std::chrono::milliseconds(20), [&] {
+                return stream->closed || stream->ended || (!stream->held && !stream->out.empty());
+              });
               if (stream->closed) return false;  // cut without the final chunk: a dropped connection
+              if (stream->ended) {
+                lk.unlock();
+                sink.done();  // the terminating chunk; the connection is kept until the agent stops
+                lk.lock();
+                cv_.wait(lk, [&] { return stream->closed; });
+                return false;
+              }
+              if (stream->held) continue;
               if (heartbeat.count() > 0 && std::chrono::steady_clock::now() - last_beat >= heartbeat) {
                 Event hb;
                 hb.set_type(Event::HEARTBEAT);
@@ -357,7 +479,11 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
       if (!call.has_update()) return answer(400, "Failed to validate Executor::Call: Expecting 'update' to be present");
       const auto& s = call.update().status();
       if (!s.has_uuid()) return answer(400, "Failed to validate Executor::Call: Expecting 'uuid' to be present");
-      if (s.uuid().size() != 16) return answer(400, "Failed to validate Executor::Call: Not a valid UUID");
+      // stout's UUID::fromBytes plus boost's version(): 16 bytes whose byte 6 names version 1..5.
+      const int version = s.uuid().size() == 16 ? (static_cast<unsigned char>(s.uuid()[6]) >> 4) : 0;
+      if (s.uuid().size() != 16 || version < 1 || version > 5) {
+        return answer(400, "Failed to validate Executor::Call: Not a valid UUID");
+      }
       if (s.has_executor_id() && s.executor_id().value() != call.executor_id().value()) {
         return answer(400, "Failed to validate Executor::Call: ExecutorID in Call: " + call.executor_id().value() +
                                " does not match ExecutorID in TaskStatus: " + s.executor_id().value());
@@ -376,13 +502,11 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
         lk.unlock();
         return answer(403, "Executor is not subscribed");
       }
-      updates_.push_back(ReceivedUpdate{rec.at, s, false});
-      if (options_.auto_ack) {
-        ack_locked(s);
-      } else {
-        unacked_.push_back(s);
-      }
+      process_update_locked(s, rec.at, false);
+      const auto delay = update_delay_;
       lk.unlock();
+      // The ACK is already on the stream: with a slow 202 it arrives first, as it may from a real agent.
+      if (delay.count() > 0) std::this_thread::sleep_for(delay);
       return answer(202, "");
     }
     case Call::MESSAGE:

@@ -1,7 +1,11 @@
 // A Mesos agent's executor endpoint, played on 127.0.0.1 for tests and the local agent tool. Strict
-// as the real one (src/slave/http.cpp, src/common/validation.cpp): checks Content-Type and Accept,
-// ids, authentication, the rules on UPDATE; serves the event stream in RecordIO of protobuf or JSON
-// as asked; records every call. It can hold ACKs back, drop the stream, and come back "restarted".
+// as the real one (src/slave/http.cpp, src/common/validation.cpp, src/slave/slave.cpp): authentication
+// before anything else, Content-Type and Accept, ids, the rules on UPDATE (16-byte UUID with a known
+// version); serves the event stream in RecordIO of protobuf or JSON as asked; processes only the updates
+// a SUBSCRIBE lists; records every call and every update the real agent would drop or never ACK. It can
+// hold ACKs or SUBSCRIBED back, answer UPDATE slowly (the ACK then comes before the 202), refuse a
+// re-SUBSCRIBE, drop the stream, end it with the terminating chunk while keeping the connection open,
+// serve over TLS, and come back "restarted".
 #pragma once
 
 #include <chrono>
@@ -36,6 +40,10 @@ struct AgentOptions {
   bool auto_ack = true;
   bool task_killing_state = false;
   std::string master_hostname;  // served at GET /state when set (the seed lookup); else 404
+  // TLS (https) when both are set, as an agent built with SSL and LIBPROCESS_SSL_ENABLED=true.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // when set, a client certificate signed by this CA is required
 };
 
 struct RecordedCall {
@@ -53,6 +61,10 @@ struct ReceivedUpdate {
   std::chrono::steady_clock::time_point at;
   v1::TaskStatus status;
   bool via_subscribe = false;  // re-delivered in SUBSCRIBE.unacknowledged_updates
+  // What the real agent does with it (src/slave/slave.cpp `statusUpdate`): a duplicate uuid, an update
+  // after the task's terminal one, or one for a task never launched is not recorded as a task state.
+  bool dropped = false;
+  std::string drop_reason;
 };
 
 class FakeAgent {
@@ -74,13 +86,29 @@ class FakeAgent {
   // Events for the executor: sent on the current stream, or queued until the next SUBSCRIBE.
   void send(const v1::executor::Event& e);
   void launch(const v1::TaskInfo& task);
+  // A task the agent knows without a LAUNCH through send()/launch() (a LAUNCH written with send_raw).
+  void note_launched(const std::string& task_id);
   void kill(const std::string& task_id, std::optional<std::chrono::nanoseconds> grace = std::nullopt);
   void shutdown();
   // Bytes written to the stream as they are (malformed RecordIO tests).
   void send_raw(std::string bytes);
   // Ends the current stream (the executor sees a disconnection) without stopping the server.
   void drop_stream();
+  // Ends the current stream as the agent does (src/common/http.hpp: the terminating chunk "0\r\n\r\n")
+  // and keeps the TCP connection open, as libprocess does for a persistent connection.
+  void end_stream();
 
+  // The next SUBSCRIBE's stream opens (200) but writes nothing — SUBSCRIBED and all that follows —
+  // until release_subscribed(): the agent's SUBSCRIBED is asynchronous to the call.
+  void hold_subscribed(bool on);
+  void release_subscribed();
+  // Answers every following SUBSCRIBE with this status and text/plain body (e.g. 400 "Framework cannot
+  // be found" after a restarted agent forgot the framework); 0 turns it off.
+  void fail_subscribe(int status, std::string body = "");
+  // UPDATE calls are processed (and ACKed on the stream) at once, but their 202 comes after `delay`.
+  void set_update_delay(std::chrono::milliseconds delay);
+  // Per task: the states the agent recorded (dropped updates left out), in order.
+  std::vector<v1::TaskState> task_states(const std::string& task_id) const;
   void set_auto_ack(bool on);
   // Acknowledges every update received and not yet acknowledged.
   void ack_pending();
@@ -100,6 +128,8 @@ class FakeAgent {
               const std::string& accept, const std::optional<std::string>& authorization, httplib::Response& res);
   void enqueue_locked(const v1::executor::Event& e);
   void ack_locked(const v1::TaskStatus& s);
+  // The agent's status update processing: record, drop (with the reason) or keep for an ACK.
+  void process_update_locked(const v1::TaskStatus& s, std::chrono::steady_clock::time_point at, bool via_subscribe);
 
   AgentOptions options_;
   int port_ = 0;
@@ -109,11 +139,18 @@ class FakeAgent {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::shared_ptr<Stream> stream_;
+  std::vector<std::shared_ptr<Stream>> ended_streams_;  // ended, their connections still open
   std::vector<v1::executor::Event> pending_events_;  // queued while no stream is open
   std::vector<RecordedCall> calls_;
   std::vector<ReceivedUpdate> updates_;
   std::vector<v1::TaskStatus> unacked_;
+  std::vector<std::string> seen_uuids_;      // every update uuid processed
+  std::vector<std::string> launched_tasks_;  // task ids sent in LAUNCH
   std::size_t acks_sent_ = 0;
+  bool hold_subscribed_ = false;
+  int subscribe_error_status_ = 0;
+  std::string subscribe_error_body_;
+  std::chrono::milliseconds update_delay_{0};
 };
 
 }  // namespace fake
