@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
   spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
                agent_env->executor_id, agent_env->framework_id);
   if (!site->file.path.empty()) spdlog::info("site config file {}", site->file.path);
+  for (const auto& name : cfg.from_unprefixed) {
+    spdlog::info("EXECUTOR_{} is not set: {} is used instead, as the Go executor does", name, name);
+  }
   for (const auto& note : site->locks) {
     spdlog::warn("{} is locked by the site config file: the value in the task's environment is ignored", note.name);
   }

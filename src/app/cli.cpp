@@ -50,6 +50,10 @@ void print_help() {
   for (const auto& s : settings::setting_specs()) {
     fmt::print("  {:<38} default {}\n      {}\n", s.env, s.default_text.empty() ? "(empty)" : s.default_text, s.doc);
   }
+  fmt::print("\nAs in the Go executor, a setting it also has is read from its name without EXECUTOR_\n"
+             "(KILL_TASK_TIMEOUT, LOG_HOSTNAME, DEBUG, ...) when the EXECUTOR_ name is absent from the\n"
+             "environment altogether (an empty EXECUTOR_ value does not count as absent) and no file sets it;\n"
+             "never for a name the site file locks.\n");
   fmt::print("\nSettings can also come from YAML files (keys: the names above, with or without EXECUTOR_):\n"
              "  the site file, --config FILE, else {} if it exists: settings, the site policy (policy:)\n"
              "  and locked variables (environment:); it must be owned by root and writable by root only;\n"

@@ -30,8 +30,9 @@ util::Result<Site> load_site(const std::string& config_path, const std::string& 
   site.locks = settings::apply_locks(site.file);
   site.ignored_token_file = restrict_vault_token_file(site.file.policy.vault_token_dirs);
   for (const auto& name : site.file.policy.locked) extra.values.erase(name);
+  const util::EnvLookup raw = util::process_env();
   auto loaded = settings::load_settings(settings::layered(settings::layered(util::process_env(), extra), site.file),
-                                        os_hostname);
+                                        os_hostname, &raw, site.file.policy.locked);
   if (!loaded) return util::make_error("invalid setting " + loaded.error().message);
   site.settings = std::move(*loaded);
   return site;

@@ -66,6 +66,11 @@ struct UpdateAccepted {  // the agent answered 202 (or took it in a SUBSCRIBE)
   std::string task_id;
   bool terminal = false;
 };
+struct UpdateRefused {  // the agent answered an UPDATE with an error retrying cannot change
+  std::string task_id;
+  bool terminal = false;
+  std::string answer;
+};
 struct Disconnected {
   std::string reason;
 };
@@ -116,7 +121,7 @@ struct Signal {
 
 using Event = std::variant<ev::Subscribed, ev::Launch, ev::LaunchGroup, ev::Kill, ev::Acknowledged, ev::Shutdown,
                            ev::Heartbeat, ev::AgentError, ev::AgentMessage, ev::UnknownEvent, ev::UpdateAccepted,
-                           ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited,
+                           ev::UpdateRefused, ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited,
                            ev::HealthChanged, ev::WatchdogKill, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
 
 // A short name of the event for logs ("LAUNCH", "container exited").

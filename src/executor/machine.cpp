@@ -61,6 +61,7 @@ struct Describe {
   std::string operator()(const ev::AgentMessage&) const { return "MESSAGE"; }
   std::string operator()(const ev::UnknownEvent& e) const { return fmt::format("unknown event type {}", e.type); }
   std::string operator()(const ev::UpdateAccepted&) const { return "update accepted"; }
+  std::string operator()(const ev::UpdateRefused&) const { return "update refused"; }
   std::string operator()(const ev::Disconnected&) const { return "disconnected"; }
   std::string operator()(const ev::AgentGone&) const { return "agent gone"; }
   std::string operator()(const ev::StepDone& e) const { return fmt::format("{} done", to_string(e.step)); }
@@ -79,6 +80,22 @@ std::string signal_name(int signo) {
     case SIGINT: return "SIGINT";
     case SIGHUP: return "SIGHUP";
     case SIGQUIT: return "SIGQUIT";
+    case SIGUSR1: return "SIGUSR1";
+    default: return fmt::format("signal {}", signo);
+  }
+}
+
+// The Go executor's exit code after SIGTERM or SIGINT (main.go handleSignals: os.Exit(130)).
+constexpr int kSignalExitCode = 130;
+
+// Go's os.Signal String(): what the Go executor's signal line names.
+std::string go_signal_name(int signo) {
+  switch (signo) {
+    case SIGTERM: return "terminated";
+    case SIGINT: return "interrupt";
+    case SIGHUP: return "hangup";
+    case SIGQUIT: return "quit";
+    case SIGUSR1: return "user defined signal 1";
     default: return fmt::format("signal {}", signo);
   }
 }
@@ -153,13 +170,14 @@ class Machine::Step {
     switch (s_.phase) {
       case Phase::Launching:
       case Phase::Running: {
+        log(LogLevel::Info, fmt::format("Killing task: {}", e.task_id));  // the Go executor's line
         const std::optional<Duration> budget = e.grace ? e.grace : s_.task_kill_grace;
         log(LogLevel::Info, fmt::format("KILL for task {} ({})", e.task_id,
                                         budget ? fmt::format("grace {}", fmt_duration(*budget))
                                                : fmt::format("no kill policy: {} drain, grace {}",
                                                              fmt_duration(cfg_.draining_duration),
                                                              fmt_duration(cfg_.kill_grace))));
-        begin_kill(KillCause::Kill, "killed by the scheduler", plan_kill(budget), false);
+        begin_kill(KillCause::Kill, "killed by the scheduler", plan_kill(budget));
         return;
       }
       case Phase::Draining:
@@ -174,8 +192,31 @@ class Machine::Step {
 
   void on(const ev::Shutdown&) { shutdown(KillCause::Shutdown, "the agent shut the executor down"); }
 
+  // SIGTERM, SIGINT, SIGHUP, SIGQUIT: a shutdown, and the exit code 130 of the Go executor (main.go
+  // handleSignals: "Ctrl-C received or equivalent"). SIGUSR1: what the Go executor does with its watch
+  // loop running — stop the container and report the container's own exit, then exit 0 — also in the
+  // Sidecar backoff (where Go leaves the container running).
   void on(const ev::Signal& e) {
-    shutdown(KillCause::Signal, fmt::format("the executor received {}", signal_name(e.signo)));
+    const std::string why = fmt::format("the executor received {}", signal_name(e.signo));
+    log(LogLevel::Warn, fmt::format("Received signal '{}', attempting clean shutdown", go_signal_name(e.signo)));
+    if (e.signo != SIGUSR1) {
+      s_.exit_code = kSignalExitCode;
+      shutdown(KillCause::Signal, why);
+      return;
+    }
+    switch (s_.phase) {
+      case Phase::Running:
+        log(LogLevel::Info, fmt::format("{}: stopping task {} and reporting its exit", why, s_.task_id));
+        begin_kill(KillCause::StopSignal, why, KillPlan{Duration{0}, s_.task_kill_grace.value_or(cfg_.kill_grace)});
+        return;
+      case Phase::Draining:
+      case Phase::Killing:
+        log(LogLevel::Info, fmt::format("{} while the task is being stopped: exiting once it is reported", why));
+        return;
+      default:
+        shutdown(KillCause::Signal, why);  // nothing runs yet, or it is over: as SIGTERM, exit code 0
+        return;
+    }
   }
 
   void on(const ev::Acknowledged& e) {
@@ -194,6 +235,13 @@ class Machine::Step {
     if (!e.terminal || e.task_id != s_.task_id) return;
     s_.terminal_accepted = true;
     if (s_.phase == Phase::TerminalUpdateSent) out_.emplace_back(act::StartTimer{TimerId::TerminalAck, cfg_.terminal_ack_timeout});
+  }
+
+  // The agent refused an update for good. A refused terminal update can never be acknowledged: waiting
+  // for it would keep the executor (and nothing else) alive for ever.
+  void on(const ev::UpdateRefused& e) {
+    log(LogLevel::Error, fmt::format("the agent refused an update of task {} for good ({})", e.task_id, e.answer));
+    if (e.terminal && e.task_id == s_.task_id && s_.phase == Phase::TerminalUpdateSent) exit(1);
   }
 
   void on(const ev::Heartbeat&) { log(LogLevel::Debug, "heartbeat from the agent"); }
@@ -219,15 +267,22 @@ class Machine::Step {
         exit(s_.terminal_accepted ? 0 : 1);
         return;
       case Phase::Draining:
+        // No drain is worth waiting for now: stop at once.
+        s_.agent_gone = true;
+        s_.exit_code = 1;
+        out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
+        out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+        s_.phase = Phase::Killing;
+        return;
       case Phase::Killing:
-        s_.exit_after_terminal = true;
+        s_.agent_gone = true;
         s_.exit_code = 1;
         return;
       case Phase::Launching:
       case Phase::Running:
+        s_.agent_gone = true;
         s_.exit_code = 1;
-        begin_kill(KillCause::AgentGone, e.reason, KillPlan{Duration{0}, s_.task_kill_grace.value_or(cfg_.kill_grace)},
-                   true);
+        begin_kill(KillCause::AgentGone, e.reason, KillPlan{Duration{0}, s_.task_kill_grace.value_or(cfg_.kill_grace)});
         return;
       case Phase::Exiting:
         return;
@@ -288,20 +343,16 @@ class Machine::Step {
 
   void on(const ev::ContainerExited& e) {
     switch (s_.phase) {
-      case Phase::Running: {
-        if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
-        const TerminalOutcome o = map_exit(e);
-        log(o.state == v1::TASK_FINISHED ? LogLevel::Info : LogLevel::Warn,
-            fmt::format("task {}: {}", s_.task_id, o.message));
-        if (o.state != v1::TASK_FINISHED) out_.emplace_back(act::CopyFailureLogs{s_.container_id});
-        update(s_.task_id, o.state, o.reason, o.message);
-        s_.phase = Phase::TerminalUpdateSent;
-        return;
-      }
       case Phase::Draining:
+        // Ended by itself before the stop was asked for: its own outcome, as the official executors
+        // count a task killed only once they issued the stop (src/docker/executor.cpp `killed`).
         out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
-        log(LogLevel::Info, "container exited during the drain wait");
-        killed(e);
+        log(LogLevel::Info, "container exited during the drain wait, before it was asked to stop");
+        own_exit(e);
+        return;
+      case Phase::Running:
+        if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
+        own_exit(e);
         return;
       case Phase::Killing:
         killed(e);
@@ -331,7 +382,7 @@ class Machine::Step {
       return;
     }
     log(LogLevel::Warn, fmt::format("task {}: Sidecar health checks failed ({}): killing", s_.task_id, e.verdict));
-    begin_kill(KillCause::Watchdog, e.verdict, plan_kill(s_.task_kill_grace), false);
+    begin_kill(KillCause::Watchdog, e.verdict, plan_kill(s_.task_kill_grace));
   }
 
   void on(const ev::CredentialsExpiring& e) {
@@ -340,7 +391,7 @@ class Machine::Step {
       return;
     }
     log(LogLevel::Warn, fmt::format("task {}: {}: stopping the task", s_.task_id, e.message));
-    begin_kill(KillCause::CredentialsExpiring, e.message, plan_kill(s_.task_kill_grace), false);
+    begin_kill(KillCause::CredentialsExpiring, e.message, plan_kill(s_.task_kill_grace));
   }
 
   void on(const ev::TimerFired& e) {
@@ -418,7 +469,10 @@ class Machine::Step {
     if (task.has_kill_policy() && task.kill_policy().has_grace_period()) {
       s_.task_kill_grace = Duration(std::max<std::int64_t>(0, task.kill_policy().grace_period().nanoseconds()));
     }
-    log(LogLevel::Info, fmt::format("launching task {}: image {}", id, docker.image()));
+    // The Go executor's lines (callbacks.go LaunchTask), which operators grep for, then ours.
+    log(LogLevel::Info, fmt::format("Launching task {} with command '{}'", task.name(), task.command().value()));
+    log(LogLevel::Info, fmt::format("Task ID {}", id));
+    log(LogLevel::Info, fmt::format("Using image '{}'", docker.image()));
     update(id, v1::TASK_STARTING, std::nullopt, "");
     out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image()});
     s_.phase = Phase::Launching;
@@ -439,6 +493,7 @@ class Machine::Step {
       case LaunchStep::Create:
         s_.container_id = e.container_id;
         s_.step = LaunchStep::Start;
+        log(LogLevel::Info, fmt::format("Starting container with ID {}", e.container_id.substr(0, 12)));
         out_.emplace_back(act::StartContainer{e.container_id});
         return;
       case LaunchStep::Start:
@@ -446,6 +501,9 @@ class Machine::Step {
         s_.ip_address = e.ip_address;
         s_.phase = Phase::Running;
         log(LogLevel::Info, fmt::format("task {}: container {} running", s_.task_id, s_.container_id.substr(0, 12)));
+        log(LogLevel::Info, fmt::format("Monitoring Mesos task {} for container {} [checkSidecar: {}]", s_.task_id,
+                                        s_.container_id.substr(0, 12), s_.watchdog_enabled));
+        log(LogLevel::Info, "Launched Sidecar tasks... ready for Mesos instructions");
         update(s_.task_id, v1::TASK_RUNNING, std::nullopt, "");
         out_.emplace_back(act::WatchContainer{s_.container_id});
         if (s_.watchdog_enabled) out_.emplace_back(act::StartWatchdog{s_.container_id});
@@ -462,18 +520,16 @@ class Machine::Step {
       case Phase::Subscribing:
       case Phase::Idle:
         log(LogLevel::Info, fmt::format("{} with no task running: exiting", why));
-        exit(0);
+        exit(s_.exit_code);
         return;
       case Phase::TerminalUpdateSent:
         // The terminal update may still be queued or in flight: exit once the agent has it.
         log(LogLevel::Info, fmt::format("{} after the terminal update: exiting once the agent acknowledges it", why));
-        s_.exit_after_terminal = true;
         arm_shutdown_deadline();
         return;
       case Phase::Draining: {
         const Duration window = shutdown_stop_window();
         log(LogLevel::Info, fmt::format("{} during the drain wait: stopping the container now", why));
-        s_.exit_after_terminal = true;
         s_.kill_grace = std::min(s_.kill_grace, window);
         out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
         out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
@@ -483,11 +539,10 @@ class Machine::Step {
       }
       case Phase::Killing: {
         log(LogLevel::Info, fmt::format("{} while the container is stopping", why));
-        s_.exit_after_terminal = true;
         const Duration window = shutdown_stop_window();
-        if (window < s_.kill_grace && !s_.step_in_flight) {
-          s_.kill_grace = window;
-          out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+        if (window < s_.kill_grace) {
+          s_.kill_grace = window;  // a create or start still in flight stops with it once it reports
+          if (!s_.step_in_flight) out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
         }
         arm_shutdown_deadline();
         return;
@@ -495,7 +550,7 @@ class Machine::Step {
       case Phase::Launching:
       case Phase::Running:
         log(LogLevel::Info, fmt::format("{}: stopping task {}", why, s_.task_id));
-        begin_kill(cause, why, plan_kill(shutdown_stop_window()), true);
+        begin_kill(cause, why, plan_kill(shutdown_stop_window()));
         arm_shutdown_deadline();
         return;
       case Phase::Exiting:
@@ -510,7 +565,12 @@ class Machine::Step {
   }
   Duration shutdown_deadline() const { return std::max(Duration{0}, cfg_.shutdown_grace - shutdown_margin()); }
   Duration shutdown_stop_window() const { return std::max(Duration{0}, shutdown_deadline() - shutdown_margin()); }
-  void arm_shutdown_deadline() { out_.emplace_back(act::StartTimer{TimerId::ShutdownDeadline, shutdown_deadline()}); }
+  // Counted from the first SHUTDOWN (or signal): the agent's own clock does not restart either.
+  void arm_shutdown_deadline() {
+    if (s_.shutdown_deadline_armed) return;
+    s_.shutdown_deadline_armed = true;
+    out_.emplace_back(act::StartTimer{TimerId::ShutdownDeadline, shutdown_deadline()});
+  }
 
   // How a kill spends its time. Without a budget (no kill policy anywhere): the Go executor's drain,
   // then EXECUTOR_KILL_TASK_TIMEOUT. With one, drain + stop fit inside it: the stop keeps up to
@@ -543,11 +603,11 @@ class Machine::Step {
       s_.phase = Phase::Killing;
       return;
     }
-    if (s_.phase == Phase::Killing && grace < s_.kill_grace && !s_.step_in_flight) {
+    if (s_.phase == Phase::Killing && grace < s_.kill_grace) {
       log(LogLevel::Info, fmt::format("KILL for task {} again: grace shortened to {}", e.task_id, fmt_duration(grace)));
       send_killing_once();
-      s_.kill_grace = grace;
-      out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
+      s_.kill_grace = grace;  // a create or start still in flight stops with it once it reports
+      if (!s_.step_in_flight) out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
       return;
     }
     log(LogLevel::Info, fmt::format("KILL for task {} again with grace {}: the kill under way ends sooner", e.task_id,
@@ -560,13 +620,15 @@ class Machine::Step {
     update(s_.task_id, v1::TASK_KILLING, std::nullopt, s_.kill_detail);
   }
 
-  void begin_kill(KillCause cause, const std::string& detail, KillPlan plan, bool exit_after) {
+  void begin_kill(KillCause cause, const std::string& detail, KillPlan plan) {
     s_.kill_cause = cause;
     s_.kill_detail = detail;
     s_.kill_grace = plan.stop;
     s_.drain = plan.drain;
-    s_.exit_after_terminal = s_.exit_after_terminal || exit_after;
-    if (cause == KillCause::Kill) send_killing_once();
+    // As the Mesos Docker executor, whose every kill (KILL, SHUTDOWN, a failing health check) goes
+    // through killTask: TASK_KILLING first, with the capability. Not when the agent is gone (nobody to
+    // tell) nor for SIGUSR1 (the Go executor's stop, whose outcome is the container's own).
+    if (cause != KillCause::AgentGone && cause != KillCause::StopSignal) send_killing_once();
 
     if (s_.phase == Phase::Launching) {
       if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets) {
@@ -593,6 +655,20 @@ class Machine::Step {
     }
     out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
     s_.phase = Phase::Killing;
+  }
+
+  // After SIGUSR1 the container's own exit decides, with the Go executor's mapping (executor.go
+  // handleContainerExit): 0 → FINISHED, 137 → KILLED, anything else → FAILED.
+  TerminalOutcome stop_signal_outcome(const ev::ContainerExited& e) const {
+    TerminalOutcome o;
+    if (!e.exit_code) {
+      o.state = v1::TASK_FAILED;
+      o.message = fmt::format("{}; container outcome unknown: {}", s_.kill_detail, e.error);
+      return o;
+    }
+    o.state = *e.exit_code == 0 ? v1::TASK_FINISHED : *e.exit_code == 137 ? v1::TASK_KILLED : v1::TASK_FAILED;
+    o.message = fmt::format("{}; container exited with code {}", s_.kill_detail, *e.exit_code);
+    return o;
   }
 
   TerminalOutcome kill_outcome() const {
@@ -622,8 +698,23 @@ class Machine::Step {
     terminal(o);
   }
 
+  void own_exit(const ev::ContainerExited& e) {
+    const TerminalOutcome o = map_exit(e);
+    log_go_exit(e, o.state);
+    if (o.state != v1::TASK_FINISHED) out_.emplace_back(act::CopyFailureLogs{s_.container_id});
+    terminal(o);
+  }
+
   void killed(const ev::ContainerExited& e) {
+    if (s_.kill_cause == KillCause::StopSignal) {
+      out_.emplace_back(act::CopyFailureLogs{s_.container_id});
+      const TerminalOutcome o = stop_signal_outcome(e);
+      log_go_exit(e, o.state);
+      terminal(o);
+      return;
+    }
     TerminalOutcome o = kill_outcome();
+    log_go_exit(e, o.state);
     if (e.exit_code) {
       o.message += fmt::format("; container exited with code {}", *e.exit_code);
     } else {
@@ -633,11 +724,30 @@ class Machine::Step {
     terminal(o);
   }
 
+  // The Go executor's lines for a container's end (executor.go checkContainerStatus, handleContainerExit).
+  void log_go_exit(const ev::ContainerExited& e, v1::TaskState state) {
+    if (e.exit_code) {
+      log(*e.exit_code == 0 ? LogLevel::Info : LogLevel::Error,
+          fmt::format("Container {} not running! - ExitCode: {}", s_.container_id, *e.exit_code));
+    }
+    switch (state) {
+      case v1::TASK_FINISHED: log(LogLevel::Info, fmt::format("Task completed: {}", s_.task ? s_.task->name() : "")); break;
+      case v1::TASK_KILLED: log(LogLevel::Error, "Task was killed, notifying Mesos"); break;
+      default: log(LogLevel::Error, "Task failed, notifying Mesos"); break;
+    }
+  }
+
   void terminal(const TerminalOutcome& o) {
-    log(LogLevel::Info, fmt::format("task {}: {}", s_.task_id, o.message));
-    update(s_.task_id, o.state, o.reason, o.message);
+    log(o.state == v1::TASK_FINISHED || o.state == v1::TASK_KILLED ? LogLevel::Info : LogLevel::Warn,
+        fmt::format("task {}: {}", s_.task_id, o.message));
+    act::SendUpdate u = base_update(s_.task_id, o.state);
+    u.reason = o.reason;
+    u.message = o.message;
+    // As the Mesos Docker executor after a health-check kill: the terminal update says unhealthy.
+    if (s_.kill_cause == KillCause::Watchdog) u.healthy = false;
+    out_.emplace_back(std::move(u));
     s_.phase = Phase::TerminalUpdateSent;
-    if (s_.kill_cause == KillCause::AgentGone) exit(1);  // nobody is left to acknowledge it
+    if (s_.agent_gone) exit(1);  // nobody is left to acknowledge it
   }
 
   const MachineConfig& cfg_;

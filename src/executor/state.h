@@ -23,7 +23,16 @@ enum class Phase : unsigned char {
 const char* to_string(Phase p);
 
 // Why a kill was started; decides the terminal state and message.
-enum class KillCause : unsigned char { None, Kill, Shutdown, Signal, Watchdog, CredentialsExpiring, AgentGone };
+enum class KillCause : unsigned char {
+  None,
+  Kill,
+  Shutdown,
+  Signal,
+  StopSignal,  // SIGUSR1 to the executor: stop the container, report its own exit (the Go executor's way)
+  Watchdog,
+  CredentialsExpiring,
+  AgentGone
+};
 
 struct State {
   Phase phase = Phase::Subscribing;
@@ -45,9 +54,10 @@ struct State {
   Duration kill_grace{};      // the container's SIGTERM→SIGKILL time once the stop is asked for
   Duration drain{};           // the Sidecar drain before the stop (0: none)
   bool killing_sent = false;  // TASK_KILLING goes out at most once
-  bool exit_after_terminal = false;  // SHUTDOWN / signal / agent gone: exit once the update is out
   int exit_code = 0;
   bool terminal_accepted = false;
+  bool agent_gone = false;                // nobody will ever acknowledge anything: exit once reported
+  bool shutdown_deadline_armed = false;   // armed once: a repeated SHUTDOWN or signal never moves it
 };
 
 }  // namespace executor

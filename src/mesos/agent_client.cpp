@@ -283,8 +283,19 @@ void AgentClient::handle_oversized(const recordio::Oversized& o) {
     return;
   }
   // Mesos has no such limit: the agent believes the task delivered and waits for its updates. The
-  // TaskInfo is not kept (it is the part too big to hold), so a re-SUBSCRIBE cannot list it.
+  // TaskInfo is the part too big to hold; a minimal one (name, id, agent) stands for it in the next
+  // SUBSCRIBE's unacknowledged_tasks, so that a re-subscription before the ACK does not make the agent
+  // take the task for lost (src/slave/slave.cpp `Slave::subscribe` drops STAGING tasks not listed).
   spdlog::error("agent {}: {}: task {} fails", env_.endpoint(), what, *peek.task_id);
+  {
+    v1::TaskInfo stand_in;
+    stand_in.set_name(*peek.task_id);
+    stand_in.mutable_task_id()->set_value(*peek.task_id);
+    std::lock_guard lk(mu_);
+    stand_in.mutable_agent_id()->set_value(status_ctx_.agent_id);
+    auto raw = encoding_ == Encoding::Json ? to_json(stand_in) : util::Result<std::string>(stand_in.SerializeAsString());
+    if (raw) ledger_.add_task(*peek.task_id, std::move(*raw));
+  }
   executor::ev::Launch launch;
   launch.task.mutable_task_id()->set_value(*peek.task_id);
   launch.too_big = fmt::format("the LAUNCH record of task {} is {} bytes, over EXECUTOR_MAX_RECORD_SIZE ({} bytes) of "
@@ -400,11 +411,18 @@ void AgentClient::sender_loop() {
       continue;
     }
     {
-      std::lock_guard lk(mu_);
-      if (res && res->status >= 400 && res->status < 500 && res->status != 403 && res->status != 429) {
-        // The agent will never take it (a bug of ours): keeping it would poison every SUBSCRIBE too.
-        spdlog::error("the agent rejected update {} with HTTP {}: {}; dropped", uuid_text, res->status, res->body);
+      std::unique_lock lk(mu_);
+      // 403: not subscribed yet (an agent just restarted); 404: the agent is starting (src/executor/executor.cpp
+      // retries both); 429: slow down. Any other 4xx means the agent will never take it (a bug of ours):
+      // keeping it would poison every SUBSCRIBE too.
+      if (res && res->status >= 400 && res->status < 500 && res->status != 403 && res->status != 404 &&
+          res->status != 429) {
+        spdlog::error("the agent rejected update {} with HTTP {}: {}; dropped", uuid_text, res->status,
+                      util::escape_control_chars(res->body));
         ledger_.drop(p.uuid);
+        lk.unlock();
+        sink_(executor::ev::UpdateRefused{p.task_id, is_terminal(p.state),
+                                          fmt::format("HTTP {}: {}", res->status, util::escape_control_chars(res->body))});
         continue;
       }
       ledger_.mark_queued(p.uuid);

@@ -16,6 +16,7 @@ sigset_t watched() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGUSR1);  // the Go executor's "stop the task, report its exit" signal
   sigaddset(&set, SIGUSR2);  // the watcher's own wake-up
   return set;
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -247,14 +248,32 @@ const std::vector<SettingSpec>& setting_specs() {
   return specs;
 }
 
-Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname) {
+std::string unprefixed_name(const SettingSpec& spec) {
+  constexpr std::string_view kPrefix = "EXECUTOR_";
+  if (spec.go_name.empty() || spec.env.rfind(kPrefix, 0) != 0) return "";
+  return spec.env.substr(kPrefix.size());
+}
+
+Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname, const util::EnvLookup* raw_env,
+                               const std::vector<std::string>& no_fallback) {
   Settings s;
   s.log_hostname = std::string(os_hostname);
   for (const auto& spec : setting_specs()) {
+    std::string name = spec.env;
     auto value = env(spec.env);
+    if (!value && raw_env != nullptr && !(*raw_env)(spec.env) &&
+        std::find(no_fallback.begin(), no_fallback.end(), spec.env) == no_fallback.end()) {
+      if (const std::string alt = unprefixed_name(spec); !alt.empty()) {
+        if (auto v = (*raw_env)(alt); v && !v->empty()) {
+          name = alt;
+          value = v;
+          s.from_unprefixed.push_back(alt);
+        }
+      }
+    }
     if (!value || value->empty()) continue;
     auto ok = spec.parse(*value, s);
-    if (!ok) return make_error(fmt::format("{}=\"{}\": {}", spec.env, *value, ok.error().message));
+    if (!ok) return make_error(fmt::format("{}=\"{}\": {}", name, *value, ok.error().message));
   }
   if (s.aws_role_ttl > s.aws_role_max_ttl) {
     return make_error(fmt::format("EXECUTOR_AWS_ROLE_TTL=\"{}\": exceeds EXECUTOR_AWS_ROLE_MAX_TTL ({})",

@@ -53,7 +53,11 @@ struct Settings {
   std::size_t max_record_size = std::size_t{64} << 20;
   Duration terminal_ack_timeout = std::chrono::seconds(5);
   bool sidecar_health_updates = true;
-  bool json_logs = false;  // the executor's own log lines as JSON objects  // TASK_RUNNING with `healthy` on each change of Sidecar's verdict
+  bool json_logs = false;  // the executor's own log lines as JSON objects
+
+  // Settings read from their unprefixed name (KILL_TASK_TIMEOUT for EXECUTOR_KILL_TASK_TIMEOUT), as the
+  // Go executor's envconfig does when the EXECUTOR_ name is absent (for the start-up log).
+  std::vector<std::string> from_unprefixed;
 };
 
 struct SettingSpec {
@@ -70,7 +74,17 @@ const std::vector<SettingSpec>& setting_specs();
 
 // Defaults, then every EXECUTOR_* variable that is set (an empty value counts as unset). The first
 // bad value is returned as an error naming the variable and the value.
-util::Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname);
+//
+// `raw_env` (the process environment as it is) turns on the Go executor's fallback: a setting the Go
+// executor has, whose EXECUTOR_ name is absent from `raw_env` altogether (an empty one does not count as
+// absent) and has no value in `env`, is read from its unprefixed name in `raw_env` (envconfig's alternate
+// name). Names in `no_fallback` (the site's locked settings) never fall back.
+util::Result<Settings> load_settings(const util::EnvLookup& env, std::string_view os_hostname,
+                                     const util::EnvLookup* raw_env = nullptr,
+                                     const std::vector<std::string>& no_fallback = {});
+
+// The Go executor's unprefixed alternate name of a setting ("KILL_TASK_TIMEOUT"), or "" when it has none.
+std::string unprefixed_name(const SettingSpec& spec);
 
 // Effective values, NAME=value in table order (for --print-config and the startup dump).
 std::vector<std::pair<std::string, std::string>> describe(const Settings& s);

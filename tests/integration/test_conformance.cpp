@@ -102,6 +102,9 @@ TEST_CASE("SHUTDOWN with a 4 s grace period and a container ignoring SIGTERM: TA
   WARN(fmt::format("SHUTDOWN (grace 4 s) -> TASK_KILLED at the agent {:.2f} s, executor exited {:.2f} s", killed,
                    exited));
   CHECK(code == std::optional<int>(0));
+  // Ended by the ACK, not by the executor's own deadline.
+  CHECK_THAT(h.exe->output(), Catch::Contains("terminal update acknowledged: exiting"));
+  CHECK_THAT(h.exe->output(), !Catch::Contains("shutdown grace period ends"));
   // The official margin: stop 2 s (grace - 1 s - 1 s), everything over 1 s before the agent's deadline.
   CHECK(exited < 3.0 + 0.3);  // the 0.3 s: the test's own polling and process reaping
   CHECK(killed < exited);
@@ -191,10 +194,44 @@ TEST_CASE("A LAUNCH over EXECUTOR_MAX_RECORD_SIZE fails its task loudly instead 
   h.agent.launch(TaskBuilder("huge-2", image()).shell("true").data(std::string(2u << 20, 'd')));
   const auto failed = h.wait_state("huge-2", v1::TASK_FAILED, 30s);
   CHECK_THAT(failed.message(), Catch::Contains("EXECUTOR_MAX_RECORD_SIZE"));
-  // The stream stayed in sync: the next event still reaches the executor.
-  h.agent.shutdown();
+  // The stream stayed in sync: the ACK that follows the big record still reaches the executor.
   CHECK(h.exe->wait(15s) == std::optional<int>(0));
+  CHECK_THAT(h.exe->output(), Catch::Contains("terminal update acknowledged: exiting"));
   CHECK(h.agent.calls_of(v1::executor::Call::SUBSCRIBE).size() == 1);
+}
+
+TEST_CASE("An over-size LAUNCH's task stays listed until acknowledged, so a re-SUBSCRIBE does not lose it") {
+  Harness h(std::map<std::string, std::string>{{"EXECUTOR_MAX_RECORD_SIZE", "1048576"}}, /*checkpoint=*/true);
+  h.agent.set_auto_ack(false);
+  h.agent.launch(TaskBuilder("huge-3", image()).shell("true").data(std::string(2u << 20, 'd')));
+  h.wait_state("huge-3", v1::TASK_FAILED, 30s);
+  h.agent.drop_stream();  // before the ACK: the agent would take an unlisted STAGING task for lost
+  REQUIRE(FakeAgent::wait_until([&] { return h.agent.calls_of(v1::executor::Call::SUBSCRIBE).size() >= 2; }, 10s));
+  const auto sub = h.agent.calls_of(v1::executor::Call::SUBSCRIBE).back().call->subscribe();
+  REQUIRE(sub.unacknowledged_tasks_size() == 1);
+  CHECK(sub.unacknowledged_tasks(0).task_id().value() == "huge-3");
+  h.agent.ack_pending();
+  CHECK(h.exe->wait(15s) == std::optional<int>(0));
+  CHECK(h.agent.task_states("huge-3") == std::vector<v1::TaskState>{v1::TASK_FAILED});  // no TASK_LOST
+}
+
+TEST_CASE("A terminating executor's re-SUBSCRIBE gets SHUTDOWN instead of SUBSCRIBED: stopped inside the grace") {
+  // Never subscribed again, the executor cannot send its terminal update (the official library drops
+  // calls until SUBSCRIBED, src/executor/executor.cpp); the agent reports the task itself. What is ours:
+  // the container stopped and the executor gone inside the shutdown grace period (10 s here).
+  Harness h({}, /*checkpoint=*/true);
+  h.agent.launch(TaskBuilder("term-sub", image()).shell(kIgnoresTerm));
+  h.wait_state("term-sub", v1::TASK_RUNNING);
+  h.agent.set_terminating(true);
+  const auto sent = Clock::now();
+  h.agent.drop_stream();
+  const auto code = h.exe->wait(15s);
+  const double took = seconds_since(sent);
+  INFO(h.exe->output());
+  REQUIRE(code.has_value());
+  CHECK(took < 10.0);
+  CHECK_FALSE(h.container_running("term-sub"));
+  CHECK_THAT(h.exe->output(), Catch::Contains("the agent shut the executor down"));
 }
 
 namespace {

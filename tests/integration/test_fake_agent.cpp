@@ -282,3 +282,47 @@ TEST_CASE("Fake agent: SUBSCRIBED held back, slow 202 with the ACK first, refuse
   CHECK(refused.status == 400);
   CHECK(agent.calls_of(Call::SUBSCRIBE).back().error == "Framework cannot be found");
 }
+
+TEST_CASE("Fake agent: what the real agent drops or decides by itself") {
+  fake::FakeAgent agent(fake::AgentOptions{});
+  agent.start();
+  httplib::Client cli("127.0.0.1", agent.port());
+  CHECK(post(cli, update_call(v4('a'))) == 403);  // never subscribed: REGISTERING
+  v1::TaskInfo t;
+  t.set_name("t");
+  t.mutable_task_id()->set_value("t");
+  v1::TaskInfo lost = t;
+  lost.mutable_task_id()->set_value("never-listed");
+  agent.launch(t);
+  agent.launch(lost);
+  {
+    StreamReader first(agent.port());
+    REQUIRE(fake::FakeAgent::wait_until([&] { return first.events().size() == 3; }, 5s));
+    // An UPDATE naming another agent: 202, then dropped without an ACK.
+    Call other = update_call(v4('b'));
+    other.mutable_update()->mutable_status()->mutable_agent_id()->set_value("some-other-agent");
+    CHECK(post(cli, other) == 202);
+    std::this_thread::sleep_for(200ms);
+    CHECK(first.events().size() == 3);
+    CHECK(agent.task_states("t").empty());
+    agent.drop_stream();
+    REQUIRE(fake::FakeAgent::wait_until([&] { return first.done(); }, 5s));
+  }
+  // Disconnected after a subscription: the UPDATE is taken (202) and its ACK is lost.
+  CHECK(post(cli, update_call(v4('c'))) == 202);
+  CHECK(agent.task_states("t") == std::vector<v1::TaskState>{v1::TASK_RUNNING});
+  // Re-SUBSCRIBE listing only "t": the unlisted STAGING task becomes TASK_LOST, by the agent.
+  Call sub = call(Call::SUBSCRIBE);
+  *sub.mutable_subscribe()->add_unacknowledged_tasks() = t;
+  StreamReader second(agent.port(), sub.SerializeAsString());
+  REQUIRE(fake::FakeAgent::wait_until([&] { return !second.events().empty(); }, 5s));
+  CHECK(agent.task_states("never-listed") == std::vector<v1::TaskState>{v1::TASK_LOST});
+  // A terminating executor: SHUTDOWN instead of SUBSCRIBED, then the end of the stream.
+  agent.set_terminating(true);
+  StreamReader third(agent.port());
+  REQUIRE(fake::FakeAgent::wait_until([&] { return third.done(); }, 5s));
+  REQUIRE(third.events().size() == 1);
+  CHECK(third.events()[0].type() == v1::executor::Event::SHUTDOWN);
+  // The replaced stream was ended with the terminating chunk, not cut.
+  CHECK(fake::FakeAgent::wait_until([&] { return second.done(); }, 5s));
+}

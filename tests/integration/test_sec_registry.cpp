@@ -132,7 +132,8 @@ TEST_CASE("The image's own registry still gets its credentials, whatever the set
   h.wait_state("own-1", v1::TASK_FINISHED, 120s);
   const std::string out = h.exe->output();
   INFO(out);
-  CHECK_THAT(out, Catch::Contains(fmt::format("with registry credentials from auths[\"{}\"]", local.address())));
+  // Log lines are logrus text: a message with quotes is written Go-quoted, its quotes escaped.
+  CHECK_THAT(out, Catch::Contains(fmt::format("with registry credentials from auths[\\\"{}\\\"]", local.address())));
   check_no_credential_in("the executor's output", out);
   for (const auto& u : h.updates_of("own-1")) check_no_credential_in("a status message", u.message());
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));

@@ -119,6 +119,7 @@ std::vector<std::pair<std::string, Event>> sample_events() {
       {"unknown event", ev::UnknownEvent{99}},
       {"update accepted (terminal)", ev::UpdateAccepted{"t1", true}},
       {"update accepted (non-terminal)", ev::UpdateAccepted{"t1", false}},
+      {"update refused (terminal)", ev::UpdateRefused{"t1", true, "HTTP 400: bad"}},
       {"disconnected", ev::Disconnected{"stream closed"}},
       {"agent gone", ev::AgentGone{"recovery timeout"}},
       {"pull done", ev::StepDone{LaunchStep::Pull, "", ""}},
@@ -138,6 +139,7 @@ std::vector<std::pair<std::string, Event>> sample_events() {
       {"timer drain-wait", ev::TimerFired{TimerId::DrainWait}},
       {"timer shutdown-deadline", ev::TimerFired{TimerId::ShutdownDeadline}},
       {"SIGTERM", ev::Signal{SIGTERM}},
+      {"SIGUSR1", ev::Signal{SIGUSR1}},
   };
 }
 
@@ -415,13 +417,80 @@ TEST_CASE("KILL with draining 0 stops at once with KillTaskTimeout") {
   CHECK(h.all<act::StopContainer>()[0].grace == Duration(7s));
 }
 
-TEST_CASE("The container exiting during the drain wait ends the task at once") {
+TEST_CASE("The container exiting during the drain wait ends the task at once, with its own outcome") {
+  // Before the stop was asked for, its end is its own (the official executors count a task killed once
+  // they issued the stop).
   Harness h;
   reach(h, Phase::Draining);
   h.on(ev::ContainerExited{0, false, "", ""});
   CHECK(h.has<act::CancelTimer>());
-  CHECK(h.states() == std::vector{v1::TASK_KILLED});
+  CHECK(h.states() == std::vector{v1::TASK_FINISHED});
   CHECK(h.phase() == Phase::TerminalUpdateSent);
+  Harness failing;
+  reach(failing, Phase::Draining);
+  failing.on(ev::ContainerExited{3, false, "", ""});
+  CHECK(failing.states() == std::vector{v1::TASK_FAILED});
+}
+
+TEST_CASE("Review findings: agent lost during a drain, a kill shortened while create is in flight, one deadline") {
+  // The agent is lost during the drain: the stop comes at once and the executor exits once it is
+  // reported, since nobody will acknowledge it.
+  Harness gone;
+  reach(gone, Phase::Draining);
+  gone.on(ev::AgentGone{"refused"});
+  CHECK(gone.has<act::StopContainer>());
+  CHECK(gone.phase() == Phase::Killing);
+  gone.on(ev::ContainerExited{143, false, "", ""});
+  CHECK(gone.states() == std::vector{v1::TASK_KILLED});
+  CHECK(gone.exit_code() == std::optional<int>(1));
+
+  // A shorter KILL and a SHUTDOWN while the create is in flight: the stop after start uses the shortest.
+  MachineConfig cfg;
+  cfg.kill_grace = 30s;
+  cfg.shutdown_grace = 5s;
+  Harness h(cfg);
+  reach(h, Phase::Launching);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::Kill{"t1", std::nullopt});
+  h.on(ev::Kill{"t1", Duration(2s)});
+  CHECK_FALSE(h.has<act::StopContainer>());  // nothing to stop yet
+  h.on(ev::Shutdown{});
+  bool armed = false;
+  for (const auto& t : h.all<act::StartTimer>()) armed = armed || t.id == TimerId::ShutdownDeadline;
+  CHECK(armed);
+  h.on(ev::Shutdown{});  // the agent answers every re-SUBSCRIBE of a terminating executor with SHUTDOWN
+  for (const auto& t : h.all<act::StartTimer>()) CHECK(t.id != TimerId::ShutdownDeadline);  // never moved
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  REQUIRE(h.all<act::StopContainer>().size() == 1);
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration(2s));
+}
+
+TEST_CASE("TASK_KILLING before a SHUTDOWN's or a watchdog's kill too; the watchdog's terminal update is unhealthy") {
+  Harness h;
+  h.on(ev::Subscribed{true, "a"});
+  h.on(ev::Launch{docker_task("t1", false)});
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  h.on(ev::Shutdown{});
+  CHECK(h.states() == std::vector{v1::TASK_KILLING});
+
+  Harness w;
+  w.on(ev::Subscribed{true, "a"});
+  w.on(ev::Launch{docker_task("t1", true)});
+  w.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  w.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  w.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  w.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+  w.on(ev::WatchdogKill{"UNHEALTHY 3 times"});
+  CHECK(w.states() == std::vector{v1::TASK_KILLING});
+  w.on(ev::TimerFired{TimerId::DrainWait});
+  w.on(ev::ContainerExited{143, false, "", ""});
+  REQUIRE(w.states() == std::vector{v1::TASK_FAILED});
+  CHECK(w.all<act::SendUpdate>()[0].healthy == std::optional<bool>(false));
 }
 
 TEST_CASE("TASK_KILLING is sent first only when the framework has TASK_KILLING_STATE") {
@@ -682,4 +751,55 @@ TEST_CASE("SidecarDiscover label follows Go's ParseBool") {
   CHECK(sidecar_discover(docker_task()));
   for (const char* f : {"0", "f", "F", "false", "FALSE", "False"}) CHECK_FALSE(sidecar_discover(with_label(f)));
   for (const char* t : {"1", "true", "yes", "", "garbage"}) CHECK(sidecar_discover(with_label(t)));
+}
+
+// Go's signal outcomes as data (main.go handleSignals; executor.go handleContainerExit): SIGTERM and
+// SIGINT end the executor with 130; SIGUSR1 stops the container and reports its own exit code with
+// Go's mapping (0 FINISHED, 137 KILLED, other FAILED), then the executor exits 0.
+TEST_CASE("SIGTERM and SIGINT exit 130 as the Go executor does; SIGUSR1 reports the container's own exit") {
+  for (int signo : {SIGTERM, SIGINT}) {
+    Harness idle;
+    idle.on(ev::Subscribed{});
+    idle.on(ev::Signal{signo});
+    CHECK(idle.exit_code() == std::optional<int>(130));
+
+    Harness running;
+    reach(running, Phase::Running);
+    running.on(ev::Signal{signo});
+    running.on(ev::ContainerExited{143, false, "", ""});
+    CHECK(running.states() == std::vector{v1::TASK_KILLED});
+    running.on(ev::Acknowledged{"t1", "u", true, true});
+    CHECK(running.exit_code() == std::optional<int>(130));
+  }
+  struct Go {
+    int container_exit;
+    v1::TaskState state;
+  };
+  for (const Go& go : {Go{0, v1::TASK_FINISHED}, Go{137, v1::TASK_KILLED}, Go{143, v1::TASK_FAILED}, Go{2, v1::TASK_FAILED}}) {
+    MachineConfig cfg;
+    cfg.draining_duration = 10s;
+    cfg.kill_grace = 4s;
+    Harness h(cfg);
+    reach(h, Phase::Running);
+    h.on(ev::Signal{SIGUSR1});
+    CHECK_FALSE(h.has<act::Drain>());
+    REQUIRE(h.all<act::StopContainer>().size() == 1);
+    CHECK(h.all<act::StopContainer>()[0].grace == Duration(4s));
+    CHECK(h.states().empty());  // no TASK_KILLING: nobody asked for a kill
+    h.on(ev::ContainerExited{go.container_exit, false, "", ""});
+    INFO("container exit " << go.container_exit);
+    CHECK(h.states() == std::vector{go.state});
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("SIGUSR1"));
+    h.on(ev::Acknowledged{"t1", "u", true, true});
+    CHECK(h.exit_code() == std::optional<int>(0));
+  }
+}
+
+TEST_CASE("A terminal update the agent refuses for good ends the executor (exit 1) instead of waiting for ever") {
+  Harness h;
+  reach(h, Phase::TerminalUpdateSent);
+  h.on(ev::UpdateRefused{"t1", false, "HTTP 400"});
+  CHECK_FALSE(h.has<act::Exit>());
+  h.on(ev::UpdateRefused{"t1", true, "HTTP 400: Failed to validate"});
+  CHECK(h.exit_code() == std::optional<int>(1));
 }

@@ -217,3 +217,44 @@ TEST_CASE("EXECUTOR_MAX_RECORD_SIZE: 64 MiB by default, 1 KiB to 1 GiB") {
     CHECK_THAT(s.error().message, Catch::Contains("EXECUTOR_MAX_RECORD_SIZE"));
   }
 }
+
+// The Go executor reads its Config with envconfig.Process("executor", &config) (main.go, init), whose
+// fields carry `envconfig:"NAME"` tags: the key is EXECUTOR_NAME and the tag's NAME is the alternate
+// name, looked up only when the key is absent from the environment (envconfig's Process: lookupEnv(Key),
+// then lookupEnv(Alt) when not found). Go's behaviour as data: (environment) -> the setting's value.
+TEST_CASE("Unprefixed names are read as the Go executor's envconfig reads them") {
+  struct Case {
+    std::map<std::string, std::string> env;
+    unsigned kill_task_timeout;  // what Go ends up with
+  };
+  const std::vector<Case> go = {
+      {{{"KILL_TASK_TIMEOUT", "1"}}, 1},                                   // EXECUTOR_ absent: the alternate name
+      {{{"EXECUTOR_KILL_TASK_TIMEOUT", "7"}, {"KILL_TASK_TIMEOUT", "1"}}, 7},  // the prefixed name wins
+      {{{"EXECUTOR_KILL_TASK_TIMEOUT", ""}, {"KILL_TASK_TIMEOUT", "1"}}, 5},   // present but empty: no fallback
+      {{}, 5},                                                              // neither: the default
+  };
+  for (const auto& c : go) {
+    const auto raw = util::map_env(c.env);
+    auto s = load_settings(raw, "h", &raw);
+    REQUIRE(s);
+    CHECK(s->kill_task_timeout_s == c.kill_task_timeout);
+  }
+  const auto raw = util::map_env({{"LOG_HOSTNAME", "relay-host"}, {"DEBUG", "true"}, {"TERMINAL_ACK_TIMEOUT", "9s"}});
+  auto s = load_settings(raw, "h", &raw);
+  REQUIRE(s);
+  CHECK(s->log_hostname == "relay-host");  // documented in the Go README
+  CHECK(s->debug);
+  CHECK(s->terminal_ack_timeout == std::chrono::seconds(5));  // ours only: no unprefixed name
+  CHECK(s->from_unprefixed == std::vector<std::string>{"DEBUG", "LOG_HOSTNAME"});
+  // Without the raw environment (files, tests) nothing falls back.
+  CHECK(load_settings(raw, "h")->log_hostname == "h");
+  // A locked setting never falls back to a name the task could set.
+  auto locked = load_settings(raw, "h", &raw, {"EXECUTOR_LOG_HOSTNAME"});
+  REQUIRE(locked);
+  CHECK(locked->log_hostname == "h");
+  // A bad unprefixed value is an error naming the variable that held it.
+  const auto bad = util::map_env({{"KILL_TASK_TIMEOUT", "soon"}});
+  auto err = load_settings(bad, "h", &bad);
+  REQUIRE_FALSE(err);
+  CHECK_THAT(err.error().message, Catch::StartsWith("KILL_TASK_TIMEOUT=\"soon\""));
+}

@@ -239,6 +239,11 @@ void FakeAgent::fail_subscribe(int status, std::string body) {
   subscribe_error_body_ = std::move(body);
 }
 
+void FakeAgent::set_terminating(bool on) {
+  std::lock_guard lk(mu_);
+  terminating_ = on;
+}
+
 void FakeAgent::set_update_delay(std::chrono::milliseconds delay) {
   std::lock_guard lk(mu_);
   update_delay_ = delay;
@@ -253,6 +258,28 @@ std::vector<v1::TaskState> FakeAgent::task_states(const std::string& task_id) co
   return out;
 }
 
+void FakeAgent::lose_unlisted_tasks_locked(const v1::executor::Call::Subscribe& sub,
+                                           std::chrono::steady_clock::time_point at) {
+  for (const auto& task_id : launched_tasks_) {
+    bool pending = false;  // still queued in the agent, never sent to the executor
+    for (const auto& e : pending_events_) {
+      pending = pending || (e.type() == Event::LAUNCH && e.launch().task().task_id().value() == task_id);
+    }
+    bool listed = false;
+    for (const auto& t : sub.unacknowledged_tasks()) listed = listed || t.task_id().value() == task_id;
+    bool staging = true;
+    for (const auto& u : updates_) staging = staging && (u.dropped || u.status.task_id().value() != task_id);
+    if (pending || listed || !staging) continue;
+    v1::TaskStatus lost;
+    lost.mutable_task_id()->set_value(task_id);
+    lost.set_state(v1::TASK_LOST);
+    lost.set_source(v1::TaskStatus::SOURCE_AGENT);
+    lost.set_reason(v1::TaskStatus::REASON_AGENT_RESTARTED);
+    lost.set_message("Task launched during agent restart");
+    updates_.push_back(ReceivedUpdate{at, lost, false, false, ""});
+  }
+}
+
 void FakeAgent::process_update_locked(const v1::TaskStatus& s, std::chrono::steady_clock::time_point at,
                                       bool via_subscribe) {
   ReceivedUpdate r{at, s, via_subscribe, false, ""};
@@ -265,6 +292,13 @@ void FakeAgent::process_update_locked(const v1::TaskStatus& s, std::chrono::stea
   }
   const bool duplicate = std::find(seen_uuids_.begin(), seen_uuids_.end(), s.uuid()) != seen_uuids_.end();
   const bool launched = std::find(launched_tasks_.begin(), launched_tasks_.end(), task_id) != launched_tasks_.end();
+  if (s.has_agent_id() && s.agent_id().value() != options_.agent_id) {
+    // Accepted (202), then dropped without an ACK (src/slave/slave.cpp `statusUpdate`).
+    r.dropped = true;
+    r.drop_reason = "agent_id differs: never acknowledged";
+    updates_.push_back(r);
+    return;
+  }
   if (duplicate) {
     r.dropped = true;
     r.drop_reason = "duplicate uuid";
@@ -409,7 +443,22 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
       stream->encoding = *stream_encoding;
       {
         std::lock_guard lk(mu_);
-        if (stream_) stream_->closed = true;  // a new subscription replaces the old one
+        if (stream_) {  // a new subscription replaces the old one, ended with the terminating chunk
+          stream_->ended = true;
+          ended_streams_.push_back(stream_);
+        }
+        if (terminating_) {
+          // One SHUTDOWN, then the end of the stream (src/slave/slave.cpp `Slave::subscribe`).
+          Event shutdown;
+          shutdown.set_type(Event::SHUTDOWN);
+          stream->out.push_back(mesos::recordio::encode(*mesos::encode_event(stream->encoding, shutdown)));
+          stream->ended = true;
+          ended_streams_.push_back(stream);
+          stream_.reset();
+          cv_.notify_all();
+          rec.status = 200;
+          calls_.push_back(rec);
+        } else {
         stream_ = stream;
         stream->held = hold_subscribed_;
         Event subscribed;
@@ -426,6 +475,11 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
         s->mutable_agent_info()->mutable_id()->set_value(options_.agent_id);
         s->mutable_container_id()->set_value("fake-container-" + options_.executor_id);
         enqueue_locked(subscribed);
+        // A re-subscription: every task sent to the executor that is still STAGING (no update of it
+        // recorded) and not listed in unacknowledged_tasks is taken for lost, before the listed updates
+        // are processed (asynchronously, in the agent).
+        if (ever_subscribed_) lose_unlisted_tasks_locked(call.subscribe(), rec.at);
+        ever_subscribed_ = true;
         // The agent processes each listed update as a fresh UPDATE (and only those: an update the
         // executor made after building this call is not among them).
         for (const auto& u : call.subscribe().unacknowledged_updates()) {
@@ -439,6 +493,7 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
         pending_events_.clear();
         rec.status = 200;
         calls_.push_back(rec);
+        }
       }
       const auto heartbeat = options_.heartbeat_interval;
       res.set_chunked_content_provider(
@@ -451,7 +506,12 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
               });
               if (stream->closed) return false;  // cut without the final chunk: a dropped connection
               if (stream->ended) {
+                std::deque<std::string> last;
+                last.swap(stream->out);
                 lk.unlock();
+                for (const auto& chunk : last) {
+                  if (!sink.write(chunk.data(), chunk.size())) return false;
+                }
                 sink.done();  // the terminating chunk; the connection is kept until the agent stops
                 lk.lock();
                 cv_.wait(lk, [&] { return stream->closed; });
@@ -498,9 +558,18 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
         return answer(400, "Failed to validate Executor::Call: TaskStatus without task_id or state");
       }
       std::unique_lock lk(mu_);
-      if (!stream_) {
+      if (!ever_subscribed_) {
         lk.unlock();
         return answer(403, "Executor is not subscribed");
+      }
+      // Once subscribed the executor stays RUNNING at the agent even while disconnected: the update is
+      // taken (202), and its ACK goes to a stream that is gone.
+      const bool ack_lost = !stream_;
+      if (ack_lost) {
+        updates_.push_back(ReceivedUpdate{rec.at, s, false, false, "accepted while disconnected: ACK lost"});
+        seen_uuids_.push_back(s.uuid());
+        lk.unlock();
+        return answer(202, "");
       }
       process_update_locked(s, rec.at, false);
       const auto delay = update_delay_;

@@ -107,6 +107,9 @@ class FakeAgent {
   void fail_subscribe(int status, std::string body = "");
   // UPDATE calls are processed (and ACKed on the stream) at once, but their 202 comes after `delay`.
   void set_update_delay(std::chrono::milliseconds delay);
+  // The executor is terminating (a SHUTDOWN was sent, the framework is going away): every SUBSCRIBE gets
+  // a stream holding one SHUTDOWN and its end, no SUBSCRIBED, and its listed updates are not processed.
+  void set_terminating(bool on);
   // Per task: the states the agent recorded (dropped updates left out), in order.
   std::vector<v1::TaskState> task_states(const std::string& task_id) const;
   void set_auto_ack(bool on);
@@ -130,6 +133,8 @@ class FakeAgent {
   void ack_locked(const v1::TaskStatus& s);
   // The agent's status update processing: record, drop (with the reason) or keep for an ACK.
   void process_update_locked(const v1::TaskStatus& s, std::chrono::steady_clock::time_point at, bool via_subscribe);
+  // On a re-SUBSCRIBE: launched tasks still STAGING and not listed become TASK_LOST (source AGENT).
+  void lose_unlisted_tasks_locked(const v1::executor::Call::Subscribe& sub, std::chrono::steady_clock::time_point at);
 
   AgentOptions options_;
   int port_ = 0;
@@ -148,6 +153,8 @@ class FakeAgent {
   std::vector<std::string> launched_tasks_;  // task ids sent in LAUNCH
   std::size_t acks_sent_ = 0;
   bool hold_subscribed_ = false;
+  bool terminating_ = false;
+  bool ever_subscribed_ = false;
   int subscribe_error_status_ = 0;
   std::string subscribe_error_body_;
   std::chrono::milliseconds update_delay_{0};
