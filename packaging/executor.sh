@@ -1,60 +1,96 @@
-#!/bin/sh
-# The wrapper the Mesos agent runs for each task (installed as /opt/mesos/executor.sh), compatible with
-# the Go executor's: it copies the executor binary into the task's sandbox and runs that copy with a
-# padding argument (room for the process title), and when the executor is gone it makes sure the
-# task's container is not left running.
+#!/bin/bash -p
+# The wrapper the Mesos agent runs for each task (installed as /opt/mesos/executor.sh), a drop-in for
+# the Go executor's: it sources the operator's environment file with bash, copies the executor binary
+# into the task's sandbox under the binary's own name and runs that copy with a padding argument (room
+# for the process title), printing the Go wrapper's "--> ..." progress lines on stdout; when the
+# executor is gone it makes sure the task's container is not left running.
 #
-#   SIDECAR_EXECUTOR_PATH             the binary (default <folder>/sidecar-executor)
-#   SIDECAR_EXECUTOR_CUSTOM_ENV_PATH  a shell file sourced first (default <folder>/executor-environment.sh)
+#   SIDECAR_EXECUTOR_PATH             the binary (default <folder>/sidecar-executor); the copy in the
+#                                     sandbox is named after it (its basename), as the Go wrapper does
+#   SIDECAR_EXECUTOR_CUSTOM_ENV_PATH  a bash file sourced first (default <folder>/executor-environment.sh),
+#                                     with errexit on, as under the Go wrapper's `bash -e`: a command of
+#                                     the file that fails stops the launch
 #
 # <folder> is the folder this script is installed in, symlinks resolved: /opt/mesos in production.
+# Run it by its path (as the agent does), so that the kernel starts it as `bash -p`; `sh executor.sh`
+# works too (it starts again under `bash -p`), `bash executor.sh` without -p is not supported (a
+# non-privileged bash imports functions from the environment before reading a line of this file).
 #
 # Trust: this script runs as root, and whoever deploys a task chooses part of its environment (the
 # agent merges the task's variables last, over its own and over MESOS_*) and can put files in the
 # sandbox (fetched URIs land there before we run). Hence:
+# - It runs in two stages. The first (any POSIX shell) drops from the environment what steers bash or
+#   the libraries: bash's own variables (BASH_ENV, BASH_FUNC_*%% exported functions, BASHOPTS,
+#   BASH_COMPAT, ... everything named BASH*), ENV, SHELLOPTS, CDPATH, GLOBIGNORE, PS4, EXECIGNORE,
+#   POSIXLY_CORRECT, and the variables of the dynamic loader, libc and OpenSSL (LD_*, GLIBC_TUNABLES,
+#   MALLOC_*, GCONV_PATH, OPENSSL_*, ...), then starts this file again as `/bin/bash -p` through
+#   `env -u`: neither the second stage nor anything it runs (the operator's file and the commands it
+#   calls, the executor, docker) sees the task's values. `-p` (privileged mode) makes bash ignore
+#   BASH_ENV, ENV, SHELLOPTS, BASHOPTS, CDPATH, GLOBIGNORE and exported functions in any case. The
+#   operator's file, sourced in the second stage, may set any of them again on purpose. LD_* and
+#   GLIBC_TUNABLES already reached the first shell, which no script can prevent: only the agent can.
+# - The first stage can run under a bash that imported functions (bash as sh): its first two lines
+#   turn off the options and remove any function named like a command used here (`set` and `unset`
+#   are special builtins, which in POSIX mode no function can replace).
 # - A file named by a variable is used only when its resolved path lies directly in <folder> (which
 #   must be root's and writable by no one else), and the file itself is a regular file owned by root
 #   and writable by neither group nor others. Otherwise one line says why and the default is used: a
 #   task naming a refused or missing env file never makes us skip the operator's default one.
-# - The agent's merge makes this script the first place that can drop the variables that steer the
-#   dynamic loader, libc and OpenSSL (LD_*, GLIBC_TUNABLES, MALLOC_*, GCONV_PATH, OPENSSL_CONF, ...):
-#   they are unset before anything else runs, so neither the executor nor any command here sees the
-#   task's values. The operator's env file, sourced after that, may set them again on purpose. LD_*
-#   already reached /bin/sh itself, which no script can prevent: only the agent can.
-# - Should /bin/sh be bash, it imports functions (BASH_FUNC_*) and shell options (SHELLOPTS) from the
-#   environment: the first two lines turn off the options and remove any function named like a
-#   command used here (`set` and `unset` are special builtins, which no function can replace).
 # - MESOS_* cannot be trusted either: the sandbox is the directory the agent starts us in, and the
 #   container left behind is stopped only when Docker confirms it is this executor's, by the random
 #   nonce generated here (SIDECAR_EXECUTOR_WRAPPER_NONCE, which the executor puts on its container as
 #   the label sidecar-executor.wrapper-nonce), its full id and its name, and its executor and
-#   framework id labels. The docker commands run with only PATH and the Docker endpoint variables the
-#   executor itself reads, so that no task-chosen client config, context or plugin is involved.
+#   framework id labels. The docker commands run under `env -i` with only PATH and the Docker endpoint
+#   variables the executor itself reads, so that no task-chosen client config, context or plugin is
+#   involved.
 # - Nothing in the sandbox is written through (the copy is made under a fresh name and renamed into
-#   place), and the container-id file is removed before the executor starts.
+#   place), the copy's name is a plain file name that is none of the sandbox's own files, and the
+#   container-id file is removed before the executor starts.
 #
 # The executor writes "<64-hex container id>\n<container name>\n" to $SIDECAR_EXECUTOR_ID_FILE, which
 # this script sets to <sandbox>/sidecar-executor.container-id.
-# Needs GNU coreutils (stat -c, mv -T, dd iflag=nofollow, readlink -f).
+# Needs bash and GNU coreutils (env -u, stat -c, mv -T, dd iflag=nofollow, readlink -f).
 
 set +aCefnuvx
-unset -f [ chmod command cp dd docker echo env grep head kill mktemp mv od printf pwd readlink rm sed \
-  stat test tr umask wait
+unset -f [ cat cd chmod command cp dd docker echo env exec grep head kill mktemp mv od printf pwd readlink rm \
+  sed shift source stat test tr trap umask wait
+
+# ---- First stage: POSIX sh, whatever shell started it. ----
+# The second stage is told apart by this argument, which only the first stage passes (the agent passes
+# none, and the task chooses no argument).
+stage2=--sidecar-executor-wrapper-stage2
+if [ "${1-}" != "$stage2" ]; then
+  IFS=' 	
+'
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  export PATH
+  if ! self=$(readlink -f -- "$0") || [ -z "$self" ]; then
+    echo "executor.sh: cannot resolve its own path $(printf '%s' "$0" | head -c 300 | tr -c '[:print:]' '?')" >&2
+    exit 1
+  fi
+  # Each variable starts a line of env's output; a line of a multi-line value that looks like one
+  # only names a variable to drop that is not there, or is one of these anyway.
+  names=$(env | sed -nE 's/^(BASH[^=]*|ENV|SHELLOPTS|CDPATH|GLOBIGNORE|PS4|EXECIGNORE|POSIXLY_CORRECT|(LD|MALLOC|OPENSSL)_[^=]*|SSL_CERT_FILE|SSL_CERT_DIR|GCONV_PATH|GLIBC_TUNABLES|RES_OPTIONS|LOCALDOMAIN|HOSTALIASES|NLSPATH|LOCPATH|TMPDIR)=.*/\1/p')
+  set -f
+  IFS='
+'
+  set --
+  for name in $names; do
+    set -- "$@" -u "$name"
+  done
+  exec env "$@" /bin/bash -p -- "$self" "$stage2"
+fi
+shift
+
+# ---- Second stage: bash -p, the environment cleaned. ----
+# Go: executor.sh:7, the first line of every launch.
+echo "--> Executor wrapper starting up..."
 
 umask 022
 # Every command here runs as root: never one found through a PATH the task chose (the operator's
 # environment file, sourced below, may set another).
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
-
-# The task's loader, libc and TLS-library variables (see the header).
-unset OPENSSL_CONF OPENSSL_MODULES OPENSSL_ENGINES SSL_CERT_FILE SSL_CERT_DIR GCONV_PATH GLIBC_TUNABLES \
-  RES_OPTIONS LOCALDOMAIN HOSTALIASES NLSPATH LOCPATH TMPDIR
-# Each variable starts a line of env's output; a line of a multi-line value that looks like one
-# only names a variable to unset that is not there, or is one of these anyway.
-for name in $(env | sed -nE 's/^((LD|MALLOC)_[A-Za-z0-9_]*)=.*/\1/p'); do
-  unset "$name"
-done
 
 # Text from the environment or the sandbox, printable for one log line.
 shown() {
@@ -65,6 +101,7 @@ shown() {
 # or what a symlink leads to, must be owned by root and writable by neither group nor others. Called
 # with /dev/fd/N for a file already open, so that what is judged is what is then read.
 untrusted_because() {
+  local info owner rest mode kind
   if ! info=$(stat -L -c '%u %a %F' -- "$1" 2>/dev/null); then
     echo "cannot be read"
     return
@@ -96,6 +133,18 @@ fi
 default_path=$install_dir/sidecar-executor
 default_env_path=$install_dir/executor-environment.sh
 
+# The agent starts us in the sandbox; MESOS_SANDBOX is the task's to change. Taken before the
+# operator's file runs, which may change the current directory.
+if ! sandbox=$(pwd -P) || [ -z "$sandbox" ]; then
+  echo "executor.sh: cannot tell the current directory (the sandbox)" >&2
+  exit 1
+fi
+# How the progress lines name it: as the Go wrapper does, by MESOS_SANDBOX, when that is this folder.
+sandbox_shown=$sandbox
+if [[ -n ${MESOS_SANDBOX-} && $MESOS_SANDBOX -ef $sandbox ]]; then
+  sandbox_shown=$MESOS_SANDBOX
+fi
+
 # open_on opens `$2` for reading on descriptor $1 (3 or 4), close_fd closes it. `command`: a file
 # that cannot be opened is a failed status, not the end of the script.
 open_on() {
@@ -111,8 +160,9 @@ close_fd() {
   esac
 }
 
-# Opens the file `$2` on descriptor $1 (3 or 4) when it may be used, else sets $why. The name is
-# resolved first and the resolved name is what is opened: only root can change what it leads to.
+# Opens the file `$2` on descriptor $1 (3 or 4) when it may be used, else sets $why; $resolved is
+# its resolved name. The name is resolved first and the resolved name is what is opened: only root
+# can change what it leads to.
 open_trusted() {
   why=
   if ! resolved=$(readlink -f -- "$2") || [ -z "$resolved" ]; then
@@ -133,13 +183,16 @@ open_trusted() {
 }
 
 # The operator's environment file. A custom one refused or missing leaves the default in force; the
-# default is optional (absent: nothing to source).
+# default is optional (absent: nothing to source). Go: executor.sh:13-15, an empty variable is unset.
 env_open=
+env_resolved=
 custom_env=${SIDECAR_EXECUTOR_CUSTOM_ENV_PATH-}
+env_configured=${custom_env:-$default_env_path}
 if [ -n "$custom_env" ] && [ "$custom_env" != "$default_env_path" ]; then
   open_trusted 3 "$custom_env"
   if [ -z "$why" ]; then
-    env_open=1
+    env_open=$custom_env
+    env_resolved=$resolved
   else
     echo "executor.sh: environment file $(shown "$custom_env") (SIDECAR_EXECUTOR_CUSTOM_ENV_PATH) $why:" \
       "not sourced, the default $(shown "$default_env_path") is used instead" >&2
@@ -148,16 +201,57 @@ fi
 if [ -z "$env_open" ] && { [ -e "$default_env_path" ] || [ -L "$default_env_path" ]; }; then
   open_trusted 3 "$default_env_path"
   if [ -z "$why" ]; then
-    env_open=1
+    env_open=$default_env_path
+    env_resolved=$resolved
   else
     echo "executor.sh: environment file $(shown "$default_env_path") $why: not sourced" >&2
   fi
 fi
+# It is sourced by its resolved name, as the Go wrapper sources it by name (so that BASH_SOURCE names
+# it), once that name is seen to lead to the file judged on descriptor 3: only root can change the
+# folder's entries in between.
+if [ -n "$env_open" ] && [ "$(stat -L -c '%d:%i' /dev/fd/3 2>/dev/null)" != "$(stat -c '%d:%i' -- "$env_resolved" 2>/dev/null)" ]; then
+  echo "executor.sh: environment file $(shown "$env_open") changed while it was checked: not sourced" >&2
+  env_open=
+fi
+[ -z "$env_resolved" ] || exec 3<&-
+if [ -z "$env_open" ]; then
+  # Go: executor.sh:22, naming the file it was configured to look for.
+  echo "--> No custom environment found at $(shown "$env_configured")"
+else
+  # Go: executor.sh:19 (its spelling).
+  echo "--> Procesing custom environment at $(shown "$env_open")..."
+fi
 if [ -n "$env_open" ]; then
-  # The operator's file: its own error output, if any, is the operator's to see.
-  # shellcheck disable=SC1091
-  . /dev/fd/3
-  exec 3<&-
+  # As under the Go wrapper's `bash -e`: a command of the file that fails ends the launch (errexit is
+  # on only for the file: this script checks its own commands). Sourced here, outside any condition,
+  # function or && list, where bash would ignore errexit. The file's own output, if any, is the
+  # operator's to see.
+  env_shown=$(shown "$env_open")
+  # shellcheck disable=SC2154  # set in the trap itself
+  trap 'env_status=$?
+    echo "executor.sh: stopped while sourcing the environment file $env_shown (exit status $env_status):" \
+      "the executor is not started" >&2' EXIT
+  set -e
+  # shellcheck disable=SC1090
+  source "$env_resolved"
+  set +aCefnuvx
+  trap - EXIT
+fi
+# Whatever the file changed of the shell itself is put back: options, traps, aliases, IFS, the
+# current directory, the umask, and functions named like the commands used here. What it exported
+# stays, PATH included.
+set +aCefnuvx +o pipefail +o posix
+shopt -u expand_aliases nocasematch extdebug failglob nullglob
+unalias -a
+trap - ERR DEBUG RETURN TERM INT HUP
+IFS=$' \t\n'
+umask 022
+unset -f [ cat cd chmod command cp dd docker echo env exec grep head kill mktemp mv od printf pwd readlink rm \
+  sed shift source stat test tr trap umask wait
+if ! cd -P -- "$sandbox" || [ "$(pwd -P)" != "$sandbox" ]; then
+  echo "executor.sh: cannot return to the sandbox $(shown "$sandbox")" >&2
+  exit 1
 fi
 
 # The binary, from the open file that was judged.
@@ -177,13 +271,18 @@ if [ "$executor_path" = "$default_path" ]; then
   fi
 fi
 
-# The agent starts us in the sandbox; MESOS_SANDBOX is the task's to change.
-if ! sandbox=$(pwd -P) || [ -z "$sandbox" ]; then
-  echo "executor.sh: cannot tell the current directory (the sandbox)" >&2
-  exit 1
+# The copy's name: the binary's, as the Go wrapper names it (executor.sh:26), when that is a plain
+# file name and none of the sandbox's own (the agent's stdout and stderr, our id file, our temporary
+# names).
+id_file_name=sidecar-executor.container-id
+copy_name=${executor_path##*/}
+if [[ ! $copy_name =~ ^[A-Za-z0-9_][A-Za-z0-9._+-]*$ || ${#copy_name} -gt 200 ||
+  $copy_name == stdout || $copy_name == stderr || $copy_name == "$id_file_name" ]]; then
+  echo "executor.sh: the copy cannot be named $(shown "$copy_name") in the sandbox: named sidecar-executor" >&2
+  copy_name=sidecar-executor
 fi
-copy="$sandbox/sidecar-executor"
-id_file="$sandbox/sidecar-executor.container-id"
+copy="$sandbox/$copy_name"
+id_file="$sandbox/$id_file_name"
 
 # A file left there (or planted) must never be taken for the executor's: it is gone before it starts.
 if ! rm -rf -- "$id_file"; then
@@ -191,6 +290,8 @@ if ! rm -rf -- "$id_file"; then
   exit 1
 fi
 
+# Go: executor.sh:25.
+echo "--> Copying $(shown "$executor_path") to sandbox $(shown "$sandbox_shown")"
 # The copy goes to a fresh name (mktemp creates it, so nothing can be planted there) and is renamed
 # over whatever is at $copy: rename replaces a planted symlink instead of writing through it, and -T
 # refuses a planted directory instead of moving the copy into it.
@@ -215,6 +316,8 @@ SIDECAR_EXECUTOR_WRAPPER_NONCE=$nonce
 SIDECAR_EXECUTOR_ID_FILE=$id_file
 export SIDECAR_EXECUTOR_WRAPPER_NONCE SIDECAR_EXECUTOR_ID_FILE
 
+# Go: executor.sh:28.
+echo "--> Starting $(shown "$sandbox_shown/$copy_name")"
 padding="                                                                                                    "
 "$copy" "$padding" &
 child=$!
@@ -229,6 +332,7 @@ done
 
 # Reads the id file into $id and $name, or sets $why to the reason it is not to be acted on.
 read_id_file() {
+  local text first second
   if [ -L "$id_file" ]; then
     why="is a symlink"
     return
@@ -267,8 +371,8 @@ docker_cli() {
 # name, our nonce and our two labels, in one inspect call), else $why. Our ids hold no newline, so a
 # label value with one cannot line up with them.
 check_container() {
-  nl='
-'
+  local nl out expected
+  nl=$'\n'
   case ${DOCKER_HOST-} in
     '' | unix://* | tcp://*) ;;
     *)
@@ -323,6 +427,8 @@ case "$grace" in
 esac
 case "$state" in
   running|restarting|paused)
+    # Go: executor.sh:49, on stdout, the line operators alert on.
+    echo "Orphan container detected! Stopping $id"
     echo "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
     docker_cli stop --time "$grace" "$id" >/dev/null 2>&1 || docker_cli kill "$id" >/dev/null 2>&1
     ;;

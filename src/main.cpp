@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
     ro.extra_env = [endpoint = agent_env->endpoint(), port = cfg.mesos_master_port, timeout = cfg.http_timeout] {
       auto seeds = sidecar::fetch_seeds(endpoint, port, timeout);
       if (!seeds) {
-        spdlog::warn("no SIDECAR_SEEDS for the container: {}", seeds.error().message);
+        spdlog::error("{}", seeds.error().message);  // the Go executor's line, alone (executor_utils.go)
         return std::vector<std::string>{};
       }
       spdlog::info("SIDECAR_SEEDS={}", *seeds);

@@ -69,7 +69,10 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   } else if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
     ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;
   }
-  if (s.relay_syslog) {
+  // Go: either setting turns the relay on (executor_utils.go:35 handleContainerLogs, `RelaySyslog ||
+  // RelaySyslogStartupOnly`); the startup-only one also stops it after RelaySyslogStartupTime
+  // (log_relay.go:70-72), with or without RelaySyslog.
+  if (s.relay_syslog || s.relay_syslog_startup_only) {
     logs::RelayOptions rel;
     rel.address = s.syslog_addr;
     rel.hostname = s.log_hostname;

@@ -69,9 +69,13 @@ std::vector<std::string> docker_config_paths(const util::EnvLookup& env) {
     }
     out.push_back(p);
   };
+  auto add_home = [&](const std::string& home) {
+    add(home + "/.docker/config.json");
+    add(home + "/.dockercfg");  // the legacy file, still read by go-dockerclient
+  };
   if (auto d = env("DOCKER_CONFIG"); d && !d->empty()) add(*d + "/config.json");
-  if (auto h = env("HOME"); h && !h->empty()) add(*h + "/.docker/config.json");
-  add("/root/.docker/config.json");
+  if (auto h = env("HOME"); h && !h->empty()) add_home(*h);
+  add_home("/root");  // the Go executor's second lookup, with HOME=/root
   return out;
 }
 

@@ -28,8 +28,10 @@ struct AuthOptions {
   std::string helper_path = util::kSystemPath;
 };
 
-// Config files in the Go executor's order: $DOCKER_CONFIG/config.json, $HOME/.docker/config.json,
-// /root/.docker/config.json. The first file with a match wins.
+// Config files in the Go executor's order (go-dockerclient's NewAuthConfigurationsFromDockerCfg, then
+// again with HOME=/root): $DOCKER_CONFIG/config.json, $HOME/.docker/config.json, $HOME/.dockercfg,
+// /root/.docker/config.json, /root/.dockercfg, each once. Any of them may be in either format
+// (registry_auth.h). The first file with credentials for the image's registry wins.
 std::vector<std::string> docker_config_paths(const util::EnvLookup& env);
 
 // The text of a config file; nullopt when there is none. An error when the file exists but is not

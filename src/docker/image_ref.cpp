@@ -291,6 +291,16 @@ util::Result<ImageRef> validate_image_ref(std::string_view ref) {
   return parse_image_ref(ref);
 }
 
+bool refreshed_on_launch(const ImageRef& ref) { return ref.digest.empty() && (ref.tag.empty() || ref.tag == "latest"); }
+
+std::optional<std::string> service_version(const ImageRef& ref) {
+  if (!ref.tag.empty()) return ref.tag;
+  if (const auto colon = ref.digest.find(':'); colon != std::string::npos && colon + 1 < ref.digest.size()) {
+    return ref.digest.substr(colon + 1);
+  }
+  return std::nullopt;
+}
+
 std::string container_name(std::string_view task_id) {
   return "mesos-" + util::uuid_to_string(util::uuid_v5(util::UuidBytes{}, task_id));
 }

@@ -2,6 +2,7 @@
 // container name the Go executor gives a task. Pure functions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,17 @@ inline constexpr std::size_t kMaxImageNameLength = 255;
 // A task's image goes through here before anything is sent to Docker: the error names the image
 // (control characters escaped, long text cut) and the part that is wrong.
 util::Result<ImageRef> validate_image_ref(std::string_view ref);
+
+// Whether a launch pulls the image even when Docker has it: the reference has no digest and either no
+// tag (Docker reads it as `latest`) or the tag `latest`, names a registry moves from image to image.
+// The Go executor pulled untagged references at every launch (its exact RepoTags match never finds
+// "app" among "app:latest"), and users of `latest`-style images rely on it. A digest names one image
+// for good; any other tag is taken as fixed.
+bool refreshed_on_launch(const ImageRef& ref);
+
+// The container's SERVICE_VERSION: the tag; with a digest and no tag, the digest's hex without its
+// algorithm (what the Go executor's split on ':' gives for "app@sha256:<hex>"); none otherwise.
+std::optional<std::string> service_version(const ImageRef& ref);
 
 // "mesos-" + UUIDv5(nil namespace, task id), lower-case canonical form.
 std::string container_name(std::string_view task_id);

@@ -50,11 +50,11 @@ std::string string_member(const Json& obj, const char* name) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// The credentials an auths entry holds (none: username and token empty). Secrets are registered
-// before anything else is done with them.
-util::Result<RegistryCredentials> entry_credentials(const Json& entry, const std::string& key) {
+// The credentials an auths entry holds (none: username and token empty); `source` names the entry.
+// Secrets are registered before anything else is done with them.
+util::Result<RegistryCredentials> entry_credentials(const Json& entry, std::string source) {
   RegistryCredentials c;
-  c.source = fmt::format("auths[{}]", in_quotes(key));
+  c.source = std::move(source);
   if (!entry.is_object()) return c;
   if (const std::string auth = string_member(entry, "auth"); !auth.empty()) {
     util::register_secret(auth);
@@ -75,6 +75,19 @@ util::Result<RegistryCredentials> entry_credentials(const Json& entry, const std
   c.identity_token = string_member(entry, "identitytoken");
   util::register_secret(c.identity_token);
   return c;
+}
+
+// The registry entries of the legacy ~/.dockercfg format, a JSON object of registry → {auth, email}
+// without the `auths` wrapper. As go-dockerclient reads any of its files (parseDockerConfig): the
+// `auths` object when it has entries, else the document's own members; only those holding an `auth`
+// string are taken, so config.json's other sections (credHelpers, HttpHeaders…) are never entries.
+Json legacy_entries(const Json& doc) {
+  Json out = Json::object();
+  if (const Json* auths = member(doc, "auths"); auths != nullptr && auths->is_object() && !auths->empty()) return out;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it->is_object() && it->contains("auth") && (*it)["auth"].is_string()) out[it.key()] = *it;
+  }
+  return out;
 }
 
 // Whether EXECUTOR_DOCKER_REPOSITORY names the image's registry. When it names an entry of another
@@ -149,9 +162,12 @@ util::Result<AuthLookup> find_registry_auth(std::string_view config_json, std::s
   exact.push_back(registry_config_key(wanted));
   exact.emplace_back(image_registry);
 
-  if (const Json* auths = member(doc, "auths")) {
+  const Json legacy = legacy_entries(doc);
+  const Json* auths = legacy.empty() ? member(doc, "auths") : &legacy;
+  if (auths != nullptr) {
     for (const auto& key : matching_keys(*auths, exact, wanted)) {
-      auto c = entry_credentials((*auths)[key], key);
+      auto c = entry_credentials((*auths)[key], legacy.empty() ? fmt::format("auths[{}]", in_quotes(key))
+                                                               : fmt::format("{} (.dockercfg format)", in_quotes(key)));
       if (!c) return c.error();
       if (c->username.empty() && c->identity_token.empty()) continue;  // a placeholder (credsStore keeps the secret)
       c->server_address = registry_config_key(wanted);

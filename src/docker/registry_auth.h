@@ -1,4 +1,6 @@
-// Registry credentials from Docker's config.json and the X-Registry-Auth header built from them.
+// Registry credentials from Docker's config.json (or the legacy ~/.dockercfg: registry → {auth, email}
+// without the `auths` wrapper, read as go-dockerclient reads either file) and the X-Registry-Auth
+// header built from them.
 //
 // A credential is used only for the registry it belongs to: an `auths` entry, a `credHelpers` entry
 // or the `credsStore` is consulted only when its registry, normalised, is the image's registry.
@@ -35,8 +37,9 @@ struct AuthLookup {
   std::vector<std::string> notes;                  // worth a warning; no secret, control characters escaped
 };
 
-// `config_json` is the text of config.json. `repository_key` is EXECUTOR_DOCKER_REPOSITORY;
-// `image_registry` is the registry host of the image being pulled ("docker.io" for Docker Hub).
+// `config_json` is the text of config.json or .dockercfg (either layout in either file, as Go reads
+// them). `repository_key` is EXECUTOR_DOCKER_REPOSITORY; `image_registry` is the registry host of the
+// image being pulled ("docker.io" for Docker Hub).
 util::Result<AuthLookup> find_registry_auth(std::string_view config_json, std::string_view repository_key,
                                             std::string_view image_registry);
 

@@ -44,6 +44,13 @@ bool permanent_pull_error(const std::string& message, int status) {
 
 }  // namespace
 
+std::string refresh_reason(const ImageRef& ref, bool force_pull) {
+  if (force_pull) return "force_pull_image is set";
+  if (!refreshed_on_launch(ref)) return "";
+  return ref.tag.empty() ? "an image without a tag (Docker's `latest`) is pulled at every launch"
+                         : "the tag `latest` is pulled at every launch";
+}
+
 Runtime::Runtime(RuntimeOptions opts, Sink sink)
     : opts_(std::move(opts)), sink_(std::move(sink)), client_(opts_.endpoint, opts_.call_timeout) {
   if (!opts_.env) opts_.env = util::process_env();
@@ -97,8 +104,14 @@ util::Result<void> Runtime::ensure_negotiated() {
   return {};
 }
 
+// The log lines the Go executor wrote around a pull are kept word for word (operators grep them):
+// "Using image '%s'" (executor.go:425), "Pulling Docker image '%s'" and "Pulled." (container/container.go:94,
+// :113), "Re-using existing image... already present" (executor.go:435, which Go also wrote after a pull).
 util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
   const ImageRef ref = parse_image_ref(image);
+  const std::string refresh = refresh_reason(ref, force);
+  spdlog::info("Using image '{}'", image);
+  if (!refresh.empty()) spdlog::info("image {}: pulled even if present: {}", image, refresh);
   std::string last_error;
   auto backoff = opts_.pull_backoff;
   for (int attempt = 1; attempt <= opts_.pull_attempts; ++attempt) {
@@ -111,7 +124,7 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
       last_error = n.error().message;
       continue;
     }
-    if (!force) {
+    if (refresh.empty()) {
       auto present = client_.image_present(image);
       if (!present) {
         last_error = present.error().message;
@@ -119,19 +132,23 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
         return present.error();
       }
       if (*present) {
-        spdlog::info("image {} is present: no pull", image);
+        spdlog::info("Re-using existing image... already present");
         return {};
       }
     }
     const PullAuth auth = resolve_pull_auth(opts_.env, opts_.docker_repository, ref.registry);
     for (const auto& note : auth.notes) spdlog::warn("registry credentials: {}", note);
+    spdlog::info("Pulling Docker image '{}'", image);
     if (auth.header.empty()) {
       spdlog::warn("pulling {} without registry credentials ({})", image, auth.source);
     } else {
       spdlog::info("pulling {} with registry credentials from {}", image, auth.source);
     }
     auto pulled = client_.pull(ref, auth.header, [&](const std::string& s) { spdlog::info("pull {}: {}", image, s); });
-    if (pulled) return {};
+    if (pulled) {
+      spdlog::info("Pulled.");
+      return {};
+    }
     last_error = pulled.error().message;
     spdlog::warn("pull of {} failed: {}", image, last_error);
     if (permanent_pull_error(last_error, Client::last_status())) break;
@@ -282,6 +299,7 @@ void Runtime::start(const std::string& id) {
 
 void Runtime::run_relay(const std::string& id) {
   logs::RelayOptions ro = *opts_.relay;
+  ro.container_id = id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& name : opts_.relay_labels) {

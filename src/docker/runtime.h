@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "docker/client.h"
+#include "docker/image_ref.h"
 #include "docker/task_spec.h"
 #include "logs/relay.h"
 #include "executor/events.h"
@@ -56,6 +57,10 @@ struct RuntimeOptions {
   int stdout_fd = 1;    // failure logs go here (container stdout)…
   int stderr_fd = 2;    // …and here (container stderr)
 };
+
+// Why a launch pulls the image even when Docker has it (force_pull_image, or a reference a registry
+// moves: see refreshed_on_launch); empty when an image Docker has is used as it is. Safe to log.
+std::string refresh_reason(const ImageRef& ref, bool force_pull);
 
 class Runtime final : public runtime::ContainerRuntime {
  public:

@@ -505,7 +505,7 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   auto& labels = st.labels;
   if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
   if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
-  if (!image->tag.empty()) env.push_back("SERVICE_VERSION=" + image->tag);
+  if (auto version = service_version(*image)) env.push_back("SERVICE_VERSION=" + *version);
   for (auto& e : env) {
     if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
   }

@@ -160,7 +160,8 @@ std::vector<SettingSpec> build_specs() {
   v.push_back(bool_setting("EXECUTOR_RELAY_SYSLOG", "RelaySyslog", "false",
                            "Relay container log lines as JSON UDP datagrams to SyslogAddr.", &Settings::relay_syslog));
   v.push_back(bool_setting("EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY", "RelaySyslogStartupOnly", "false",
-                           "Relay only for RelaySyslogStartupTime after the container starts.",
+                           "Relay the container's output for RelaySyslogStartupTime after it starts, then stop; "
+                           "turns the relay on by itself, as in the Go executor.",
                            &Settings::relay_syslog_startup_only));
   v.push_back(duration_setting("EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "RelaySyslogStartupTime", "1m",
                                "How long the startup-only relay runs.", &Settings::relay_syslog_startup_time));

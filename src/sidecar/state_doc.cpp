@@ -28,14 +28,15 @@ class Finder : public nlohmann::json::json_sax_t {
   Finder(std::string_view host, std::string_view id) : host_(host), id_(id) {}
 
   bool null() override { return true; }
-  bool boolean(bool) override { return true; }
+  bool boolean(bool) override { return not_integer(); }
   // Statuses are small numbers: anything outside int's range is no status at all (found by fuzzing).
   bool number_integer(number_integer_t v) override { return number(v >= 0 && v <= INT_MAX ? static_cast<int>(v) : -1); }
   bool number_unsigned(number_unsigned_t v) override { return number(v <= INT_MAX ? static_cast<int>(v) : -1); }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return not_integer(); }
+  bool string(string_t&) override { return not_integer(); }
+  bool binary(binary_t&) override { return not_integer(); }
   bool start_object(std::size_t) override {
+    not_integer();
     path_.push_back(pending_key_);
     pending_key_.clear();
     if (at({"Servers", host_})) host_seen_ = true;
@@ -47,6 +48,7 @@ class Finder : public nlohmann::json::json_sax_t {
     return true;
   }
   bool start_array(std::size_t) override {
+    not_integer();
     path_.push_back(pending_key_);
     pending_key_.clear();
     return true;
@@ -69,6 +71,7 @@ class Finder : public nlohmann::json::json_sax_t {
   int status() const { return status_; }
   bool host_seen() const { return host_seen_; }
   bool service_seen() const { return service_seen_; }
+  bool status_not_integer() const { return status_not_integer_; }
   const std::string& error() const { return error_; }
 
  private:
@@ -81,8 +84,14 @@ class Finder : public nlohmann::json::json_sax_t {
     }
     return true;
   }
+  bool at_our_status() const { return pending_key_ == "Status" && at({"Servers", host_, "Services", id_}); }
+  // A value of another type than integer at our Status: noted, and the pass goes on.
+  bool not_integer() {
+    if (at_our_status()) status_not_integer_ = true;
+    return true;
+  }
   bool number(int v) {  // v < 0: out of range
-    if (pending_key_ == "Status" && at({"Servers", host_, "Services", id_})) {
+    if (at_our_status()) {
       if (v < 0) {
         error_ = "our service's Status is out of range";
         return false;  // stop: the document says nothing usable about us
@@ -97,7 +106,7 @@ class Finder : public nlohmann::json::json_sax_t {
   std::string_view host_, id_;
   std::vector<std::string> path_;
   std::string pending_key_;
-  bool found_ = false, host_seen_ = false, service_seen_ = false;
+  bool found_ = false, host_seen_ = false, service_seen_ = false, status_not_integer_ = false;
   int status_ = -1;
   std::string error_;
 };
@@ -119,6 +128,7 @@ Lookup find_service_status(std::string_view document, std::string_view host, std
     return out;
   }
   out.kind = !f.host_seen() ? Lookup::Kind::NoHost : !f.service_seen() ? Lookup::Kind::NoService : Lookup::Kind::NoStatus;
+  out.status_not_integer = out.kind == Lookup::Kind::NoStatus && f.status_not_integer();
   return out;
 }
 

@@ -17,6 +17,10 @@ struct Lookup {
   Kind kind = Kind::Invalid;
   int status = -1;    // Found: Sidecar's Status number
   std::string error;  // Invalid: the parser's message
+  // NoStatus: our service's Status is there but neither an integer nor null (a string, a fraction,
+  // an object…). The Go executor's typed decoding refuses such a document; a missing or null Status
+  // it reads as 0 (ALIVE).
+  bool status_not_integer = false;
 };
 
 Lookup find_service_status(std::string_view document, std::string_view host, std::string_view service_id);

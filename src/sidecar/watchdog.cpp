@@ -84,19 +84,36 @@ util::Result<httplib::Response> get_capped(httplib::Client& client, const std::s
   return res;
 }
 
+// The Go executor's wording of a failed seed lookup (executor_utils.go:65, :78, :103, :116): one for
+// no answer, one for an answer that cannot be read.
+struct SeedWording {
+  const char* unreachable;
+  const char* unreadable;
+};
+constexpr SeedWording kAgentWording{"Unable to fetch Mesos master info from worker endpoint: {}",
+                                    "Error parsing response body from Mesos worker! '{}'"};
+constexpr SeedWording kMasterWording{"Unable to fetch info from master endpoint: {}",
+                                     "Error parsing response body from Mesos master! '{}'"};
+
 // The seed lookups' GET: a JSON object, or why not.
 util::Result<nlohmann::json> get_json(const std::string& base, const std::string& path, Duration timeout,
-                                      const util::CancelFlag* cancel) {
+                                      const util::CancelFlag* cancel, const SeedWording& wording) {
   const std::string what = "GET " + util::escape_control_chars(base + path);
-  if (auto ok = util::check_http_text("URL", base + path); !ok) return util::make_error(ok.error().message);
+  const auto unreachable = [&](const std::string& why) {
+    return util::make_error(fmt::format(fmt::runtime(wording.unreachable), fmt::format("{}: {}", what, why)));
+  };
+  const auto unreadable = [&](const std::string& why) {
+    return util::make_error(fmt::format(fmt::runtime(wording.unreadable), fmt::format("{}: {}", what, why)));
+  };
+  if (auto ok = util::check_http_text("URL", base + path); !ok) return unreachable(ok.error().message);
   auto client = make_client(base, timeout);
   bool too_big = false;
   auto res = get_capped(*client, path, kMaxSeedsBytes, timeout, cancel, too_big);
-  if (too_big) return util::make_error(fmt::format("{}: answer larger than {} MiB", what, kMaxSeedsBytes >> 20));
-  if (!res) return util::make_error(fmt::format("{}: {}", what, res.error().message));
-  if (res->status != 200) return util::make_error(fmt::format("{}: HTTP {}", what, res->status));
+  if (too_big) return unreadable(fmt::format("answer larger than {} MiB", kMaxSeedsBytes >> 20));
+  if (!res) return unreachable(res.error().message);
+  if (res->status != 200) return unreadable(fmt::format("HTTP {}", res->status));
   auto j = nlohmann::json::parse(res->body, nullptr, false);
-  if (!j.is_object()) return util::make_error(fmt::format("{}: not a JSON object", what));
+  if (!j.is_object()) return unreadable("not a JSON object");
   return j;
 }
 
@@ -130,7 +147,123 @@ bool FailureCounter::observe(bool failed) {
   return true;
 }
 
-Adapter::Adapter(WatchdogOptions opts, Sink sink) : opts_(std::move(opts)), sink_(std::move(sink)) {}
+CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12) {
+  using Kind = CheckResult::Kind;
+  if (f.http_status == 0) return {Kind::Unreachable, std::nullopt, f.error};
+  if (f.too_big) return {Kind::Unparsable, std::nullopt, f.error};
+  // Go parses any answer's body; a non-200 answer is an error page here, never the state.
+  if (f.http_status != 200) return {Kind::Unparsable, std::nullopt, fmt::format("HTTP {}", f.http_status)};
+  // Go decodes into a struct: a document that is not an object (or null) does not decode.
+  const auto first = f.body.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && f.body[first] != '{' && f.body.compare(first, 4, "null") != 0) {
+    return {Kind::Unparsable, std::nullopt, "not a JSON object"};
+  }
+  const Lookup l = find_service_status(f.body, host, id12);
+  switch (l.kind) {
+    case Lookup::Kind::Found: return {Kind::Listed, l.status, ""};
+    case Lookup::Kind::Invalid: return {Kind::Unparsable, std::nullopt, l.error};
+    case Lookup::Kind::NoHost: return {Kind::HostNotListed, std::nullopt, ""};
+    case Lookup::Kind::NoService: return {Kind::ServiceNotListed, std::nullopt, fmt::format("service {}", id12)};
+    case Lookup::Kind::NoStatus:
+      // Go's typed decoding: a Status of another type fails the whole document; none, or null, is 0.
+      if (l.status_not_integer) return {Kind::Unparsable, std::nullopt, "our service's Status is not an integer"};
+      return {Kind::Listed, std::nullopt, "listed without a Status"};
+  }
+  return {Kind::Unparsable, std::nullopt, "unknown lookup result"};
+}
+
+std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count, const std::function<bool()>& pause,
+                                     const std::string& host, const std::string& id12) {
+  Fetched f;
+  // Go: executor.go:200-208, a failed fetch is logged and followed by the retry delay, the last too.
+  for (int attempt = 0; attempt <= retry_count; ++attempt) {
+    f = fetch();
+    if (f.cancelled) return std::nullopt;
+    if (f.http_status != 0) break;
+    spdlog::warn("Failed {} attempts to fetch state from Sidecar! ({})", attempt + 1, f.error);
+    if (!pause()) return std::nullopt;
+  }
+  return read_answer(f, host, id12);
+}
+
+namespace {
+
+bool is_failure(const std::optional<long long>& status) {
+  return status && (*status == static_cast<int>(Status::Unhealthy) || *status == static_cast<int>(Status::Tombstone));
+}
+
+std::string status_name(const std::optional<long long>& status) {
+  if (!status) return "without a Status";
+  if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return to_string(static_cast<Status>(*status));
+  return fmt::format("status {}", *status);
+}
+
+std::string with_detail(const std::string& detail) { return detail.empty() ? "" : " (" + detail + ")"; }
+
+}  // namespace
+
+Watch::Actions Watch::after(const CheckResult& r) {
+  using Kind = CheckResult::Kind;
+  Actions out;
+  // No verdict: Go logs, assumes healthy and leaves the count as it is (executor.go:214-231).
+  switch (r.kind) {
+    case Kind::Unreachable:
+      spdlog::error("Can't contact Sidecar! Assuming healthy...{}", with_detail(r.detail));
+      return out;
+    case Kind::Unparsable:
+      spdlog::error("Can't parse Sidecar results! Assuming healthy...{}", with_detail(r.detail));
+      return out;
+    case Kind::HostNotListed:
+      spdlog::warn("Host not found in Sidecar, can't manage this container! ({})", host_);
+      spdlog::error("Can't find this service in Sidecar yet! Assuming healthy...{}", with_detail(r.detail));
+      return out;
+    case Kind::ServiceNotListed:
+      spdlog::error("Can't find this service in Sidecar yet! Assuming healthy...{}", with_detail(r.detail));
+      return out;
+    case Kind::Listed: break;
+  }
+  const std::string id12 = container_id_.substr(0, 12);
+  const std::string name = status_name(r.status);
+  const bool failed = is_failure(r.status);
+  std::optional<bool> health;
+  if (failed) health = false;
+  if (r.status && *r.status == static_cast<int>(Status::Alive)) health = true;
+  if (health_updates_ && health && health != reported_) {
+    reported_ = health;
+    out.health = health;
+  }
+  if (!failed) {
+    spdlog::debug("Sidecar reports service {} {}", id12, name);
+    counter_.observe(false);
+    return out;
+  }
+  if (!counter_.observe(true)) {
+    spdlog::warn("Failed Sidecar health check, but below fail limit: service {} is {} (failure {}; the task is "
+                 "killed at failure {})",
+                 id12, name, counter_.count(), max_fails_ + 1);
+    return out;
+  }
+  spdlog::error("Health failure count exceeded {}: service {} is {}", max_fails_, id12, name);
+  spdlog::error("Error! Unhealthy container: {} failing task!", container_id_);
+  out.kill = fmt::format("Sidecar reported the service {} on {} checks with no healthy answer between; health "
+                         "failure count exceeded {}",
+                         name, max_fails_ + 1, max_fails_);
+  return out;
+}
+
+PollTicker::Clock::time_point PollTicker::next(Clock::time_point now) {
+  if (!origin_) origin_ = now;  // Go starts the ticker once the first check is over
+  const long long passed = (now - *origin_) / interval_;
+  if (passed > last_tick_) {  // a tick came during the check: taken now, the others dropped
+    last_tick_ = passed;
+    return now;
+  }
+  ++last_tick_;
+  return *origin_ + last_tick_ * interval_;
+}
+
+Adapter::Adapter(WatchdogOptions opts, Sink sink, StateFetcher fetch)
+    : opts_(std::move(opts)), sink_(std::move(sink)), fetch_(std::move(fetch)) {}
 
 Adapter::~Adapter() { shutdown(); }
 
@@ -139,10 +272,15 @@ bool Adapter::sleep_for(Duration d) {
   return !cv_.wait_for(lock, d, [this] { return watchdog_stop_ || shutdown_; });
 }
 
+bool Adapter::sleep_until(std::chrono::steady_clock::time_point t) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_until(lock, t, [this] { return watchdog_stop_ || shutdown_; });
+}
+
 void Adapter::start_watchdog(const std::string& container_id, const std::string& task_host) {
   std::lock_guard<std::mutex> lock(mu_);
   if (watchdog_.joinable() || watchdog_stop_ || shutdown_) return;
-  watchdog_ = std::thread([this, id = container_id.substr(0, 12), task_host] { run_watchdog(id, task_host); });
+  watchdog_ = std::thread([this, container_id, task_host] { run_watchdog(container_id, task_host); });
 }
 
 void Adapter::stop_watchdog() {
@@ -172,82 +310,57 @@ void Adapter::shutdown() {
   for (auto& d : drains) d.join();
 }
 
-void Adapter::run_watchdog(std::string id12, std::string host) {
-  auto url = split_url(opts_.state_url);
-  if (!url) {
-    spdlog::error("Sidecar watchdog off: EXECUTOR_SIDECAR_URL {}", url.error().message);
-    return;
+StateFetcher Adapter::http_fetcher(const SplitUrl& url) {
+  auto client = std::shared_ptr<httplib::Client>(make_client(url.base, opts_.http_timeout));
+  return [this, client, path = url.path] {
+    Fetched f;
+    auto res = get_capped(*client, path, kMaxStateBytes, opts_.http_timeout, &watchdog_cancel_, f.too_big);
+    if (f.too_big) {
+      f.http_status = 200;
+      f.error = fmt::format("the state document at {} is larger than {} MiB", opts_.state_url, kMaxStateBytes >> 20);
+    } else if (!res) {
+      f.cancelled = watchdog_cancel_.is_set();
+      f.error = fmt::format("GET {}: {}", opts_.state_url, res.error().message);
+    } else {
+      f.http_status = res->status;
+      f.body = std::move(res->body);
+    }
+    return f;
+  };
+}
+
+void Adapter::run_watchdog(std::string container_id, std::string host) {
+  StateFetcher fetch = fetch_;
+  if (!fetch) {
+    auto url = split_url(opts_.state_url);
+    if (!url) {
+      spdlog::error("Sidecar watchdog off: EXECUTOR_SIDECAR_URL {}", url.error().message);
+      return;
+    }
+    fetch = http_fetcher(*url);
   }
+  const std::string id12 = container_id.substr(0, 12);
   spdlog::info("Sidecar watchdog for service {} on host {}: first check in {}, then every {}", id12, host,
                ms(opts_.backoff), ms(opts_.poll_interval));
+  // Go: executor.go:263-264, the backoff, then the first check at once (an immediate timed looper).
   if (!sleep_for(opts_.backoff)) return;
-  auto client = make_client(url->base, opts_.http_timeout);
-  FailureCounter counter(opts_.max_fails);
-  int consecutive = 0;
-  std::optional<bool> reported;
+  Watch watch(opts_.max_fails, opts_.health_updates, container_id, host);
+  const auto pause = [this] { return sleep_for(opts_.retry_delay); };
+  PollTicker ticker(opts_.poll_interval);
   while (true) {
-    // One check: up to RETRY_COUNT + 1 attempts, RETRY_DELAY apart.
-    std::optional<int> status;
-    std::string doubt;
-    for (int attempt = 0; attempt <= opts_.retry_count; ++attempt) {
-      if (attempt > 0 && !sleep_for(opts_.retry_delay)) return;
-      bool too_big = false;
-      auto res = get_capped(*client, url->path, kMaxStateBytes, opts_.http_timeout, &watchdog_cancel_, too_big);
-      if (watchdog_cancel_.is_set()) return;  // stopped while the request was in flight
-      if (too_big) {
-        doubt = fmt::format("Sidecar's state document at {} is larger than {} MiB", opts_.state_url,
-                            kMaxStateBytes >> 20);
-        break;
-      }
-      if (!res) {
-        doubt = fmt::format("Sidecar unreachable at {}: {}", opts_.state_url, res.error().message);
-        continue;
-      }
-      if (res->status != 200) {
-        doubt = fmt::format("Sidecar answered HTTP {} at {}", res->status, opts_.state_url);
-        continue;
-      }
-      const std::string& body = res->body;
-      const Lookup l = find_service_status(body, host, id12);
-      switch (l.kind) {
-        case Lookup::Kind::Found: status = l.status; doubt.clear(); break;
-        case Lookup::Kind::Invalid: doubt = fmt::format("Sidecar's state document is not valid: {}", l.error); break;
-        case Lookup::Kind::NoHost: doubt = fmt::format("Sidecar does not list host {}", host); break;
-        case Lookup::Kind::NoService:
-          doubt = fmt::format("Sidecar does not list service {} on host {}", id12, host);
-          break;
-        case Lookup::Kind::NoStatus: doubt = fmt::format("Sidecar gives service {} no status", id12); break;
-      }
-      break;  // an answer, even a useless one, ends the retries
-    }
+    const auto result = run_check(fetch, opts_.retry_count, pause, host, id12);
+    if (!result || watchdog_cancel_.is_set()) return;  // stopped, perhaps while a request was in flight
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (watchdog_stop_ || shutdown_) return;
     }
-    const bool failed = status && (*status == static_cast<int>(Status::Unhealthy) ||
-                                   *status == static_cast<int>(Status::Tombstone));
-    const char* name = status ? to_string(static_cast<Status>(*status)) : "?";
-    if (!status) {
-      spdlog::warn("{}: assuming healthy", doubt);
-    } else if (failed) {
-      spdlog::warn("Sidecar reports service {} {} ({} failed check(s) in a row, kill after {})", id12, name,
-                   consecutive + 1, opts_.max_fails + 1);
-    } else {
-      spdlog::debug("Sidecar reports service {} {}", id12, name);
-    }
-    consecutive = failed ? consecutive + 1 : 0;
-    std::optional<bool> health;
-    if (status && *status == static_cast<int>(Status::Alive)) health = true;
-    if (failed) health = false;
-    if (opts_.health_updates && health && health != reported) {
-      reported = health;
-      sink_(ev::HealthChanged{*health});
-    }
-    if (counter.observe(failed)) {
-      sink_(ev::WatchdogKill{fmt::format("Sidecar reported the service {} on {} checks in a row", name, consecutive)});
+    const Watch::Actions actions = watch.after(*result);
+    if (actions.health) sink_(ev::HealthChanged{*actions.health});
+    if (actions.kill) {
+      sink_(ev::WatchdogKill{*actions.kill});
       return;
     }
-    if (!sleep_for(opts_.poll_interval)) return;
+    if (!sleep_until(ticker.next(std::chrono::steady_clock::now()))) return;
   }
 }
 
@@ -269,6 +382,8 @@ void Adapter::do_drain(std::string id12) {
     return;
   }
   auto client = make_client(url->base, opts_.http_timeout);
+  // Go: executor_utils.go:185 and :203, the lines logged around the drain calls.
+  spdlog::warn("Setting service ID \"{}\" status to DRAINING in Sidecar", id12);
   std::string last;
   for (int attempt = 0; attempt <= opts_.retry_count; ++attempt) {
     if (attempt > 0) {
@@ -284,7 +399,8 @@ void Adapter::do_drain(std::string id12) {
       return;
     }
     last = res ? fmt::format("HTTP {}", res->status) : res.error().message;
-    spdlog::warn("drain request for service {} to {}{}: {}", id12, url->base, path, last);
+    spdlog::warn("Failed {} attempts to set service to DRAINING in Sidecar! (POST {}{}: {})", attempt + 1, url->base,
+                 path, last);
     if (shutdown_cancel_.is_set()) break;
   }
   spdlog::error("Sidecar did not accept the drain of service {} ({}); the task is stopped anyway", id12, last);
@@ -292,20 +408,22 @@ void Adapter::do_drain(std::string id12) {
 
 util::Result<std::string> fetch_seeds(const std::string& agent_endpoint, int master_port, Duration timeout,
                                       const util::CancelFlag* cancel) {
-  auto sj = get_json("http://" + agent_endpoint, "/state", timeout, cancel);
+  auto sj = get_json("http://" + agent_endpoint, "/state", timeout, cancel, kAgentWording);
   if (!sj) return sj.error();
   const std::string agent_state = "GET http://" + util::escape_control_chars(agent_endpoint) + "/state";
   if (!sj->contains("master_hostname") || !(*sj)["master_hostname"].is_string() ||
       (*sj)["master_hostname"].get<std::string>().empty()) {
-    return util::make_error(fmt::format("{}: no master_hostname", agent_state));
+    return util::make_error(
+        fmt::format(fmt::runtime(kAgentWording.unreadable), fmt::format("{}: no master_hostname", agent_state)));
   }
   const std::string master = (*sj)["master_hostname"];
   const std::string base = fmt::format("http://{}:{}", master, master_port);
-  auto lj = get_json(base, "/slaves", timeout, cancel);
+  auto lj = get_json(base, "/slaves", timeout, cancel, kMasterWording);
   if (!lj) return lj.error();
   const std::string slaves = "GET " + util::escape_control_chars(base) + "/slaves";
   if (!lj->contains("slaves") || !(*lj)["slaves"].is_array()) {
-    return util::make_error(fmt::format("{}: no slaves list", slaves));
+    return util::make_error(
+        fmt::format(fmt::runtime(kMasterWording.unreadable), fmt::format("{}: no slaves list", slaves)));
   }
   std::string seeds;
   for (const auto& s : (*lj)["slaves"]) {

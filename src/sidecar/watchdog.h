@@ -1,8 +1,11 @@
 // The Sidecar adapter: the health watchdog (poll state.json, count failures the Go executor's way,
 // report changes of verdict, ask for a kill), the drain request before a kill, and the seed list.
-// Sidecar being down, slow or confused never kills a task: every doubt counts as healthy.
+// Sidecar being down, slow or confused never kills a task: a doubt counts as healthy and leaves the
+// failure count as it is, as in the Go executor. The log lines start with the Go executor's wording,
+// which operators grep for.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -39,8 +42,10 @@ struct SplitUrl {
 };
 util::Result<SplitUrl> split_url(const std::string& url);
 
-// The Go executor's failure counting: a failure when count < max_fails increments the count; a
-// failure when count >= max_fails means kill (and the count restarts); anything else resets it.
+// The Go executor's failure counting (executor.go sidecarStatus): a failure when count < max_fails
+// increments the count; a failure when count >= max_fails means kill (and the count restarts); a
+// listed service with any other status resets it. Answers that are no verdict (Sidecar unreachable,
+// an answer that is not a state document, our host or service not listed) are not observed at all.
 class FailureCounter {
  public:
   explicit FailureCounter(int max_fails) : max_(max_fails) {}
@@ -53,10 +58,84 @@ class FailureCounter {
   int count_ = 0;
 };
 
+// One GET of the state document: Sidecar's answer, or why none came.
+struct Fetched {
+  int http_status = 0;  // 0: no answer (`error` says why)
+  std::string body;
+  std::string error;
+  bool too_big = false;    // an answer whose body was larger than we read
+  bool cancelled = false;  // no answer because the watchdog is stopping: the check ends, unlogged
+};
+// Fetches the state document once. The adapter's own GETs EXECUTOR_SIDECAR_URL; tests pass theirs.
+using StateFetcher = std::function<Fetched()>;
+
+// What one check learned, told apart as the Go executor's sidecarStatus does.
+struct CheckResult {
+  enum class Kind : unsigned char {
+    Unreachable,       // no answer on any attempt
+    Unparsable,        // an answer that is not a state document (non-200, not JSON, too big…)
+    HostNotListed,     // TASK_HOST is not among Sidecar's servers
+    ServiceNotListed,  // our 12-character id is not under TASK_HOST
+    Listed,            // our service, with `status`
+  };
+  Kind kind = Kind::Unreachable;
+  std::optional<long long> status;  // Listed: Sidecar's Status; none when the service has no Status
+  std::string detail;               // why, logged after Go's wording
+};
+
+// One answer read: the document's verdict on service `id12` under `host`. Only a 200 answer is read
+// as the state document.
+CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12);
+
+// One check: up to retry_count + 1 fetches while no answer comes (Go retries only when there is no
+// answer: any HTTP answer ends the retries), each failed one logged and followed by `pause` (the
+// retry delay; false: stopped). Returns nullopt when stopped.
+std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count, const std::function<bool()>& pause,
+                                     const std::string& host, const std::string& id12);
+
+// The watchdog's memory across checks: the failure count and the last health reported. after()
+// logs the Go executor's lines for the check and says what to do.
+class Watch {
+ public:
+  struct Actions {
+    std::optional<bool> health;       // a health update to send
+    std::optional<std::string> kill;  // the verdict, when the task must be killed
+  };
+  Watch(int max_fails, bool health_updates, std::string container_id, std::string host)
+      : counter_(max_fails), max_fails_(max_fails), health_updates_(health_updates),
+        container_id_(std::move(container_id)), host_(std::move(host)) {}
+  Actions after(const CheckResult& r);
+  int failures() const { return counter_.count(); }
+
+ private:
+  FailureCounter counter_;
+  int max_fails_;
+  bool health_updates_;
+  std::string container_id_, host_;
+  std::optional<bool> reported_;
+};
+
+// The Go executor's poll cadence (go-director's TimedLooper over time.Tick): ticks every poll
+// interval from the end of the first check; a check that outlasts a tick is followed at once by the
+// next (the ticker keeps one tick), and the ticks missed meanwhile are dropped.
+class PollTicker {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit PollTicker(Duration interval) : interval_(std::max(interval, Duration(1))) {}
+  // After a check that ended at `now`: when the next check starts (`now` or later).
+  Clock::time_point next(Clock::time_point now);
+
+ private:
+  Duration interval_;
+  std::optional<Clock::time_point> origin_;
+  long long last_tick_ = 0;  // ticks taken since the origin
+};
+
 class Adapter {
  public:
   using Sink = std::function<void(executor::Event)>;
-  Adapter(WatchdogOptions opts, Sink sink);
+  // `fetch`: how the state document is read (default: GET EXECUTOR_SIDECAR_URL).
+  Adapter(WatchdogOptions opts, Sink sink, StateFetcher fetch = nullptr);
   ~Adapter();
   Adapter(const Adapter&) = delete;
   Adapter& operator=(const Adapter&) = delete;
@@ -73,12 +152,15 @@ class Adapter {
   void shutdown();
 
  private:
-  void run_watchdog(std::string id12, std::string host);
+  void run_watchdog(std::string container_id, std::string host);
+  StateFetcher http_fetcher(const SplitUrl& url);
   bool sleep_for(Duration d);  // false when the watchdog is stopped
+  bool sleep_until(std::chrono::steady_clock::time_point t);  // false when the watchdog is stopped
   void do_drain(std::string id12);
 
   WatchdogOptions opts_;
   Sink sink_;
+  StateFetcher fetch_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool watchdog_stop_ = false;

@@ -369,6 +369,40 @@ std::optional<Duration> lease_duration_of(const Response& r) {
   return std::chrono::seconds(*v);
 }
 
+std::optional<Duration> token_ttl_of(const Response& r) {
+  const auto* auth = object_member(r.body, "auth");
+  const auto v = auth ? integer_member(*auth, "lease_duration") : std::nullopt;
+  if (!v || *v < 0 || *v > 10LL * 365 * 24 * 3600) return std::nullopt;
+  return std::chrono::seconds(*v);
+}
+
+util::Result<Duration> renew_token(Client& client, const std::string& token, long increment_s) {
+  // The increment in whole seconds, as a JSON number, as Go sends it (vault/vault_auth.go:87-92).
+  auto r = client.call("POST", "/v1/auth/token/renew-self", {{"increment", increment_s}}, token);
+  if (!r) return r.error();
+  if (r->status != 200) return util::make_error(describe(*r));
+  const auto ttl = token_ttl_of(*r);
+  if (!ttl) return util::make_error("the answer has no auth.lease_duration");
+  const long got = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(*ttl).count());
+  // Go allows 10 s for the calls in between (vault/vault_auth.go:115-119).
+  if (got + 10 < increment_s) {
+    spdlog::warn("FAILED to get TTL we asked for! Asked for: {}, Got: {}", increment_s, got);
+  } else {
+    spdlog::info("Successfully renewed token with Vault. New TTL: {}", got);
+  }
+  return *ttl;
+}
+
+long aws_parent_token_ttl_s(Duration role_ttl, std::optional<Duration> executor_aws_ttl) {
+  using std::chrono::seconds;
+  // Go: DefaultAWSRoleTTL = 3600 (vault/vault.go:37).
+  const long role =
+      role_ttl.count() > 0 ? static_cast<long>(std::chrono::duration_cast<seconds>(role_ttl).count()) : 3600;
+  const long go =
+      executor_aws_ttl ? static_cast<long>(std::chrono::duration_cast<seconds>(*executor_aws_ttl).count()) : 0;
+  return std::max(role, go);
+}
+
 std::optional<std::string> token_text_problem(std::string_view content) {
   if (!content.empty() && content.back() == '\n') content.remove_suffix(1);
   if (content.empty()) return std::string("it is empty");
@@ -522,10 +556,16 @@ util::Result<Token> obtain_token(Client& client) {
   auto token = checked_login_token(token_from_login(*login));
   if (!token) return util::make_error(fmt::format("Vault login: {}", token.error().message));
   Token t{*token, "a userpass login"};
-  auto renew = client.call("POST", "/v1/auth/token/renew", {{"token", t.value}, {"increment", c.ttl_s}}, t.value);
-  if (!renew || renew->status != 200) {
-    spdlog::warn("could not renew the new Vault token to {} s: {}", c.ttl_s,
-                 renew ? describe(*renew) : renew.error().message);
+  spdlog::info("Successfully authenticated with Vault");
+  // Go (vault/vault_auth.go:229, vault/vault.go:90-93): renewed to VAULT_TTL + 600 s; when that
+  // fails, the error is logged and the token serves this task, but it is not cached for others.
+  const long asked = c.ttl_s + kStartupGraceS;
+  if (auto renewed = renew_token(client, t.value, asked); !renewed) {
+    spdlog::error(
+        "Failure authenticating with Vault: Error renewing token to {} s: {} (the token serves this task "
+        "only; it is not cached)",
+        asked, renewed.error().message);
+    return t;
   }
   if (!c.token_file.empty()) {
     if (auto w = write_token_file(c.token_file, t.value); !w) {
@@ -535,22 +575,92 @@ util::Result<Token> obtain_token(Client& client) {
   return t;
 }
 
-std::optional<Reference> parse_reference(const std::string& value) {
-  static const std::string scheme = "vault://";
-  if (value.rfind(scheme, 0) != 0) return std::nullopt;
-  Reference r;
-  std::string rest = value.substr(scheme.size());
-  if (auto q = rest.find('?'); q != std::string::npos) {
-    std::string query = rest.substr(q + 1);
-    rest.resize(q);
-    std::stringstream ss(query);
-    for (std::string kv; std::getline(ss, kv, '&');) {
-      if (kv.rfind("key=", 0) == 0 && kv.size() > 4) r.key = kv.substr(4);
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// `text` with each %XX replaced by its byte (and '+' by a space for a form value); nullopt on a
+// malformed escape, which net/url refuses too.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hex_digit(text[i + 1]), lo = hex_digit(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += plus_is_space && text[i] == '+' ? ' ' : text[i];
     }
   }
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  r.path = rest;
-  return r;
+  return out;
+}
+
+// Go's url.Values.Get("key") as the executor uses it (q["key"][0]): the first pair named `key`, its
+// value form-decoded, possibly empty; a pair that does not decode, or holds a ';', is skipped.
+std::optional<std::string> query_key(std::string_view query) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
+    const auto eq = pair.find('=');
+    auto name = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (name && value && *name == "key") return value;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+util::Result<std::optional<Reference>> parse_reference(const std::string& value) {
+  static constexpr std::string_view kScheme = "vault://";
+  if (value.rfind(kScheme, 0) != 0) return std::optional<Reference>{};
+  std::string_view rest(value);
+  rest.remove_prefix(kScheme.size());
+  // url.Parse cuts the fragment first, then the query.
+  rest = rest.substr(0, rest.find('#'));
+  std::string_view query;
+  if (const auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  // The authority (Go's Host) ends at the first '/'; user information before an '@' is not part of it.
+  const auto slash = rest.find('/');
+  std::string_view host = rest.substr(0, slash);
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  const auto decoded_host = percent_decode(host, false);
+  const auto decoded_path = percent_decode(slash == std::string_view::npos ? "" : rest.substr(slash), false);
+  if (!decoded_host || !decoded_path) {
+    return util::make_error(
+        fmt::format("Unable to parse Vault URL: '{}' (a malformed percent-escape)", util::escape_control_chars(value)));
+  }
+  Reference r;
+  r.path = *decoded_host + *decoded_path;
+  while (!r.path.empty() && r.path.back() == '/') r.path.pop_back();
+  if (auto key = query_key(query)) r.key = std::move(*key);
+  return std::optional<Reference>(std::move(r));
+}
+
+std::string wire_path(std::string_view decoded_path) {
+  std::string out;
+  while (!decoded_path.empty()) {
+    const auto slash = decoded_path.find('/');
+    const std::string_view segment = decoded_path.substr(0, slash);
+    decoded_path = slash == std::string_view::npos ? std::string_view{} : decoded_path.substr(slash + 1);
+    if (segment.empty()) continue;
+    if (!out.empty()) out += '/';
+    out += path_segment(segment);
+  }
+  return out;
 }
 
 util::Result<void> check_secret_path(const std::string& path,
@@ -560,8 +670,9 @@ util::Result<void> check_secret_path(const std::string& path,
   for (std::string seg; std::getline(ss, seg, '/');) {
     if (seg.empty()) continue;
     if (seg == "." || seg == ".." || seg.find('%') != std::string::npos) {
-      return util::make_error(fmt::format("Vault path {}: \".\", \"..\" and '%' are not allowed in a path",
-                                          util::escape_control_chars(path)));
+      return util::make_error(
+          fmt::format("Vault path {}: \".\", \"..\" and '%' are not allowed in a (percent-decoded) path",
+                      util::escape_control_chars(path)));
     }
     segments.push_back(seg);
   }
@@ -596,14 +707,14 @@ util::Result<std::string> read_secret(Client& client, const std::string& token, 
   // KV v2 mounts keep secrets under <mount>/data/<rest>.
   std::string read_path = ref.path;
   bool v2 = false;
-  auto mount = client.call("GET", "/v1/sys/internal/ui/mounts/" + ref.path, nullptr, token);
+  auto mount = client.call("GET", "/v1/sys/internal/ui/mounts/" + wire_path(ref.path), nullptr, token);
   // No answer at all (unreachable, deadline, cancelled): the read would fare no better.
   if (!mount) return util::make_error(fmt::format("Vault unreachable: {}", mount.error().message));
   if (auto p = kv2_read_path(*mount, ref.path)) {
     v2 = true;
     read_path = *p;
   }
-  auto r = client.call("GET", "/v1/" + read_path, nullptr, token);
+  auto r = client.call("GET", "/v1/" + wire_path(read_path), nullptr, token);
   if (!r) return util::make_error(fmt::format("Vault unreachable: {}", r.error().message));
   auto value = secret_from_answer(*r, ref, v2);
   if (value) util::register_secret(*value);
@@ -638,6 +749,50 @@ util::Result<std::string> Secrets::ensure_token() {
   return t->value;
 }
 
+util::Result<std::string> Secrets::aws_parent_token() {
+  const Config& c = client_->config();
+  if (c.username.empty() || c.password.empty()) {
+    return util::make_error("EXECUTOR_AWS_ROLE needs VAULT_USERNAME and VAULT_PASSWORD for the task's own token");
+  }
+  // Go reads EXECUTOR_AWS_TTL for the parent token (vault/vault.go:111-116, parsed by time.ParseDuration).
+  std::optional<Duration> go_ttl;
+  if (auto v = env_("EXECUTOR_AWS_TTL"); v && !v->empty()) {
+    auto d = settings::parse_go_duration(*v);
+    if (!d || d->count() < std::chrono::nanoseconds(std::chrono::seconds(1)).count()) {
+      return util::make_error(fmt::format("EXECUTOR_AWS_TTL=\"{}\": not a duration of a second or more (e.g. \"8h\")",
+                                          util::escape_control_chars(*v)));
+    }
+    go_ttl = *d;
+  }
+  const long asked = aws_parent_token_ttl_s(aws_.ttl, go_ttl) + kStartupGraceS;
+  spdlog::info("Attempting to get a service-specific parent token with TTL to match requested AWS Role");
+  // The password alone, as Go sends it (vault/vault_auth.go:219, 57-60): Vault's userpass login reads
+  // no other field (a `ttl` there is ignored), so the TTL comes from the renewal below.
+  auto login = client_->call("POST", login_path(c), {{"password", c.password}}, "");
+  if (!login) return util::make_error(fmt::format("Vault login for the AWS role: {}", login.error().message));
+  auto parent = checked_login_token(token_from_login(*login));
+  if (!parent) return util::make_error(fmt::format("Vault login for the AWS role: {}", parent.error().message));
+  spdlog::info("Successfully authenticated with Vault");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    parent_token_ = *parent;  // revoked at cleanup, whatever happens next
+  }
+  parent_ttl_ = token_ttl_of(*login);
+  auto renewed = renew_token(*client_, *parent, asked);
+  if (renewed) {
+    parent_ttl_ = *renewed;
+  } else {
+    // Go's outcome (vault/vault.go:84-87, vault/vault_auth.go:226-231): an error line, and the task goes
+    // on with the login's token as it is. Ours also bounds the lease watch by that token's TTL.
+    spdlog::error("Failed to get Vault parent Token to enable AWS Role: Error renewing token to {} s: {}{}", asked,
+                  renewed.error().message,
+                  parent_ttl_ ? fmt::format(" (going on with the token's own TTL of {} s)",
+                                            std::chrono::duration_cast<std::chrono::seconds>(*parent_ttl_).count())
+                              : "");
+  }
+  return *parent;
+}
+
 util::Result<AwsCredentials> Secrets::aws_credentials() {
   const Duration ttl = aws_.ttl.count() > 0 ? aws_.ttl : std::chrono::seconds(3600);
   if (ttl > aws_.max_ttl) {
@@ -648,20 +803,10 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
   if (auto ok = util::check_http_text("EXECUTOR_AWS_ROLE", aws_.role); !ok) return ok.error();
   if (auto c = ensure_client(); !c) return c.error();
   // A parent token of the task's own, living as long as the credentials.
-  const Config& c = client_->config();
-  if (c.username.empty() || c.password.empty()) {
-    return util::make_error("EXECUTOR_AWS_ROLE needs VAULT_USERNAME and VAULT_PASSWORD for the task's own token");
-  }
+  auto parent = aws_parent_token();
+  if (!parent) return parent.error();
+  const std::string parent_token = *parent;
   const long ttl_s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
-  auto login = client_->call("POST", login_path(c), {{"password", c.password}, {"ttl", fmt::format("{}s", ttl_s)}}, "");
-  if (!login) return util::make_error(fmt::format("Vault login for the AWS role: {}", login.error().message));
-  auto parent = checked_login_token(token_from_login(*login));
-  if (!parent) return util::make_error(fmt::format("Vault login for the AWS role: {}", parent.error().message));
-  std::string parent_token = *parent;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    parent_token_ = parent_token;  // revoked at cleanup, whatever happens next
-  }
   auto creds = client_->call("GET", "/v1/aws/creds/" + path_segment(aws_.role), nullptr, parent_token);
   if (!creds) return util::make_error(fmt::format("aws/creds/{}: {}", aws_.role, creds.error().message));
   auto got = aws_from_answer(*creds);
@@ -677,13 +822,16 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
         ttl_s + static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(aws_.expiry_margin).count());
     auto renew = client_->call("PUT", "/v1/sys/leases/renew", {{"lease_id", out.lease_id}, {"increment", increment}},
                                parent_token);
-    if (renew && renew->status == 200 && lease_duration_of(*renew)) {
-      out.lease_duration = *lease_duration_of(*renew);
-      spdlog::info("AWS lease renewed for {} s (asked {} s)",
-                   std::chrono::duration_cast<std::chrono::seconds>(out.lease_duration).count(), increment);
-    } else {
-      spdlog::warn("could not renew the AWS lease: {}", renew ? describe(*renew) : renew.error().message);
+    if (!renew || renew->status != 200 || !lease_duration_of(*renew)) {
+      // Go fails the task here (callbacks.go:50-56, executor.go SetVaultAWSTTL).
+      return util::make_error(fmt::format("Unable to renew AWS Creds Lease to {} s: {}", increment,
+                                          !renew                 ? renew.error().message
+                                          : renew->status != 200 ? describe(*renew)
+                                                                 : "the answer has no lease_duration"));
     }
+    out.lease_duration = *lease_duration_of(*renew);
+    spdlog::info("AWS lease renewed for {} s (asked {} s)",
+                 std::chrono::duration_cast<std::chrono::seconds>(out.lease_duration).count(), increment);
   }
   return out;
 }
@@ -709,9 +857,12 @@ util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env
     const auto eq = kv.find('=');
     const std::string name = util::escape_control_chars(kv.substr(0, eq));
     const std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    auto ref = parse_reference(value);
-    if (!ref) continue;
+    auto parsed = parse_reference(value);
+    if (!parsed) return util::make_error(fmt::format("env {}: {}", name, parsed.error().message));
+    if (!*parsed) continue;
+    const Reference* ref = &**parsed;
     const std::string shown = util::escape_control_chars(value);  // a reference, never a secret
+    // Every rule below applies to the decoded path: "%61uth/" is auth/.
     // Refused before any request, the token's included.
     if (auto ok = util::check_http_text("Vault path", ref->path); !ok) {
       return util::make_error(fmt::format("env {}: {}", name, ok.error().message));
@@ -724,7 +875,7 @@ util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env
     auto secret = read_secret(*client_, *token, *ref);
     if (!secret) return util::make_error(fmt::format("env {}: {}: {}", name, shown, secret.error().message));
     out.replacements[kv] = kv.substr(0, eq) + "=" + *secret;
-    spdlog::info("env {}: resolved from Vault path {}", name, ref->path);
+    spdlog::info("env {}: resolved from Vault path {}", name, util::escape_control_chars(ref->path));
   }
   if (!aws_.role.empty()) {
     const std::string role = util::escape_control_chars(aws_.role);
@@ -735,23 +886,31 @@ util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env
     if (!creds->session_token.empty()) out.extra.push_back("AWS_SESSION_TOKEN=" + creds->session_token);
     spdlog::info("AWS credentials for role {}: lease of {} s", role,
                  std::chrono::duration_cast<std::chrono::seconds>(creds->lease_duration).count());
-    if (creds->lease_duration.count() > 0) {
-      const auto expiry = Clock::now() + creds->lease_duration - aws_.expiry_margin;
+    // The credentials end with the lease, or earlier with their parent token (Vault revokes a token's
+    // leases with it): the watch takes whichever ends first.
+    Duration life = creds->lease_duration;
+    std::string message = fmt::format("the AWS credentials of role {} expire (lease of {} s)", role,
+                                      std::chrono::duration_cast<std::chrono::seconds>(life).count());
+    if (parent_ttl_ && parent_ttl_->count() > 0 && (life.count() <= 0 || *parent_ttl_ < life)) {
+      life = *parent_ttl_;
+      message = fmt::format("the AWS credentials of role {} end with the task's Vault token (TTL of {} s)", role,
+                            std::chrono::duration_cast<std::chrono::seconds>(life).count());
+    }
+    if (life.count() > 0) {
+      const auto expiry = Clock::now() + life - aws_.expiry_margin;
       std::lock_guard<std::mutex> lock(mu_);
       if (!stop_ && !lease_thread_.joinable())
-        lease_thread_ = std::thread([this, expiry, d = creds->lease_duration] { watch_lease(expiry, d); });
+        lease_thread_ = std::thread([this, expiry, m = std::move(message)] { watch_lease(expiry, m); });
     }
   }
   return out;
 }
 
-void Secrets::watch_lease(std::chrono::steady_clock::time_point expiry, Duration lease) {
+void Secrets::watch_lease(std::chrono::steady_clock::time_point expiry, std::string message) {
   std::unique_lock<std::mutex> lock(mu_);
   if (cv_.wait_until(lock, expiry, [this] { return stop_; })) return;
   lock.unlock();
-  on_expiring_(fmt::format("the AWS credentials of role {} expire (lease of {} s)",
-                           util::escape_control_chars(aws_.role),
-                           std::chrono::duration_cast<std::chrono::seconds>(lease).count()));
+  on_expiring_(std::move(message));
 }
 
 void Secrets::cancel() {

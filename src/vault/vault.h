@@ -106,18 +106,26 @@ struct Token {
 };
 util::Result<Token> obtain_token(Client& client);
 
-// A `vault://<path>[?key=<field>]` reference.
+// A `vault://<path>[?key=<field>]` reference, read as the Go executor reads it (net/url's url.Parse:
+// path = host + path, percent-decoded; the first `key` of the query, form-decoded; the fragment
+// dropped). `path` is the decoded path, trailing slashes removed: every check (check_secret_path)
+// applies to it, and requests send it with each segment escaped again (wire_path), so that what
+// Vault decodes is exactly what was checked.
 struct Reference {
   std::string path;
   std::string key = "value";
 };
-std::optional<Reference> parse_reference(const std::string& value);
+// nullopt: not a vault:// reference. An error: a malformed percent-escape in the path (url.Parse
+// refuses it too); the message quotes the reference, which is no secret.
+util::Result<std::optional<Reference>> parse_reference(const std::string& value);
+// A decoded path as sent: empty segments dropped, each segment percent-escaped.
+std::string wire_path(std::string_view decoded_path);
 
-// Whether a task may read this Vault path with the executor's token. Never: `.` or `..` segments,
-// and Vault's own endpoints (auth/, sys/, identity/, cubbyhole/, the token's own lookup) — a
-// reference like vault://auth/token/lookup-self?key=id would hand the executor's token to the
-// container. When `allowed_prefixes` is set (policy.vault_path_prefixes), only paths below one of
-// them, whole segments.
+// Whether a task may read this (decoded) Vault path with the executor's token. Never: `.` or `..`
+// segments, a '%' (a proxy decoding twice would see an escape), and Vault's own endpoints (auth/,
+// sys/, identity/, cubbyhole/, the token's own lookup) — a reference like
+// vault://auth/token/lookup-self?key=id would hand the executor's token to the container. When
+// `allowed_prefixes` is set (policy.vault_path_prefixes), only paths below one of them, whole segments.
 util::Result<void> check_secret_path(const std::string& path,
                                      const std::optional<std::vector<std::string>>& allowed_prefixes);
 
@@ -140,6 +148,20 @@ util::Result<std::string> secret_from_answer(const Response& r, const Reference&
 util::Result<std::string> token_from_login(const Response& r);
 util::Result<AwsCredentials> aws_from_answer(const Response& r);
 std::optional<Duration> lease_duration_of(const Response& r);
+// A token's TTL in a login or renewal answer (auth.lease_duration); nullopt when absent or absurd.
+std::optional<Duration> token_ttl_of(const Response& r);
+
+// Token renewal as the Go executor does it after each userpass login (vault/vault_auth.go: Renew,
+// GetTokenWithLogin): to the wanted TTL plus a startup grace of 600 s. Ours renews through
+// auth/token/renew-self (Vault's default policy allows it; Go's auth/token/renew needs a grant of
+// its own) and reads the TTL Vault granted from the answer. Logs Go's lines ("Successfully renewed
+// token with Vault. New TTL: N", or "FAILED to get TTL we asked for! Asked for: A, Got: G" when
+// Vault granted less). An error: no answer, or a non-200 one; never quotes the token.
+inline constexpr long kStartupGraceS = 600;
+util::Result<Duration> renew_token(Client& client, const std::string& token, long increment_s);
+// The TTL asked for the AWS role's parent token, before the grace: EXECUTOR_AWS_ROLE_TTL (3600 s when
+// unset), or Go's EXECUTOR_AWS_TTL when that is longer (Go reads only the latter, for the token).
+long aws_parent_token_ttl_s(Duration role_ttl, std::optional<Duration> executor_aws_ttl);
 
 // What the Secrets step gives the container: replacements for "NAME=vault://…" entries and extra
 // variables (AWS keys).
@@ -180,7 +202,10 @@ class Secrets {
   util::Result<void> ensure_client();
   util::Result<std::string> ensure_token();
   util::Result<AwsCredentials> aws_credentials();
-  void watch_lease(std::chrono::steady_clock::time_point expiry, Duration lease);
+  // Logs in for the parent token and renews it (Go's outcome when the renewal fails: logged, the
+  // login's own TTL stands). Sets parent_token_ (revoked at cleanup) and parent_ttl_.
+  util::Result<std::string> aws_parent_token();
+  void watch_lease(std::chrono::steady_clock::time_point expiry, std::string message);
 
   util::Result<SecretEnv> resolve_all(const std::vector<std::string>& env);
 
@@ -191,7 +216,8 @@ class Secrets {
   util::CancelFlag cancel_;
   std::unique_ptr<Client> client_;  // used by the resolving thread only
   std::optional<Token> token_;
-  std::mutex mu_;  // guards what follows
+  std::optional<Duration> parent_ttl_;  // the parent token's TTL, when Vault said (resolving thread only)
+  std::mutex mu_;                       // guards what follows
   std::condition_variable cv_;
   std::optional<Config> cfg_;
   std::string parent_token_, lease_id_;

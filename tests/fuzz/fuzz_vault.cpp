@@ -1,7 +1,8 @@
 // Vault's answers: any bytes as the body of an answer with a status chosen by the input, read by
-// every answer parser; any text as a vault:// reference and as a token file's content (the checks
-// that keep a planted file out of X-Vault-Token). Nothing may throw; an accepted token text is one
-// header-safe line.
+// every answer parser; any text as a vault:// reference (its decoded path escaped again for the
+// wire) and as a token file's content (the checks that keep a planted file out of X-Vault-Token).
+// Nothing may throw; an accepted token text is one header-safe line.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -23,7 +24,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)vault::token_from_login(r);
   (void)vault::aws_from_answer(r);
   (void)vault::lease_duration_of(r);
-  if (auto parsed = vault::parse_reference(body)) (void)parsed->key.size();
+  (void)vault::token_ttl_of(r);
+  // A reference's decoded path, sent again: never a byte outside the unreserved set but '/' and the
+  // escapes, so no decoded '?', '#', '%' or dot segment can reach Vault as syntax.
+  if (auto parsed = vault::parse_reference(body); parsed && *parsed) {
+    for (const char c : vault::wire_path((*parsed)->path)) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+                      c == '/' || c == '%';
+      if (!ok) __builtin_trap();
+    }
+  }
   if (!vault::token_text_problem(body)) {
     std::string_view line(body);
     if (line.back() == '\n') line.remove_suffix(1);

@@ -238,4 +238,19 @@ std::string LocalRegistry::push(DockerDaemon& daemon, const std::string& local_r
   return remote;
 }
 
+std::string LocalRegistry::push_by_digest(DockerDaemon& daemon, const std::string& local_ref, const std::string& name) {
+  const std::string remote = address() + "/" + name;
+  const std::map<std::string, std::string> env = {{"DOCKER_CONFIG", config_dir(user_, password_)}};
+  daemon.cli({"tag", local_ref, remote});
+  const std::string out = daemon.cli({"push", remote}, "", env);  // "<tag>: digest: sha256:<hex> size: <n>"
+  daemon.cli({"rmi", remote});
+  const auto at = out.find("digest: sha256:");
+  if (at == std::string::npos) throw std::runtime_error("docker push printed no digest: " + out);
+  const std::string digest = out.substr(at + 8, 7 + 64);
+  const auto slash = remote.rfind('/');
+  const auto colon = remote.rfind(':');
+  const std::string repository = colon != std::string::npos && colon > slash ? remote.substr(0, colon) : remote;
+  return repository + "@" + digest;
+}
+
 }  // namespace testing_support

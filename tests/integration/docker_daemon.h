@@ -59,6 +59,8 @@ class LocalRegistry {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // Pushes a local image of `daemon` as <address>/<name>; the daemon's copy is then removed.
   std::string push(DockerDaemon& daemon, const std::string& local_ref, const std::string& name);
+  // Pushes as push() does; returns the pushed manifest by digest: <address>/<name without tag>@sha256:….
+  std::string push_by_digest(DockerDaemon& daemon, const std::string& local_ref, const std::string& name);
   // A DOCKER_CONFIG directory whose config.json holds these credentials for this registry.
   std::string config_dir(const std::string& user, const std::string& password) const;
 

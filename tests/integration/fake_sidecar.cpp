@@ -125,14 +125,23 @@ void FakeSidecar::listen() {
     {
       std::lock_guard<std::mutex> lock(mu_);
       const bool listed = mode_ == Mode::Normal && !id_.empty();
+      int step = listed ? status_ : -1;
       if (listed && !script_.empty()) {
-        status_ = script_.front();
+        step = script_.front();
+        if (step >= 0) status_ = step;
         if (script_.size() > 1) script_.erase(script_.begin());
       }
-      calls_.push_back({std::chrono::steady_clock::now(), "state", listed ? status_ : -1});
+      calls_.push_back({std::chrono::steady_clock::now(), "state", step});
       delay = delay_;
-      mode = mode_;
-      doc = document_locked();
+      mode = step == kHttp500 ? Mode::Http500 : step == kGarbage ? Mode::Garbage : mode_;
+      if (step == kNotListed) {
+        const Mode saved = mode_;
+        mode_ = Mode::NotListed;  // this one document without our service
+        doc = document_locked();
+        mode_ = saved;
+      } else {
+        doc = document_locked();
+      }
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     switch (mode) {

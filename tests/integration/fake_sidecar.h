@@ -35,7 +35,9 @@ class FakeSidecar {
   // Our service: `id` (12 characters) under `host`, with Sidecar's status number.
   void set_service(const std::string& host, const std::string& id, int status);
   void set_status(int status);
-  // Statuses served by the next polls that list the service, one per poll; the last one stays.
+  // Statuses served by the next polls that list the service, one per poll; the last one stays. A
+  // step below 0 answers that one poll as a Mode does: kHttp500, kGarbage, kNotListed.
+  static constexpr int kHttp500 = -500, kGarbage = -501, kNotListed = -502;
   void set_script(std::vector<int> statuses);
   void set_mode(Mode m);
   void set_delay(std::chrono::milliseconds d);
@@ -49,6 +51,7 @@ class FakeSidecar {
     std::chrono::steady_clock::time_point at;
     std::string what;  // "state" or "drain <id>"
     int served = -1;   // state: the status served for our service (-1: not listed, or no document)
+    //                    or the script's step below 0 that answered this poll
     // Dribble mode: when the client hung up before the whole answer was written (default: not seen).
     std::optional<std::chrono::steady_clock::time_point> hung_up = std::nullopt;
   };

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -13,6 +14,52 @@ using nlohmann::json;
 
 namespace {
 std::string err(const std::string& m) { return json{{"errors", json::array({m})}}.dump(); }
+
+// sdk/framework/backend.go HandleRequest: fields outside the path's schema are ignored, and named
+// (sorted, Go's %v of a []string) in a warning.
+json ignored_fields_warning(const json& in, const std::set<std::string>& known) {
+  std::vector<std::string> ignored;
+  for (const auto& [k, v] : in.items()) {
+    if (!known.count(k)) ignored.push_back(k);
+  }
+  if (ignored.empty()) return json::array();
+  std::sort(ignored.begin(), ignored.end());
+  std::string list;
+  for (const auto& k : ignored) list += (list.empty() ? "" : " ") + k;
+  return json::array({"Endpoint ignored these unrecognized parameters: [" + list + "]"});
+}
+
+// parseutil.ParseDurationSecond, as a TypeDurationSecond field reads its input: a number of seconds,
+// or a string holding one, or a number with an s/m/h/d suffix. nullopt: Vault's 400.
+std::optional<long> duration_seconds(const json& v) {
+  if (v.is_number_integer() || v.is_number_unsigned()) return v.get<long>();
+  if (v.is_number_float()) return static_cast<long>(v.get<double>());
+  if (!v.is_string()) return std::nullopt;
+  std::string t = v.get<std::string>();
+  if (t.empty()) return 0L;
+  long unit = 1;
+  switch (t.back()) {
+    case 's':
+      unit = 1;
+      t.pop_back();
+      break;
+    case 'm':
+      unit = 60;
+      t.pop_back();
+      break;
+    case 'h':
+      unit = 3600;
+      t.pop_back();
+      break;
+    case 'd':
+      unit = 86400;
+      t.pop_back();
+      break;
+    default: break;
+  }
+  if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 12) return std::nullopt;
+  return std::stol(t) * unit;
+}
 std::string envelope(json data, const std::string& lease_id = "", long lease = 0) {
   return json{{"request_id", "r-1"},     {"lease_id", lease_id},    {"renewable", !lease_id.empty()},
               {"lease_duration", lease}, {"data", std::move(data)}, {"wrap_info", nullptr},
@@ -44,7 +91,7 @@ FakeVault::FakeVault() {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      calls_.push_back({req.method, req.path, token, req.body, status});
+      calls_.push_back({req.method, req.path, token, req.body, status, req.target, out});
     }
     res.status = status;
     if (dribble) {
@@ -80,19 +127,19 @@ void FakeVault::go_down() {
 
 std::string FakeVault::addr() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
-void FakeVault::add_user(const std::string& user, const std::string& password) {
+void FakeVault::add_user(const std::string& user, const std::string& password, long token_ttl_s, long token_max_ttl_s) {
   std::lock_guard<std::mutex> lock(mu_);
-  users_[user] = password;
+  users_[user] = {password, token_ttl_s, token_max_ttl_s};
 }
 std::string FakeVault::add_token() {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string t = fmt::format("hvs.fake-token-{}", next_++);
-  tokens_.insert(t);
+  tokens_[t] = TokenEntry{0, 0, Clock::now(), std::nullopt};
   return t;
 }
 void FakeVault::add_token(const std::string& value) {
   std::lock_guard<std::mutex> lock(mu_);
-  tokens_.insert(value);
+  tokens_[value] = TokenEntry{0, 0, Clock::now(), std::nullopt};
 }
 void FakeVault::put_kv1(const std::string& path, std::map<std::string, std::string> data) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -135,25 +182,11 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
     return;
   }
   // Login: the only call without a token.
-  if (method == "POST" && p.rfind("auth/userpass/login/", 0) == 0) {
-    const std::string user = p.substr(20);
-    auto it = users_.find(user);
-    if (it == users_.end() || !in.contains("password") || in["password"] != it->second) {
-      status = 400;
-      out = err("invalid username or password");
-      return;
-    }
-    const std::string t = fmt::format("hvs.fake-login-{}", next_++);
-    tokens_.insert(t);
-    long ttl = 2764800;
-    if (in.contains("ttl") && in["ttl"].is_string()) ttl = std::atol(in["ttl"].get<std::string>().c_str());
-    status = 200;
-    out = json{{"auth", {{"client_token", t}, {"lease_duration", ttl}, {"renewable", true}, {"policies", {"default"}}}},
-               {"data", nullptr}}
-              .dump();
+  if ((method == "POST" || method == "PUT") && p.rfind("auth/userpass/login/", 0) == 0) {
+    login(p.substr(20), body, status, out);
     return;
   }
-  if (token.empty() || !tokens_.count(token)) {
+  if (token.empty() || !live_locked(token)) {
     status = 403;
     out = err("permission denied");
     return;
@@ -166,22 +199,33 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
     }
   }
   if (method == "GET" && p == "auth/token/lookup-self") {
+    const auto& e = tokens_.at(token);
+    const long left =
+        e.expires ? std::chrono::duration_cast<std::chrono::seconds>(*e.expires - Clock::now()).count() : 0;
     status = 200;
-    out = envelope({{"ttl", 3000}, {"id", "(not shown)"}});
+    out = envelope({{"ttl", left}, {"renewable", e.default_ttl_s > 0}, {"id", "(not shown)"}});
     return;
   }
-  if (method == "POST" && p == "auth/token/renew") {
-    if (!in.contains("token") || !tokens_.count(in["token"].get<std::string>())) {
-      status = 400;
-      out = err("invalid token");
-      return;
-    }
-    status = 200;
-    out = json{{"auth", {{"client_token", in["token"]}, {"lease_duration", in.value("increment", 0L)}}}}.dump();
+  if ((method == "POST" || method == "PUT") && p == "auth/token/renew-self") {
+    renew(p, token, body, status, out);
+    return;
+  }
+  if ((method == "POST" || method == "PUT") && p == "auth/token/renew") {
+    const std::string target = in.contains("token") && in["token"].is_string() ? in["token"].get<std::string>() : "";
+    renew(p, target, body, status, out);
     return;
   }
   if (method == "POST" && p == "auth/token/revoke-self") {
     tokens_.erase(token);
+    // A token's leases end with it.
+    for (auto it = leases_.begin(); it != leases_.end();) {
+      if (it->second == token) {
+        revoked_leases_.push_back(it->first);
+        it = leases_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     status = 204;
     return;
   }
@@ -233,7 +277,7 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
       return;
     }
     const std::string lease = fmt::format("aws/creds/{}/lease-{}", it->first, next_++);
-    leases_.insert(lease);
+    leases_[lease] = token;
     json data{{"access_key", it->second.access}, {"secret_key", it->second.secret}};
     data["security_token"] = it->second.session.empty() ? json(nullptr) : json(it->second.session);
     status = 200;
@@ -247,7 +291,13 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
       out = err("lease not found");
       return;
     }
-    const long inc = in.value("increment", 0L);
+    const auto parsed = duration_seconds(in.value("increment", json(0)));
+    if (!parsed) {
+      status = 400;
+      out = err("Field validation failed: error converting input for field \"increment\"");
+      return;
+    }
+    const long inc = *parsed;
     renewals_.push_back({lease, inc});
     status = 200;
     out = json{{"lease_id", lease}, {"renewable", true}, {"lease_duration", inc}}.dump();
@@ -267,6 +317,113 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
   }
   status = 404;
   out = err(fmt::format("no handler for route \"{}\"", p));
+}
+
+bool FakeVault::live_locked(const std::string& token) const {
+  auto it = tokens_.find(token);
+  return it != tokens_.end() && (!it->second.expires || Clock::now() < *it->second.expires);
+}
+
+void FakeVault::login(const std::string& user_in_path, const std::string& body_text, int& status, std::string& out) {
+  const json in = json::parse(body_text.empty() ? "{}" : body_text);  // an object: handle() checked
+  std::string user = user_in_path;
+  std::transform(user.begin(), user.end(), user.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (in.contains("password") && !in["password"].is_string()) {
+    status = 400;
+    out = err("Field validation failed: error converting input for field \"password\"");
+    return;
+  }
+  const std::string password = in.value("password", "");
+  if (password.empty()) {
+    status = 400;
+    out = err("missing password");
+    return;
+  }
+  auto it = users_.find(user);
+  if (it == users_.end() || password != it->second.password) {
+    status = 400;
+    out = err("invalid username or password");
+    return;
+  }
+  const std::string t = fmt::format("hvs.fake-login-{}", next_++);
+  const auto now = Clock::now();
+  const long ttl = std::min(it->second.ttl_s, it->second.max_ttl_s);  // a TTL never beyond the max
+  tokens_[t] = TokenEntry{it->second.ttl_s, it->second.max_ttl_s, now, now + std::chrono::seconds(ttl)};
+  status = 200;
+  out = json{{"request_id", "r-1"},
+             {"lease_id", ""},
+             {"renewable", false},
+             {"lease_duration", 0},
+             {"data", nullptr},
+             {"warnings", ignored_fields_warning(in, {"password", "username"})},
+             {"auth",
+              {{"client_token", t},
+               {"accessor", fmt::format("acc-{}", next_++)},
+               {"policies", {"default"}},
+               {"token_policies", {"default"}},
+               {"metadata", {{"username", user}}},
+               {"lease_duration", ttl},
+               {"renewable", true},
+               {"token_type", "service"},
+               {"orphan", true}}}}
+            .dump();
+}
+
+void FakeVault::renew(const std::string& endpoint, const std::string& target, const std::string& body_text, int& status,
+                      std::string& out) {
+  const json in = json::parse(body_text.empty() ? "{}" : body_text);
+  if (target.empty()) {
+    status = 400;
+    out = err("missing token ID");
+    return;
+  }
+  auto it = tokens_.find(target);
+  if (it == tokens_.end() || !live_locked(target)) {
+    status = 400;
+    out = err("token not found");
+    return;
+  }
+  TokenEntry& e = it->second;
+  if (e.default_ttl_s <= 0) {
+    status = 400;
+    out = err("lease is not renewable");
+    return;
+  }
+  const auto inc = duration_seconds(in.value("increment", json(0)));
+  if (!inc) {
+    status = 400;
+    out = err("Field validation failed: error converting input " + in["increment"].dump() + " for field \"increment\"");
+    return;
+  }
+  // renew-self takes the token from the header (a body `token` is overwritten, not unrecognized).
+  json warnings = ignored_fields_warning(in, {"increment", "token"});
+  const auto now = Clock::now();
+  long ttl = *inc > 0 ? *inc : e.default_ttl_s;
+  const long max_left =
+      e.max_ttl_s - static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(now - e.issued).count());
+  if (ttl > max_left) {
+    warnings.push_back(
+        fmt::format("TTL of \"{}s\" exceeded the effective max_ttl of \"{}s\"; TTL value is capped "
+                    "accordingly",
+                    ttl, max_left));
+    ttl = std::max(0L, max_left);
+  }
+  e.expires = now + std::chrono::seconds(ttl);
+  token_renewals_.push_back({endpoint, target, in.contains("increment") ? in["increment"].dump() : "", ttl});
+  status = 200;
+  out = json{{"request_id", "r-1"},
+             {"lease_id", ""},
+             {"renewable", false},
+             {"lease_duration", 0},
+             {"data", nullptr},
+             {"warnings", warnings.empty() ? json(nullptr) : warnings},
+             {"auth",
+              {{"client_token", target},
+               {"policies", {"default"}},
+               {"token_policies", {"default"}},
+               {"lease_duration", ttl},
+               {"renewable", true}}}}
+            .dump();
 }
 
 void FakeVault::garbage_next(int n) {
@@ -301,7 +458,19 @@ std::size_t FakeVault::count(const std::string& method, const std::string& prefi
 }
 bool FakeVault::token_live(const std::string& token) const {
   std::lock_guard<std::mutex> lock(mu_);
-  return tokens_.count(token) > 0;
+  return live_locked(token);
+}
+long FakeVault::token_ttl_left(const std::string& token) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!live_locked(token)) return 0;
+  const auto& e = tokens_.at(token);
+  return e.expires
+             ? static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(*e.expires - Clock::now()).count())
+             : -1;
+}
+std::vector<FakeVault::TokenRenewal> FakeVault::token_renewals() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return token_renewals_;
 }
 std::vector<std::string> FakeVault::revoked_leases() const {
   std::lock_guard<std::mutex> lock(mu_);

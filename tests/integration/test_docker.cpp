@@ -16,10 +16,14 @@
 #include <ctime>
 #include <deque>
 #include <fstream>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "docker/client.h"
 #include "docker/runtime.h"
@@ -397,4 +401,144 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     CHECK_THAT(failed.message, Catch::Contains("not found") || Catch::Contains("unknown"));
     rt.shutdown();
   }
+}
+
+namespace {
+
+std::string image_id(const DockerDaemon& d, const std::string& ref) {
+  std::string id = d.cli({"image", "inspect", "--format", "{{.Id}}", ref});
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  return id;
+}
+
+// One launch as the executor makes it: pull (force_pull_image from the task), create, start, wait
+// for the exit; the container is removed after.
+struct Launch {
+  std::string pull_error;  // set when the pull failed (nothing else was done)
+  std::string image_id;    // the image the container ran
+  std::optional<int> exit_code;
+  std::string stdout_text;
+  std::vector<std::string> env;  // the container's environment, as the daemon recorded it
+};
+
+Launch run_task(DockerDaemon& d, const std::string& docker_config, const mesos::v1::TaskInfo& task) {
+  EventLog log;
+  auto opts = options(d);
+  opts.pull_attempts = 1;
+  opts.env = util::map_env({{"DOCKER_CONFIG", docker_config}, {"HOME", "/nonexistent"}});
+  docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+  Launch out;
+  rt.pull(task, task.container().docker().image(), task.container().docker().force_pull_image());
+  auto pulled = log.next(60s);
+  REQUIRE(pulled.has_value());
+  if (auto* failed = std::get_if<ev::StepFailed>(&*pulled)) {
+    out.pull_error = failed->message;
+    rt.shutdown();
+    return out;
+  }
+  REQUIRE(std::holds_alternative<ev::StepDone>(*pulled));
+  rt.create(task);
+  const std::string id = expect<ev::StepDone>(log).container_id;
+  rt.start(id);
+  expect<ev::StepDone>(log);
+  rt.watch(id);
+  out.exit_code = expect<ev::ContainerExited>(log, 30s).exit_code;
+  const auto j = inspect_raw(d, id);
+  out.image_id = j["Image"].get<std::string>();
+  for (const auto& e : j["Config"]["Env"]) out.env.push_back(e.get<std::string>());
+  docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+  out.stdout_text = logs_of(c, id, docker::LogStream::Stdout);
+  rt.remove(id);
+  rt.shutdown();
+  return out;
+}
+
+}  // namespace
+
+// Issue 18, item 7, against a real registry: the Go executor pulled untagged references at every
+// launch (its exact RepoTags match never finds "app" among "app:latest": container/container.go:53,
+// executor.go:417); we pull references with no tag or the tag `latest` at every launch, and use a
+// present image with any other tag or a digest as it is. Two images that differ only in their CMD
+// stand for two builds pushed under one name.
+TEST_CASE("An untagged or `latest` image is pulled again when the registry's tag moved; a fixed tag or digest is not") {
+  auto& d = DockerDaemon::shared();
+  const std::string a = d.image("test/refresh-a:1", R"(["sh","-c","echo build-A"])");
+  const std::string b = d.image("test/refresh-b:1", R"(["sh","-c","echo build-B"])");
+  const std::string id_a = image_id(d, a);
+  const std::string id_b = image_id(d, b);
+  REQUIRE(id_a != id_b);
+  auto registry = std::make_unique<testing_support::LocalRegistry>("tester", "s3cret-pw");
+  const std::string config = registry->config_dir("tester", "s3cret-pw");
+  const std::string bare = registry->push(d, a, "refresh/app");     // the registry's `latest`: A
+  const std::string fixed = registry->push(d, a, "refresh/app:7");  // its `7`: A
+  const std::string pinned = registry->push_by_digest(d, b, "refresh/pinned:1");
+  REQUIRE(bare == registry->address() + "/refresh/app");
+
+  // First launch: the daemon has no such image; the pull brings the registry's `latest` (A).
+  auto first = run_task(d, config, TaskBuilder("refresh-1", bare));
+  INFO(first.pull_error);
+  CHECK(first.image_id == id_a);
+  CHECK_THAT(first.stdout_text, Catch::Contains("build-A"));
+
+  // The registry's tag moves to B while the daemon keeps A under the same name.
+  registry->push(d, b, "refresh/app");
+  d.cli({"tag", a, bare});
+  REQUIRE(image_id(d, bare) == id_a);
+  auto again = run_task(d, config, TaskBuilder("refresh-2", bare));
+  INFO(again.pull_error);
+  CHECK(again.image_id == id_b);  // pulled again: the container runs the new build
+  CHECK_THAT(again.stdout_text, Catch::Contains("build-B"));
+  CHECK(image_id(d, bare) == id_b);
+
+  // The same with the tag `latest` spelled out.
+  d.cli({"tag", a, bare + ":latest"});
+  auto latest = run_task(d, config, TaskBuilder("refresh-3", bare + ":latest"));
+  INFO(latest.pull_error);
+  CHECK(latest.image_id == id_b);
+
+  // A fixed tag the daemon has is used as it is, though the registry's `7` is B now.
+  registry->push(d, b, "refresh/app:7");
+  d.cli({"tag", a, fixed});
+  auto kept = run_task(d, config, TaskBuilder("refresh-4", fixed));
+  INFO(kept.pull_error);
+  CHECK(kept.image_id == id_a);
+  // …unless the task asks for force_pull_image.
+  auto forced = run_task(d, config, TaskBuilder("refresh-5", fixed).force_pull());
+  INFO(forced.pull_error);
+  CHECK(forced.image_id == id_b);
+
+  // A digest: pulled once, then used as it is, even with the registry gone; with the registry gone an
+  // untagged image cannot be launched, which shows it really is pulled at every launch.
+  auto by_digest = run_task(d, config, TaskBuilder("refresh-6", pinned));
+  INFO(by_digest.pull_error);
+  CHECK(by_digest.image_id == id_b);
+  registry.reset();
+  auto offline_digest = run_task(d, config, TaskBuilder("refresh-7", pinned));
+  CHECK(offline_digest.pull_error.empty());
+  CHECK(offline_digest.image_id == id_b);
+  auto offline_fixed = run_task(d, config, TaskBuilder("refresh-8", fixed));
+  CHECK(offline_fixed.pull_error.empty());
+  auto offline_bare = run_task(d, config, TaskBuilder("refresh-9", bare));
+  CHECK_THAT(offline_bare.pull_error, Catch::Contains(bare));
+  CHECK(offline_bare.image_id.empty());
+  for (const auto& ref : {bare, fixed, pinned}) d.cli({"rmi", "-f", ref});
+}
+
+// Issue 18, item 12: SERVICE_VERSION for a digest reference is the digest's hex, without "sha256:"
+// (Go: container/container.go:388-394 splits the image on ':'), and reaches the process.
+TEST_CASE("SERVICE_VERSION of a digest reference reaches the container as the digest's hex") {
+  auto& d = DockerDaemon::shared();
+  testing_support::LocalRegistry registry("tester", "s3cret-pw");
+  const std::string pinned = registry.push_by_digest(d, d.image("test/bb:1"), "version/app:3");
+  const std::string hex = pinned.substr(pinned.rfind(':') + 1);
+  REQUIRE(hex.size() == 64);
+  const auto run =
+      run_task(d, registry.config_dir("tester", "s3cret-pw"),
+               TaskBuilder("version-1", pinned)
+                   .shell("sh -c 'echo \"version=$SERVICE_VERSION\"; test \"$SERVICE_VERSION\" = " + hex + "'"));
+  INFO(run.pull_error);
+  CHECK(run.exit_code == std::optional<int>(0));
+  CHECK_THAT(run.stdout_text, Catch::Contains("version=" + hex + "\n"));
+  CHECK(std::count(run.env.begin(), run.env.end(), "SERVICE_VERSION=" + hex) == 1);
+  d.cli({"rmi", "-f", pinned});
 }

@@ -1,5 +1,6 @@
 // The syslog relay end to end: a real container printing known lines, the real executor, and a UDP
-// receiver on 127.0.0.1.
+// receiver on 127.0.0.1. Go's datagrams are data here (tests/unit/test_relay.cpp holds the full table):
+// the executor's must equal them apart from the Timestamp value.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -9,16 +10,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <thread>
 
 #include "executor_harness.h"
-#include "udp_receiver.h"
 #include "logs/relay.h"
 #include "task_builder.h"
+#include "udp_receiver.h"
 
 using namespace std::chrono_literals;
 using fake::FakeAgent;
@@ -40,6 +43,28 @@ std::map<std::string, std::string> relay_env(const UdpReceiver& rx, std::map<std
   return env;
 }
 
+// Go: log_relay.go:58, the first datagram of every relay.
+bool is_marker(const nlohmann::json& m) {
+  return m["Payload"].get<std::string>().rfind("sidecar-executor starting log pump for '", 0) == 0;
+}
+
+// The payloads in arrival order, the start marker left out.
+std::vector<std::string> payloads(UdpReceiver& rx) {
+  std::vector<std::string> out;
+  for (const auto& m : rx.messages()) {
+    if (!is_marker(m)) out.push_back(m["Payload"]);
+  }
+  return out;
+}
+
+// The datagram with its Timestamp value replaced by "T", after checking that it is Go's whole-second
+// RFC 3339 (logrus json_formatter.go:93, time.RFC3339).
+std::string mask_time(const std::string& d) {
+  static const std::regex ts(R"re("Timestamp":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)")re");
+  CHECK(std::regex_search(d, ts));
+  return std::regex_replace(d, ts, "\"Timestamp\":\"T\"");
+}
+
 }  // namespace
 
 TEST_CASE("Every line arrives once, in order per stream, with level, hostname and label fields") {
@@ -54,13 +79,15 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
                      .param("label", "Environment=test")
                      .shell("sh -c 'echo out-1; echo \"ERROR: failed thing\" >&2; echo \"warn: fine\" >&2; "
                             "head -c 100000 /dev/zero | tr \"\\000\" L; echo; echo \"h\303\251llo \342\234\223\"; "
-                            "printf \"bad \\377 byte\\n\"; seq 1 " + std::to_string(burst) + "; echo end'"));
+                            "printf \"bad \\377 byte\\n\"; seq 1 " +
+                            std::to_string(burst) + "; echo end'"));
   h.wait_state("relay-1", v1::TASK_FINISHED, 60s);
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
   // The relay finished before the executor exited: everything is in.
   const auto msgs = rx.messages();
   std::vector<std::string> out, err;
   for (const auto& m : msgs) {
+    if (is_marker(m)) continue;
     CHECK(m["Hostname"] == "relay-host");
     CHECK(m["ServiceName"] == "web");
     CHECK(m["Environment"] == "test");
@@ -76,13 +103,17 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
       err.push_back(payload);
     } else {
       CHECK(level == "info");
-      out.push_back(payload);
+      // The 100000-byte line comes in pieces (Go's scanner would stop the pump at 64 KiB): join them.
+      const bool piece_of_big = !payload.empty() && payload.find_first_not_of('L') == std::string::npos;
+      if (piece_of_big && !out.empty() && out.back().find_first_not_of('L') == std::string::npos) {
+        out.back() += payload;
+      } else {
+        out.push_back(payload);
+      }
     }
   }
   CHECK(err == std::vector<std::string>{"ERROR: failed thing", "warn: fine"});
-  std::vector<std::string> want = {"out-1"};
-  const std::string big(100000, 'L');
-  for (std::size_t off = 0; off < big.size(); off += logs::kMaxPayload) want.push_back(big.substr(off, logs::kMaxPayload));
+  std::vector<std::string> want = {"out-1", std::string(100000, 'L')};
   want.push_back("h\303\251llo \342\234\223");
   want.push_back("bad \357\277\275 byte");  // Docker's json-file log keeps lines as JSON strings: U+FFFD
   for (int i = 1; i <= burst; ++i) want.push_back(std::to_string(i));
@@ -95,14 +126,13 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
 TEST_CASE("Startup-only relay stops after its time; with no receiver the task runs normally") {
   SECTION("startup only") {
     UdpReceiver rx;
-    Harness h(relay_env(rx, {{"EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY", "true"}, {"EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "1s"}}));
+    Harness h(
+        relay_env(rx, {{"EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY", "true"}, {"EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "1s"}}));
     h.agent.launch(TaskBuilder("relay-2", DockerDaemon::shared().image("test/bb:1"))
                        .shell("sh -c 'echo early; sleep 3; echo late'"));
     h.wait_state("relay-2", v1::TASK_FINISHED, 30s);
     REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
-    std::vector<std::string> payloads;
-    for (const auto& m : rx.messages()) payloads.push_back(m["Payload"]);
-    CHECK(payloads == std::vector<std::string>{"early"});
+    CHECK(payloads(rx) == std::vector<std::string>{"early"});
   }
   SECTION("nobody listening") {
     int port = 0;
@@ -113,7 +143,8 @@ TEST_CASE("Startup-only relay stops after its time; with no receiver the task ru
     Harness h(std::map<std::string, std::string>{{"EXECUTOR_RELAY_SYSLOG", "true"},
                                                  {"EXECUTOR_SYSLOG_ADDR", "127.0.0.1:" + std::to_string(port)},
                                                  {"EXECUTOR_SIDECAR_BACKOFF", "1h"}});
-    h.agent.launch(TaskBuilder("relay-3", DockerDaemon::shared().image("test/bb:1")).shell("sh -c 'seq 1 20000; echo done'"));
+    h.agent.launch(
+        TaskBuilder("relay-3", DockerDaemon::shared().image("test/bb:1")).shell("sh -c 'seq 1 20000; echo done'"));
     h.wait_state("relay-3", v1::TASK_FINISHED, 30s);
     REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
   }
@@ -126,5 +157,71 @@ TEST_CASE("EXECUTOR_CONTAINER_LOGS_STDOUT also prints the JSON lines on the exec
   h.wait_state("relay-4", v1::TASK_FINISHED, 30s);
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
   CHECK_THAT(h.exe->output(), Catch::Contains("\"Payload\":\"visible-line\""));
-  CHECK(rx.count() == 1);
+  CHECK(payloads(rx) == std::vector<std::string>{"visible-line"});
+}
+
+// Go: executor_utils.go:35 relays when `RelaySyslog || RelaySyslogStartupOnly`, and log_relay.go:70-72
+// stops after RelaySyslogStartupTime: EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY=true alone relays the start.
+TEST_CASE("EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY alone relays the startup output") {
+  UdpReceiver rx;
+  auto env =
+      relay_env(rx, {{"EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY", "true"}, {"EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "1s"}});
+  env.erase("EXECUTOR_RELAY_SYSLOG");
+  Harness h(env);
+  h.agent.launch(TaskBuilder("relay-5", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'echo early; sleep 3; echo late'"));
+  h.wait_state("relay-5", v1::TASK_FINISHED, 30s);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  CHECK(payloads(rx) == std::vector<std::string>{"early"});
+}
+
+// Go's datagram for a stdout line, as data (the issue's example; tests/unit/test_relay.cpp has it with
+// its Go sources): log_relay.go:42-47 fields (present labels, Hostname = LogHostname), logrus
+// JSONFormatter with sorted keys, Go's escaping and one trailing newline.
+TEST_CASE("A datagram is byte for byte Go's apart from the time, EXECUTOR_LOG_HOSTNAME honoured") {
+  UdpReceiver rx;
+  Harness h(relay_env(rx, {{"EXECUTOR_LOG_HOSTNAME", "h"}, {"EXECUTOR_SEND_DOCKER_LABELS", "ServiceName,Missing"}}));
+  h.agent.launch(TaskBuilder("relay-6", DockerDaemon::shared().image("test/bb:1"))
+                     .param("label", "ServiceName=web")
+                     .shell("sh -c 'echo hello-out; echo \"<b> & </b>\" >&2'"));
+  h.wait_state("relay-6", v1::TASK_FINISHED, 30s);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  std::vector<std::string> lines;
+  for (const auto& d : rx.raw()) {
+    if (!is_marker(nlohmann::json::parse(d))) lines.push_back(mask_time(d));
+  }
+  // Go: log_relay.go:107 (stdout: info) and :112-113 (stderr without "error": info); encoding/json
+  // escapes < > & (logrus json_formatter.go:119). The two streams are pumped apart (log_relay.go:67-68):
+  // their relative order is not kept, in Go either.
+  std::sort(lines.begin(), lines.end());
+  // Sorted, as `lines`.
+  const std::vector<std::string> go = {
+      "{\"Hostname\":\"h\",\"Level\":\"info\",\"Payload\":\"\\u003cb\\u003e \\u0026 \\u003c/b\\u003e\",\"ServiceName\":"
+      "\"web\",\"Timestamp\":\"T\"}\n",
+      "{\"Hostname\":\"h\",\"Level\":\"info\",\"Payload\":\"hello-out\",\"ServiceName\":\"web\",\"Timestamp\":\"T\"}"
+      "\n"};
+  CHECK(lines == go);
+}
+
+// Go: log_relay.go:58, logger.Infof("sidecar-executor starting log pump for '%s'", containerId[:12]) before
+// the pump reads any output, with the same fields as every line.
+TEST_CASE("The first datagram is the start marker naming the container") {
+  UdpReceiver rx;
+  Harness h(relay_env(rx, {{"EXECUTOR_LOG_HOSTNAME", "h"}, {"EXECUTOR_SEND_DOCKER_LABELS", "ServiceName"}}));
+  h.agent.launch(TaskBuilder("relay-7", DockerDaemon::shared().image("test/bb:1"))
+                     .param("label", "ServiceName=web")
+                     .shell("sh -c 'echo first-line'"));
+  const auto running = h.wait_state("relay-7", v1::TASK_RUNNING, 30s);
+  const std::string id = Harness::container_id(running);
+  REQUIRE(id.size() >= 12);
+  h.wait_state("relay-7", v1::TASK_FINISHED, 30s);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  const auto raw = rx.raw();
+  REQUIRE(raw.size() == 2);
+  CHECK(mask_time(raw[0]) ==
+        "{\"Hostname\":\"h\",\"Level\":\"info\",\"Payload\":\"sidecar-executor starting log pump for '" +
+            id.substr(0, 12) + "'\",\"ServiceName\":\"web\",\"Timestamp\":\"T\"}\n");
+  CHECK(mask_time(raw[1]) ==
+        "{\"Hostname\":\"h\",\"Level\":\"info\",\"Payload\":\"first-line\",\"ServiceName\":\"web\",\"Timestamp\":\"T\"}"
+        "\n");
 }

@@ -60,6 +60,12 @@ std::string decoded_authorization(const std::string& header) {
   return header;
 }
 
+// The executor's output with the quotes its log format escapes (logrus text: msg="… \"x\" …") put back.
+std::string unquoted(std::string text) {
+  for (auto at = text.find("\\\""); at != std::string::npos; at = text.find("\\\"", at + 1)) text.erase(at, 1);
+  return text;
+}
+
 void check_no_credential_in(const std::string& what, const std::string& text) {
   for (const auto& c : credential_texts()) {
     INFO(what << " must not hold " << c);
@@ -130,12 +136,56 @@ TEST_CASE("The image's own registry still gets its credentials, whatever the set
   Harness h({{"DOCKER_CONFIG", config.path}, {"EXECUTOR_DOCKER_REPOSITORY", kHubKey}});
   h.agent.launch(TaskBuilder("own-1", remote).shell("true"));
   h.wait_state("own-1", v1::TASK_FINISHED, 120s);
-  const std::string out = h.exe->output();
+  const std::string out = unquoted(h.exe->output());
   INFO(out);
-  // Log lines are logrus text: a message with quotes is written Go-quoted, its quotes escaped.
-  CHECK_THAT(out, Catch::Contains(fmt::format("with registry credentials from auths[\\\"{}\\\"]", local.address())));
+  CHECK_THAT(out, Catch::Contains(fmt::format("with registry credentials from auths[\"{}\"]", local.address())));
   check_no_credential_in("the executor's output", out);
   for (const auto& u : h.updates_of("own-1")) check_no_credential_in("a status message", u.message());
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
   d.cli({"rmi", "-f", remote});
+}
+
+// Issue 18, item 9: the legacy ~/.dockercfg (registry → {auth, email}, no `auths` wrapper) is read as
+// the Go executor reads it (go-dockerclient auth.go:60-70 cfgPaths, :120-124 the legacy layout), by the
+// real binary with HOME pointing at it, under the same rules as config.json: only the image's own
+// registry, and only a file nobody else can write.
+TEST_CASE("~/.dockercfg credentials are used for a pull from a registry that asks for them") {
+  DockerDaemon& d = DockerDaemon::shared();
+  LocalRegistry local(kLocalUser, kLocalPassword);
+  const std::string remote = local.push(d, d.image("test/bb:1"), "legacy/bb:1");
+  const std::string home = testing_support::make_temp_dir("sce-home.");
+  const std::string cfg = home + "/.dockercfg";
+  nlohmann::json legacy;
+  legacy[local.address()]["auth"] = util::base64_encode(kLocalUser + ":" + kLocalPassword);
+  legacy[local.address()]["email"] = "ops@example.com";
+  std::ofstream(cfg) << legacy.dump();
+  ::chmod(cfg.c_str(), 0600);
+
+  SECTION("a file only its owner can write: the pull uses its entry") {
+    Harness h({{"HOME", home}});
+    h.agent.launch(TaskBuilder("dockercfg-1", remote).shell("true"));
+    h.wait_state("dockercfg-1", v1::TASK_FINISHED, 120s);
+    const std::string out = unquoted(h.exe->output());
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains(fmt::format("with registry credentials from \"{}\" (.dockercfg format) in {}",
+                                                local.address(), cfg)));
+    check_no_credential_in("the executor's output", out);
+    for (const auto& u : h.updates_of("dockercfg-1")) check_no_credential_in("a status message", u.message());
+    REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  }
+  SECTION("a file others can write is not used: the registry refuses the pull") {
+    ::chmod(cfg.c_str(), 0666);
+    Harness h({{"HOME", home}});
+    h.agent.launch(TaskBuilder("dockercfg-2", remote).shell("true"));
+    const auto failed = h.wait_state("dockercfg-2", v1::TASK_FAILED, 120s);
+    const std::string out = unquoted(h.exe->output());
+    INFO(out);
+    CHECK_THAT(failed.message(), Catch::Contains("pull") && Catch::Contains(remote));
+    CHECK_THAT(out, Catch::Contains(cfg + ": writable by group or others: not used"));
+    CHECK_THAT(out, Catch::Contains("without registry credentials"));
+    check_no_credential_in("the executor's output", out);
+    REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  }
+  d.cli({"rmi", "-f", remote});
+  testing_support::remove_tree(home);
 }

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "executor_harness.h"
 #include "fake_vault.h"
 #include "task_builder.h"
@@ -224,18 +226,32 @@ TEST_CASE(
   const auto renewals = vault.lease_renewals();
   REQUIRE(renewals.size() == 1);
   CHECK(renewals[0].second == 3600 + 360);
-  // The parent token came from a login with the role's TTL.
-  bool login_with_ttl = false;
+  // The parent token: a login with the password alone (Go: vault/vault_auth.go:219), then renewed to
+  // the role's TTL + 600 s (Go: vault/vault_auth.go:229) with its own token, before the credentials.
   std::string parent;
+  std::vector<std::string> order;
   for (const auto& c : vault.calls()) {
-    if (c.path == "/v1/auth/userpass/login/exec-user" && c.body.find("\"ttl\":\"3600s\"") != std::string::npos) {
-      login_with_ttl = true;
+    if (c.path == "/v1/auth/userpass/login/exec-user") {
+      CHECK(nlohmann::json::parse(c.body) == nlohmann::json{{"password", "pw"}});  // no ttl
+      order.push_back("login");
     }
-    if (c.path.rfind("/v1/aws/creds/", 0) == 0) parent = c.token;
+    if (c.path == "/v1/auth/token/renew-self") order.push_back("renew-self");
+    if (c.path.rfind("/v1/aws/creds/", 0) == 0) {
+      parent = c.token;
+      order.push_back("creds");
+    }
   }
-  CHECK(login_with_ttl);
+  CHECK(order == std::vector<std::string>{"login", "renew-self", "creds"});
   REQUIRE_FALSE(parent.empty());
+  const auto token_renewals = vault.token_renewals();
+  REQUIRE(token_renewals.size() == 1);
+  CHECK(token_renewals[0].endpoint == "auth/token/renew-self");
+  CHECK(token_renewals[0].token == parent);
+  CHECK(token_renewals[0].increment == "4200");  // seconds, a JSON number, as Go sends it
+  CHECK(token_renewals[0].granted_s == 4200);
+  CHECK(vault.token_ttl_left(parent) > 4100);  // not the login's 768 h: the renewal set it
   CHECK(vault.token_live(parent));
+  CHECK_THAT(h.exe->output(), Catch::Contains("Successfully renewed token with Vault. New TTL: 4200"));
   h.agent.kill("aws-1");
   h.wait_state("aws-1", v1::TASK_KILLED);
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
@@ -512,4 +528,256 @@ TEST_CASE("A kill while Vault dribbles the secret read: the exit follows the ter
   INFO(h.exe->output());
   CHECK(took < 2s);
   CHECK_FALSE(any_container_named(h, "dribble-3"));
+}
+
+// ---- Issue 18 item 8: the parent token's renewal, the double's strictness, decoded paths ----
+
+namespace {
+
+vault::Client direct_client(const FakeVault& v) {
+  auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", v.addr()}, {"VAULT_MAX_RETRIES", "0"}}));
+  REQUIRE(cfg);
+  return vault::Client(*cfg);
+}
+
+std::string login_token(vault::Client& c, const std::string& user, const std::string& pw) {
+  auto r = c.call("POST", "/v1/auth/userpass/login/" + user, {{"password", pw}}, "");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return r->body["auth"]["client_token"].get<std::string>();
+}
+
+}  // namespace
+
+// What the real Vault does (hashicorp/vault builtin/credential/userpass/path_login.go: the fields are
+// username and password; sdk/framework/backend.go: others are ignored, named in a warning): a `ttl`
+// in the login body changes nothing. The C++ executor used to rely on it; only the old double honoured it.
+TEST_CASE("The fake Vault's login ignores a ttl, as Vault does: the user's token TTL stands") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw", 7200, 86400);
+  auto c = direct_client(vault);
+  auto r = c.call("POST", "/v1/auth/userpass/login/exec-user", {{"password", "pw"}, {"ttl", "1s"}}, "");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->body["auth"]["lease_duration"] == 7200);
+  CHECK(r->body["warnings"] == nlohmann::json::array({"Endpoint ignored these unrecognized parameters: [ttl]"}));
+  const std::string t = r->body["auth"]["client_token"].get<std::string>();
+  CHECK(vault.token_ttl_left(t) > 7100);
+  // Password checks: missing, wrong; the user name in the path is lower-cased as userpass does.
+  r = c.call("POST", "/v1/auth/userpass/login/exec-user", {{"ttl", "1h"}}, "");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->errors == "missing password");
+  r = c.call("POST", "/v1/auth/userpass/login/exec-user", {{"password", "nope"}}, "");
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  r = c.call("POST", "/v1/auth/userpass/login/EXEC-User", {{"password", "pw"}}, "");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+}
+
+// hashicorp/vault vault/token_store.go handleRenewSelf → handleRenew: `increment` is a
+// TypeDurationSecond (seconds, or a duration string), 0 gives the default TTL, the TTL granted is
+// capped by the max TTL from the token's issue, and is the answer's auth.lease_duration.
+TEST_CASE("The fake Vault's renew-self works as Vault's: increment in seconds or a duration, capped by max TTL") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw", 3600, 10000);
+  auto c = direct_client(vault);
+  const std::string t = login_token(c, "exec-user", "pw");
+  struct Row {
+    nlohmann::json body;
+    int status;
+    long granted;  // auth.lease_duration (a second of slack for the cap)
+  };
+  const Row rows[] = {
+      {{{"increment", 4200}}, 200, 4200}, {{{"increment", "5000"}}, 200, 5000},  {{{"increment", "4200s"}}, 200, 4200},
+      {{{"increment", "2h"}}, 200, 7200}, {nlohmann::json::object(), 200, 3600},  // no increment: the default TTL
+      {{{"increment", 0}}, 200, 3600},    {{{"increment", 99999}}, 200, 10000},   // capped at the max TTL
+      {{{"increment", "soon"}}, 400, 0},  {{{"increment", true}}, 400, 0},
+  };
+  for (const auto& row : rows) {
+    INFO(row.body.dump());
+    auto r = c.call("POST", "/v1/auth/token/renew-self", row.body, t);
+    REQUIRE(r);
+    CHECK(r->status == row.status);
+    if (row.status != 200) continue;
+    const long got = r->body["auth"]["lease_duration"].get<long>();
+    CHECK(got <= row.granted);
+    CHECK(got >= row.granted - 1);
+    CHECK(r->body["auth"]["client_token"] == t);
+    if (row.granted == 10000) CHECK_THAT(r->body["warnings"].dump(), Catch::Contains("capped"));
+  }
+  CHECK(vault.token_renewals().size() == 7);
+  // A dead or unknown token cannot renew itself; a token without a TTL (a root-like one) is not renewable.
+  auto r = c.call("POST", "/v1/auth/token/renew-self", {{"increment", 60}}, "hvs.unknown");
+  REQUIRE(r);
+  CHECK(r->status == 403);
+  const std::string root = vault.add_token();
+  r = c.call("POST", "/v1/auth/token/renew-self", {{"increment", 60}}, root);
+  REQUIRE(r);
+  CHECK(r->status == 400);
+  CHECK(r->errors == "lease is not renewable");
+  // auth/token/renew (Go's endpoint) renews the token named in the body.
+  r = c.call("POST", "/v1/auth/token/renew", {{"token", t}, {"increment", 120}}, t);
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body["auth"]["lease_duration"] == 120);
+  CHECK(vault.token_ttl_left(t) <= 120);
+}
+
+// Go: vault/vault.go:84-87 and vault/vault_auth.go:226-231: the login's token is set on the client
+// before the renewal; a failed renewal returns an error that NewDefaultVault only logs ("Failed to get
+// Vault parent Token to enable AWS Role: Error renewing token: ..."), and the task goes on with the
+// unrenewed token (callbacks.go:40-47 fail the task only when aws/creds itself fails). Ours: the same
+// outcome, the same line; the token is still revoked at the end (Go leaves it).
+TEST_CASE("AWS role: a refused renewal of the parent token is logged, and the task runs on the login's token (Go)") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw-canary-r1");
+  vault.deny("auth/token/renew-self");  // a site policy without Vault's default policy
+  vault.set_aws_role("app-role", "AKIA-canary-r1", kCanary + "-r1", "", 3600);
+  Harness h(vault_env(
+      vault, {{"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "pw-canary-r1"}, {"EXECUTOR_AWS_ROLE", "app-role"}}));
+  h.agent.launch(TaskBuilder("aws-renew-refused", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  const auto running = h.wait_state("aws-renew-refused", v1::TASK_RUNNING);
+  CHECK_THAT(container_env(h, running), Catch::Contains("\"AWS_ACCESS_KEY_ID=AKIA-canary-r1\""));
+  CHECK(vault.count("POST", "/v1/auth/token/renew-self") == 1);
+  CHECK(vault.token_renewals().empty());
+  std::string parent;
+  for (const auto& c : vault.calls()) {
+    if (c.path.rfind("/v1/aws/creds/", 0) == 0) parent = c.token;
+  }
+  REQUIRE_FALSE(parent.empty());
+  h.agent.kill("aws-renew-refused");
+  h.wait_state("aws-renew-refused", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  const std::string out = h.exe->output();
+  CHECK_THAT(out,
+             Catch::Contains("Failed to get Vault parent Token to enable AWS Role: Error renewing token to 4200 s"));
+  CHECK_THAT(out, Catch::Contains("permission denied"));
+  CHECK_THAT(out, Catch::Contains("going on with the token's own TTL of 2764800 s"));
+  CHECK_FALSE(vault.token_live(parent));  // revoked at the end all the same
+  for (const std::string& secret : {std::string("pw-canary-r1"), parent, std::string("AKIA-canary-r1"), kCanary}) {
+    CHECK_THAT(out, !Catch::Contains(secret));
+  }
+}
+
+// Vault revokes a token's leases with it: when Vault grants the parent token less than the lease
+// (Go warns "FAILED to get TTL we asked for!", vault/vault_auth.go:115-116, and watches the lease
+// only), ours stops the task before the token, and the credentials with it, end.
+TEST_CASE("AWS role: a parent token Vault caps below the lease stops the task before the token ends") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw", FakeVault::kDefaultTokenTtlS, 365);  // 360 s of margin: 5 s left
+  vault.set_aws_role("app-role", "AKIA-x", "secret-x", "", 3600);
+  Harness h(
+      vault_env(vault, {{"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "pw"}, {"EXECUTOR_AWS_ROLE", "app-role"}}));
+  h.agent.launch(TaskBuilder("aws-capped", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  h.wait_state("aws-capped", v1::TASK_RUNNING);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto ended = h.wait_state("aws-capped", v1::TASK_KILLED, 30s);
+  CHECK(std::chrono::steady_clock::now() - t0 < 15s);
+  CHECK_THAT(ended.message(), Catch::Contains("AWS credentials"));
+  CHECK_THAT(ended.message(), Catch::Contains("Vault token"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK_THAT(h.exe->output(), Catch::Contains("FAILED to get TTL we asked for! Asked for: 4200, Got: 36"));
+}
+
+// Go: callbacks.go:50-56: a lease renewal that fails (EXECUTOR_AWS_ROLE_TTL set) fails the task.
+TEST_CASE("AWS role: a refused lease renewal fails the task, as in Go; lease and token are revoked") {
+  FakeVault vault;
+  vault.add_user("exec-user", "pw");
+  vault.deny("sys/leases/renew");
+  vault.set_aws_role("app-role", "AKIA-canary-l1", kCanary + "-l1", "", 3600);
+  Harness h(vault_env(vault, {{"VAULT_USERNAME", "exec-user"},
+                              {"VAULT_PASSWORD", "pw"},
+                              {"EXECUTOR_AWS_ROLE", "app-role"},
+                              {"EXECUTOR_AWS_ROLE_TTL", "2h"}}));
+  h.agent.launch(TaskBuilder("aws-lease-refused", DockerDaemon::shared().image("test/bb:1")).shell("true"));
+  const auto failed = h.wait_state("aws-lease-refused", v1::TASK_FAILED, 30s);
+  CHECK_THAT(failed.message(), Catch::Contains("Unable to renew AWS Creds Lease to 7560 s"));
+  CHECK_THAT(failed.message(), !Catch::Contains("AKIA-canary-l1"));
+  CHECK_FALSE(any_container_named(h, "aws-lease-refused"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK(vault.revoked_leases().size() == 1);
+  CHECK(vault.token_renewals().size() == 1);  // the parent token was renewed (to 2 h + 600 s)
+  CHECK(vault.token_renewals()[0].increment == "7800");
+  CHECK_FALSE(vault.token_live(vault.token_renewals()[0].token));
+}
+
+// Go: vault/vault.go:88-93 and vault/vault_auth.go:149-157, 229: the shared token of a login is renewed
+// to VAULT_TTL + 600 s; when that fails, "Failure authenticating with Vault: ..." and it is not cached.
+TEST_CASE("Shared token: a login is renewed to VAULT_TTL + 600 s; refused, it serves the task but is not cached") {
+  const bool refused = GENERATE(false, true);
+  INFO((refused ? "renewal refused" : "renewal granted"));
+  FakeVault vault;
+  vault.add_user("exec-user", "pw");
+  vault.put_kv1("db", {{"value", "v"}});
+  if (refused) vault.deny("auth/token/renew-self");
+  const std::string dir = testing_support::make_temp_dir("sce-vault-renew.");
+  const DirGuard cleanup{dir};
+  const std::string file = dir + "/token";
+  Harness h(vault_env(
+      vault,
+      {{"VAULT_TOKEN_FILE", file}, {"VAULT_USERNAME", "exec-user"}, {"VAULT_PASSWORD", "pw"}, {"VAULT_TTL", "7200"}}));
+  const std::string task = refused ? "shared-refused" : "shared-renewed";
+  h.agent.launch(
+      TaskBuilder(task, DockerDaemon::shared().image("test/bb:1")).env("S", "vault://secret/db").shell("true"));
+  h.wait_state(task, v1::TASK_FINISHED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK(vault.count("POST", "/v1/auth/token/renew-self") == 1);
+  struct stat st {};
+  if (refused) {
+    CHECK(vault.token_renewals().empty());
+    CHECK(::lstat(file.c_str(), &st) != 0);  // not cached
+    CHECK_THAT(h.exe->output(), Catch::Contains("Failure authenticating with Vault: Error renewing token to 7800 s"));
+  } else {
+    REQUIRE(vault.token_renewals().size() == 1);
+    CHECK(vault.token_renewals()[0].increment == "7800");
+    CHECK(vault.token_renewals()[0].granted_s == 7800);
+    CHECK(vault.token_live(slurp(file)));
+  }
+}
+
+// Go: vault/vault.go:181,190: the path of a reference is percent-decoded (net/url), the key form-decoded.
+TEST_CASE("vault:// paths are percent-decoded as in Go, and sent escaped again") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  vault.put_kv1("app/db pass", {{"user", kCanary + "-dec"}});
+  vault.put_kv2("team/a+b", {{"value", "kv2-decoded"}});
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}}));
+  h.agent.launch(TaskBuilder("vault-decoded", DockerDaemon::shared().image("test/bb:1"))
+                     .env("DB_USER", "vault://secret/%61pp/db%20pass?key=us%65r")
+                     .env("V2", "vault://kv/team/a%2Bb")
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  const auto running = h.wait_state("vault-decoded", v1::TASK_RUNNING);
+  const std::string env = container_env(h, running);
+  CHECK_THAT(env, Catch::Contains("\"DB_USER=" + kCanary + "-dec\""));
+  CHECK_THAT(env, Catch::Contains("\"V2=kv2-decoded\""));
+  bool sent_escaped = false;
+  for (const auto& c : vault.calls()) {
+    if (c.path == "/v1/secret/app/db pass") sent_escaped = c.target == "/v1/secret/app/db%20pass";
+  }
+  CHECK(sent_escaped);
+  CHECK(vault.count("GET", "/v1/kv/data/team/a+b") == 1);
+  h.agent.kill("vault-decoded");
+  h.wait_state("vault-decoded", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+}
+
+// The rules on Vault's own endpoints hold for the decoded path: "%61uth/" is auth/.
+TEST_CASE("vault://%61uth/token/lookup-self cannot read Vault's own endpoint: refused before any request") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}}));
+  h.agent.launch(TaskBuilder("vault-bypass", DockerDaemon::shared().image("test/bb:1"))
+                     .env("STOLEN", "vault://%61uth/token/lookup-self?key=id")
+                     .shell("true"));
+  const auto failed = h.wait_state("vault-bypass", v1::TASK_FAILED, 30s);
+  CHECK_THAT(failed.message(), Catch::Contains("STOLEN"));
+  CHECK_THAT(failed.message(), Catch::Contains("auth/ is Vault's own"));
+  CHECK(vault.calls().empty());
+  CHECK_FALSE(any_container_named(h, "vault-bypass"));
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK_THAT(h.exe->output(), !Catch::Contains(token));
 }

@@ -1,6 +1,8 @@
-// packaging/executor.sh: copies the binary into the sandbox, runs it with padding, and stops the
+// packaging/executor.sh: sources the operator's env file with bash, copies the binary into the sandbox
+// under its own name, runs it with padding, prints the Go wrapper's progress lines, and stops the
 // task's container when the executor dies without doing so; refuses what a task may set to get
-// root (files outside the wrapper's folder, loader variables, MESOS_* overrides, planted files).
+// root (files outside the wrapper's folder, loader and bash variables, exported functions, MESOS_*
+// overrides, planted files).
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -135,10 +137,14 @@ std::map<std::string, std::string> wrapper_env(const FakeAgent& agent, const std
   return env;
 }
 
-// As the agent starts it: in the sandbox, by `shell`.
-std::vector<std::string> wrapper_argv(const Install& inst, const std::string& sandbox,
-                                      const std::string& shell = "/bin/sh") {
-  return {"/usr/bin/env", "-C", sandbox, shell, inst.wrapper()};
+// As the agent starts it: in the sandbox, by its path (the kernel runs its `#!/bin/bash -p`), or by
+// `shell` when one is named. With `err_file` (and no shell), the wrapper's stderr goes to that file,
+// so that the process's output() is its stdout alone.
+std::vector<std::string> wrapper_argv(const Install& inst, const std::string& sandbox, const std::string& shell = "",
+                                      const std::string& err_file = "") {
+  if (!shell.empty()) return {"/usr/bin/env", "-C", sandbox, shell, inst.wrapper()};
+  if (err_file.empty()) return {"/usr/bin/env", "-C", sandbox, inst.wrapper()};
+  return {"/usr/bin/env", "-C", sandbox, "/bin/sh", "-c", R"(exec "$0" 2>>"$1")", inst.wrapper(), err_file};
 }
 
 bool has_state(const FakeAgent& agent, v1::TaskState s) {
@@ -198,6 +204,8 @@ TEST_CASE("The wrapper runs a sandbox copy and stops the container of an executo
   REQUIRE(code.has_value());
   CHECK(*code == 128 + SIGKILL);
   CHECK_THAT(sh.output(), Catch::Contains("stopping it"));
+  // Go: executor.sh:49, the line operators alert on, with the full id ({{$.ID}}).
+  CHECK_THAT(sh.output(), Catch::Contains("Orphan container detected! Stopping " + id.substr(0, 64) + "\n"));
   const auto left = d.running();
   CHECK(std::find(left.begin(), left.end(), id.substr(0, 64)) == left.end());
   testing_support::remove_tree(sandbox);
@@ -316,12 +324,12 @@ bool is_running(const DockerDaemon& d, const std::string& id) {
 struct Wrapped {
   Wrapped(const Install& inst, const std::string& sandbox, const std::string& executor_path,
           const std::string& custom_env, const std::map<std::string, std::string>& extra_env = {},
-          const std::string& shell = "/bin/sh")
+          const std::string& shell = "", const std::string& err_file = "")
       : agent(fake::AgentOptions{}) {
     agent.start();
     auto env = wrapper_env(agent, sandbox, executor_path, custom_env);
     for (const auto& [k, v] : extra_env) env[k] = v;
-    sh = std::make_unique<Process>(wrapper_argv(inst, sandbox, shell), env);
+    sh = std::make_unique<Process>(wrapper_argv(inst, sandbox, shell, err_file), env);
   }
   bool subscribed() {
     return FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s);
@@ -390,10 +398,12 @@ TEST_CASE("A planted container-id file does not make the wrapper touch another t
   CHECK(*code == 128 + SIGKILL);
   if (kind == "control") {
     CHECK_FALSE(is_running(d, v.id));
-    CHECK_THAT(w.sh->output(), Catch::Contains("stopping it"));
+    CHECK_THAT(w.sh->output(),
+               Catch::Contains("stopping it") && Catch::Contains("Orphan container detected! Stopping " + v.id + "\n"));
   } else {
     CHECK(is_running(d, v.id));
-    CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it"));
+    CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it") &&
+                                   !Catch::Contains("Orphan container detected"));
   }
   if (kind == "short id prefix") CHECK_THAT(w.sh->output(), Catch::Contains("full 64-hex container id"));
   if (kind == "symlink") CHECK_THAT(w.sh->output(), Catch::Contains("is a symlink"));
@@ -687,4 +697,353 @@ TEST_CASE("A wrapper whose own folder someone else may change refuses to run any
                                  Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
                                  Catch::Contains("not running anything from it"));
   testing_support::remove_tree(sandbox);
+}
+
+namespace {
+
+// Go's wrapper as data: executor.sh of NinesStack/sidecar-executor (its newest stored version, the one
+// that passes the padding argument), the lines it prints on stdout for one configuration. In the
+// patterns {folder} is /opt/mesos, Go's fixed folder (executor.sh:10, :14) and ours the wrapper's own
+// folder, which is /opt/mesos in production; {sandbox} is the folder the agent starts the wrapper in,
+// which the agent also gives as MESOS_SANDBOX; {elsewhere} is a folder of the task's.
+struct GoWrapperCase {
+  std::string name;
+  std::string default_env;                // the text of {folder}/executor-environment.sh; empty: no such file
+  std::optional<std::string> custom_env;  // SIDECAR_EXECUTOR_CUSTOM_ENV_PATH; nullopt: unset
+  std::string custom_text;                // written at custom_env when not empty
+  std::string executor_path;              // SIDECAR_EXECUTOR_PATH, a copy of the binary put there; empty: unset
+  std::string mesos_sandbox;              // MESOS_SANDBOX; empty: {sandbox}
+  std::vector<std::string> go;            // Go's stdout lines
+  std::vector<std::string> ours;          // ours where we differ on purpose (`why`); empty: Go's
+  std::string why;
+  std::optional<int> exit_before_start;  // Go and ours exit with it before the executor starts
+};
+
+const std::string kGoStarting = "--> Executor wrapper starting up...";  // Go: executor.sh:7
+
+std::vector<GoWrapperCase> go_wrapper_cases() {
+  const std::string bash_env = "sizes=(small medium large)\nexport SCE_BASH_ARRAY=\"${sizes[1]}/${#sizes[@]}\"\n";
+  return {
+      {"the default env file",
+       bash_env,
+       std::nullopt,
+       "",
+       "",
+       "",
+       {kGoStarting,
+        "--> Procesing custom environment at {folder}/executor-environment.sh...",  // Go: executor.sh:19
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}",               // Go: executor.sh:25
+        "--> Starting {sandbox}/sidecar-executor"},                                 // Go: executor.sh:26, :28
+       {},
+       "",
+       std::nullopt},
+      {"no env file",
+       "",
+       std::nullopt,
+       "",
+       "",
+       "",
+       {kGoStarting,
+        "--> No custom environment found at {folder}/executor-environment.sh",  // Go: executor.sh:22
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}",           // Go: executor.sh:25
+        "--> Starting {sandbox}/sidecar-executor"},                             // Go: executor.sh:28
+       {},
+       "",
+       std::nullopt},
+      {"an empty SIDECAR_EXECUTOR_CUSTOM_ENV_PATH is unset",  // Go: executor.sh:13 ([[ -z ]])
+       bash_env,
+       "",
+       "",
+       "",
+       "",
+       {kGoStarting, "--> Procesing custom environment at {folder}/executor-environment.sh...",
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       {},
+       "",
+       std::nullopt},
+      {"a custom env file",
+       bash_env,
+       "{folder}/site-env.sh",
+       "export SCE_SITE=1\n",
+       "",
+       "",
+       {kGoStarting, "--> Procesing custom environment at {folder}/site-env.sh...",  // Go: executor.sh:19
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       {},
+       "",
+       std::nullopt},
+      {"a missing custom env file, no default",
+       "",
+       "{folder}/missing.sh",
+       "",
+       "",
+       "",
+       {kGoStarting, "--> No custom environment found at {folder}/missing.sh",  // Go: executor.sh:17, :22
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       {},
+       "",
+       std::nullopt},
+      {"a missing custom env file, the default present",
+       bash_env,
+       "{folder}/missing.sh",
+       "",
+       "",
+       "",
+       {kGoStarting, "--> No custom environment found at {folder}/missing.sh",  // Go: executor.sh:17, :22
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       {kGoStarting, "--> Procesing custom environment at {folder}/executor-environment.sh...",
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       "a task naming a missing file never makes us skip the operator's default one",
+       std::nullopt},
+      {"SIDECAR_EXECUTOR_PATH names another binary: the copy takes its name",
+       "",
+       std::nullopt,
+       "",
+       "{folder}/sidecar-executor-1.2",
+       "",
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/sidecar-executor-1.2 to sandbox {sandbox}",  // Go: executor.sh:25
+        "--> Starting {sandbox}/sidecar-executor-1.2"},                    // Go: executor.sh:26 (basename), :28
+       {},
+       "",
+       std::nullopt},
+      {"SIDECAR_EXECUTOR_PATH outside the wrapper's folder",
+       "",
+       std::nullopt,
+       "",
+       "{elsewhere}/sidecar-executor-9",
+       "",
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {elsewhere}/sidecar-executor-9 to sandbox {sandbox}",  // Go: executor.sh:25, :27 copies it
+        "--> Starting {sandbox}/sidecar-executor-9"},
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       "a binary the task chose is never run as root: the installed one is",
+       std::nullopt},
+      {"the task's MESOS_SANDBOX",
+       "",
+       std::nullopt,
+       "",
+       "",
+       "{elsewhere}",
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/sidecar-executor to sandbox {elsewhere}",  // Go: executor.sh:25-27
+        "--> Starting {elsewhere}/sidecar-executor"},
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/sidecar-executor to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       "the sandbox is the folder the agent starts us in, not a variable the task may set",
+       std::nullopt},
+      {"SIDECAR_EXECUTOR_PATH named like the agent's stdout",
+       "",
+       std::nullopt,
+       "",
+       "{folder}/stdout",
+       "",
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/stdout to sandbox {sandbox}",  // Go: executor.sh:25
+        "--> Starting {sandbox}/stdout"},                    // Go: executor.sh:26-28, over the agent's log file
+       {kGoStarting, "--> No custom environment found at {folder}/executor-environment.sh",
+        "--> Copying {folder}/stdout to sandbox {sandbox}", "--> Starting {sandbox}/sidecar-executor"},
+       "the copy never takes the name of the sandbox's own files (stdout, stderr, our id file)",
+       std::nullopt},
+      // Go: executor.sh:1 (`bash -e`): a command of the sourced file that fails ends the wrapper with
+      // its status, before the copy (executor.sh:20, :25).
+      {"a command of the env file fails",
+       "export SCE_BEFORE=1\nfalse\nexport SCE_AFTER=1\n",
+       std::nullopt,
+       "",
+       "",
+       "",
+       {kGoStarting, "--> Procesing custom environment at {folder}/executor-environment.sh..."},
+       {},
+       "",
+       1},
+  };
+}
+
+std::string expand(const std::string& pattern, const std::string& folder, const std::string& sandbox,
+                   const std::string& elsewhere) {
+  return fmt::format(fmt::runtime(pattern), fmt::arg("folder", folder), fmt::arg("sandbox", sandbox),
+                     fmt::arg("elsewhere", elsewhere));
+}
+
+// The lines of `text` that are the Go wrapper's (the executor's own log lines are on stdout too).
+std::vector<std::string> go_style_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("--> ", 0) == 0 || line.rfind("Orphan container detected!", 0) == 0) lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("Differential: the wrapper prints the Go wrapper's progress lines on stdout and names the copy as it does") {
+  const auto cases = go_wrapper_cases();
+  const auto c = cases[GENERATE(range(size_t{0}, go_wrapper_cases().size()))];
+  INFO(c.name);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  const std::string err_file = elsewhere + "/wrapper.stderr";
+  const auto x = [&](const std::string& p) { return expand(p, inst.dir, sandbox, elsewhere); };
+  if (!c.default_env.empty()) inst.put("executor-environment.sh", c.default_env);
+  if (!c.custom_text.empty()) {
+    std::ofstream(x(*c.custom_env)) << c.custom_text;
+    REQUIRE(::chmod(x(*c.custom_env).c_str(), 0644) == 0);
+  }
+  if (!c.executor_path.empty()) REQUIRE(copy_file(pristine_binary(), x(c.executor_path), 0755));
+  std::map<std::string, std::string> extra;
+  if (!c.mesos_sandbox.empty()) extra["MESOS_SANDBOX"] = x(c.mesos_sandbox);
+  if (c.custom_env) extra["SIDECAR_EXECUTOR_CUSTOM_ENV_PATH"] = x(*c.custom_env);
+  Wrapped w(inst, sandbox, c.executor_path.empty() ? "" : x(c.executor_path), "", extra, "", err_file);
+  std::string copy_exe;
+  if (c.exit_before_start) {
+    const auto code = w.sh->wait(30s);
+    REQUIRE(code.has_value());
+    CHECK(*code == *c.exit_before_start);
+    CHECK_FALSE(w.agent.stream_open());
+  } else {
+    const bool subscribed = w.subscribed();
+    INFO(w.sh->output() << slurp(err_file));
+    REQUIRE(subscribed);
+    const pid_t exe = child_of(w.sh->pid());
+    REQUIRE(exe > 0);
+    char target[4096] = {};
+    const ssize_t n = ::readlink(("/proc/" + std::to_string(exe) + "/exe").c_str(), target, sizeof target - 1);
+    if (n > 0) copy_exe = std::string(target, static_cast<size_t>(n));
+    const auto code = w.shut_down();
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+  }
+  const std::string out = w.sh->output();
+  const std::string err = slurp(err_file);
+  INFO("stdout:\n" << out << "\nstderr:\n" << err);
+  std::vector<std::string> expected;
+  for (const auto& line : c.ours.empty() ? c.go : c.ours) expected.push_back(x(line));
+  if (!c.ours.empty()) INFO("differs from Go on purpose: " << c.why);
+  CHECK(go_style_lines(out) == expected);
+  CHECK(go_style_lines(err).empty());  // Go's lines are on stdout only
+  if (!c.exit_before_start) {
+    // The copy that runs is the one the "--> Starting" line names (Go: executor.sh:26, :57).
+    const std::string starting = expected.back().substr(std::string("--> Starting ").size());
+    CHECK(copy_exe == starting);
+  } else {
+    CHECK_THAT(err, Catch::Contains("stopped while sourcing the environment file " + inst.default_env()) &&
+                        Catch::Contains("exit status 1"));
+    CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
+  }
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(elsewhere);
+}
+
+TEST_CASE("The env file is sourced by bash ([[ ]], arrays), however the wrapper is started") {
+  const std::string how = GENERATE(std::string("by its path"), std::string("/bin/sh"), std::string("bash as sh"));
+  INFO(how);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string shells = testing_support::make_temp_dir("sce-shells.");
+  std::string shell;
+  if (how == "/bin/sh") shell = "/bin/sh";
+  if (how == "bash as sh") {
+    shell = shells + "/sh";
+    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
+  }
+  // Bash only: a POSIX sh stops at the array (a syntax error) and has no [[ ]].
+  inst.put("executor-environment.sh",
+           "if [[ ${MESOS_FRAMEWORK_ID-} == fw-* && -n $MESOS_EXECUTOR_ID ]]; then export SCE_BASH_TEST=matched; fi\n"
+           "sizes=(small medium large)\n"
+           "export SCE_BASH_ARRAY=\"${sizes[1]}/${#sizes[@]}\"\n"
+           "declare -A site=([zone]=eu-1)\n"
+           "export SCE_BASH_ASSOC=${site[zone]}\n"
+           "export SCE_BASH_SOURCE=${BASH_SOURCE[0]}\n"
+           "cd /\n");  // the executor still starts in the sandbox
+  Wrapped w(inst, sandbox, "", "", {}, shell);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  auto env = environ_of(exe);
+  char cwd[4096] = {};
+  const ssize_t n = ::readlink(("/proc/" + std::to_string(exe) + "/cwd").c_str(), cwd, sizeof cwd - 1);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(env["SCE_BASH_TEST"] == "matched");
+  CHECK(env["SCE_BASH_ARRAY"] == "medium/3");
+  CHECK(env["SCE_BASH_ASSOC"] == "eu-1");
+  CHECK(env["SCE_BASH_SOURCE"] == inst.default_env());
+  CHECK(std::string(cwd, n > 0 ? static_cast<size_t>(n) : 0) == sandbox);
+  CHECK_THAT(w.sh->output(), !Catch::Contains("not found") && !Catch::Contains("syntax error"));
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(shells);
+}
+
+TEST_CASE("Bash variables and exported functions from the task's environment run nowhere") {
+  const std::string how = GENERATE(std::string("by its path"), std::string("/bin/sh"), std::string("bash as sh"));
+  INFO(how);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string shells = testing_support::make_temp_dir("sce-shells.");
+  std::string shell;
+  if (how == "/bin/sh") shell = "/bin/sh";
+  if (how == "bash as sh") {
+    shell = shells + "/sh";
+    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
+  }
+  const std::string marker = sandbox + "/pwned";
+  const std::string touch = "/usr/bin/touch '" + marker + "'";
+  std::ofstream(sandbox + "/evil.sh") << touch << "\n";
+  // What the task sets: a file for bash and sh to run first, functions over commands the wrapper and
+  // the operator's file use, options (xtrace with a PS4 that runs a command, errexit), bash's
+  // compatibility level.
+  std::map<std::string, std::string> task = {{"BASH_ENV", sandbox + "/evil.sh"},
+                                             {"ENV", sandbox + "/evil.sh"},
+                                             {"BASH_FUNC_cp%%", "() { " + touch + "; }"},
+                                             {"BASH_FUNC_readlink%%", "() { " + touch + "; }"},
+                                             {"BASH_FUNC_date%%", "() { " + touch + "; }"},
+                                             {"BASH_FUNC_source%%", "() { " + touch + "; }"},
+                                             {"SHELLOPTS", "xtrace:errexit"},
+                                             {"BASHOPTS", "extdebug:nullglob"},
+                                             {"PS4", "$(" + touch + ")+ "},
+                                             {"BASH_COMPAT", "3.1"},
+                                             {"CDPATH", sandbox},
+                                             {"POSIXLY_CORRECT", "1"}};
+  // A bash in POSIX mode that is not privileged (bash as sh) refuses to start at all with a function
+  // named like a special builtin (`source`) in its environment: the task would only stop its own launch.
+  if (how == "bash as sh") task.erase("POSIXLY_CORRECT");
+  // The operator's file starts bash and sh children, which would read BASH_ENV and import the
+  // functions if they were still in the environment.
+  inst.put("executor-environment.sh",
+           "date >/dev/null\n/bin/bash -c 'cp /dev/null /dev/null; date >/dev/null'\n/bin/sh -c true\n"
+           "export SCE_OPERATOR=1\n");
+  Wrapped w(inst, sandbox, "", "", task, shell);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  const auto env = environ_of(exe);
+  const auto code = w.shut_down();
+  INFO(w.sh->output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_FALSE(exists(marker));
+  for (const auto& [k, v] : env) {
+    INFO(k);
+    CHECK(k.rfind("BASH", 0) != 0);
+    CHECK(k != "ENV");
+    CHECK(k != "SHELLOPTS");
+    CHECK(k != "PS4");
+    CHECK(k != "CDPATH");
+    CHECK(k != "POSIXLY_CORRECT");
+  }
+  CHECK(env.count("SCE_OPERATOR") == 1);
+  // Under bash as sh, SHELLOPTS's xtrace is on until the first line turns it off: nothing after it is traced.
+  CHECK_THAT(w.sh->output(), !Catch::Contains("+ unset") && !Catch::Contains("+ exec") &&
+                                 !Catch::Contains("+ source") && Catch::Contains("--> Starting " + sandbox));
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(shells);
 }

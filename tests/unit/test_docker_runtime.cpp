@@ -5,6 +5,8 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "docker/runtime.h"
 
@@ -108,4 +110,68 @@ TEST_CASE("shutdown abandons a watch in progress at once") {
   rt.shutdown();
   CHECK(std::chrono::steady_clock::now() - t0 < 3s);
   CHECK_FALSE(events.next(100ms).has_value());
+}
+
+// Issue 18, item 7: does a launch pull an image Docker already has? Go's rule: pull unless some
+// RepoTags entry of a local image equals the task's image string exactly, or when force_pull_image is
+// set (Go: executor.go:417 `!container.CheckImage(...)`, :421 ForcePullImage, :429 PullImage;
+// container/container.go:52-53 `tag == taskInfo.Container.Docker.Image`). dockerd lists RepoTags in
+// the familiar form ("busybox:latest", never "docker.io/library/busybox:latest", never a digest), so
+// Go pulled untagged, docker.io/-spelled and digest references at every launch. Ours: pull when forced
+// or when the reference can move (no tag, or `latest`; no digest); any other present image is used.
+TEST_CASE("Which launches pull an image Docker has: Go's outcome for each reference, and ours") {
+  const std::string hex(64, 'e');
+  struct Case {
+    std::string image;
+    std::vector<std::string> repo_tags;  // what dockerd lists for the image once it is present
+    bool force;
+    bool go_pulls;
+    bool we_pull;
+    const char* why;  // when we differ: why, on purpose
+  };
+  const std::vector<Case> cases = {
+      // Go: container/container.go:53 ("busybox" is not "busybox:latest")
+      {"busybox", {"busybox:latest"}, false, true, true, ""},
+      // Go: container/container.go:53
+      {"127.0.0.1:5000/web", {"127.0.0.1:5000/web:latest"}, false, true, true, ""},
+      // Go: container/container.go:53 (exact match: used as it is)
+      {"busybox:latest", {"busybox:latest"}, false, false, true, "`latest` moves like no tag (issue 18 item 7)"},
+      // Go: container/container.go:53
+      {"127.0.0.1:5000/web:latest",
+       {"127.0.0.1:5000/web:latest"},
+       false,
+       false,
+       true,
+       "`latest` moves like no tag (issue 18 item 7)"},
+      // Go: container/container.go:53
+      {"busybox:1.35", {"busybox:1.35"}, false, false, false, ""},
+      // Go: container/container.go:53
+      {"127.0.0.1:5000/web:1.2", {"127.0.0.1:5000/web:1.2"}, false, false, false, ""},
+      // Go: container/container.go:53 (the docker.io/ spelling never matches)
+      {"docker.io/library/busybox:1.35",
+       {"busybox:1.35"},
+       false,
+       true,
+       false,
+       "a fixed tag Docker has is used, however it is spelled"},
+      // Go: container/container.go:53 (RepoTags hold no digests)
+      {"127.0.0.1:5000/web@sha256:" + hex, {}, false, true, false, "a digest names one image for good"},
+      // Go: executor.go:421
+      {"127.0.0.1:5000/web:1.2", {"127.0.0.1:5000/web:1.2"}, true, true, true, ""},
+      // Go: executor.go:421
+      {"127.0.0.1:5000/web@sha256:" + hex, {}, true, true, true, ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c.image << (c.force ? " (force_pull_image)" : ""));
+    // The Go column is a transcription of the rule above, checked so a typo in the data shows.
+    bool listed = false;
+    for (const auto& t : c.repo_tags) listed = listed || t == c.image;
+    CHECK(c.go_pulls == (c.force || !listed));
+    const std::string reason = docker::refresh_reason(docker::parse_image_ref(c.image), c.force);
+    CHECK(!reason.empty() == c.we_pull);
+    CHECK((c.go_pulls == c.we_pull) == std::string(c.why).empty());
+  }
+  CHECK(docker::refresh_reason(docker::parse_image_ref("busybox"), true) == "force_pull_image is set");
+  CHECK_THAT(docker::refresh_reason(docker::parse_image_ref("busybox"), false), Catch::Contains("without a tag"));
+  CHECK_THAT(docker::refresh_reason(docker::parse_image_ref("busybox:latest"), false), Catch::Contains("`latest`"));
 }

@@ -1,7 +1,9 @@
 // Image references (split, and checked against Docker's grammar) and container names.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "docker/image_ref.h"
@@ -170,4 +172,83 @@ TEST_CASE("Invalid references are refused, naming the image and the part that is
   REQUIRE_FALSE(huge);
   CHECK(huge.error().message.size() < 400);
   CHECK_THAT(huge.error().message, Catch::Contains("...\""));
+}
+
+// Issue 18, item 12. The Go executor's SERVICE_VERSION is the second field of the image split on ':'
+// (Go: container/container.go:388 `strings.Split(image, ":")`; :389 fewer than 2 fields → none;
+// :394 `SERVICE_VERSION=` + field 1). For "app@sha256:<hex>" that is the digest's hex, without
+// "sha256:". Ours is the tag, else the digest's hex; where Go's split reads a registry port or a
+// digest algorithm as the version, we differ on purpose (README, "Differences from the Go executor").
+TEST_CASE("SERVICE_VERSION: Go's value for each reference, and ours") {
+  const std::string hex64 = "3f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+  const std::string hex128 = hex64 + hex64;
+  struct Case {
+    std::string image;
+    std::optional<std::string> go;    // what the Go executor sets (nullopt: no SERVICE_VERSION)
+    std::optional<std::string> ours;  // what we set
+    const char* why;                  // when they differ: why, on purpose
+  };
+  const std::vector<Case> cases = {
+      // Go: container/container.go:389 (one field: no version)
+      {"busybox", std::nullopt, std::nullopt, ""},
+      // Go: container/container.go:394
+      {"busybox:1.35", "1.35", "1.35", ""},
+      // Go: container/container.go:394
+      {"team/web:2024.06.1", "2024.06.1", "2024.06.1", ""},
+      // Go: container/container.go:394
+      {"localhost/web:dev", "dev", "dev", ""},
+      // Go: container/container.go:394 (the digest's hex, no algorithm)
+      {"web@sha256:" + hex64, hex64, hex64, ""},
+      // Go: container/container.go:394
+      {"team/web@sha256:" + hex64, hex64, hex64, ""},
+      // Go: container/container.go:394
+      {"registry.example.com/team/web@sha256:" + hex64, hex64, hex64, ""},
+      // Go: container/container.go:394
+      {"web@sha512:" + hex128, hex128, hex128, ""},
+      // Go: container/container.go:394 (field 1 runs from the tag to the algorithm)
+      {"web:1.2@sha256:" + hex64, "1.2@sha256", "1.2", "the tag, without Go's \"@sha256\" tail"},
+      // Go: container/container.go:394 (field 1 is the registry port and the path)
+      {"127.0.0.1:5000/web:1.2", "5000/web", "1.2", "the tag, not the registry's port"},
+      // Go: container/container.go:394
+      {"127.0.0.1:5000/web", "5000/web", std::nullopt, "no tag, no version"},
+      // Go: container/container.go:394
+      {"127.0.0.1:5000/web@sha256:" + hex64, "5000/web@sha256", hex64, "the digest's hex, not the registry's port"},
+  };
+  // The Go column is a transcription of container.go:388-394, checked here so a typo in the data shows.
+  auto go_rule = [](const std::string& image) -> std::optional<std::string> {
+    const auto first = image.find(':');
+    if (first == std::string::npos) return std::nullopt;
+    return image.substr(first + 1, image.find(':', first + 1) - first - 1);
+  };
+  for (const auto& c : cases) {
+    INFO(c.image);
+    CHECK(go_rule(c.image) == c.go);
+    auto ref = docker::validate_image_ref(c.image);
+    REQUIRE(ref);
+    CHECK(docker::service_version(*ref) == c.ours);
+    // Same as Go unless the row says why not.
+    CHECK((c.go == c.ours) == std::string(c.why).empty());
+  }
+}
+
+// Issue 18, item 7. Which references are pulled at every launch even when Docker has the image.
+TEST_CASE("Only references a registry moves are pulled at every launch") {
+  const std::string hex64(64, 'c');
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"busybox", true},
+      {"busybox:latest", true},
+      {"127.0.0.1:5000/team/web", true},
+      {"127.0.0.1:5000/team/web:latest", true},
+      {"busybox:1.35", false},
+      {"busybox:Latest", false},  // tags are case-sensitive: not Docker's default tag
+      {"busybox:latest-alpine", false},
+      {"busybox@sha256:" + hex64, false},
+      {"busybox:latest@sha256:" + hex64, false},  // Docker pulls the digest: the tag moves nothing
+  };
+  for (const auto& [image, refreshed] : cases) {
+    INFO(image);
+    auto ref = docker::validate_image_ref(image);
+    REQUIRE(ref);
+    CHECK(docker::refreshed_on_launch(*ref) == refreshed);
+  }
 }

@@ -7,10 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "docker/credentials.h"
 #include "docker/registry_auth.h"
@@ -491,4 +495,143 @@ TEST_CASE("A helper that closes its output but does not exit is killed at the ti
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("did not finish"));
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+}
+
+// Issue 18, item 9. The files the Go executor reads credentials from, in its order: go-dockerclient's
+// NewAuthConfigurationsFromDockerCfg (auth.go:77-89, v1.3.x, pinned by sidecar-executor's go.mod)
+// tries cfgPaths (auth.go:60-70): $DOCKER_CONFIG/config.json when DOCKER_CONFIG is set, then, when HOME
+// is set, $HOME/.docker/config.json and $HOME/.dockercfg. Go: main.go:140-171 getDockerAuthConfig
+// looks once, then sets HOME=/root (main.go:161) and looks again. Ours: both lookups, in that order,
+// each file once.
+TEST_CASE("Config files: Go's two lookups, ~/.dockercfg included, in order") {
+  struct Case {
+    std::optional<std::string> docker_config, home;
+    std::vector<std::string> go_first, go_second;  // Go: auth.go:60-70, the lookup, then HOME=/root
+  };
+  const std::vector<Case> cases = {
+      {"/etc/dc",
+       "/home/ops",
+       {"/etc/dc/config.json", "/home/ops/.docker/config.json", "/home/ops/.dockercfg"},
+       {"/etc/dc/config.json", "/root/.docker/config.json", "/root/.dockercfg"}},
+      {std::nullopt,
+       "/home/ops",
+       {"/home/ops/.docker/config.json", "/home/ops/.dockercfg"},
+       {"/root/.docker/config.json", "/root/.dockercfg"}},
+      {std::nullopt,
+       "/root",
+       {"/root/.docker/config.json", "/root/.dockercfg"},
+       {"/root/.docker/config.json", "/root/.dockercfg"}},
+      {"/etc/dc",
+       std::nullopt,  // no HOME: only DOCKER_CONFIG, then /root
+       {"/etc/dc/config.json"},
+       {"/etc/dc/config.json", "/root/.docker/config.json", "/root/.dockercfg"}},
+      {std::nullopt, std::nullopt, {}, {"/root/.docker/config.json", "/root/.dockercfg"}},
+  };
+  for (const auto& c : cases) {
+    INFO("DOCKER_CONFIG " << c.docker_config.value_or("(unset)") << ", HOME " << c.home.value_or("(unset)"));
+    std::map<std::string, std::string> vars;
+    if (c.docker_config) vars["DOCKER_CONFIG"] = *c.docker_config;
+    if (c.home) vars["HOME"] = *c.home;
+    std::vector<std::string> want;
+    for (const auto* lookup : {&c.go_first, &c.go_second}) {
+      for (const auto& p : *lookup) {
+        if (std::find(want.begin(), want.end(), p) == want.end()) want.push_back(p);
+      }
+    }
+    CHECK(docker::docker_config_paths(util::map_env(vars)) == want);
+  }
+}
+
+// Go: auth.go:106-125 parseDockerConfig reads any of the files as {"auths": {...}} when that object
+// has entries (:114-117), else as the legacy object of registry → {auth, email} (:120-124); auth.go:
+// 128-140 decodes `auth` as base64 user:password. Go then takes the entry whose key is exactly
+// EXECUTOR_DOCKER_REPOSITORY (main.go:145). Ours reads both layouts the same way and takes the entry
+// of the image's registry.
+TEST_CASE("The legacy .dockercfg layout, read as go-dockerclient reads it") {
+  const std::string reg = "127.0.0.1:5000";
+  auto entry = [](const std::string& user) {
+    return nlohmann::json{{"auth", util::base64_encode(user + ":pw-" + user)}, {"email", user + "@example.com"}};
+  };
+  struct Case {
+    const char* what;
+    nlohmann::json doc;
+    std::string go_user;  // the user Go's lookup of EXECUTOR_DOCKER_REPOSITORY = reg finds
+    std::string our_user;
+    const char* why = "";  // when they differ: why, on purpose
+  };
+  const std::vector<Case> cases = {
+      // Go: auth.go:120-124 (no auths wrapper)
+      {"legacy layout", {{reg, entry("legacy")}}, "legacy", "legacy"},
+      // Go: auth.go:114-116
+      {"config.json layout", {{"auths", {{reg, entry("wrapped")}}}}, "wrapped", "wrapped"},
+      // Go: auth.go:115-116 (auths with entries wins over members of the legacy layout)
+      {"both layouts", {{"auths", {{reg, entry("wrapped")}}}, {reg, entry("legacy")}}, "wrapped", "wrapped"},
+      // Go: auth.go:115 (an empty auths falls through to the legacy layout)
+      {"empty auths", {{"auths", nlohmann::json::object()}, {reg, entry("legacy")}}, "legacy", "legacy"},
+      // Go: auth.go:120-124 and main.go:145 (the exact key)
+      {"legacy, Docker Hub's key", {{kHubKey, entry("hub")}, {reg, entry("legacy")}}, "legacy", "legacy"},
+      // Go: main.go:145 (only the exact key; ours normalises the spelling, see the tests above)
+      {"legacy, URL spelling",
+       {{"http://" + reg + "/v1/", entry("legacy")}},
+       "",
+       "legacy",
+       "a key's spellings of the image's registry are one registry (README, Differences)"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what << ": " << c.doc.dump());
+    CHECK(chosen_user(c.doc.dump(), reg, reg) == c.our_user);
+    CHECK((c.go_user == c.our_user) == std::string(c.why).empty());
+  }
+  // The legacy layout still gives credentials only to the image's own registry.
+  const std::string legacy = nlohmann::json{{reg, entry("legacy")}, {kHubKey, entry("hub")}}.dump();
+  CHECK(chosen_user(legacy, reg, "127.0.0.1:6000").empty());
+  CHECK(chosen_user(legacy, "", "docker.io") == "hub");
+  // Its source names the layout; a bad entry is an error that does not quote the secret.
+  auto found = find_registry_auth(legacy, "", reg);
+  REQUIRE(found.ok());
+  REQUIRE(found->credentials);
+  CHECK(found->credentials->source == "\"127.0.0.1:5000\" (.dockercfg format)");
+  CHECK(found->credentials->password == "pw-legacy");
+  auto bad = find_registry_auth(R"({"127.0.0.1:5000":{"auth":"bm9jb2xvbg=="}})", "", reg);  // "nocolon"
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("not user:password"));
+  CHECK_THAT(bad.error().message, !Catch::Contains("nocolon"));
+  // config.json's other sections are not registry entries.
+  auto other = find_registry_auth(R"({"HttpHeaders":{"User-Agent":"x"},"psFormat":"table"})", "", reg);
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->credentials);
+}
+
+TEST_CASE("resolve_pull_auth reads $HOME/.dockercfg, under the same file rules as config.json") {
+  TempDir home;
+  const std::string legacy =
+      R"({"127.0.0.1:5000":{"auth":")" + util::base64_encode("cfg-user:cfg-pass") + R"(","email":"ops@example.com"}})";
+  const std::string path = home.write(".dockercfg", legacy, 0600);
+  auto env = util::map_env({{"HOME", home.path}});
+  auto r = docker::resolve_pull_auth(env, kHubKey, "127.0.0.1:5000");
+  REQUIRE_FALSE(r.header.empty());
+  auto j = nlohmann::json::parse(*util::base64_decode(r.header));
+  CHECK(j["username"] == "cfg-user");
+  CHECK(j["serveraddress"] == "127.0.0.1:5000");
+  CHECK(r.source == "\"127.0.0.1:5000\" (.dockercfg format) in " + path);
+
+  // A config.json before it without this registry's entry does not hide it (Go stops at the first
+  // file that parses, main.go:143 + auth.go:84-85, and then retries only with HOME=/root).
+  ::mkdir((home.path + "/.docker").c_str(), 0700);
+  home.write(".docker/config.json", config_with("other.example.com", "o", "op"), 0600);
+  auto behind = docker::resolve_pull_auth(env, kHubKey, "127.0.0.1:5000");
+  CHECK(behind.source == "\"127.0.0.1:5000\" (.dockercfg format) in " + path);
+  // …but one with the entry comes first.
+  home.write(".docker/config.json", config_with("127.0.0.1:5000", "first", "fp"), 0600);
+  auto first = docker::resolve_pull_auth(env, kHubKey, "127.0.0.1:5000");
+  CHECK_THAT(first.source, Catch::EndsWith(home.path + "/.docker/config.json"));
+  ::unlink((home.path + "/.docker/config.json").c_str());
+
+  // Writable by group or others: not used, and the note says why.
+  ::chmod(path.c_str(), 0620);
+  auto refused = docker::resolve_pull_auth(env, kHubKey, "127.0.0.1:5000");
+  CHECK(refused.header.empty());
+  REQUIRE_FALSE(refused.notes.empty());
+  CHECK_THAT(refused.notes[0], Catch::Contains(path) && Catch::Contains("writable by group or others"));
+  for (const auto& n : refused.notes) CHECK_THAT(n, !Catch::Contains("cfg-pass"));
 }

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "docker/task_spec.h"
 #include "settings/config_file.h"
@@ -74,6 +76,18 @@ TEST_CASE("SERVICE_VERSION is the tag after the last ':' following the last '/',
   for (const auto& e : untagged->body["Env"]) CHECK(e.get<std::string>().rfind("SERVICE_VERSION=", 0) != 0);
   auto hub = build_container_spec(base_task("busybox:1.35"), {});
   CHECK(hub->body["Env"].back() == "SERVICE_VERSION=1.35");
+}
+
+// Go: container/container.go:388-394 — "web@sha256:<hex>" split on ':' gives the hex, last in the
+// environment (issue 18, item 12; the whole table is in test_image_ref.cpp).
+TEST_CASE("SERVICE_VERSION of a digest reference is the digest's hex, as the Go executor sets it") {
+  const std::string hex = "9c1f2e3d4c5b6a798877665544332211ffeeddccbbaa00998877665544332211";
+  auto digest = build_container_spec(base_task("127.0.0.1:5000/web@sha256:" + hex), {});
+  REQUIRE(digest.ok());
+  CHECK(docker::container_env(*digest) == std::vector<std::string>{"SERVICE_VERSION=" + hex});
+  auto both = build_container_spec(base_task("127.0.0.1:5000/web:1.2@sha256:" + hex), {});
+  REQUIRE(both.ok());
+  CHECK(docker::container_env(*both) == std::vector<std::string>{"SERVICE_VERSION=1.2"});
 }
 
 TEST_CASE("executor.ShellCommand becomes Cmd, split like a shell, and leaves the labels") {

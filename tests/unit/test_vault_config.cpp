@@ -20,19 +20,162 @@
 TEST_CASE("vault:// references: path, default field, ?key=") {
   auto r = vault::parse_reference("vault://secret/db/pass");
   REQUIRE(r);
-  CHECK(r->path == "secret/db/pass");
-  CHECK(r->key == "value");
+  REQUIRE(*r);
+  CHECK((*r)->path == "secret/db/pass");
+  CHECK((*r)->key == "value");
   r = vault::parse_reference("vault://kv/app?key=password");
-  REQUIRE(r);
-  CHECK(r->path == "kv/app");
-  CHECK(r->key == "password");
+  REQUIRE((r && *r));
+  CHECK((*r)->path == "kv/app");
+  CHECK((*r)->key == "password");
   r = vault::parse_reference("vault://secret/x/?other=1&key=k");
-  REQUIRE(r);
-  CHECK(r->path == "secret/x");
-  CHECK(r->key == "k");
-  CHECK_FALSE(vault::parse_reference("secret/db"));
-  CHECK_FALSE(vault::parse_reference("https://vault/x"));
-  CHECK_FALSE(vault::parse_reference(""));
+  REQUIRE((r && *r));
+  CHECK((*r)->path == "secret/x");
+  CHECK((*r)->key == "k");
+  for (const char* not_a_reference : {"secret/db", "https://vault/x", "", "VAULT://secret/x"}) {
+    INFO(not_a_reference);
+    auto n = vault::parse_reference(not_a_reference);
+    REQUIRE(n);
+    CHECK_FALSE(*n);
+  }
+}
+
+// Issue 18 item 8, the differential data: how the Go executor reads a reference. ReadSecretValue
+// (vault/vault.go, the AWS-role version) does url.Parse(ref) (:181), refuses what url.Parse refuses with
+// "Unable to parse Vault URL: '<ref>'" (:182-183), reads path = parsed.Host + parsed.Path (:190; net/url
+// percent-decodes Path), and the field q["key"][0] of parsed.Query() (:201-207; form-decoded, the first
+// "key", pairs that do not decode or hold ';' dropped), "value" without one (:35, :203-205). Where ours
+// differs on purpose, `ours_path` says what we do and `why` says why.
+TEST_CASE("vault:// references read as the Go executor reads them (percent-decoded path, first key)") {
+  struct Row {
+    const char* ref;
+    const char* go_path;  // nullptr: Go refuses the reference
+    const char* go_key;
+    const char* ours_path;  // nullptr: as Go
+    const char* why;
+  };
+  const Row rows[] = {
+      // Go: vault/vault.go:190 (Host + Path)
+      {"vault://secret/db/pass", "secret/db/pass", "value", nullptr, ""},
+      // Go: vault/vault.go:181,190 (net/url decodes the path)
+      {"vault://secret/%61pp/db", "secret/app/db", "value", nullptr, ""},
+      {"vault://secret/a%2Fb", "secret/a/b", "value", nullptr, ""},
+      {"vault://secret/db%20pass?key=us%65r", "secret/db pass", "user", nullptr, ""},
+      // Go: vault/vault.go:201-207 (Query(): form decoding, first value)
+      {"vault://secret/db?key=a+b%21", "secret/db", "a b!", nullptr, ""},
+      {"vault://secret/db?key=first&key=second", "secret/db", "first", nullptr, ""},
+      {"vault://secret/db?key=", "secret/db", "", nullptr, ""},
+      {"vault://secret/db?key=%zz", "secret/db", "value", nullptr, ""},
+      {"vault://secret/db?a;b=1&key=k", "secret/db", "k", nullptr, ""},
+      // Go: vault/vault.go:181 (url.Parse drops the fragment and the user information)
+      {"vault://secret/db#frag?key=x", "secret/db", "value", nullptr, ""},
+      {"vault://reader@secret/db", "secret/db", "value", nullptr, ""},
+      // Go: vault/vault.go:182-183 (a malformed escape: "Unable to parse Vault URL")
+      {"vault://secret/db%zz", nullptr, "", nullptr, ""},
+      {"vault://secret/db%4", nullptr, "", nullptr, ""},
+      // Go: vault/vault.go:182-183 (net/url refuses an escape of an ASCII byte in the host part)
+      {"vault://%61uth/token/lookup-self", nullptr, "", "auth/token/lookup-self",
+       "decoded like the rest; check_secret_path then refuses auth/"},
+      // Go: vault/vault.go:190 keeps a trailing slash (GET /v1/secret/x/)
+      {"vault://secret/x/", "secret/x/", "value", "secret/x", "trailing slashes dropped, as before"},
+  };
+  for (const auto& row : rows) {
+    INFO(row.ref);
+    auto r = vault::parse_reference(row.ref);
+    const char* want = row.ours_path ? row.ours_path : row.go_path;
+    if (!want) {
+      REQUIRE_FALSE(r);
+      CHECK_THAT(r.error().message, Catch::Contains("Unable to parse Vault URL"));
+      CHECK_THAT(r.error().message, Catch::Contains(row.ref));
+      continue;
+    }
+    REQUIRE(r);
+    REQUIRE(*r);
+    CHECK((*r)->path == want);
+    if (row.go_path) CHECK((*r)->key == row.go_key);
+  }
+  // A decoded '/' is a separator on the wire too: what is sent is what was checked.
+  CHECK(vault::wire_path("secret/a b/c?d#e") == "secret/a%20b/c%3Fd%23e");
+  CHECK(vault::wire_path("secret//db/") == "secret/db");
+  CHECK(vault::wire_path("kv/data/app") == "kv/data/app");
+}
+
+TEST_CASE("Percent-decoding cannot get around the path rules: they apply to the decoded path") {
+  const std::optional<std::vector<std::string>> site = std::vector<std::string>{"secret/app"};
+  struct Row {
+    const char* ref;
+    bool allowed;
+    const char* why;
+  };
+  const Row rows[] = {
+      {"vault://%61uth/token/lookup-self?key=id", false, "auth/ is Vault's own"},
+      {"vault://%73ys/mounts", false, "sys/ is Vault's own"},
+      {"vault://secret/app/..%2F..%2Fauth/token/lookup-self", false, "\"..\""},
+      {"vault://secret/app/%2E%2E/other", false, "\"..\""},
+      {"vault://secret/app%2F..%2Fother/x", false, "\"..\""},
+      {"vault://secret/%2561pp/x", false, "'%'"},  // %25 decodes to a literal '%'
+      {"vault://secret/other/x", false, "policy.vault_path_prefixes"},
+      {"vault://secret/%61pp/db", true, ""},  // decoded, it is below secret/app
+      {"vault://secret%2Fapp/db", true, ""},
+  };
+  for (const auto& row : rows) {
+    INFO(row.ref);
+    auto r = vault::parse_reference(row.ref);
+    REQUIRE((r && *r));
+    auto ok = vault::check_secret_path((*r)->path, site);
+    CHECK(static_cast<bool>(ok) == row.allowed);
+    if (!ok) CHECK_THAT(ok.error().message, Catch::Contains(row.why));
+  }
+  // Through Secrets::resolve: refused before any request (the address is a port nobody listens on,
+  // so a request would fail with another message).
+  vault::Secrets secrets(util::map_env({{"VAULT_ADDR", "http://127.0.0.1:1"}, {"VAULT_TOKEN", "hvs.unit"}}),
+                         vault::AwsOptions{}, [](std::string) {});
+  secrets.restrict_paths(site);
+  auto res = secrets.resolve({"TOKEN=vault://%61uth/token/lookup-self?key=id"});
+  REQUIRE_FALSE(res);
+  CHECK_THAT(res.error().message, Catch::Contains("env TOKEN"));
+  CHECK_THAT(res.error().message, Catch::Contains("auth/ is Vault's own"));
+  res = secrets.resolve({"BAD=vault://secret/app/x%zz"});
+  REQUIRE_FALSE(res);
+  CHECK_THAT(res.error().message, Catch::Contains("env BAD: Unable to parse Vault URL"));
+}
+
+// Go: vault/vault_auth.go:20 (StartupGracePeriod = 600), :229 (Renew(token, ttl+StartupGracePeriod)),
+// vault/vault.go:37 (DefaultAWSRoleTTL = 3600), :105-116 (the parent token's TTL: EXECUTOR_AWS_TTL,
+// else 3600; Go never looks at EXECUTOR_AWS_ROLE_TTL for it).
+TEST_CASE("The AWS role's parent token is renewed to its TTL + 600 s, as in Go (the role TTL when longer)") {
+  using std::chrono::hours;
+  using std::chrono::seconds;
+  CHECK(vault::kStartupGraceS == 600);
+  struct Row {
+    vault::Duration role_ttl;
+    std::optional<vault::Duration> executor_aws_ttl;
+    long go_increment;  // what Go asks
+    long ours;          // what we ask
+  };
+  const Row rows[] = {
+      {seconds(0), std::nullopt, 3600 + 600, 3600 + 600},      // Go: vault/vault.go:105, vault_auth.go:229
+      {seconds(0), hours(8), 8 * 3600 + 600, 8 * 3600 + 600},  // Go: vault/vault.go:111-116
+      // Deliberate: Go's token (70 min) would take the 8 h lease down with it after 70 minutes.
+      {hours(8), std::nullopt, 3600 + 600, 8 * 3600 + 600},
+      {hours(8), hours(10), 10 * 3600 + 600, 10 * 3600 + 600},
+      // Deliberate: never below the role's TTL (Go: 1800 + 600).
+      {seconds(0), seconds(1800), 1800 + 600, 3600 + 600},
+  };
+  for (const auto& row : rows) {
+    INFO(row.role_ttl.count() << " " << (row.executor_aws_ttl ? row.executor_aws_ttl->count() : -1));
+    CHECK(vault::aws_parent_token_ttl_s(row.role_ttl, row.executor_aws_ttl) + vault::kStartupGraceS == row.ours);
+  }
+}
+
+TEST_CASE("Token TTL in a login or renewal answer: auth.lease_duration, nothing else") {
+  auto r = vault::response_from(200, R"({"auth":{"client_token":"t","lease_duration":4200},"lease_duration":0})");
+  REQUIRE(vault::token_ttl_of(r));
+  CHECK(*vault::token_ttl_of(r) == std::chrono::seconds(4200));
+  for (const char* body : {R"({"lease_duration":4200})", R"({"auth":{"lease_duration":"4200"}})",
+                           R"({"auth":{"lease_duration":-1}})", R"({"auth":null})", "[]", "garbage"}) {
+    INFO(body);
+    CHECK_FALSE(vault::token_ttl_of(vault::response_from(200, body)));
+  }
 }
 
 TEST_CASE("Vault client settings: defaults, values, and errors naming the variable") {
