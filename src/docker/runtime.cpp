@@ -414,16 +414,11 @@ void Runtime::watch(const std::string& id) {
 void Runtime::stop(const std::string& id, executor::Duration grace) {
   spawn([this, id, grace] {
     // The grace is an upper bound (a KILL's policy, the agent's shutdown grace): Docker's stop counts
-    // whole seconds, so a fraction is spent first, after a SIGTERM of our own.
+    // whole seconds, so a fraction is dropped rather than added. Docker sends the image's own stop
+    // signal (STOPSIGNAL), then SIGKILL.
     const auto ms = std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
     const int t = static_cast<int>(ms / 1000);
-    spdlog::info("stopping container {}: SIGTERM, SIGKILL after {} ms", id.substr(0, 12), ms);
-    if (ms % 1000 != 0) {
-      if (auto k = client_.kill(id, "SIGTERM"); !k && Client::last_status() != 404) {
-        spdlog::warn("SIGTERM to container {}: {}", id.substr(0, 12), k.error().message);
-      }
-      if (!sleep_cancellable(std::chrono::milliseconds(ms % 1000))) return;
-    }
+    spdlog::info("stopping container {}: stop signal, SIGKILL after {} ms", id.substr(0, 12), t * 1000LL);
     if (auto r = client_.stop(id, t); !r && Client::last_status() != 404) {
       spdlog::warn("stop of container {}: {}", id.substr(0, 12), r.error().message);
     }

@@ -231,7 +231,8 @@ std::vector<SettingSpec> build_specs() {
                            "service changes (ALIVE: true, UNHEALTHY or TOMBSTONE: false).",
                            &Settings::sidecar_health_updates));
   v.push_back(bool_setting("EXECUTOR_JSON_LOGS", "", "false",
-                           "Write the executor's own log lines (stderr) as JSON objects: time, level, msg.",
+                           "Write the executor's own log lines (stdout) as JSON objects: time, level, msg, "
+                           "instead of the Go executor's logrus text.",
                            &Settings::json_logs));
   return v;
 }
