@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
   secrets.cancel();  // a secret read in flight must not hold the exit (the runtime joins its thread)
-  containers.shutdown();
+  containers.shutdown(ending.at_deadline);
   secrets.cleanup();
   agent.stop();
   spdlog::info("exiting with code {}", exit_code);

@@ -462,7 +462,7 @@ void Runtime::copy_failure_logs(const std::string& id) {
   });
 }
 
-void Runtime::shutdown() {
+void Runtime::shutdown(bool at_deadline) {
   std::list<std::thread> threads;
   std::string created;
   {
@@ -471,9 +471,15 @@ void Runtime::shutdown() {
     stopping_ = true;
     created = created_id_;
   }
-  // The log relay ends by itself once the container's stream ends: let it send the last lines. Steps in flight finish (each call is bounded); the exit watcher is abandoned.
-  // A burst can leave the daemon some seconds behind the container's exit: allow up to 30 s.
-  for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (at_deadline) {
+    // The agent's grace is ending: the container (outside the executor's cgroup, so the agent will not
+    // stop it) is killed first, and nothing is waited for.
+    kill_if_running(created);
+  } else {
+    // The log relay ends by itself once the container's stream ends: let it send the last lines. A
+    // burst can leave the daemon some seconds behind the container's exit: allow up to 30 s.
+    for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   relay_cancel_.set();
   cancel_.set();
   cv_.notify_all();
@@ -482,13 +488,15 @@ void Runtime::shutdown() {
     threads.swap(threads_);
   }
   for (auto& t : threads) t.join();
-  // Safety net: never leave a running container behind.
-  if (!created.empty()) {
-    auto st = client_.inspect(created);
-    if (st && st->running) {
-      spdlog::error("container {} still running as the executor exits: killing it", created.substr(0, 12));
-      if (auto k = client_.kill(created, "SIGKILL"); !k) spdlog::error("kill: {}", k.error().message);
-    }
+  kill_if_running(created);  // safety net: never leave a running container behind
+}
+
+void Runtime::kill_if_running(const std::string& id) {
+  if (id.empty()) return;
+  auto st = client_.inspect(id);
+  if (st && st->running) {
+    spdlog::error("container {} still running as the executor exits: killing it", id.substr(0, 12));
+    if (auto k = client_.kill(id, "SIGKILL"); !k) spdlog::error("kill: {}", k.error().message);
   }
 }
 

@@ -76,7 +76,8 @@ class Runtime final : public runtime::ContainerRuntime {
   void stop(const std::string& container_id, executor::Duration grace) override;
   void remove(const std::string& container_id) override;
   void copy_failure_logs(const std::string& container_id) override;
-  void shutdown() override;
+  void shutdown(bool at_deadline = false) override;  // NOLINT(google-default-arguments)
+  void kill_if_running(const std::string& id);
 
   Client& client() { return client_; }
 

@@ -23,7 +23,8 @@ class ContainerRuntime {
   virtual void remove(const std::string& container_id) = 0;
   virtual void copy_failure_logs(const std::string& container_id) = 0;
   // Blocks until work in flight is finished or abandoned; called once before exit.
-  virtual void shutdown() = 0;
+  // `at_deadline`: the agent's grace is ending: kill the container first and wait for nothing.
+  virtual void shutdown(bool at_deadline) = 0;
 };
 
 }  // namespace runtime

@@ -225,3 +225,20 @@ TEST_CASE("The first datagram is the start marker naming the container") {
         "{\"Hostname\":\"h\",\"Level\":\"info\",\"Payload\":\"first-line\",\"ServiceName\":\"web\",\"Timestamp\":\"T\"}"
         "\n");
 }
+
+// Go: main.go init, envconfig.Process("executor", &config): LogHostname's alternate name LOG_HOSTNAME is
+// read when EXECUTOR_LOG_HOSTNAME is absent (the Go README documents LOG_HOSTNAME); log_relay.go:42-47
+// puts it in every datagram.
+TEST_CASE("The unprefixed LOG_HOSTNAME names the datagrams' Hostname when EXECUTOR_LOG_HOSTNAME is absent") {
+  UdpReceiver rx;
+  auto env = relay_env(rx);
+  env.erase("EXECUTOR_LOG_HOSTNAME");
+  env["LOG_HOSTNAME"] = "go-style-host";
+  Harness h(env);
+  h.agent.launch(TaskBuilder("relay-unprefixed", DockerDaemon::shared().image("test/bb:1")).shell("echo hello"));
+  h.wait_state("relay-unprefixed", v1::TASK_FINISHED, 30s);
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  REQUIRE(FakeAgent::wait_until([&] { return rx.messages().size() >= 2; }, 5s));
+  for (const auto& m : rx.messages()) CHECK(m["Hostname"] == "go-style-host");
+  CHECK_THAT(h.exe->output(), Catch::Contains("EXECUTOR_LOG_HOSTNAME is not set: LOG_HOSTNAME is used instead"));
+}
