@@ -22,24 +22,34 @@
 # - It runs in two stages. The first (any POSIX shell) drops from the environment what steers bash or
 #   the libraries: bash's own variables (BASH_ENV, BASH_FUNC_*%% exported functions, BASHOPTS,
 #   BASH_COMPAT, ... everything named BASH*), ENV, SHELLOPTS, CDPATH, GLOBIGNORE, PS4, EXECIGNORE,
-#   POSIXLY_CORRECT, and the variables of the dynamic loader, libc and OpenSSL (LD_*, GLIBC_TUNABLES,
-#   MALLOC_*, GCONV_PATH, OPENSSL_*, ...), then starts this file again as `/bin/bash -p` through
-#   `env -u`: neither the second stage nor anything it runs (the operator's file and the commands it
-#   calls, the executor, docker) sees the task's values. `-p` (privileged mode) makes bash ignore
-#   BASH_ENV, ENV, SHELLOPTS, BASHOPTS, CDPATH, GLOBIGNORE and exported functions in any case. The
-#   operator's file, sourced in the second stage, may set any of them again on purpose. LD_* and
+#   POSIXLY_CORRECT, FUNCNEST, the variables of the dynamic loader, libc and OpenSSL (LD_*,
+#   GLIBC_TUNABLES, MALLOC_*, GCONV_PATH, OPENSSL_*, ...), the locale (LANG, LANGUAGE, LC_*: message
+#   catalogs are format strings), those that steer tools the operator's file may run (CURL_HOME, WGETRC,
+#   PYTHON*, PERL5OPT, PERL5LIB, PERLLIB, RUBYOPT, RUBYLIB, NODE_OPTIONS, NODE_PATH, GIT_*, the proxy
+#   variables in both cases, GNUPGHOME, SSLKEYLOGFILE, TMPDIR) and every name that is not a shell
+#   identifier, reading env's output under LC_ALL=C with anchored patterns, then starts this file
+#   again as `/bin/bash -p` under LC_ALL=C through `env -u`: neither the second stage nor anything it
+#   runs (the operator's file and the commands it calls, the executor, docker) sees those values.
+#   `-p` (privileged mode) makes bash ignore BASH_ENV, ENV, SHELLOPTS, BASHOPTS, CDPATH, GLOBIGNORE
+#   and exported functions in any case. The operator's file, sourced in the second stage, may set any
+#   of them again on purpose. LD_* and
 #   GLIBC_TUNABLES already reached the first shell, which no script can prevent: only the agent can.
+# - The operator's file runs as root with the task's remaining variables around it and HOME=/root;
+#   it cannot assign this script's variables (they are readonly: the launch stops), and the options,
+#   aliases, functions and hashed commands it leaves are reset. LC_ALL=C is the script's own.
 # - The first stage can run under a bash that imported functions (bash as sh): its first two lines
 #   turn off the options and remove any function named like a command used here (`set` and `unset`
 #   are special builtins, which in POSIX mode no function can replace).
 # - A file named by a variable is used only when its resolved path lies directly in <folder> (which
 #   must be root's and writable by no one else), and the file itself is a regular file owned by root
-#   and writable by neither group nor others. Otherwise one line says why and the default is used: a
+#   and writable by neither group nor others, and never this script itself; the binary must also be an
+#   ELF file readable and executable by all. Otherwise one line says why and the default is used: a
 #   task naming a refused or missing env file never makes us skip the operator's default one.
 # - MESOS_* cannot be trusted either: the sandbox is the directory the agent starts us in, and the
-#   container left behind is stopped only when Docker confirms it is this executor's, by the random
-#   nonce generated here (SIDECAR_EXECUTOR_WRAPPER_NONCE, which the executor puts on its container as
-#   the label sidecar-executor.wrapper-nonce), its full id and its name, and its executor and
+#   wrapper refuses to run from its working folder (a copy of it in a sandbox); the container left
+#   behind is stopped only when Docker confirms it is this executor's, by the random nonce generated
+#   here (SIDECAR_EXECUTOR_WRAPPER_NONCE, which the executor puts on its container as the label
+#   sidecar-executor.wrapper-nonce), its full id and its name, and its executor and
 #   framework id labels. The docker commands run under `env -i` with only PATH and the Docker endpoint
 #   variables the executor itself reads, so that no task-chosen client config, context or plugin is
 #   involved.
@@ -49,7 +59,7 @@
 #
 # The executor writes "<64-hex container id>\n<container name>\n" to $SIDECAR_EXECUTOR_ID_FILE, which
 # this script sets to <sandbox>/sidecar-executor.container-id.
-# Needs bash and GNU coreutils (env -u, stat -c, mv -T, dd iflag=nofollow, readlink -f).
+# Needs bash and GNU coreutils (env -u, stat -c, mv -T, od, readlink -f).
 
 set +aCefnuvx
 unset -f [ cat cd chmod command cp dd docker echo env exec grep head kill mktemp mv od printf pwd readlink rm \
@@ -64,13 +74,26 @@ if [ "${1-}" != "$stage2" ]; then
 '
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   export PATH
+  # The tools of this stage work on bytes (an invalid UTF-8 byte must not end a `.` match) and print
+  # no translated message.
+  LC_ALL=C
+  export LC_ALL
   if ! self=$(readlink -f -- "$0") || [ -z "$self" ]; then
-    echo "executor.sh: cannot resolve its own path $(printf '%s' "$0" | head -c 300 | tr -c '[:print:]' '?')" >&2
+    printf '%s\n' "executor.sh: cannot resolve its own path $(printf '%s' "$0" | head -c 300 | tr -c '[:print:]' '?')" >&2
     exit 1
   fi
   # Each variable starts a line of env's output; a line of a multi-line value that looks like one
-  # only names a variable to drop that is not there, or is one of these anyway.
-  names=$(env | sed -nE 's/^(BASH[^=]*|ENV|SHELLOPTS|CDPATH|GLOBIGNORE|PS4|EXECIGNORE|POSIXLY_CORRECT|(LD|MALLOC|OPENSSL)_[^=]*|SSL_CERT_FILE|SSL_CERT_DIR|GCONV_PATH|GLIBC_TUNABLES|RES_OPTIONS|LOCALDOMAIN|HOSTALIASES|NLSPATH|LOCPATH|TMPDIR)=.*/\1/p')
+  # only names a variable to drop that is not there, or is one of these anyway. Dropped: every name
+  # that is not a shell identifier (whatever its bytes; never with `=`, which env -u refuses), and
+  # those of the list, the whole line anchored.
+  names=$(env | sed -nE \
+    -e '/^[A-Za-z_][A-Za-z0-9_]*=/!s/^([^=]+)=.*$/\1/p' \
+    -e 's/^(BASH[A-Za-z0-9_]*|ENV|SHELLOPTS|CDPATH|GLOBIGNORE|PS4|EXECIGNORE|POSIXLY_CORRECT|FUNCNEST)=.*$/\1/p' \
+    -e 's/^((LD|MALLOC|OPENSSL)_[A-Za-z0-9_]*|SSL_CERT_FILE|SSL_CERT_DIR|GCONV_PATH|GLIBC_TUNABLES|RES_OPTIONS)=.*$/\1/p' \
+    -e 's/^(LOCALDOMAIN|HOSTALIASES|NLSPATH|LOCPATH|TMPDIR|LANG|LANGUAGE|LC_[A-Za-z0-9_]*)=.*$/\1/p' \
+    -e 's/^(CURL_HOME|WGETRC|PYTHON[A-Za-z0-9_]*|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|NODE_OPTIONS|NODE_PATH)=.*$/\1/p' \
+    -e 's/^(GIT_[A-Za-z0-9_]*|GNUPGHOME|SSLKEYLOGFILE)=.*$/\1/p' \
+    -e 's/^((http|https|ftp|all|no)_proxy|(HTTP|HTTPS|FTP|ALL|NO)_PROXY)=.*$/\1/p')
   set -f
   IFS='
 '
@@ -78,13 +101,15 @@ if [ "${1-}" != "$stage2" ]; then
   for name in $names; do
     set -- "$@" -u "$name"
   done
-  exec env "$@" /bin/bash -p -- "$self" "$stage2"
+  exec env "$@" LC_ALL=C /bin/bash -p -- "$self" "$stage2"
 fi
 shift
 
-# ---- Second stage: bash -p, the environment cleaned. ----
+# ---- Second stage: bash -p, the environment cleaned, LC_ALL=C (bytes, untranslated messages). ----
+LC_ALL=C
+export LC_ALL
 # Go: executor.sh:7, the first line of every launch.
-echo "--> Executor wrapper starting up..."
+printf '%s\n' "--> Executor wrapper starting up..."
 
 umask 022
 # Every command here runs as root: never one found through a PATH the task chose (the operator's
@@ -103,7 +128,7 @@ shown() {
 untrusted_because() {
   local info owner rest mode kind
   if ! info=$(stat -L -c '%u %a %F' -- "$1" 2>/dev/null); then
-    echo "cannot be read"
+    printf '%s\n' "cannot be read"
     return
   fi
   owner=${info%% *}
@@ -111,32 +136,44 @@ untrusted_because() {
   mode=${rest%% *}
   kind=${rest#* }
   if [ "$kind" != "$2" ]; then
-    echo "is a $kind, not a $2"
+    printf '%s\n' "is a $kind, not a $2"
   elif [ "$owner" != 0 ]; then
-    echo "is owned by uid $owner, not root"
+    printf '%s\n' "is owned by uid $owner, not root"
   elif [ $((0$mode & 022)) -ne 0 ]; then
-    echo "is writable by group or others (mode $mode)"
+    printf '%s\n' "is writable by group or others (mode $mode)"
   fi
 }
 
 # Our own folder: where the defaults are and the only place a variable may point to.
 if ! self=$(readlink -f -- "$0") || [ -z "$self" ]; then
-  echo "executor.sh: cannot resolve its own path $(shown "$0")" >&2
+  printf '%s\n' "executor.sh: cannot resolve its own path $(shown "$0")" >&2
   exit 1
 fi
 install_dir=${self%/*}
 why=$(untrusted_because "${install_dir:-/}" directory)
 if [ -n "$why" ]; then
-  echo "executor.sh: its folder $(shown "${install_dir:-/}") $why: not running anything from it" >&2
+  printf '%s\n' "executor.sh: its folder $(shown "${install_dir:-/}") $why: not running anything from it" >&2
   exit 1
 fi
 default_path=$install_dir/sidecar-executor
 default_env_path=$install_dir/executor-environment.sh
+# This very file, which no variable may name (as the binary or as the environment file).
+if ! self_id=$(stat -L -c '%d:%i' -- "$self") || [ -z "$self_id" ]; then
+  printf '%s\n' "executor.sh: cannot stat its own file $(shown "$self")" >&2
+  exit 1
+fi
 
 # The agent starts us in the sandbox; MESOS_SANDBOX is the task's to change. Taken before the
 # operator's file runs, which may change the current directory.
 if ! sandbox=$(pwd -P) || [ -z "$sandbox" ]; then
-  echo "executor.sh: cannot tell the current directory (the sandbox)" >&2
+  printf '%s\n' "executor.sh: cannot tell the current directory (the sandbox)" >&2
+  exit 1
+fi
+# A copy of this file run in a sandbox (its folder then being the sandbox, where the task's fetched
+# files are) must run nothing: the wrapper always starts in the sandbox, so its folder is never the
+# current one. (No variable can tell a copy from the original: the task sets them all.)
+if [ "$(stat -c '%d:%i' -- "$install_dir" 2>/dev/null)" = "$(stat -c '%d:%i' -- "$sandbox" 2>/dev/null)" ]; then
+  printf '%s\n' "executor.sh: its folder $(shown "$install_dir") is the working folder (the sandbox): not running anything from it" >&2
   exit 1
 fi
 # How the progress lines name it: as the Go wrapper does, by MESOS_SANDBOX, when that is this folder.
@@ -178,8 +215,26 @@ open_trusted() {
     why="cannot be read"
   else
     why=$(untrusted_because "/dev/fd/$1" "regular file")
+    if [ -z "$why" ] && [ "$(stat -L -c '%d:%i' "/dev/fd/$1" 2>/dev/null)" = "$self_id" ]; then
+      why="is the wrapper itself"
+    fi
     [ -z "$why" ] || close_fd "$1"
   fi
+}
+
+# Sets $why when the binary open on descriptor 4 is not one to copy and run: only an ELF file (what
+# the descriptor reads, not its name), readable and executable by all (the copy is 0755: a file of
+# root's alone would become readable to the task, and bash would run a text file as a script).
+check_executable() {
+  local magic mode
+  magic=$(od -An -N4 -tx1 /dev/fd/4 2>/dev/null | tr -d ' \n')
+  mode=$(stat -L -c '%a' /dev/fd/4 2>/dev/null)
+  if [ "$magic" != 7f454c46 ]; then
+    why="is not an ELF executable"
+  elif [ -z "$mode" ] || [ $((0$mode & 0555)) -ne $((0555)) ]; then
+    why="is not readable and executable by all (mode ${mode:-unknown})"
+  fi
+  [ -z "$why" ] || close_fd 4
 }
 
 # The operator's environment file. A custom one refused or missing leaves the default in force; the
@@ -194,7 +249,7 @@ if [ -n "$custom_env" ] && [ "$custom_env" != "$default_env_path" ]; then
     env_open=$custom_env
     env_resolved=$resolved
   else
-    echo "executor.sh: environment file $(shown "$custom_env") (SIDECAR_EXECUTOR_CUSTOM_ENV_PATH) $why:" \
+    printf '%s %s\n' "executor.sh: environment file $(shown "$custom_env") (SIDECAR_EXECUTOR_CUSTOM_ENV_PATH) $why:" \
       "not sourced, the default $(shown "$default_env_path") is used instead" >&2
   fi
 fi
@@ -204,53 +259,80 @@ if [ -z "$env_open" ] && { [ -e "$default_env_path" ] || [ -L "$default_env_path
     env_open=$default_env_path
     env_resolved=$resolved
   else
-    echo "executor.sh: environment file $(shown "$default_env_path") $why: not sourced" >&2
+    printf '%s\n' "executor.sh: environment file $(shown "$default_env_path") $why: not sourced" >&2
   fi
 fi
 # It is sourced by its resolved name, as the Go wrapper sources it by name (so that BASH_SOURCE names
 # it), once that name is seen to lead to the file judged on descriptor 3: only root can change the
 # folder's entries in between.
 if [ -n "$env_open" ] && [ "$(stat -L -c '%d:%i' /dev/fd/3 2>/dev/null)" != "$(stat -c '%d:%i' -- "$env_resolved" 2>/dev/null)" ]; then
-  echo "executor.sh: environment file $(shown "$env_open") changed while it was checked: not sourced" >&2
+  printf '%s\n' "executor.sh: environment file $(shown "$env_open") changed while it was checked: not sourced" >&2
   env_open=
 fi
 [ -z "$env_resolved" ] || exec 3<&-
 if [ -z "$env_open" ]; then
   # Go: executor.sh:22, naming the file it was configured to look for.
-  echo "--> No custom environment found at $(shown "$env_configured")"
+  printf '%s\n' "--> No custom environment found at $(shown "$env_configured")"
 else
   # Go: executor.sh:19 (its spelling).
-  echo "--> Procesing custom environment at $(shown "$env_open")..."
+  printf '%s\n' "--> Procesing custom environment at $(shown "$env_open")..."
 fi
+# LC_ALL=C is this script's own: the file and the executor run under the locale the file sets, if any.
+file_lc_all_set=
+file_lc_all=
 if [ -n "$env_open" ]; then
   # As under the Go wrapper's `bash -e`: a command of the file that fails ends the launch (errexit is
   # on only for the file: this script checks its own commands). Sourced here, outside any condition,
   # function or && list, where bash would ignore errexit. The file's own output, if any, is the
   # operator's to see.
   env_shown=$(shown "$env_open")
+  # The file cannot change what this script has decided (an assignment to one of these fails and, under
+  # errexit, stops the launch with the line below), nor redefine its functions.
+  readonly stage2 self self_id install_dir default_path default_env_path sandbox sandbox_shown env_open \
+    env_resolved env_configured custom_env env_shown
+  readonly -f shown untrusted_because open_on close_fd open_trusted check_executable
+  # The file runs as root with the task's variables around it: HOME, at least, is root's while it
+  # runs (tools read their config from it); the task's comes back unless the file set another.
+  task_home_set=${HOME+set}
+  task_home=${HOME-}
+  HOME=/root
+  export HOME
   # shellcheck disable=SC2154  # set in the trap itself
   trap 'env_status=$?
-    echo "executor.sh: stopped while sourcing the environment file $env_shown (exit status $env_status):" \
+    printf "%s %s\n" "executor.sh: stopped while sourcing the environment file $env_shown (exit status $env_status):" \
       "the executor is not started" >&2' EXIT
+  unset LC_ALL
   set -e
   # shellcheck disable=SC1090
   source "$env_resolved"
-  set +aCefnuvx
-  trap - EXIT
+  # Whatever the file changed of the shell itself is put back: options, traps, aliases, hashed
+  # commands, functions named like the builtins and commands used here (further down: IFS, the
+  # current directory, the umask). These lines were parsed with this whole `if`, before the file
+  # ran, so no alias of its applies; in POSIX mode the special builtins (unset, set, trap) are found
+  # before any function of the same name. What it exported stays, PATH included.
+  POSIXLY_CORRECT=y
+  unset -f builtin command set shopt unalias unset trap hash enable export readonly
+  unset POSIXLY_CORRECT
+  \builtin set +aCefkmnuvxbET +o pipefail +o posix -B
+  \builtin shopt -u expand_aliases nocasematch nocaseglob extdebug failglob nullglob dotglob globstar \
+    lastpipe xpg_echo inherit_errexit 2>/dev/null || :
+  \builtin unalias -a
+  \builtin hash -r
+  \builtin trap - EXIT ERR DEBUG RETURN TERM INT HUP
+  if [ "${HOME-}" = /root ]; then
+    if [ -n "$task_home_set" ]; then HOME=$task_home; else unset HOME; fi
+  fi
+  file_lc_all_set=${LC_ALL+set}
+  file_lc_all=${LC_ALL-}
+  LC_ALL=C
+  export LC_ALL
 fi
-# Whatever the file changed of the shell itself is put back: options, traps, aliases, IFS, the
-# current directory, the umask, and functions named like the commands used here. What it exported
-# stays, PATH included.
-set +aCefnuvx +o pipefail +o posix
-shopt -u expand_aliases nocasematch extdebug failglob nullglob
-unalias -a
-trap - ERR DEBUG RETURN TERM INT HUP
 IFS=$' \t\n'
 umask 022
 unset -f [ cat cd chmod command cp dd docker echo env exec grep head kill mktemp mv od printf pwd readlink rm \
   sed shift source stat test tr trap umask wait
 if ! cd -P -- "$sandbox" || [ "$(pwd -P)" != "$sandbox" ]; then
-  echo "executor.sh: cannot return to the sandbox $(shown "$sandbox")" >&2
+  printf '%s\n' "executor.sh: cannot return to the sandbox $(shown "$sandbox")" >&2
   exit 1
 fi
 
@@ -258,15 +340,17 @@ fi
 executor_path=${SIDECAR_EXECUTOR_PATH:-$default_path}
 if [ "$executor_path" != "$default_path" ]; then
   open_trusted 4 "$executor_path"
+  [ -n "$why" ] || check_executable
   if [ -n "$why" ]; then
-    echo "executor.sh: SIDECAR_EXECUTOR_PATH $(shown "$executor_path") $why: using $(shown "$default_path")" >&2
+    printf '%s\n' "executor.sh: SIDECAR_EXECUTOR_PATH $(shown "$executor_path") $why: using $(shown "$default_path")" >&2
     executor_path=$default_path
   fi
 fi
 if [ "$executor_path" = "$default_path" ]; then
   open_trusted 4 "$default_path"
+  [ -n "$why" ] || check_executable
   if [ -n "$why" ]; then
-    echo "executor.sh: the executor $(shown "$default_path") $why: cannot start it" >&2
+    printf '%s\n' "executor.sh: the executor $(shown "$default_path") $why: cannot start it" >&2
     exit 1
   fi
 fi
@@ -278,7 +362,7 @@ id_file_name=sidecar-executor.container-id
 copy_name=${executor_path##*/}
 if [[ ! $copy_name =~ ^[A-Za-z0-9_][A-Za-z0-9._+-]*$ || ${#copy_name} -gt 200 ||
   $copy_name == stdout || $copy_name == stderr || $copy_name == "$id_file_name" ]]; then
-  echo "executor.sh: the copy cannot be named $(shown "$copy_name") in the sandbox: named sidecar-executor" >&2
+  printf '%s\n' "executor.sh: the copy cannot be named $(shown "$copy_name") in the sandbox: named sidecar-executor" >&2
   copy_name=sidecar-executor
 fi
 copy="$sandbox/$copy_name"
@@ -286,22 +370,22 @@ id_file="$sandbox/$id_file_name"
 
 # A file left there (or planted) must never be taken for the executor's: it is gone before it starts.
 if ! rm -rf -- "$id_file"; then
-  echo "executor.sh: cannot remove $(shown "$id_file")" >&2
+  printf '%s\n' "executor.sh: cannot remove $(shown "$id_file")" >&2
   exit 1
 fi
 
 # Go: executor.sh:25.
-echo "--> Copying $(shown "$executor_path") to sandbox $(shown "$sandbox_shown")"
+printf '%s\n' "--> Copying $(shown "$executor_path") to sandbox $(shown "$sandbox_shown")"
 # The copy goes to a fresh name (mktemp creates it, so nothing can be planted there) and is renamed
 # over whatever is at $copy: rename replaces a planted symlink instead of writing through it, and -T
 # refuses a planted directory instead of moving the copy into it.
 if ! tmp=$(mktemp "$sandbox/.sidecar-executor.XXXXXXXX"); then
-  echo "executor.sh: cannot create a temporary file in $(shown "$sandbox")" >&2
+  printf '%s\n' "executor.sh: cannot create a temporary file in $(shown "$sandbox")" >&2
   exit 1
 fi
 if ! cp -- /dev/fd/4 "$tmp" || ! chmod 0755 "$tmp" || ! mv -f -T -- "$tmp" "$copy"; then
   rm -f -- "$tmp"
-  echo "executor.sh: cannot copy $(shown "$executor_path") to $(shown "$copy")" >&2
+  printf '%s\n' "executor.sh: cannot copy $(shown "$executor_path") to $(shown "$copy")" >&2
   exit 1
 fi
 exec 4<&-  # the executor inherits no descriptor of ours
@@ -309,7 +393,7 @@ exec 4<&-  # the executor inherits no descriptor of ours
 # What tells our container from any other, whatever the task set (see the header).
 nonce=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 if ! printf '%s\n' "$nonce" | grep -Eqx '[0-9a-f]{32}'; then
-  echo "executor.sh: cannot read 16 random bytes from /dev/urandom" >&2
+  printf '%s\n' "executor.sh: cannot read 16 random bytes from /dev/urandom" >&2
   exit 1
 fi
 SIDECAR_EXECUTOR_WRAPPER_NONCE=$nonce
@@ -317,9 +401,13 @@ SIDECAR_EXECUTOR_ID_FILE=$id_file
 export SIDECAR_EXECUTOR_WRAPPER_NONCE SIDECAR_EXECUTOR_ID_FILE
 
 # Go: executor.sh:28.
-echo "--> Starting $(shown "$sandbox_shown/$copy_name")"
+printf '%s\n' "--> Starting $(shown "$sandbox_shown/$copy_name")"
 padding="                                                                                                    "
-"$copy" "$padding" &
+# In a subshell that becomes the executor (same pid): LC_ALL as the file left it.
+(
+  if [ -n "$file_lc_all_set" ]; then LC_ALL=$file_lc_all; else unset LC_ALL; fi
+  exec "$copy" "$padding"
+) &
 child=$!
 
 # Signals for the wrapper go to the executor, which stops its task cleanly.
@@ -329,10 +417,12 @@ while :; do
   status=$?
   kill -0 "$child" 2>/dev/null || break  # wait was only interrupted by a signal
 done
+# The child is reaped: its pid may be anyone's now.
+trap - TERM INT HUP
 
 # Reads the id file into $id and $name, or sets $why to the reason it is not to be acted on.
 read_id_file() {
-  local text first second
+  local text first second opened named
   if [ -L "$id_file" ]; then
     why="is a symlink"
     return
@@ -342,11 +432,26 @@ read_id_file() {
     why="is not a regular file"
     return
   fi
-  # nofollow: a symlink swapped in after the test above is not read; nonblock: nor does a FIFO hang us.
-  if ! text=$(dd if="$id_file" iflag=nofollow,nonblock bs=256 count=1 status=none 2>/dev/null); then
+  # Opened once, and what is read is what is judged on the open descriptor: a regular file, the very
+  # one the name leads to without a symlink (anything swapped in after the tests above is refused
+  # unread). The tests above keep a FIFO from blocking the open, but for a swap in between.
+  if ! { command exec 5<"$id_file"; } 2>/dev/null; then
     why="cannot be read"
     return
   fi
+  opened=$(stat -L -c '%F %d:%i' /dev/fd/5 2>/dev/null)
+  named=$(stat -c '%F %d:%i' -- "$id_file" 2>/dev/null)
+  case ${opened% *} in
+    'regular file' | 'regular empty file') ;;
+    *) opened= ;;
+  esac
+  if [ -z "$opened" ] || [ "$opened" != "$named" ]; then
+    exec 5<&-
+    why="is not a regular file"
+    return
+  fi
+  text=$(dd bs=256 count=1 status=none <&5 2>/dev/null)
+  exec 5<&-
   first=$(printf '%s\n' "$text" | sed -n 1p)
   second=$(printf '%s\n' "$text" | sed -n 2p)
   if ! printf '%s\n' "$first" | grep -Eqx '[0-9a-f]{64}'; then
@@ -417,7 +522,7 @@ if [ -z "$why" ] && [ -n "$id" ] && command -v docker >/dev/null 2>&1; then
   check_container
 fi
 if [ -n "$why" ]; then
-  echo "executor.sh: $(shown "$id_file") $why: not acted on, no container touched" >&2
+  printf '%s\n' "executor.sh: $(shown "$id_file") $why: not acted on, no container touched" >&2
   exit "$status"
 fi
 # The stop timeout comes from the task's environment: a number of seconds, else the default.
@@ -428,13 +533,13 @@ esac
 case "$state" in
   running|restarting|paused)
     # Go: executor.sh:49, on stdout, the line operators alert on.
-    echo "Orphan container detected! Stopping $id"
-    echo "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
+    printf '%s\n' "Orphan container detected! Stopping $id"
+    printf '%s\n' "executor.sh: the executor exited ($status) leaving container $id running: stopping it" >&2
     docker_cli stop --time "$grace" "$id" >/dev/null 2>&1 || docker_cli kill "$id" >/dev/null 2>&1
     ;;
   created)
     # Killed between create and start: remove it, so that a start still in flight cannot run it.
-    echo "executor.sh: the executor exited ($status) before starting container $id: removing it" >&2
+    printf '%s\n' "executor.sh: the executor exited ($status) before starting container $id: removing it" >&2
     docker_cli rm -f "$id" >/dev/null 2>&1
     ;;
 esac

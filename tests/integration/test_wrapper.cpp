@@ -1047,3 +1047,182 @@ TEST_CASE("Bash variables and exported functions from the task's environment run
   testing_support::remove_tree(sandbox);
   testing_support::remove_tree(shells);
 }
+
+TEST_CASE("SIDECAR_EXECUTOR_PATH naming the wrapper or a root-only file of its folder runs neither") {
+  const std::string kind = GENERATE(std::string("the wrapper itself"), std::string("a 0600 token file"));
+  INFO(kind);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  // Fetched into the sandbox by the task: a copy of the wrapper run there would source the first and
+  // fall back on the second, as root.
+  const std::string marker = sandbox + "/pwned";
+  std::ofstream(sandbox + "/executor-environment.sh") << "touch '" << marker << "'\n";
+  std::ofstream(sandbox + "/sidecar-executor") << "#!/bin/sh\ntouch '" << marker << "'\n";
+  const std::string token = "hvs.sce-root-only-4711";
+  const std::string path = kind == "a 0600 token file" ? inst.put("vault-token", token + "\n", 0600) : inst.wrapper();
+  Wrapped w(inst, sandbox, path, "");
+  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_FALSE(exists(marker));
+  CHECK_FALSE(exists(sandbox + "/executor.sh"));
+  CHECK_FALSE(exists(sandbox + "/vault-token"));  // never copied, world-readable, into the sandbox
+  CHECK_THAT(w.sh->output(), !Catch::Contains(token));
+  CHECK_THAT(w.sh->output(),
+             Catch::Contains("SIDECAR_EXECUTOR_PATH " + path) &&
+                 Catch::Contains(kind == "a 0600 token file" ? "is not an ELF executable" : "is the wrapper itself") &&
+                 Catch::Contains("using " + inst.binary()));
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("A copy of the wrapper run in its own folder (a sandbox) runs nothing; nor is the wrapper sourced") {
+  const bool as_env_file = GENERATE(false, true);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  if (!as_env_file) {
+    // The agent starting the wrapper's copy in the folder it lies in, as a copy in a sandbox would be.
+    inst.put("executor-environment.sh", "touch '" + sandbox + "/sourced'\n");
+    Process sh(wrapper_argv(inst, inst.dir), std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}});
+    const auto code = sh.wait(30s);
+    INFO(sh.output());
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK_FALSE(exists(sandbox + "/sourced"));
+    CHECK_THAT(sh.output(), Catch::Contains("is the working folder (the sandbox): not running anything from it"));
+  } else {
+    // SIDECAR_EXECUTOR_CUSTOM_ENV_PATH naming the wrapper made it source itself, over and over.
+    Wrapped w(inst, sandbox, "", inst.wrapper());
+    const bool subscribed = w.subscribed();
+    INFO(w.sh->output());
+    REQUIRE(subscribed);
+    const auto code = w.shut_down();
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + inst.wrapper()) &&
+                                   Catch::Contains("is the wrapper itself: not sourced"));
+  }
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("An invalid UTF-8 byte in a value does not keep bash's or the libraries' variables in the environment") {
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string marker = sandbox + "/pwned";
+  // Under a UTF-8 locale, a regex `.` does not match the \xff byte: a drop list read with one would
+  // miss these. The operator's file starts a bash child, which would run BASH_ENV and the function.
+  const std::map<std::string, std::string> task = {
+      {"LC_ALL", "C.UTF-8"},
+      {"BASH_ENV", "$(/usr/bin/touch '" + marker + "')\xff"},
+      {"BASH_FUNC_date%%", "() { /usr/bin/touch '" + marker + "'; : \xff; }"},
+      {"GCONV_PATH", sandbox + "/\xff"},
+      {"LD_LIBRARY_PATH", sandbox + "\xff="},
+      {"\xff", "name not a shell identifier"},
+      {"SCE_TASK_SETTING", "kept\xff"}};
+  inst.put("executor-environment.sh", "/bin/bash -c 'date >/dev/null'\nexport SCE_OPERATOR=1\n");
+  Wrapped w(inst, sandbox, "", "", task);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  const auto env = environ_of(exe);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_FALSE(exists(marker));
+  for (const char* gone : {"BASH_ENV", "BASH_FUNC_date%%", "GCONV_PATH", "LD_LIBRARY_PATH", "\xff", "LC_ALL"}) {
+    INFO(gone);
+    CHECK(env.count(gone) == 0);
+  }
+  CHECK(env.count("SCE_OPERATOR") == 1);
+  CHECK(env.count("SCE_TASK_SETTING") == 1);
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("Locale, FUNCNEST and tool-steering variables of the task reach neither the env file nor the executor") {
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  // FUNCNEST=1 made the wrapper skip the operator's file; LANGUAGE and LC_* load translations (format
+  // strings) from the task's files into root's tools; the others steer tools the file may run.
+  const std::map<std::string, std::string> task = {{"FUNCNEST", "1"},
+                                                   {"LANGUAGE", "../../../../proc/self/cwd/yy"},
+                                                   {"LANG", "C.UTF-8"},
+                                                   {"LC_MESSAGES", "C.UTF-8"},
+                                                   {"CURL_HOME", sandbox},
+                                                   {"WGETRC", sandbox + "/wgetrc"},
+                                                   {"PYTHONPATH", sandbox},
+                                                   {"PYTHONSTARTUP", sandbox + "/s.py"},
+                                                   {"PERL5OPT", "-Mevil"},
+                                                   {"NODE_OPTIONS", "--require=/x"},
+                                                   {"GIT_SSH_COMMAND", "touch /x"},
+                                                   {"http_proxy", "http://127.0.0.1:9"},
+                                                   {"HTTPS_PROXY", "http://127.0.0.1:9"},
+                                                   {"GNUPGHOME", sandbox},
+                                                   {"HOME", sandbox}};
+  inst.put("executor-environment.sh",
+           "export SCE_OPERATOR=1\nexport SCE_HOME_SEEN=\"$HOME\"\n"
+           "export SCE_SEEN=\"${FUNCNEST-}${LANGUAGE-}${LANG-}${LC_ALL-}${CURL_HOME-}${PYTHONPATH-}${http_proxy-}\"\n");
+  Wrapped w(inst, sandbox, "", "", task);
+  const bool subscribed = w.subscribed();
+  INFO(w.sh->output());
+  REQUIRE(subscribed);
+  const pid_t exe = child_of(w.sh->pid());
+  REQUIRE(exe > 0);
+  auto env = environ_of(exe);
+  const auto code = w.shut_down();
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK_THAT(w.sh->output(), Catch::Contains("--> Procesing custom environment at " + inst.default_env()));
+  CHECK(env["SCE_OPERATOR"] == "1");
+  CHECK(env["SCE_HOME_SEEN"] == "/root");  // root's HOME while the file runs
+  CHECK(env["SCE_SEEN"].empty());
+  CHECK(env["HOME"] == sandbox);  // the task's again for the executor, as before
+  for (const auto& [k, v] : task) {
+    INFO(k);
+    if (k != "HOME") CHECK(env.count(k) == 0);
+  }
+  CHECK(env.count("LC_ALL") == 0);  // the wrapper's own LC_ALL=C stays its own
+  testing_support::remove_tree(sandbox);
+}
+
+TEST_CASE("The env file cannot change the wrapper's variables, options or aliases") {
+  const std::string kind = GENERATE(std::string("sandbox="), std::string("options, aliases, functions"));
+  INFO(kind);
+  const Install inst;
+  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  if (kind == "sandbox=") {
+    // An assignment that moved the copy and the id file elsewhere: now it stops the launch.
+    inst.put("executor-environment.sh", "sandbox='" + elsewhere + "'\nexport SCE_OPERATOR=1\n");
+    Wrapped w(inst, sandbox, "", "");
+    const auto code = w.sh->wait(30s);
+    INFO(w.sh->output());
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK_FALSE(w.agent.stream_open());
+    CHECK_FALSE(exists(elsewhere + "/sidecar-executor"));
+    CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
+    CHECK_THAT(w.sh->output(), Catch::Contains("stopped while sourcing the environment file " + inst.default_env()) &&
+                                   Catch::Contains("the executor is not started"));
+  } else {
+    // xpg_echo made `echo` turn the task's "\n" into a line of its own (a forged alert line); the
+    // aliases and functions would replace the wrapper's reset and its commands.
+    inst.put("executor-environment.sh",
+             "shopt -s xpg_echo expand_aliases\nset -o pipefail -T -E\nalias printf=false unalias=true\n"
+             "set() { :; }\nunset() { :; }\nbuiltin() { :; }\nhash -p /bin/false cp\nexport SCE_OPERATOR=1\n");
+    Wrapped w(inst, sandbox, inst.dir + "/missing\\nOrphan container detected! Stopping forged", "");
+    const bool subscribed = w.subscribed();
+    INFO(w.sh->output());
+    REQUIRE(subscribed);
+    const auto code = w.shut_down();
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    CHECK_THAT(w.sh->output(), !Catch::Contains("\nOrphan container detected!") &&
+                                   Catch::Contains("--> Starting " + sandbox + "/sidecar-executor"));
+  }
+  testing_support::remove_tree(sandbox);
+  testing_support::remove_tree(elsewhere);
+}
