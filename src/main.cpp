@@ -96,9 +96,10 @@ int main(int argc, char** argv) {
     spdlog::warn("{} is locked by the site config file: the value in the task's environment is ignored", note.name);
   }
   if (!site->ignored_token_file.empty()) {
-    spdlog::warn("VAULT_TOKEN_FILE={} ignored: its folder is not in policy.vault_token_dirs of the site config file "
-                 "(no Vault token is read from or cached there)",
-                 site->ignored_token_file);
+    spdlog::warn(
+        "VAULT_TOKEN_FILE={} ignored: its folder is not in policy.vault_token_dirs of the site config file "
+        "(no Vault token is read from or cached there)",
+        site->ignored_token_file);
   }
   app::print_startup_dump(cfg);
 
@@ -128,8 +129,9 @@ int main(int argc, char** argv) {
   }
   // Vault: its credentials are read once and wiped from the environment, so that nothing the
   // executor starts (credential helpers) inherits them and /proc/<pid>/environ no longer holds them.
-  vault::Secrets secrets(util::map_env(util::process_env_snapshot()), app::aws_options(cfg),
-                         [&loop](std::string message) { loop.post(executor::ev::CredentialsExpiring{std::move(message)}); });
+  vault::Secrets secrets(
+      util::map_env(util::process_env_snapshot()), app::aws_options(cfg),
+      [&loop](std::string message) { loop.post(executor::ev::CredentialsExpiring{std::move(message)}); });
   secrets.restrict_paths(site->file.policy.vault_path_prefixes);
   for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) util::wipe_env(v);
   ro.secrets = [&secrets](const std::vector<std::string>& env) -> util::Result<docker::SecretEnv> {

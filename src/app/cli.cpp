@@ -50,16 +50,18 @@ void print_help() {
   for (const auto& s : settings::setting_specs()) {
     fmt::print("  {:<38} default {}\n      {}\n", s.env, s.default_text.empty() ? "(empty)" : s.default_text, s.doc);
   }
-  fmt::print("\nAs in the Go executor, a setting it also has is read from its name without EXECUTOR_\n"
-             "(KILL_TASK_TIMEOUT, LOG_HOSTNAME, DEBUG, ...) when the EXECUTOR_ name is absent from the\n"
-             "environment altogether (an empty EXECUTOR_ value does not count as absent) and no file sets it;\n"
-             "never for a name the site file locks.\n");
-  fmt::print("\nSettings can also come from YAML files (keys: the names above, with or without EXECUTOR_):\n"
-             "  the site file, --config FILE, else {} if it exists: settings, the site policy (policy:)\n"
-             "  and locked variables (environment:); it must be owned by root and writable by root only;\n"
-             "  and {}=FILE: settings only.\n"
-             "  Precedence: defaults < site file < {} file < environment; locked names: the site file only.\n",
-             settings::kDefaultConfigPath, settings::kConfigPathVar, settings::kConfigPathVar);
+  fmt::print(
+      "\nAs in the Go executor, a setting it also has is read from its name without EXECUTOR_\n"
+      "(KILL_TASK_TIMEOUT, LOG_HOSTNAME, DEBUG, ...) when the EXECUTOR_ name is absent from the\n"
+      "environment altogether (an empty EXECUTOR_ value does not count as absent) and no file sets it;\n"
+      "never for a name the site file locks.\n");
+  fmt::print(
+      "\nSettings can also come from YAML files (keys: the names above, with or without EXECUTOR_):\n"
+      "  the site file, --config FILE, else {} if it exists: settings, the site policy (policy:)\n"
+      "  and locked variables (environment:); it must be owned by root and writable by root only;\n"
+      "  and {}=FILE: settings only.\n"
+      "  Precedence: defaults < site file < {} file < environment; locked names: the site file only.\n",
+      settings::kDefaultConfigPath, settings::kConfigPathVar, settings::kConfigPathVar);
   fmt::print("\nOther arguments are ignored (the wrapper script passes padding for the process title).\n");
 }
 
@@ -70,8 +72,11 @@ void print_settings_markdown() {
   for (const auto& s : settings::setting_specs()) {
     std::string doc = s.doc;
     for (size_t at = doc.find('|'); at != std::string::npos; at = doc.find('|', at + 2)) doc.replace(at, 1, "\\|");
-    fmt::print("| `{}` | {} | {}{} |\n", s.env, s.default_text.empty() ? std::string("(empty)") : s.default_text[0] == '(' ? s.default_text : "`" + s.default_text + "`", doc,
-               s.go_name.empty() ? " (not in the Go executor)" : "");
+    fmt::print("| `{}` | {} | {}{} |\n", s.env,
+               s.default_text.empty()     ? std::string("(empty)")
+               : s.default_text[0] == '(' ? s.default_text
+                                          : "`" + s.default_text + "`",
+               doc, s.go_name.empty() ? " (not in the Go executor)" : "");
   }
 }
 
@@ -92,10 +97,10 @@ void print_startup_dump(const settings::Settings& s) {
   for (const auto& [name, value] : settings::describe(s)) out += fmt::format("  {}={}\n", name, value);
   out += "Environment:\n";
   for (const auto& [name, value] : util::process_env_snapshot()) {
-    const bool wanted = name.rfind("MESOS", 0) == 0 || name.rfind("EXECUTOR", 0) == 0 || name.rfind("VAULT", 0) == 0 ||
-                        name == "HOME";
-    const bool secret = name == "VAULT_TOKEN" || name == "VAULT_USERNAME" || name == "VAULT_PASSWORD" ||
-                        name == mesos::kAuthTokenVar;
+    const bool wanted =
+        name.rfind("MESOS", 0) == 0 || name.rfind("EXECUTOR", 0) == 0 || name.rfind("VAULT", 0) == 0 || name == "HOME";
+    const bool secret =
+        name == "VAULT_TOKEN" || name == "VAULT_USERNAME" || name == "VAULT_PASSWORD" || name == mesos::kAuthTokenVar;
     if (wanted && !secret) out += fmt::format("  {}={}\n", name, util::escape_control_chars(value));
   }
   out = util::scrub_secrets(out);

@@ -63,8 +63,8 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   ro.env = util::process_env();
   const std::string suffix = std::string("/") + kContainerIdFile;
   if (const char* file = std::getenv(kIdFileVar);
-      file && *file && std::string(file).size() > suffix.size() && std::string(file).rfind(suffix) ==
-                                                                        std::string(file).size() - suffix.size()) {
+      file && *file && std::string(file).size() > suffix.size() &&
+      std::string(file).rfind(suffix) == std::string(file).size() - suffix.size()) {
     ro.container_id_file = file;  // the wrapper's: its own working folder, the sandbox (never another name)
   } else if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
     ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;

@@ -16,7 +16,7 @@ util::Result<Site> load_site(const std::string& config_path, const std::string& 
                              std::string_view os_hostname) {
   Site site;
   auto file = settings::load_config_file(config_path.empty() ? settings::kDefaultConfigPath : config_path,
-                                        !config_path.empty());
+                                         !config_path.empty());
   if (!file) return file.error();
   site.file = std::move(*file);
   settings::ConfigFile extra;

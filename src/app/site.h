@@ -14,10 +14,10 @@
 namespace app {
 
 struct Site {
-  settings::ConfigFile file;            // the site file (path empty when there is none)
-  settings::Settings settings;          // effective settings
+  settings::ConfigFile file;              // the site file (path empty when there is none)
+  settings::Settings settings;            // effective settings
   std::vector<settings::LockNote> locks;  // locked names the task's environment tried to set
-  std::string ignored_token_file;       // VAULT_TOKEN_FILE outside policy.vault_token_dirs, removed
+  std::string ignored_token_file;         // VAULT_TOKEN_FILE outside policy.vault_token_dirs, removed
 };
 
 // Removes VAULT_TOKEN_FILE from the environment unless its folder (the path resolved lexically, no

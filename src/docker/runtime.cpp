@@ -212,7 +212,10 @@ void Runtime::create(const ::mesos::v1::TaskInfo& task) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!spec_) {
       auto spec = build_container_spec(task, opts_.spec);
-      if (spec) spec_ = std::move(*spec); else invalid = spec.error();
+      if (spec)
+        spec_ = std::move(*spec);
+      else
+        invalid = spec.error();
     }
   }
   if (invalid) {
@@ -370,11 +373,11 @@ void Runtime::do_watch(const std::string& id) {
     if (code || Client::last_status() == 404) break;
     spdlog::warn("waiting for container {}: {}; retrying", id.substr(0, 12), code.error().message);
     if (lost(code.error().message)) {
-      sink_(ev::ContainerExited{std::nullopt, false,
-                                fmt::format("lost the Docker daemon for {} s: {}",
-                                            std::chrono::duration_cast<std::chrono::seconds>(opts_.daemon_retry).count(),
-                                            last_error),
-                                ""});
+      sink_(ev::ContainerExited{
+          std::nullopt, false,
+          fmt::format("lost the Docker daemon for {} s: {}",
+                      std::chrono::duration_cast<std::chrono::seconds>(opts_.daemon_retry).count(), last_error),
+          ""});
       return;
     }
     if (!sleep_cancellable(std::chrono::seconds(1))) return;

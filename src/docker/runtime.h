@@ -17,8 +17,8 @@
 #include "docker/client.h"
 #include "docker/image_ref.h"
 #include "docker/task_spec.h"
-#include "logs/relay.h"
 #include "executor/events.h"
+#include "logs/relay.h"
 #include "runtime/container_runtime.h"
 #include "util/env.h"
 
@@ -54,8 +54,8 @@ struct RuntimeOptions {
   // Where to write the created container's id and name (the sandbox), so the wrapper script can stop
   // it if the executor dies; empty: nowhere. Removed at start; created only by this executor.
   std::string container_id_file;
-  int stdout_fd = 1;    // failure logs go here (container stdout)…
-  int stderr_fd = 2;    // …and here (container stderr)
+  int stdout_fd = 1;  // failure logs go here (container stdout)…
+  int stderr_fd = 2;  // …and here (container stderr)
 };
 
 // Why a launch pulls the image even when Docker has it (force_pull_image, or a reference a registry
@@ -102,8 +102,8 @@ class Runtime final : public runtime::ContainerRuntime {
   void run_relay(const std::string& id);
   util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};
-  nlohmann::json labels_;  // the created container's labels
-  SecretEnv secret_env_;  // from the Secrets step, used at create
+  nlohmann::json labels_;              // the created container's labels
+  SecretEnv secret_env_;               // from the Secrets step, used at create
   std::optional<ContainerSpec> spec_;  // built and checked once, at the start of the launch
   void write_container_id_file(const std::string& id, const std::string& name);
 };

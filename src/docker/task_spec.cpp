@@ -26,13 +26,17 @@ util::Result<std::vector<std::string>> split_shell_words(const std::string& text
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (quote == Single) {
-      if (c == '\'') quote = None; else cur.push_back(c);
+      if (c == '\'')
+        quote = None;
+      else
+        cur.push_back(c);
       continue;
     }
     if (quote == Double) {
       if (c == '"') {
         quote = None;
-      } else if (c == '\\' && i + 1 < text.size() && std::string_view("\\\"$`\n").find(text[i + 1]) != std::string_view::npos) {
+      } else if (c == '\\' && i + 1 < text.size() &&
+                 std::string_view("\\\"$`\n").find(text[i + 1]) != std::string_view::npos) {
         cur.push_back(text[++i]);
       } else {
         cur.push_back(c);
@@ -46,8 +50,10 @@ util::Result<std::vector<std::string>> split_shell_words(const std::string& text
       continue;
     }
     in_word = true;
-    if (c == '\'') quote = Single;
-    else if (c == '"') quote = Double;
+    if (c == '\'')
+      quote = Single;
+    else if (c == '"')
+      quote = Double;
     else if (c == '\\') {
       if (i + 1 >= text.size()) return util::make_error("trailing backslash");
       cur.push_back(text[++i]);
@@ -65,7 +71,8 @@ namespace {
 util::Result<std::int64_t> parse_int64(std::string_view t) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc() || p != t.data() + t.size()) return util::make_error(fmt::format("\"{}\" is not an integer", t));
+  if (ec != std::errc() || p != t.data() + t.size())
+    return util::make_error(fmt::format("\"{}\" is not an integer", t));
   return v;
 }
 
@@ -77,13 +84,19 @@ util::Result<std::int64_t> parse_bytes(std::string_view t) {
   auto n = parse_int64(t.substr(0, i));
   if (!n || i == 0) return util::make_error(fmt::format("\"{}\" is not a size (e.g. 64m, 1g)", t));
   std::string unit(t.substr(i));
-  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::int64_t mult = 1;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb") mult = 1LL << 10;
-  else if (unit == "m" || unit == "mb") mult = 1LL << 20;
-  else if (unit == "g" || unit == "gb") mult = 1LL << 30;
-  else return util::make_error(fmt::format("\"{}\" has an unknown size unit", t));
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k" || unit == "kb")
+    mult = 1LL << 10;
+  else if (unit == "m" || unit == "mb")
+    mult = 1LL << 20;
+  else if (unit == "g" || unit == "gb")
+    mult = 1LL << 30;
+  else
+    return util::make_error(fmt::format("\"{}\" has an unknown size unit", t));
   if (*n > INT64_MAX / mult) return util::make_error(fmt::format("\"{}\" is too large", t));
   return *n * mult;
 }
@@ -139,7 +152,8 @@ util::Error param_error(const Param& p, const std::string& why) {
 }
 
 util::Error refused(const Param& p, const std::string& allow_with) {
-  return param_error(p, fmt::format("not allowed by the site policy ({} in the site config file allows it)", allow_with));
+  return param_error(p,
+                     fmt::format("not allowed by the site policy ({} in the site config file allows it)", allow_with));
 }
 
 std::vector<std::string> split(const std::string& text, char sep) {
@@ -169,9 +183,9 @@ std::string capability_name(const std::string& text) {
 // Capabilities that give a container the host (load a module, read any host file by handle, mount,
 // trace host processes…): refused unless the site lists them in policy.allowed_capabilities. NET_ADMIN
 // joins them for a container in the host's network (see apply_volumes_and_network).
-const std::string kHostCapabilities[] = {"ALL",       "SYS_ADMIN",  "SYS_MODULE",   "SYS_RAWIO", "SYS_PTRACE",
-                                         "DAC_READ_SEARCH", "SYS_BOOT", "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE",
-                                         "BPF",       "PERFMON",    "SYSLOG"};
+const std::string kHostCapabilities[] = {
+    "ALL",      "SYS_ADMIN", "SYS_MODULE",   "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_BOOT",
+    "SYS_TIME", "MAC_ADMIN", "MAC_OVERRIDE", "BPF",       "PERFMON",    "SYSLOG"};
 
 using Handler = util::Result<void> (*)(const Param&, ParamState&);
 
@@ -198,11 +212,13 @@ struct ParamHandler {
 };
 
 const ParamHandler kParamHandlers[] = {
-    {"env", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"env",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.env.push_back(p.value());
        return {};
      }},
-    {"label", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"label",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        const auto eq = p.value().find('=');
        if (eq == std::string::npos) {
          st.warnings.push_back(fmt::format("docker parameter label={} has no '=': ignored", p.value()));
@@ -211,7 +227,8 @@ const ParamHandler kParamHandlers[] = {
        }
        return {};
      }},
-    {"cap-add", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"cap-add",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        const std::string cap = capability_name(p.value());
        if (const auto& allowed = st.policy.allowed_capabilities) {
          const bool ok = std::any_of(allowed->begin(), allowed->end(),
@@ -219,44 +236,54 @@ const ParamHandler kParamHandlers[] = {
          if (!ok) return refused(p, fmt::format("adding {} to policy.allowed_capabilities", cap));
        } else if (std::find(std::begin(kHostCapabilities), std::end(kHostCapabilities), cap) !=
                   std::end(kHostCapabilities)) {
-         return refused(p, fmt::format("listing {} in policy.allowed_capabilities: it reaches past the container", cap));
+         return refused(p,
+                        fmt::format("listing {} in policy.allowed_capabilities: it reaches past the container", cap));
        }
        st.cap_add.push_back(p.value());
        return {};
      }},
-    {"cap-drop", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"cap-drop",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.cap_drop.push_back(p.value());
        return {};
      }},
-    {"volume-driver", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"volume-driver",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.host["VolumeDriver"] = p.value();
        return {};
      }},
-    {"user", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"user",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.body["User"] = p.value();
        return {};
      }},
-    {"workdir", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"workdir",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.body["WorkingDir"] = p.value();
        return {};
      }},
-    {"entrypoint", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"entrypoint",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.body["Entrypoint"] = json::array({p.value()});
        return {};
      }},
-    {"hostname", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"hostname",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.body["Hostname"] = p.value();
        return {};
      }},
-    {"dns", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"dns",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.host["Dns"].push_back(p.value());
        return {};
      }},
-    {"add-host", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"add-host",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.host["ExtraHosts"].push_back(p.value());
        return {};
      }},
-    {"ulimit", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"ulimit",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        const std::string& val = p.value();
        const auto eq = val.find('=');
        if (eq == std::string::npos) return param_error(p, "expected name=soft[:hard]");
@@ -269,11 +296,13 @@ const ParamHandler kParamHandlers[] = {
        return {};
      }},
     {"shm-size", [](const Param& p, ParamState& st) { return set_bytes_host(p, st, "ShmSize"); }},
-    {"log-driver", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"log-driver",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        st.host["LogConfig"]["Type"] = p.value();
        return {};
      }},
-    {"log-opt", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"log-opt",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        const auto eq = p.value().find('=');
        if (eq == std::string::npos) return param_error(p, "expected key=value");
        st.log_config_opts[p.value().substr(0, eq)] = p.value().substr(eq + 1);
@@ -307,7 +336,8 @@ const ParamHandler kParamHandlers[] = {
      },
      true},
     {"memory-swap", [](const Param& p, ParamState& st) { return set_bytes_host(p, st, "MemorySwap"); }},
-    {"pids-limit", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"pids-limit",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        auto n = parse_int64(p.value());
        if (!n) return param_error(p, n.error().message);
        if (*n <= 0 && !st.policy.allow_unlimited_pids) {
@@ -316,7 +346,8 @@ const ParamHandler kParamHandlers[] = {
        st.host["PidsLimit"] = *n;
        return {};
      }},
-    {"tmpfs", [](const Param& p, ParamState& st) -> util::Result<void> {
+    {"tmpfs",
+     [](const Param& p, ParamState& st) -> util::Result<void> {
        const auto colon = p.value().find(':');
        st.host["Tmpfs"][p.value().substr(0, colon)] = colon == std::string::npos ? "" : p.value().substr(colon + 1);
        return {};
@@ -371,8 +402,8 @@ util::Result<void> apply_ports(const v1::ContainerInfo::DockerInfo& docker, std:
   json bindings = json::object();
   for (const auto& pm : docker.port_mappings()) {
     if (pm.host_port() > 65535 || pm.container_port() > 65535) {
-      return util::make_error(fmt::format("port mapping {}:{}: a port must be at most 65535", pm.host_port(),
-                                          pm.container_port()));
+      return util::make_error(
+          fmt::format("port mapping {}:{}: a port must be at most 65535", pm.host_port(), pm.container_port()));
     }
     if (pm.container_port() > 0 && pm.host_port() > 0) {
       env.push_back(fmt::format("MESOS_PORT_{}={}", pm.container_port(), pm.host_port()));
@@ -411,10 +442,11 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
       const std::string real = opts.resolve_host_path ? opts.resolve_host_path(vol.host_path()) : vol.host_path();
       if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes) ||
           !settings::path_under_prefixes(real, *policy.allowed_bind_prefixes)) {
-        return util::make_error(fmt::format(
-            "volume {}:{}: the host path{} is outside the site's allowed bind prefixes (policy.allowed_bind_prefixes in "
-            "the site config file)",
-            vol.host_path(), vol.container_path(), real == vol.host_path() ? "" : " (" + real + ")"));
+        return util::make_error(
+            fmt::format("volume {}:{}: the host path{} is outside the site's allowed bind prefixes "
+                        "(policy.allowed_bind_prefixes in "
+                        "the site config file)",
+                        vol.host_path(), vol.container_path(), real == vol.host_path() ? "" : " (" + real + ")"));
       }
     }
     host["Binds"].push_back(vol.host_path() + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));

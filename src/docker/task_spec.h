@@ -16,10 +16,10 @@
 namespace docker {
 
 struct SpecOptions {
-  bool force_cpu_limit = false;     // EXECUTOR_FORCE_CPU_LIMIT
-  bool force_memory_limit = false;  // EXECUTOR_FORCE_MEMORY_LIMIT
-  bool use_cpu_shares = false;      // EXECUTOR_USE_CPU_SHARES
-  int host_cpus = 1;                // for CPU shares
+  bool force_cpu_limit = false;        // EXECUTOR_FORCE_CPU_LIMIT
+  bool force_memory_limit = false;     // EXECUTOR_FORCE_MEMORY_LIMIT
+  bool use_cpu_shares = false;         // EXECUTOR_USE_CPU_SHARES
+  int host_cpus = 1;                   // for CPU shares
   std::vector<std::string> extra_env;  // K=V added by the executor (SIDECAR_SEEDS, AWS keys…)
   // Whole entries to replace, "NAME=vault://…" → "NAME=<secret>", wherever they come from.
   std::map<std::string, std::string> env_replacements;
@@ -34,8 +34,8 @@ struct SpecOptions {
 };
 
 struct ContainerSpec {
-  std::string name;           // mesos-<uuidv5 of the task id>
-  nlohmann::json body;        // POST /containers/create body
+  std::string name;                   // mesos-<uuidv5 of the task id>
+  nlohmann::json body;                // POST /containers/create body
   std::vector<std::string> warnings;  // e.g. unknown docker parameter keys
   std::size_t executor_env_at = 0;    // where section (c), the executor's own variables, goes in Env
 };

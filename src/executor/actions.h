@@ -71,9 +71,9 @@ struct Log {
 
 }  // namespace act
 
-using Action = std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::CreateContainer,
-                            act::StartContainer, act::WatchContainer, act::StopContainer, act::RemoveContainer,
-                            act::Drain, act::StartWatchdog, act::StopWatchdog, act::CopyFailureLogs, act::StartTimer,
-                            act::CancelTimer, act::Exit, act::Log>;
+using Action =
+    std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::CreateContainer, act::StartContainer,
+                 act::WatchContainer, act::StopContainer, act::RemoveContainer, act::Drain, act::StartWatchdog,
+                 act::StopWatchdog, act::CopyFailureLogs, act::StartTimer, act::CancelTimer, act::Exit, act::Log>;
 
 }  // namespace executor

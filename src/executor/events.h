@@ -119,10 +119,11 @@ struct Signal {
 
 }  // namespace ev
 
-using Event = std::variant<ev::Subscribed, ev::Launch, ev::LaunchGroup, ev::Kill, ev::Acknowledged, ev::Shutdown,
-                           ev::Heartbeat, ev::AgentError, ev::AgentMessage, ev::UnknownEvent, ev::UpdateAccepted,
-                           ev::UpdateRefused, ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited,
-                           ev::HealthChanged, ev::WatchdogKill, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
+using Event =
+    std::variant<ev::Subscribed, ev::Launch, ev::LaunchGroup, ev::Kill, ev::Acknowledged, ev::Shutdown, ev::Heartbeat,
+                 ev::AgentError, ev::AgentMessage, ev::UnknownEvent, ev::UpdateAccepted, ev::UpdateRefused,
+                 ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited, ev::HealthChanged,
+                 ev::WatchdogKill, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
 
 // A short name of the event for logs ("LAUNCH", "container exited").
 std::string describe(const Event& e);

@@ -142,16 +142,16 @@ class Machine::Step {
     } else if (id.empty()) {
       log(LogLevel::Error, "LAUNCH without a task_id ignored");
     } else {
-      log(LogLevel::Warn, fmt::format("second LAUNCH (task {}) refused: this executor already runs task {}", id,
-                                      s_.task_id));
+      log(LogLevel::Warn,
+          fmt::format("second LAUNCH (task {}) refused: this executor already runs task {}", id, s_.task_id));
       update(id, v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_INVALID,
              fmt::format("sidecar-executor runs one task per executor and already runs task {}", s_.task_id));
     }
   }
 
   void on(const ev::LaunchGroup& e) {
-    log(LogLevel::Warn, fmt::format("LAUNCH_GROUP of {} task(s) refused: task groups are not supported",
-                                    e.tasks.size()));
+    log(LogLevel::Warn,
+        fmt::format("LAUNCH_GROUP of {} task(s) refused: task groups are not supported", e.tasks.size()));
     for (const auto& t : e.tasks) {
       if (t.task_id().value().empty()) continue;
       update(t.task_id().value(), v1::TASK_ERROR, v1::TaskStatus::REASON_TASK_GROUP_INVALID,
@@ -172,18 +172,16 @@ class Machine::Step {
       case Phase::Running: {
         log(LogLevel::Info, fmt::format("Killing task: {}", e.task_id));  // the Go executor's line
         const std::optional<Duration> budget = e.grace ? e.grace : s_.task_kill_grace;
-        log(LogLevel::Info, fmt::format("KILL for task {} ({})", e.task_id,
-                                        budget ? fmt::format("grace {}", fmt_duration(*budget))
-                                               : fmt::format("no kill policy: {} drain, grace {}",
-                                                             fmt_duration(cfg_.draining_duration),
-                                                             fmt_duration(cfg_.kill_grace))));
+        log(LogLevel::Info,
+            fmt::format("KILL for task {} ({})", e.task_id,
+                        budget ? fmt::format("grace {}", fmt_duration(*budget))
+                               : fmt::format("no kill policy: {} drain, grace {}", fmt_duration(cfg_.draining_duration),
+                                             fmt_duration(cfg_.kill_grace))));
         begin_kill(KillCause::Kill, "killed by the scheduler", plan_kill(budget));
         return;
       }
       case Phase::Draining:
-      case Phase::Killing:
-        shorten_kill(e);
-        return;
+      case Phase::Killing: shorten_kill(e); return;
       default:
         log(LogLevel::Info, fmt::format("KILL for task {} ignored: its terminal update is already out", e.task_id));
         return;
@@ -234,7 +232,8 @@ class Machine::Step {
   void on(const ev::UpdateAccepted& e) {
     if (!e.terminal || e.task_id != s_.task_id) return;
     s_.terminal_accepted = true;
-    if (s_.phase == Phase::TerminalUpdateSent) out_.emplace_back(act::StartTimer{TimerId::TerminalAck, cfg_.terminal_ack_timeout});
+    if (s_.phase == Phase::TerminalUpdateSent)
+      out_.emplace_back(act::StartTimer{TimerId::TerminalAck, cfg_.terminal_ack_timeout});
   }
 
   // The agent refused an update for good. A refused terminal update can never be acknowledged: waiting
@@ -260,12 +259,8 @@ class Machine::Step {
     log(LogLevel::Error, fmt::format("the agent is gone: {}", e.reason));
     switch (s_.phase) {
       case Phase::Subscribing:
-      case Phase::Idle:
-        exit(1);
-        return;
-      case Phase::TerminalUpdateSent:
-        exit(s_.terminal_accepted ? 0 : 1);
-        return;
+      case Phase::Idle: exit(1); return;
+      case Phase::TerminalUpdateSent: exit(s_.terminal_accepted ? 0 : 1); return;
       case Phase::Draining:
         // No drain is worth waiting for now: stop at once.
         s_.agent_gone = true;
@@ -284,8 +279,7 @@ class Machine::Step {
         s_.exit_code = 1;
         begin_kill(KillCause::AgentGone, e.reason, KillPlan{Duration{0}, s_.task_kill_grace.value_or(cfg_.kill_grace)});
         return;
-      case Phase::Exiting:
-        return;
+      case Phase::Exiting: return;
     }
   }
 
@@ -317,8 +311,9 @@ class Machine::Step {
   void on(const ev::StepFailed& e) {
     if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step) {
       s_.step_in_flight = false;
-      log(LogLevel::Error, e.task_invalid ? fmt::format("task {} is invalid: {}", s_.task_id, e.message)
-                                          : fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
+      log(LogLevel::Error, e.task_invalid
+                               ? fmt::format("task {} is invalid: {}", s_.task_id, e.message)
+                               : fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
       if (e.step == LaunchStep::Start && !s_.container_id.empty()) {
         out_.emplace_back(act::RemoveContainer{s_.container_id});
       }
@@ -337,8 +332,8 @@ class Machine::Step {
       finish_killed_during_launch();
       return;
     }
-    log(LogLevel::Warn, fmt::format("{} failure in phase {} ignored: {}", to_string(e.step), to_string(s_.phase),
-                                    e.message));
+    log(LogLevel::Warn,
+        fmt::format("{} failure in phase {} ignored: {}", to_string(e.step), to_string(s_.phase), e.message));
   }
 
   void on(const ev::ContainerExited& e) {
@@ -354,11 +349,8 @@ class Machine::Step {
         if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
         own_exit(e);
         return;
-      case Phase::Killing:
-        killed(e);
-        return;
-      default:
-        log(LogLevel::Warn, fmt::format("container exit in phase {} ignored", to_string(s_.phase)));
+      case Phase::Killing: killed(e); return;
+      default: log(LogLevel::Warn, fmt::format("container exit in phase {} ignored", to_string(s_.phase)));
     }
   }
 
@@ -553,16 +545,13 @@ class Machine::Step {
         begin_kill(cause, why, plan_kill(shutdown_stop_window()));
         arm_shutdown_deadline();
         return;
-      case Phase::Exiting:
-        return;
+      case Phase::Exiting: return;
     }
   }
 
   // The official margins (src/launcher/executor.cpp, src/docker/executor.cpp: the task gets the grace
   // less the 1 s reap interval and 1 s more), scaled down for grace periods under 4 s.
-  Duration shutdown_margin() const {
-    return std::min<Duration>(std::chrono::seconds(1), cfg_.shutdown_grace / 4);
-  }
+  Duration shutdown_margin() const { return std::min<Duration>(std::chrono::seconds(1), cfg_.shutdown_grace / 4); }
   Duration shutdown_deadline() const { return std::max(Duration{0}, cfg_.shutdown_grace - shutdown_margin()); }
   Duration shutdown_stop_window() const { return std::max(Duration{0}, shutdown_deadline() - shutdown_margin()); }
   // Counted from the first SHUTDOWN (or signal): the agent's own clock does not restart either.
@@ -594,8 +583,8 @@ class Machine::Step {
     }
     const Duration grace = std::max(Duration{0}, *e.grace);
     if (s_.phase == Phase::Draining && grace < s_.drain + s_.kill_grace) {
-      log(LogLevel::Info, fmt::format("KILL for task {} again, grace {}: the drain is cut short", e.task_id,
-                                      fmt_duration(grace)));
+      log(LogLevel::Info,
+          fmt::format("KILL for task {} again, grace {}: the drain is cut short", e.task_id, fmt_duration(grace)));
       send_killing_once();
       s_.kill_grace = std::min(s_.kill_grace, grace);
       out_.emplace_back(act::CancelTimer{TimerId::DrainWait});
@@ -731,7 +720,9 @@ class Machine::Step {
           fmt::format("Container {} not running! - ExitCode: {}", s_.container_id, *e.exit_code));
     }
     switch (state) {
-      case v1::TASK_FINISHED: log(LogLevel::Info, fmt::format("Task completed: {}", s_.task ? s_.task->name() : "")); break;
+      case v1::TASK_FINISHED:
+        log(LogLevel::Info, fmt::format("Task completed: {}", s_.task ? s_.task->name() : ""));
+        break;
       case v1::TASK_KILLED: log(LogLevel::Error, "Task was killed, notifying Mesos"); break;
       default: log(LogLevel::Error, "Task failed, notifying Mesos"); break;
     }

@@ -11,9 +11,9 @@
 namespace executor {
 
 struct MachineConfig {
-  Duration kill_grace = std::chrono::seconds(5);         // EXECUTOR_KILL_TASK_TIMEOUT
+  Duration kill_grace = std::chrono::seconds(5);          // EXECUTOR_KILL_TASK_TIMEOUT
   Duration draining_duration = std::chrono::seconds(10);  // EXECUTOR_SIDECAR_DRAINING_DURATION
-  Duration shutdown_grace = std::chrono::seconds(5);     // MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD
+  Duration shutdown_grace = std::chrono::seconds(5);      // MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD
   Duration terminal_ack_timeout = std::chrono::seconds(5);
 };
 

@@ -50,14 +50,14 @@ struct State {
   std::optional<Duration> task_kill_grace;
 
   KillCause kill_cause = KillCause::None;
-  std::string kill_detail;  // signal name, watchdog verdict, agent-gone reason…
+  std::string kill_detail;    // signal name, watchdog verdict, agent-gone reason…
   Duration kill_grace{};      // the container's SIGTERM→SIGKILL time once the stop is asked for
   Duration drain{};           // the Sidecar drain before the stop (0: none)
   bool killing_sent = false;  // TASK_KILLING goes out at most once
   int exit_code = 0;
   bool terminal_accepted = false;
-  bool agent_gone = false;                // nobody will ever acknowledge anything: exit once reported
-  bool shutdown_deadline_armed = false;   // armed once: a repeated SHUTDOWN or signal never moves it
+  bool agent_gone = false;               // nobody will ever acknowledge anything: exit once reported
+  bool shutdown_deadline_armed = false;  // armed once: a repeated SHUTDOWN or signal never moves it
 };
 
 }  // namespace executor

@@ -31,7 +31,8 @@ TerminalOutcome map_exit(const ev::ContainerExited& exit) {
   };
   if (!exit.exit_code) {
     out.state = v1::TASK_FAILED;
-    out.message = with_tail(fmt::format("container outcome unknown: {}", exit.error.empty() ? "no detail" : exit.error));
+    out.message =
+        with_tail(fmt::format("container outcome unknown: {}", exit.error.empty() ? "no detail" : exit.error));
     return out;
   }
   const int code = *exit.exit_code;

@@ -150,9 +150,10 @@ void AgentClient::subscribe_loop() {
     if (was_subscribed || !lost_since) lost_since = now;
     if (was_subscribed) sink_(executor::ev::Disconnected{reason});
     if (!env_.checkpoint) {
-      sink_(executor::ev::AgentGone{fmt::format("{} (checkpointing is off, so the executor does not wait for "
-                                                "an agent restart)",
-                                                reason)});
+      sink_(
+          executor::ev::AgentGone{fmt::format("{} (checkpointing is off, so the executor does not wait for "
+                                              "an agent restart)",
+                                              reason)});
       break;
     }
     const auto elapsed = now - *lost_since;
@@ -265,7 +266,8 @@ bool AgentClient::subscribe_once(std::string& reason, bool& refused) {
   } else if (status == 404) {
     reason = fmt::format("the agent is starting (404): {}", error_body);
   } else if (status != 200) {
-    reason = fmt::format("the agent refused SUBSCRIBE with HTTP {}: {}", status, util::escape_control_chars(error_body));
+    reason =
+        fmt::format("the agent refused SUBSCRIBE with HTTP {}: {}", status, util::escape_control_chars(error_body));
     refused = status < 500;  // a 5xx other than 503 is the agent's own failure: try again
   } else {
     reason = ok ? "the agent closed the event stream" : fmt::format("event stream broke: {}", httplib::to_string(err));
@@ -293,14 +295,16 @@ void AgentClient::handle_oversized(const recordio::Oversized& o) {
     stand_in.mutable_task_id()->set_value(*peek.task_id);
     std::lock_guard lk(mu_);
     stand_in.mutable_agent_id()->set_value(status_ctx_.agent_id);
-    auto raw = encoding_ == Encoding::Json ? to_json(stand_in) : util::Result<std::string>(stand_in.SerializeAsString());
+    auto raw =
+        encoding_ == Encoding::Json ? to_json(stand_in) : util::Result<std::string>(stand_in.SerializeAsString());
     if (raw) ledger_.add_task(*peek.task_id, std::move(*raw));
   }
   executor::ev::Launch launch;
   launch.task.mutable_task_id()->set_value(*peek.task_id);
-  launch.too_big = fmt::format("the LAUNCH record of task {} is {} bytes, over EXECUTOR_MAX_RECORD_SIZE ({} bytes) of "
-                               "this executor",
-                               *peek.task_id, o.size, max_record_size_);
+  launch.too_big = fmt::format(
+      "the LAUNCH record of task {} is {} bytes, over EXECUTOR_MAX_RECORD_SIZE ({} bytes) of "
+      "this executor",
+      *peek.task_id, o.size, max_record_size_);
   sink_(std::move(launch));
 }
 
@@ -370,8 +374,7 @@ bool AgentClient::handle_record(const std::string& record, const std::vector<std
       reason = fmt::format("the agent sent ERROR: {}", e.error().message());
       sink_(std::move(*event));
       return false;
-    default:
-      break;
+    default: break;
   }
   sink_(std::move(*event));
   return true;
@@ -421,8 +424,9 @@ void AgentClient::sender_loop() {
                       util::escape_control_chars(res->body));
         ledger_.drop(p.uuid);
         lk.unlock();
-        sink_(executor::ev::UpdateRefused{p.task_id, is_terminal(p.state),
-                                          fmt::format("HTTP {}: {}", res->status, util::escape_control_chars(res->body))});
+        sink_(executor::ev::UpdateRefused{
+            p.task_id, is_terminal(p.state),
+            fmt::format("HTTP {}: {}", res->status, util::escape_control_chars(res->body))});
         continue;
       }
       ledger_.mark_queued(p.uuid);

@@ -58,16 +58,12 @@ std::optional<executor::Event> translate_event(const v1::executor::Event& e, std
       a.uuid = util::uuid_bytes_to_string(e.acknowledged().uuid());
       return a;
     }
-    case v1::executor::Event::MESSAGE:
-      return ev::AgentMessage{e.has_message() ? e.message().data().size() : 0};
+    case v1::executor::Event::MESSAGE: return ev::AgentMessage{e.has_message() ? e.message().data().size() : 0};
     case v1::executor::Event::ERROR:
       return ev::AgentError{e.has_error() ? e.error().message() : std::string("(no message)")};
-    case v1::executor::Event::SHUTDOWN:
-      return ev::Shutdown{};
-    case v1::executor::Event::HEARTBEAT:
-      return ev::Heartbeat{};
-    case v1::executor::Event::UNKNOWN:
-      break;
+    case v1::executor::Event::SHUTDOWN: return ev::Shutdown{};
+    case v1::executor::Event::HEARTBEAT: return ev::Heartbeat{};
+    case v1::executor::Event::UNKNOWN: break;
   }
   return ev::UnknownEvent{static_cast<int>(e.type())};
 }

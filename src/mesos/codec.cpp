@@ -8,9 +8,7 @@
 
 namespace mesos {
 
-const char* media_type(Encoding e) {
-  return e == Encoding::Json ? "application/json" : "application/x-protobuf";
-}
+const char* media_type(Encoding e) { return e == Encoding::Json ? "application/json" : "application/x-protobuf"; }
 
 util::Result<std::string> to_json(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions opts;
@@ -24,8 +22,8 @@ util::Result<std::string> to_json(const google::protobuf::Message& m) {
 util::Result<void> from_json(std::string_view json, google::protobuf::Message& m) {
   google::protobuf::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = true;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &m, opts);
+  auto status =
+      google::protobuf::util::JsonStringToMessage(google::protobuf::StringPiece(json.data(), json.size()), &m, opts);
   if (!status.ok()) return util::make_error(fmt::format("JSON decoding: {}", status.ToString()));
   return {};
 }

@@ -5,7 +5,6 @@
 
 namespace mesos {
 
-
 bool is_terminal(v1::TaskState s) {
   switch (s) {
     case v1::TASK_FINISHED:
@@ -15,10 +14,8 @@ bool is_terminal(v1::TaskState s) {
     case v1::TASK_LOST:
     case v1::TASK_DROPPED:
     case v1::TASK_GONE:
-    case v1::TASK_GONE_BY_OPERATOR:
-      return true;
-    default:
-      return false;
+    case v1::TASK_GONE_BY_OPERATOR: return true;
+    default: return false;
   }
 }
 
@@ -72,8 +69,9 @@ void Ledger::mark_queued(const std::string& uuid) {
 }
 
 void Ledger::drop(const std::string& uuid) {
-  updates_.erase(std::remove_if(updates_.begin(), updates_.end(), [&](const PendingUpdate& u) { return u.uuid == uuid; }),
-                 updates_.end());
+  updates_.erase(
+      std::remove_if(updates_.begin(), updates_.end(), [&](const PendingUpdate& u) { return u.uuid == uuid; }),
+      updates_.end());
 }
 
 std::vector<v1::executor::Call::Update> Ledger::unacked_updates() const {

@@ -6,7 +6,6 @@
 
 namespace mesos {
 
-
 v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, const StatusContext& ctx,
                                         const std::string& uuid_bytes, double timestamp) {
   v1::executor::Call::Update update;

@@ -55,15 +55,27 @@ std::optional<executor::act::Exit> Dispatcher::run(const executor::Action& actio
         } else if constexpr (std::is_same_v<T, act::Exit>) {
           ending = a;
         } else if constexpr (std::is_same_v<T, act::PullImage>) {
-          if (containers_) containers_->pull(task(), a.image, a.force); else no_runtime(executor::LaunchStep::Pull);
+          if (containers_)
+            containers_->pull(task(), a.image, a.force);
+          else
+            no_runtime(executor::LaunchStep::Pull);
         } else if constexpr (std::is_same_v<T, act::ResolveSecrets>) {
-          if (containers_) containers_->resolve_secrets(task()); else no_runtime(executor::LaunchStep::Secrets);
+          if (containers_)
+            containers_->resolve_secrets(task());
+          else
+            no_runtime(executor::LaunchStep::Secrets);
         } else if constexpr (std::is_same_v<T, act::CreateContainer>) {
-          if (containers_) containers_->create(task()); else no_runtime(executor::LaunchStep::Create);
+          if (containers_)
+            containers_->create(task());
+          else
+            no_runtime(executor::LaunchStep::Create);
         } else if constexpr (std::is_same_v<T, act::StartContainer>) {
           ProcessTitle::set(fmt::format("sidecar-executor {} ({})", a.container_id.substr(0, 12),
                                         task().container().docker().image()));
-          if (containers_) containers_->start(a.container_id); else no_runtime(executor::LaunchStep::Start);
+          if (containers_)
+            containers_->start(a.container_id);
+          else
+            no_runtime(executor::LaunchStep::Start);
         } else if constexpr (std::is_same_v<T, act::WatchContainer>) {
           if (containers_) containers_->watch(a.container_id);
           // The task runs: the code of start-up and launch need not stay mapped.

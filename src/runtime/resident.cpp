@@ -18,8 +18,8 @@ namespace {
 
 struct Mapping {
   std::uintptr_t start = 0, end = 0;
-  bool read_only = false;  // r--p or r-xp
-  bool ours = false;       // backed by the executable's file
+  bool read_only = false;   // r--p or r-xp
+  bool ours = false;        // backed by the executable's file
   long anonymous_kib = -1;  // private pages written since the mapping was made (COW copies)
 };
 

@@ -84,23 +84,36 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
       return {};
     };
     util::Result<void> r;
-    if (key == "allowed_docker_parameters") r = set_list(p.allowed_docker_parameters);
-    else if (key == "allow_privileged") r = set_flag(p.allow_privileged);
-    else if (key == "allowed_devices") r = set_list(p.allowed_devices);
-    else if (key == "allowed_security_opts") r = set_list(p.allowed_security_opts);
-    else if (key == "allowed_capabilities") r = set_opt_list(p.allowed_capabilities);
-    else if (key == "allowed_bind_prefixes") r = set_opt_list(p.allowed_bind_prefixes);
-    else if (key == "allow_host_network") r = set_flag(p.allow_host_network);
-    else if (key == "allow_unlimited_pids") r = set_flag(p.allow_unlimited_pids);
-    else if (key == "allow_core_dumps") r = set_flag(p.allow_core_dumps);
-    else if (key == "env_dump_values") r = set_list(p.env_dump_values);
-    else if (key == "vault_token_dirs") r = set_list(p.vault_token_dirs);
-    else if (key == "vault_path_prefixes") r = set_opt_list(p.vault_path_prefixes);
+    if (key == "allowed_docker_parameters")
+      r = set_list(p.allowed_docker_parameters);
+    else if (key == "allow_privileged")
+      r = set_flag(p.allow_privileged);
+    else if (key == "allowed_devices")
+      r = set_list(p.allowed_devices);
+    else if (key == "allowed_security_opts")
+      r = set_list(p.allowed_security_opts);
+    else if (key == "allowed_capabilities")
+      r = set_opt_list(p.allowed_capabilities);
+    else if (key == "allowed_bind_prefixes")
+      r = set_opt_list(p.allowed_bind_prefixes);
+    else if (key == "allow_host_network")
+      r = set_flag(p.allow_host_network);
+    else if (key == "allow_unlimited_pids")
+      r = set_flag(p.allow_unlimited_pids);
+    else if (key == "allow_core_dumps")
+      r = set_flag(p.allow_core_dumps);
+    else if (key == "env_dump_values")
+      r = set_list(p.env_dump_values);
+    else if (key == "vault_token_dirs")
+      r = set_list(p.vault_token_dirs);
+    else if (key == "vault_path_prefixes")
+      r = set_opt_list(p.vault_path_prefixes);
     else if (key == "locked") {
       r = set_list(p.locked);
       if (r) {
         for (auto& name : p.locked) {
-          if (!valid_env_name(name)) return util::make_error(fmt::format("{}: \"{}\" is not a variable name", where, name));
+          if (!valid_env_name(name))
+            return util::make_error(fmt::format("{}: \"{}\" is not a variable name", where, name));
           const std::string up = upper(name);
           if (up.rfind("MESOS_", 0) == 0 || up.rfind("LIBPROCESS_", 0) == 0) {
             return util::make_error(fmt::format("{}: {} is the agent's, not the site's", where, name));
@@ -115,13 +128,14 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
           } else if (name != up) {
             // Environment names are case-sensitive: a lower-case spelling would lock nothing the
             // executor reads.
-            return util::make_error(
-                fmt::format("{}: {}: variable names are case-sensitive; write {} (or the setting's name)", where, name, up));
+            return util::make_error(fmt::format(
+                "{}: {}: variable names are case-sensitive; write {} (or the setting's name)", where, name, up));
           }
         }
       }
     } else {
-      return util::make_error(fmt::format("{}: unknown policy key (one of: {})", where, fmt::join(policy_keys(), ", ")));
+      return util::make_error(
+          fmt::format("{}: unknown policy key (one of: {})", where, fmt::join(policy_keys(), ", ")));
     }
     if (!r) return r.error();
   }
@@ -164,9 +178,10 @@ util::Result<ConfigFile> parse_config_text(const std::string& text, const std::s
     const int line = kv.first.Mark().line + 1;
     std::string key = kv.first.Scalar();
     if ((key == "policy" || key == "environment") && role != FileRole::Site) {
-      return util::make_error(fmt::format("{}:{}: {}: only the site config file (--config, else {}) may hold it, not "
-                                          "a file named by {}",
-                                          source, line, key, kDefaultConfigPath, kConfigPathVar));
+      return util::make_error(
+          fmt::format("{}:{}: {}: only the site config file (--config, else {}) may hold it, not "
+                      "a file named by {}",
+                      source, line, key, kDefaultConfigPath, kConfigPathVar));
     }
     if (key == "policy") {
       if (auto r = parse_policy(kv.second, source, out.policy); !r) return r.error();
@@ -177,18 +192,21 @@ util::Result<ConfigFile> parse_config_text(const std::string& text, const std::s
       continue;
     }
     std::string name = key;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     if (name.rfind("EXECUTOR_", 0) != 0) name = "EXECUTOR_" + name;
     const auto& specs = setting_specs();
     if (std::none_of(specs.begin(), specs.end(), [&](const SettingSpec& s) { return s.env == name; })) {
-      return util::make_error(fmt::format("{}:{}: unknown setting \"{}\" (see sidecar-executor --help)", source, line, key));
+      return util::make_error(
+          fmt::format("{}:{}: unknown setting \"{}\" (see sidecar-executor --help)", source, line, key));
     }
     std::string value;
     if (kv.second.IsScalar()) {
       value = kv.second.Scalar();
     } else if (kv.second.IsSequence()) {
       for (const auto& item : kv.second) {
-        if (!item.IsScalar()) return util::make_error(fmt::format("{}:{}: {}: list items must be single values", source, line, key));
+        if (!item.IsScalar())
+          return util::make_error(fmt::format("{}:{}: {}: list items must be single values", source, line, key));
         value += (value.empty() ? "" : ",") + item.Scalar();
       }
     } else if (!kv.second.IsNull()) {
@@ -205,14 +223,16 @@ util::Result<ConfigFile> parse_config_text(const std::string& text, const std::s
 
 util::Result<void> check_site_file_owner(const std::string& path, unsigned uid, unsigned mode) {
   if (uid != 0) {
-    return util::make_error(fmt::format("the config file {} is owned by uid {}, not root: refusing a site file "
-                                        "that someone other than the operator could have written",
-                                        path, uid));
+    return util::make_error(
+        fmt::format("the config file {} is owned by uid {}, not root: refusing a site file "
+                    "that someone other than the operator could have written",
+                    path, uid));
   }
   if ((mode & (S_IWGRP | S_IWOTH)) != 0) {
-    return util::make_error(fmt::format("the config file {} is writable by {} (mode {:04o}): refusing it; "
-                                        "chmod go-w it",
-                                        path, (mode & S_IWOTH) != 0 ? "others" : "its group", mode & 07777));
+    return util::make_error(
+        fmt::format("the config file {} is writable by {} (mode {:04o}): refusing it; "
+                    "chmod go-w it",
+                    path, (mode & S_IWOTH) != 0 ? "others" : "its group", mode & 07777));
   }
   return {};
 }
@@ -246,13 +266,14 @@ util::Result<ConfigFile> load_config_file(const std::string& path, bool required
   }
   ::close(fd);
   auto parsed = parse_config_text(text, path, role);
-  if (!parsed && role == FileRole::SettingsOnly && parsed.error().message.find("only the site config file") == std::string::npos) {
+  if (!parsed && role == FileRole::SettingsOnly &&
+      parsed.error().message.find("only the site config file") == std::string::npos) {
     // The task named this file, and it may be any file root can read: its text (keys, values) is not
     // repeated, only where the problem is.
     const auto& m = parsed.error().message;
     const auto line_end = m.find(": ", path.size() + 1);
-    return util::make_error(fmt::format("{}: not a valid settings file (at {}; its text is not shown)", path,
-                                        m.substr(0, line_end)));
+    return util::make_error(
+        fmt::format("{}: not a valid settings file (at {}; its text is not shown)", path, m.substr(0, line_end)));
   }
   return parsed;
 }

@@ -24,9 +24,9 @@ inline constexpr const char* kDefaultConfigPath = "/etc/sidecar-executor/config.
 inline constexpr const char* kConfigPathVar = "SIDECAR_EXECUTOR_CONFIG";
 
 struct ConfigFile {
-  std::string path;                           // empty: no file
-  std::map<std::string, std::string> values;  // EXECUTOR_NAME → text
-  SitePolicy policy;                          // defaults when the file has no `policy:`
+  std::string path;                                // empty: no file
+  std::map<std::string, std::string> values;       // EXECUTOR_NAME → text
+  SitePolicy policy;                               // defaults when the file has no `policy:`
   std::map<std::string, std::string> environment;  // NAME → value for locked non-EXECUTOR_ names
 };
 

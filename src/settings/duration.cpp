@@ -14,8 +14,8 @@ namespace {
 constexpr std::uint64_t kMaxMagnitude = std::uint64_t{1} << 63;  // |INT64_MIN|
 
 util::Error go_error(std::string_view text, std::string_view why) {
-  return util::make_error(fmt::format("invalid duration \"{}\": {} (Go syntax, e.g. 30s, 1m30s, 500ms, 2h)",
-                                      text, why));
+  return util::make_error(
+      fmt::format("invalid duration \"{}\": {} (Go syntax, e.g. 30s, 1m30s, 500ms, 2h)", text, why));
 }
 
 std::uint64_t go_unit(std::string_view u) {
@@ -155,8 +155,8 @@ util::Result<Duration> parse_mesos_duration(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && (is_digit(text[i]) || text[i] == '.')) ++i;
   auto fail = [&](std::string_view why) {
-    return util::make_error(fmt::format(
-        "invalid duration \"{}\": {} (Mesos syntax, e.g. 15mins, 2secs, 100ms, 1.5hrs)", text, why));
+    return util::make_error(
+        fmt::format("invalid duration \"{}\": {} (Mesos syntax, e.g. 15mins, 2secs, 100ms, 1.5hrs)", text, why));
   };
   if (i == 0) return fail("expected a number");
   const std::string number(text.substr(0, i));
@@ -170,15 +170,24 @@ util::Result<Duration> parse_mesos_duration(std::string_view text) {
   if (used != number.size()) return fail("bad number");
   const std::string_view unit = text.substr(i);
   double ns_per_unit = 0;
-  if (unit == "ns") ns_per_unit = 1;
-  else if (unit == "us") ns_per_unit = 1e3;
-  else if (unit == "ms") ns_per_unit = 1e6;
-  else if (unit == "secs") ns_per_unit = 1e9;
-  else if (unit == "mins") ns_per_unit = 60e9;
-  else if (unit == "hrs") ns_per_unit = 3600e9;
-  else if (unit == "days") ns_per_unit = 86400e9;
-  else if (unit == "weeks") ns_per_unit = 7 * 86400e9;
-  else return fail(unit.empty() ? "missing unit" : fmt::format("unknown unit \"{}\"", unit));
+  if (unit == "ns")
+    ns_per_unit = 1;
+  else if (unit == "us")
+    ns_per_unit = 1e3;
+  else if (unit == "ms")
+    ns_per_unit = 1e6;
+  else if (unit == "secs")
+    ns_per_unit = 1e9;
+  else if (unit == "mins")
+    ns_per_unit = 60e9;
+  else if (unit == "hrs")
+    ns_per_unit = 3600e9;
+  else if (unit == "days")
+    ns_per_unit = 86400e9;
+  else if (unit == "weeks")
+    ns_per_unit = 7 * 86400e9;
+  else
+    return fail(unit.empty() ? "missing unit" : fmt::format("unknown unit \"{}\"", unit));
   const double ns = value * ns_per_unit;
   if (!std::isfinite(ns) || ns >= 9.2e18) return fail("out of range");
   return Duration{static_cast<std::int64_t>(ns)};

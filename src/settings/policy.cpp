@@ -14,18 +14,33 @@ const std::vector<std::string>& default_docker_parameters() {
   // Not by default: privileged, device, security-opt (own policy keys), ulimit (raises limits above
   // the daemon's defaults: memlock, rtprio), log-driver and log-opt (make dockerd, in the host's
   // network, send the container's output to any address, and would cut the executor's log relay).
-  static const std::vector<std::string> v = {"env", "label", "cap-add", "cap-drop", "volume-driver",
-                                             "user", "workdir", "entrypoint", "hostname", "dns",
-                                             "add-host", "shm-size", "tmpfs", "memory-swap", "read-only",
-                                             "init", "pids-limit"};
+  static const std::vector<std::string> v = {
+      "env", "label",    "cap-add",  "cap-drop", "volume-driver", "user",      "workdir", "entrypoint", "hostname",
+      "dns", "add-host", "shm-size", "tmpfs",    "memory-swap",   "read-only", "init",    "pids-limit"};
   return v;
 }
 
 const std::vector<std::string>& default_env_dump_values() {
-  static const std::vector<std::string> v = {"TASK_HOST", "TASK_ID", "TASK_REQUEST_ID", "TASK_DEPLOY_ID",
-                                             "MESOS_HOSTNAME", "MESOS_TASK_ID", "SERVICE_NAME", "SERVICE_VERSION",
-                                             "ENVIRONMENT", "SIDECAR_SEEDS", "HOST", "PORT", "PORT0", "PORT1",
-                                             "PORT2", "MESOS_PORT_*", "PATH", "HOME", "TZ", "LANG"};
+  static const std::vector<std::string> v = {"TASK_HOST",
+                                             "TASK_ID",
+                                             "TASK_REQUEST_ID",
+                                             "TASK_DEPLOY_ID",
+                                             "MESOS_HOSTNAME",
+                                             "MESOS_TASK_ID",
+                                             "SERVICE_NAME",
+                                             "SERVICE_VERSION",
+                                             "ENVIRONMENT",
+                                             "SIDECAR_SEEDS",
+                                             "HOST",
+                                             "PORT",
+                                             "PORT0",
+                                             "PORT1",
+                                             "PORT2",
+                                             "MESOS_PORT_*",
+                                             "PATH",
+                                             "HOME",
+                                             "TZ",
+                                             "LANG"};
   return v;
 }
 
@@ -34,9 +49,10 @@ SitePolicy::SitePolicy()
 
 const std::vector<std::string_view>& policy_keys() {
   static const std::vector<std::string_view> v = {
-      "allowed_docker_parameters", "allow_privileged", "allowed_devices", "allowed_security_opts",
-      "allowed_capabilities",      "allowed_bind_prefixes", "allow_host_network", "allow_unlimited_pids",
-      "locked",                    "env_dump_values", "allow_core_dumps",   "vault_token_dirs",
+      "allowed_docker_parameters", "allow_privileged",     "allowed_devices",
+      "allowed_security_opts",     "allowed_capabilities", "allowed_bind_prefixes",
+      "allow_host_network",        "allow_unlimited_pids", "locked",
+      "env_dump_values",           "allow_core_dumps",     "vault_token_dirs",
       "vault_path_prefixes"};
   return v;
 }
@@ -70,7 +86,8 @@ std::string lexically_normal(std::string_view p) {
 
 bool name_listed(std::string_view name, const std::vector<std::string>& names) {
   return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-    if (!n.empty() && n.back() == '*') return name.substr(0, n.size() - 1) == std::string_view(n).substr(0, n.size() - 1);
+    if (!n.empty() && n.back() == '*')
+      return name.substr(0, n.size() - 1) == std::string_view(n).substr(0, n.size() - 1);
     return name == n;
   });
 }
@@ -81,8 +98,8 @@ bool path_under_prefixes(std::string_view host_path, const std::vector<std::stri
   return std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& raw) {
     const std::string prefix = lexically_normal(raw);
     if (prefix == "/") return true;
-    return path == prefix || (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-                              path[prefix.size()] == '/');
+    return path == prefix ||
+           (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && path[prefix.size()] == '/');
   });
 }
 

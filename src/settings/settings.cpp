@@ -24,63 +24,68 @@ Result<long long> parse_int(std::string_view text, long long min, long long max)
 
 std::string format_bool(bool b) { return b ? "true" : "false"; }
 
-
-SettingSpec bool_setting(std::string env, std::string go_name, std::string def, std::string doc,
-                         bool Settings::*m) {
-  return SettingSpec{
-      std::move(env), std::move(go_name), std::move(def), std::move(doc),
-      [m](std::string_view t, Settings& s) -> Result<void> {
-        auto b = parse_go_bool(t);
-        if (!b) return b.error();
-        s.*m = *b;
-        return {};
-      },
-      [m](const Settings& s) { return format_bool(s.*m); }};
+SettingSpec bool_setting(std::string env, std::string go_name, std::string def, std::string doc, bool Settings::*m) {
+  return SettingSpec{std::move(env),
+                     std::move(go_name),
+                     std::move(def),
+                     std::move(doc),
+                     [m](std::string_view t, Settings& s) -> Result<void> {
+                       auto b = parse_go_bool(t);
+                       if (!b) return b.error();
+                       s.*m = *b;
+                       return {};
+                     },
+                     [m](const Settings& s) { return format_bool(s.*m); }};
 }
 
 SettingSpec duration_setting(std::string env, std::string go_name, std::string def, std::string doc,
                              Duration Settings::*m, Duration min = Duration{0}) {
-  return SettingSpec{
-      std::move(env), std::move(go_name), std::move(def), std::move(doc),
-      [m, min](std::string_view t, Settings& s) -> Result<void> {
-        auto d = parse_go_duration(t);
-        if (!d) return d.error();
-        if (*d < min) {
-          return make_error(fmt::format("must be at least {}", format_go_duration(min)));
-        }
-        s.*m = *d;
-        return {};
-      },
-      [m](const Settings& s) { return format_go_duration(s.*m); }};
+  return SettingSpec{std::move(env),
+                     std::move(go_name),
+                     std::move(def),
+                     std::move(doc),
+                     [m, min](std::string_view t, Settings& s) -> Result<void> {
+                       auto d = parse_go_duration(t);
+                       if (!d) return d.error();
+                       if (*d < min) {
+                         return make_error(fmt::format("must be at least {}", format_go_duration(min)));
+                       }
+                       s.*m = *d;
+                       return {};
+                     },
+                     [m](const Settings& s) { return format_go_duration(s.*m); }};
 }
 
-SettingSpec int_setting(std::string env, std::string go_name, std::string def, std::string doc,
-                        int Settings::*m, int min, int max) {
-  return SettingSpec{
-      std::move(env), std::move(go_name), std::move(def), std::move(doc),
-      [m, min, max](std::string_view t, Settings& s) -> Result<void> {
-        auto v = parse_int(t, min, max);
-        if (!v) return v.error();
-        s.*m = static_cast<int>(*v);
-        return {};
-      },
-      [m](const Settings& s) { return std::to_string(s.*m); }};
+SettingSpec int_setting(std::string env, std::string go_name, std::string def, std::string doc, int Settings::*m,
+                        int min, int max) {
+  return SettingSpec{std::move(env),
+                     std::move(go_name),
+                     std::move(def),
+                     std::move(doc),
+                     [m, min, max](std::string_view t, Settings& s) -> Result<void> {
+                       auto v = parse_int(t, min, max);
+                       if (!v) return v.error();
+                       s.*m = static_cast<int>(*v);
+                       return {};
+                     },
+                     [m](const Settings& s) { return std::to_string(s.*m); }};
 }
 
 SettingSpec string_setting(std::string env, std::string go_name, std::string def, std::string doc,
-                           std::string Settings::*m,
-                           std::function<Result<void>(std::string_view)> check = nullptr) {
-  return SettingSpec{
-      std::move(env), std::move(go_name), std::move(def), std::move(doc),
-      [m, check](std::string_view t, Settings& s) -> Result<void> {
-        if (check) {
-          auto ok = check(t);
-          if (!ok) return ok.error();
-        }
-        s.*m = std::string(t);
-        return {};
-      },
-      [m](const Settings& s) { return s.*m; }};
+                           std::string Settings::*m, std::function<Result<void>(std::string_view)> check = nullptr) {
+  return SettingSpec{std::move(env),
+                     std::move(go_name),
+                     std::move(def),
+                     std::move(doc),
+                     [m, check](std::string_view t, Settings& s) -> Result<void> {
+                       if (check) {
+                         auto ok = check(t);
+                         if (!ok) return ok.error();
+                       }
+                       s.*m = std::string(t);
+                       return {};
+                     },
+                     [m](const Settings& s) { return s.*m; }};
 }
 
 Result<void> check_http_url(std::string_view t) {
@@ -102,20 +107,20 @@ Result<void> check_host_port(std::string_view t) {
 
 std::vector<SettingSpec> build_specs() {
   std::vector<SettingSpec> v;
-  v.push_back(SettingSpec{
-      "EXECUTOR_KILL_TASK_TIMEOUT", "KillTaskTimeout", "5",
-      "Seconds between SIGTERM and SIGKILL when stopping the container (an integer, not a duration); a "
-      "KILL's kill_policy grace period overrides it.",
-      [](std::string_view t, Settings& s) -> Result<void> {
-        auto n = parse_int(t, 0, 86400 * 365);
-        if (!n) return make_error(n.error().message + " (whole seconds)");
-        s.kill_task_timeout_s = static_cast<unsigned>(*n);
-        return {};
-      },
-      [](const Settings& s) { return std::to_string(s.kill_task_timeout_s); }});
+  v.push_back(
+      SettingSpec{"EXECUTOR_KILL_TASK_TIMEOUT", "KillTaskTimeout", "5",
+                  "Seconds between SIGTERM and SIGKILL when stopping the container (an integer, not a duration); a "
+                  "KILL's kill_policy grace period overrides it.",
+                  [](std::string_view t, Settings& s) -> Result<void> {
+                    auto n = parse_int(t, 0, 86400 * 365);
+                    if (!n) return make_error(n.error().message + " (whole seconds)");
+                    s.kill_task_timeout_s = static_cast<unsigned>(*n);
+                    return {};
+                  },
+                  [](const Settings& s) { return std::to_string(s.kill_task_timeout_s); }});
   v.push_back(duration_setting("EXECUTOR_HTTP_TIMEOUT", "HttpTimeout", "2s",
-                               "Total time of each Sidecar request and each seed lookup (connect, headers and body).", &Settings::http_timeout,
-                               std::chrono::milliseconds(1)));
+                               "Total time of each Sidecar request and each seed lookup (connect, headers and body).",
+                               &Settings::http_timeout, std::chrono::milliseconds(1)));
   v.push_back(int_setting("EXECUTOR_SIDECAR_RETRY_COUNT", "SidecarRetryCount", "5",
                           "Retries of a failed Sidecar request before giving up on that check.",
                           &Settings::sidecar_retry_count, 0, 1000));
@@ -166,29 +171,26 @@ std::vector<SettingSpec> build_specs() {
   v.push_back(duration_setting("EXECUTOR_RELAY_SYSLOG_STARTUP_TIME", "RelaySyslogStartupTime", "1m",
                                "How long the startup-only relay runs.", &Settings::relay_syslog_startup_time));
   v.push_back(string_setting("EXECUTOR_SYSLOG_ADDR", "SyslogAddr", "127.0.0.1:514",
-                             "host:port receiving relayed log lines (UDP).", &Settings::syslog_addr,
-                             check_host_port));
+                             "host:port receiving relayed log lines (UDP).", &Settings::syslog_addr, check_host_port));
   v.push_back(bool_setting("EXECUTOR_CONTAINER_LOGS_STDOUT", "ContainerLogsStdout", "false",
-                           "Also print relayed log lines on the executor's stdout.",
-                           &Settings::container_logs_stdout));
-  v.push_back(SettingSpec{
-      "EXECUTOR_SEND_DOCKER_LABELS", "SendDockerLabels", "",
-      "Comma-separated container labels added as fields to every relayed log line.",
-      [](std::string_view t, Settings& s) -> Result<void> {
-        s.send_docker_labels.clear();
-        std::size_t start = 0;
-        while (start <= t.size()) {
-          std::size_t comma = t.find(',', start);
-          if (comma == std::string_view::npos) comma = t.size();
-          std::string_view item = t.substr(start, comma - start);
-          while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-          while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-          if (!item.empty()) s.send_docker_labels.emplace_back(item);
-          start = comma + 1;
-        }
-        return {};
-      },
-      [](const Settings& s) { return fmt::format("{}", fmt::join(s.send_docker_labels, ",")); }});
+                           "Also print relayed log lines on the executor's stdout.", &Settings::container_logs_stdout));
+  v.push_back(SettingSpec{"EXECUTOR_SEND_DOCKER_LABELS", "SendDockerLabels", "",
+                          "Comma-separated container labels added as fields to every relayed log line.",
+                          [](std::string_view t, Settings& s) -> Result<void> {
+                            s.send_docker_labels.clear();
+                            std::size_t start = 0;
+                            while (start <= t.size()) {
+                              std::size_t comma = t.find(',', start);
+                              if (comma == std::string_view::npos) comma = t.size();
+                              std::string_view item = t.substr(start, comma - start);
+                              while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+                              while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+                              if (!item.empty()) s.send_docker_labels.emplace_back(item);
+                              start = comma + 1;
+                            }
+                            return {};
+                          },
+                          [](const Settings& s) { return fmt::format("{}", fmt::join(s.send_docker_labels, ",")); }});
   v.push_back(string_setting("EXECUTOR_LOG_HOSTNAME", "LogHostname", "(the OS hostname)",
                              "Hostname field of relayed log lines.", &Settings::log_hostname));
   v.push_back(string_setting("EXECUTOR_AWS_ROLE", "AwsRole", "",
@@ -197,20 +199,20 @@ std::vector<SettingSpec> build_specs() {
                              &Settings::aws_role));
   v.push_back(duration_setting("EXECUTOR_AWS_ROLE_TTL", "AwsRoleTtl", "0 (Vault's default)",
                                "Requested lifetime of the AWS credentials lease.", &Settings::aws_role_ttl));
-  v.push_back(duration_setting("EXECUTOR_AWS_ROLE_MAX_TTL", "AwsRoleMaxTtl", "744h",
-                               "Upper bound for AwsRoleTtl.", &Settings::aws_role_max_ttl));
+  v.push_back(duration_setting("EXECUTOR_AWS_ROLE_MAX_TTL", "AwsRoleMaxTtl", "744h", "Upper bound for AwsRoleTtl.",
+                               &Settings::aws_role_max_ttl));
   v.push_back(SettingSpec{
-      "EXECUTOR_AGENT_ENCODING", "", "protobuf",
-      "Encoding spoken with the Mesos agent: protobuf or json.",
+      "EXECUTOR_AGENT_ENCODING", "", "protobuf", "Encoding spoken with the Mesos agent: protobuf or json.",
       [](std::string_view t, Settings& s) -> Result<void> {
-        if (t == "protobuf") s.agent_encoding = AgentEncoding::Protobuf;
-        else if (t == "json") s.agent_encoding = AgentEncoding::Json;
-        else return make_error("must be protobuf or json");
+        if (t == "protobuf")
+          s.agent_encoding = AgentEncoding::Protobuf;
+        else if (t == "json")
+          s.agent_encoding = AgentEncoding::Json;
+        else
+          return make_error("must be protobuf or json");
         return {};
       },
-      [](const Settings& s) {
-        return std::string(s.agent_encoding == AgentEncoding::Json ? "json" : "protobuf");
-      }});
+      [](const Settings& s) { return std::string(s.agent_encoding == AgentEncoding::Json ? "json" : "protobuf"); }});
   v.push_back(SettingSpec{
       "EXECUTOR_MAX_RECORD_SIZE", "", "67108864",
       "Largest event record read from the agent, in bytes; a larger one is skipped and logged (a LAUNCH in it "

@@ -127,7 +127,9 @@ Lookup find_service_status(std::string_view document, std::string_view host, std
     out.error = f.error().empty() ? "not a JSON document" : f.error();
     return out;
   }
-  out.kind = !f.host_seen() ? Lookup::Kind::NoHost : !f.service_seen() ? Lookup::Kind::NoService : Lookup::Kind::NoStatus;
+  out.kind = !f.host_seen()      ? Lookup::Kind::NoHost
+             : !f.service_seen() ? Lookup::Kind::NoService
+                                 : Lookup::Kind::NoStatus;
   out.status_not_integer = out.kind == Lookup::Kind::NoStatus && f.status_not_integer();
   return out;
 }

@@ -29,7 +29,9 @@ constexpr std::size_t kMaxStateBytes = std::size_t{512} << 20;
 // The largest agent /state or master /slaves answer read for the seed list.
 constexpr std::size_t kMaxSeedsBytes = std::size_t{64} << 20;
 
-std::string ms(Duration d) { return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count()); }
+std::string ms(Duration d) {
+  return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
 
 std::chrono::milliseconds to_ms(Duration d) {
   return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(d));
@@ -49,7 +51,8 @@ util::Result<httplib::Response> send_bounded(httplib::Client& client, Duration t
                                              const std::function<httplib::Result()>& send) {
   if (cancel != nullptr && cancel->is_set()) return util::make_error("cancelled: the executor is stopping");
   std::optional<httplib::Result> res;
-  const auto outcome = util::run_with_deadline(client, to_ms(total), [&] { res.emplace(send()); }, cancel);
+  const auto outcome = util::run_with_deadline(
+      client, to_ms(total), [&] { res.emplace(send()); }, cancel);
   if (outcome.cancelled) return util::make_error("cancelled: the executor is stopping");
   if (outcome.expired) return util::make_error(fmt::format("no complete answer within {}", ms(total)));
   if (!res) return util::make_error("no request sent");
@@ -238,16 +241,18 @@ Watch::Actions Watch::after(const CheckResult& r) {
     return out;
   }
   if (!counter_.observe(true)) {
-    spdlog::warn("Failed Sidecar health check, but below fail limit: service {} is {} (failure {}; the task is "
-                 "killed at failure {})",
-                 id12, name, counter_.count(), max_fails_ + 1);
+    spdlog::warn(
+        "Failed Sidecar health check, but below fail limit: service {} is {} (failure {}; the task is "
+        "killed at failure {})",
+        id12, name, counter_.count(), max_fails_ + 1);
     return out;
   }
   spdlog::error("Health failure count exceeded {}: service {} is {}", max_fails_, id12, name);
   spdlog::error("Error! Unhealthy container: {} failing task!", container_id_);
-  out.kill = fmt::format("Sidecar reported the service {} on {} checks with no healthy answer between; health "
-                         "failure count exceeded {}",
-                         name, max_fails_ + 1, max_fails_);
+  out.kill = fmt::format(
+      "Sidecar reported the service {} on {} checks with no healthy answer between; health "
+      "failure count exceeded {}",
+      name, max_fails_ + 1, max_fails_);
   return out;
 }
 

@@ -25,13 +25,13 @@ using Duration = std::chrono::nanoseconds;
 
 struct WatchdogOptions {
   std::string state_url = "http://localhost:7777/state.json";  // EXECUTOR_SIDECAR_URL
-  Duration backoff = std::chrono::minutes(1);                   // EXECUTOR_SIDECAR_BACKOFF
-  Duration poll_interval = std::chrono::seconds(30);            // EXECUTOR_SIDECAR_POLL_INTERVAL
-  Duration http_timeout = std::chrono::seconds(2);              // EXECUTOR_HTTP_TIMEOUT (total, per request)
-  int retry_count = 5;                                          // EXECUTOR_SIDECAR_RETRY_COUNT
-  Duration retry_delay = std::chrono::seconds(3);               // EXECUTOR_SIDECAR_RETRY_DELAY
-  int max_fails = 3;                                            // EXECUTOR_SIDECAR_MAX_FAILS
-  bool health_updates = true;                                   // EXECUTOR_SIDECAR_HEALTH_UPDATES
+  Duration backoff = std::chrono::minutes(1);                  // EXECUTOR_SIDECAR_BACKOFF
+  Duration poll_interval = std::chrono::seconds(30);           // EXECUTOR_SIDECAR_POLL_INTERVAL
+  Duration http_timeout = std::chrono::seconds(2);             // EXECUTOR_HTTP_TIMEOUT (total, per request)
+  int retry_count = 5;                                         // EXECUTOR_SIDECAR_RETRY_COUNT
+  Duration retry_delay = std::chrono::seconds(3);              // EXECUTOR_SIDECAR_RETRY_DELAY
+  int max_fails = 3;                                           // EXECUTOR_SIDECAR_MAX_FAILS
+  bool health_updates = true;                                  // EXECUTOR_SIDECAR_HEALTH_UPDATES
 };
 
 // "http://host:7777/state.json" → {"http://host:7777", "/state.json"}. A URL holding a control
@@ -102,8 +102,11 @@ class Watch {
     std::optional<std::string> kill;  // the verdict, when the task must be killed
   };
   Watch(int max_fails, bool health_updates, std::string container_id, std::string host)
-      : counter_(max_fails), max_fails_(max_fails), health_updates_(health_updates),
-        container_id_(std::move(container_id)), host_(std::move(host)) {}
+      : counter_(max_fails),
+        max_fails_(max_fails),
+        health_updates_(health_updates),
+        container_id_(std::move(container_id)),
+        host_(std::move(host)) {}
   Actions after(const CheckResult& r);
   int failures() const { return counter_.count(); }
 
@@ -154,7 +157,7 @@ class Adapter {
  private:
   void run_watchdog(std::string container_id, std::string host);
   StateFetcher http_fetcher(const SplitUrl& url);
-  bool sleep_for(Duration d);  // false when the watchdog is stopped
+  bool sleep_for(Duration d);                                 // false when the watchdog is stopped
   bool sleep_until(std::chrono::steady_clock::time_point t);  // false when the watchdog is stopped
   void do_drain(std::string id12);
 

@@ -153,7 +153,8 @@ TEST_CASE("executor benchmarks") {
     REQUIRE(docker_client.remove(*id));
 
     // Exit seen through /wait, measured from the instant Docker saw the container die.
-    auto spec2 = docker::build_container_spec(TaskBuilder(task_id + "-exit", image).shell("sleep 1"), docker::SpecOptions{});
+    auto spec2 =
+        docker::build_container_spec(TaskBuilder(task_id + "-exit", image).shell("sleep 1"), docker::SpecOptions{});
     REQUIRE(spec2);
     auto id2 = docker_client.create(spec2->name, spec2->body);
     REQUIRE(id2);
@@ -247,14 +248,18 @@ TEST_CASE("executor benchmarks") {
                     fmt::format("steady {:.2f} MiB (private {:.2f} MiB), peak {:.2f} MiB (no Sidecar: {:.2f} MiB)",
                                 rss_steady / 1024.0, rss_anon / 1024.0, rss_peak / 1024.0, rss_quiet / 1024.0),
                     "≤ 3 MiB steady", verdict(rss_steady <= 3 * 1024)});
-    rows.push_back({"executor CPU, idle task", "-",
-                    fmt::format("{:.1f} ms/min at 1 s poll ({} polls), {:.1f} ms/min without; ≈ {:.1f} ms/min at 30 s poll",
-                                poll_per_min, polls, quiet_per_min, at_30s),
-                    "≤ 10 ms/min at 30 s poll", verdict(at_30s <= 10)});
+    rows.push_back(
+        {"executor CPU, idle task", "-",
+         fmt::format("{:.1f} ms/min at 1 s poll ({} polls), {:.1f} ms/min without; ≈ {:.1f} ms/min at 30 s poll",
+                     poll_per_min, polls, quiet_per_min, at_30s),
+         "≤ 10 ms/min at 30 s poll", verdict(at_30s <= 10)});
     results["rss_kib"] = {{"steady", rss_steady}, {"private", rss_anon}, {"peak", rss_peak}, {"no_sidecar", rss_quiet}};
-    results["cpu"] = {{"window_s", std::chrono::duration<double>(idle_window).count()}, {"polls", polls},
-                      {"ms_per_min_poll_1s", poll_per_min}, {"ms_per_min_no_sidecar", quiet_per_min},
-                      {"ms_per_poll", per_poll}, {"ms_per_min_at_30s_estimate", at_30s}};
+    results["cpu"] = {{"window_s", std::chrono::duration<double>(idle_window).count()},
+                      {"polls", polls},
+                      {"ms_per_min_poll_1s", poll_per_min},
+                      {"ms_per_min_no_sidecar", quiet_per_min},
+                      {"ms_per_poll", per_poll},
+                      {"ms_per_min_at_30s_estimate", at_30s}};
     polling.agent.kill("bench-poll");
     quiet.agent.kill("bench-quiet");
     polling.wait_state("bench-poll", v1::TASK_KILLED, 30s);
@@ -310,10 +315,12 @@ TEST_CASE("executor benchmarks") {
         last = now;
       }
     });
-    Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"},
-               {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", ntohs(a.sin_port))}});
+    Harness h(
+        {{"EXECUTOR_RELAY_SYSLOG", "true"}, {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", ntohs(a.sin_port))}});
     const pid_t pid = h.exe->pid();
-    h.agent.launch(TaskBuilder("bench-relay", image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
+    h.agent.launch(TaskBuilder("bench-relay", image)
+                       .param("label", "SidecarDiscover=false")
+                       .shell(fmt::format("seq 1 {}", lines)));
     h.wait_state("bench-relay", v1::TASK_FINISHED, 600s);
     long hwm = 0;
     while (!h.exe->wait(0ms)) {
@@ -327,11 +334,12 @@ TEST_CASE("executor benchmarks") {
     const double secs = std::chrono::duration<double>(last - first).count();
     const double rate = secs > 0 ? static_cast<double>(received.load()) / secs : 0;
     CHECK(received.load() == lines);
-    rows.push_back({fmt::format("syslog relay, {} lines", lines), "-",
-                    fmt::format("{:.0f} lines/s, {} lost, peak RSS {:.1f} MiB", rate, lines - received.load(), hwm / 1024.0),
-                    "≥ 200k lines/s", verdict(rate >= 200000)});
-    results["relay"] = {{"lines", lines}, {"received", received.load()}, {"lines_per_second", rate},
-                        {"executor_peak_rss_kib", hwm}};
+    rows.push_back(
+        {fmt::format("syslog relay, {} lines", lines), "-",
+         fmt::format("{:.0f} lines/s, {} lost, peak RSS {:.1f} MiB", rate, lines - received.load(), hwm / 1024.0),
+         "≥ 200k lines/s", verdict(rate >= 200000)});
+    results["relay"] = {
+        {"lines", lines}, {"received", received.load()}, {"lines_per_second", rate}, {"executor_peak_rss_kib", hwm}};
   }
 
   // ---- Scale: N executors with one task each at the same time. ----
@@ -376,20 +384,26 @@ TEST_CASE("executor benchmarks") {
     CHECK(all_running);
     CHECK(all_finished);
     CHECK(lost == 0);
-    rows.push_back({fmt::format("{} executors at once", n), "-",
-                    fmt::format("total RSS {:.1f} MiB (max {:.2f} MiB each), all RUNNING in {:.1f} s: {}, all FINISHED: {}, "
-                                "{} lost updates",
-                                total_rss / 1024.0, max_rss / 1024.0, secs_running, all_running ? "yes" : "no",
-                                all_finished ? "yes" : "no", lost),
-                    "≤ 400 MiB total, 0 lost", verdict(total_rss <= 400 * 1024 && lost == 0 && all_finished)});
-    results["scale"] = {{"executors", n}, {"total_rss_kib", total_rss}, {"max_rss_kib", max_rss},
-                        {"seconds_to_all_running", secs_running}, {"all_running", all_running},
-                        {"all_finished", all_finished}, {"lost_updates", lost}};
+    rows.push_back(
+        {fmt::format("{} executors at once", n), "-",
+         fmt::format("total RSS {:.1f} MiB (max {:.2f} MiB each), all RUNNING in {:.1f} s: {}, all FINISHED: {}, "
+                     "{} lost updates",
+                     total_rss / 1024.0, max_rss / 1024.0, secs_running, all_running ? "yes" : "no",
+                     all_finished ? "yes" : "no", lost),
+         "≤ 400 MiB total, 0 lost", verdict(total_rss <= 400 * 1024 && lost == 0 && all_finished)});
+    results["scale"] = {{"executors", n},
+                        {"total_rss_kib", total_rss},
+                        {"max_rss_kib", max_rss},
+                        {"seconds_to_all_running", secs_running},
+                        {"all_running", all_running},
+                        {"all_finished", all_finished},
+                        {"lost_updates", lost}};
   }
 
   // ---- Report. ----
   std::string table = "| metric | floor (Docker itself) | sidecar-executor | target | |\n|---|---|---|---|---|\n";
-  for (const auto& r : rows) table += fmt::format("| {} | {} | {} | {} | {} |\n", r.metric, r.floor, r.ours, r.target, r.verdict);
+  for (const auto& r : rows)
+    table += fmt::format("| {} | {} | {} | {} | {} |\n", r.metric, r.floor, r.ours, r.target, r.verdict);
   fmt::print("\n{}\n", table);
   fmt::print("benchmark run took {:.0f} s\n", std::chrono::duration<double>(Clock::now() - bench_start).count());
   results["table_markdown"] = table;

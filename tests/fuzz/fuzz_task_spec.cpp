@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string body = spec->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (body.empty()) std::abort();
   }
-  if (task.has_container() && task.container().has_docker()) (void)docker::parse_image_ref(task.container().docker().image());
+  if (task.has_container() && task.container().has_docker())
+    (void)docker::parse_image_ref(task.container().docker().image());
   (void)docker::container_name(task.task_id().value());
   return 0;
 }

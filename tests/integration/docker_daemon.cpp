@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -120,10 +120,12 @@ DockerDaemon::~DockerDaemon() {
 }
 
 void DockerDaemon::launch(const std::vector<std::string>& flags) {
-  std::vector<std::string> argv{"/usr/sbin/dockerd", "--host", "unix://" + socket_, "--data-root", dir_ + "/root",
-                                "--exec-root", dir_ + "/exec", "--pidfile", dir_ + "/pid", "--log-level", "warn"};
+  std::vector<std::string> argv{
+      "/usr/sbin/dockerd", "--host",    "unix://" + socket_, "--data-root", dir_ + "/root", "--exec-root",
+      dir_ + "/exec",      "--pidfile", dir_ + "/pid",       "--log-level", "warn"};
   argv.insert(argv.end(), flags.begin(), flags.end());
-  proc_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}});
+  proc_ =
+      std::make_unique<Process>(argv, std::map<std::string, std::string>{{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}});
   wait_ready(60s);
 }
 
@@ -199,7 +201,7 @@ auth:
     realm: sidecar-executor-tests
     path: {0}/htpasswd
 )",
-                                                dir_, port_));
+                                               dir_, port_));
   proc_ = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_ + "/config.yml"},
                                     std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}});
   docker::Endpoint ep;
@@ -224,8 +226,8 @@ LocalRegistry::~LocalRegistry() {
 std::string LocalRegistry::config_dir(const std::string& user, const std::string& password) const {
   const std::string d = dir_ + "/config-" + user + "-" + std::to_string(password.size());
   ::mkdir(d.c_str(), 0700);
-  write_file(d + "/config.json",
-             fmt::format(R"({{"auths":{{"{}":{{"auth":"{}"}}}}}})", address(), util::base64_encode(user + ":" + password)));
+  write_file(d + "/config.json", fmt::format(R"({{"auths":{{"{}":{{"auth":"{}"}}}}}})", address(),
+                                             util::base64_encode(user + ":" + password)));
   return d;
 }
 

@@ -149,11 +149,8 @@ void FakeSidecar::listen() {
         res.status = 500;
         res.set_content("internal error", "text/plain");
         return;
-      case Mode::Garbage:
-        res.set_content("{\"Servers\": {\"h\": [1, 2, ", "application/json");
-        return;
-      default:
-        res.set_content(doc, "application/json");
+      case Mode::Garbage: res.set_content("{\"Servers\": {\"h\": [1, 2, ", "application/json"); return;
+      default: res.set_content(doc, "application/json");
     }
   });
   server_->Post(R"(/api/services/([^/]+)/drain)", [this](const httplib::Request& req, httplib::Response& res) {
@@ -228,8 +225,9 @@ std::string FakeSidecar::dribble_answer(const std::string& method, const std::st
     calls_.push_back({now, method + " " + path, -1, std::nullopt});
   }
   call = calls_.size() - 1;
-  return fmt::format("HTTP/1.1 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-                     status, body.size(), body);
+  return fmt::format(
+      "HTTP/1.1 {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}", status,
+      body.size(), body);
 }
 
 void FakeSidecar::hung_up(std::size_t call) {
@@ -293,14 +291,21 @@ void FakeSidecar::set_script(std::vector<int> statuses) {
 
 std::string FakeSidecar::document_locked() const {
   auto service = [](const std::string& id, const std::string& host, int status) {
-    return nlohmann::json{{"ID", id}, {"Name", "web"}, {"Image", "web:1"}, {"Created", "2026-11-25T09:00:00Z"},
-                          {"Hostname", host}, {"Ports", nlohmann::json::array()}, {"Updated", "2026-11-25T10:00:00Z"},
-                          {"ProxyMode", "http"}, {"Status", status}};
+    return nlohmann::json{{"ID", id},
+                          {"Name", "web"},
+                          {"Image", "web:1"},
+                          {"Created", "2026-11-25T09:00:00Z"},
+                          {"Hostname", host},
+                          {"Ports", nlohmann::json::array()},
+                          {"Updated", "2026-11-25T10:00:00Z"},
+                          {"ProxyMode", "http"},
+                          {"Status", status}};
   };
   nlohmann::json doc{{"ClusterName", "test"}, {"Hostname", host_}, {"LastChanged", "2026-11-25T10:00:00Z"}};
   nlohmann::json servers = nlohmann::json::object();
   // Another host lists a service with our id, unhealthy: it must not count.
-  servers["other-host"] = {{"Name", "other-host"}, {"Services", {{id_.empty() ? "x" : id_, service(id_, "other-host", 2)}}}};
+  servers["other-host"] = {{"Name", "other-host"},
+                           {"Services", {{id_.empty() ? "x" : id_, service(id_, "other-host", 2)}}}};
   nlohmann::json ours = {{"Name", host_}, {"Services", nlohmann::json::object()}};
   ours["Services"]["0a0a0a0a0a0a"] = service("0a0a0a0a0a0a", host_, 2);
   if (mode_ != Mode::NotListed && !id_.empty()) ours["Services"][id_] = service(id_, host_, status_);

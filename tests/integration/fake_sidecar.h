@@ -1,7 +1,7 @@
 // A Sidecar double on 127.0.0.1: serves /state.json documents the test controls (our service's
 // status under a host, among other hosts' services), can answer HTTP 500, garbage, slowly, one byte
-// every 500 ms (headers included), or be down; records every poll and drain call. Strict: a drain for an id it does not list gets 404, as Sidecar.
-// Also a Mesos master double serving /slaves for the seed list.
+// every 500 ms (headers included), or be down; records every poll and drain call. Strict: a drain for an id it does not
+// list gets 404, as Sidecar. Also a Mesos master double serving /slaves for the seed list.
 #pragma once
 
 #include <chrono>

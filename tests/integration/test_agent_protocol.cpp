@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "fake_agent.h"
@@ -22,8 +22,8 @@ using Call = v1::executor::Call;
 
 namespace {
 
-std::map<std::string, std::string> executor_env(const FakeAgent& agent, const AgentOptions& o, const std::string& encoding,
-                                                bool checkpoint) {
+std::map<std::string, std::string> executor_env(const FakeAgent& agent, const AgentOptions& o,
+                                                const std::string& encoding, bool checkpoint) {
   std::map<std::string, std::string> env = {
       {"MESOS_FRAMEWORK_ID", o.framework_id},
       {"MESOS_EXECUTOR_ID", o.executor_id},
@@ -146,7 +146,8 @@ TEST_CASE("A wrong token is refused by the agent and the executor does not hang"
   expect_failed_exit(exe, 10s, "refused SUBSCRIBE with HTTP 401");  // final: no retry loop
 }
 
-TEST_CASE("Unacknowledged updates are re-sent in the next SUBSCRIBE after an agent restart; acknowledged ones are not") {
+TEST_CASE(
+    "Unacknowledged updates are re-sent in the next SUBSCRIBE after an agent restart; acknowledged ones are not") {
   const std::string encoding = GENERATE(std::string("protobuf"), std::string("json"));
   INFO("encoding " << encoding);
   AgentOptions o;
@@ -256,14 +257,15 @@ TEST_CASE("A corrupt event stream is a disconnection, not a crash") {
   Process exe({testing_support::executor_binary()}, env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
   agent.send_raw("99999\n" + std::string(99999, 'x'));  // over the maximum, but in sync: skipped, no reconnect
-  agent.send_raw("4294967297\n");  // a length no agent writes (protobuf caps messages at 2 GiB)
+  agent.send_raw("4294967297\n");                       // a length no agent writes (protobuf caps messages at 2 GiB)
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 2; }, 10s));
   agent.send_raw("12x\n");  // not a length at all
   REQUIRE(FakeAgent::wait_until([&] { return agent.calls_of(Call::SUBSCRIBE).size() >= 3; }, 10s));
   auto code = shutdown_executor(agent, exe);
   INFO(exe.output());
   CHECK(code == std::optional<int>(0));
-  CHECK_THAT(exe.output(), Catch::Contains("an event record of 99999 bytes (type unreadable) exceeds EXECUTOR_MAX_RECORD_SIZE"));
+  CHECK_THAT(exe.output(),
+             Catch::Contains("an event record of 99999 bytes (type unreadable) exceeds EXECUTOR_MAX_RECORD_SIZE"));
   CHECK_THAT(exe.output(), Catch::Contains("is beyond any event an agent writes"));
   CHECK_THAT(exe.output(), Catch::Contains("invalid byte 0x78"));
 }

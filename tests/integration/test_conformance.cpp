@@ -247,21 +247,21 @@ void run_ok(const std::vector<std::string>& argv) {
 // signed by it, and an unrelated CA.
 struct Pki {
   Pki() : dir(testing_support::make_temp_dir("sce-agent-tls.")) {
-    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=agent-ca", "-keyout",
-            dir + "/ca-key.pem", "-out", dir + "/ca.pem"});
+    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=agent-ca",
+            "-keyout", dir + "/ca-key.pem", "-out", dir + "/ca.pem"});
     sign("agent", "subjectAltName=IP:127.0.0.1");
     sign("executor", "extendedKeyUsage=clientAuth");
-    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-ca", "-keyout",
-            dir + "/other-key.pem", "-out", dir + "/other.pem"});
+    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-ca",
+            "-keyout", dir + "/other-key.pem", "-out", dir + "/other.pem"});
   }
   ~Pki() { testing_support::remove_tree(dir); }
   void sign(const std::string& name, const std::string& ext) {
-    run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout", dir + "/" + name + "-key.pem",
-            "-out", dir + "/" + name + ".csr"});
+    run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
+            dir + "/" + name + "-key.pem", "-out", dir + "/" + name + ".csr"});
     run_ok({"sh", "-c",
             "printf '%s\\n' '" + ext + "' > " + dir + "/" + name + ".ext && openssl x509 -req -in " + dir + "/" + name +
-                ".csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " + dir + "/" +
-                name + ".ext -out " + dir + "/" + name + ".pem"});
+                ".csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " + dir +
+                "/" + name + ".ext -out " + dir + "/" + name + ".pem"});
   }
   std::map<std::string, std::string> executor_env(const std::string& ca) const {
     return {{"LIBPROCESS_SSL_ENABLED", "true"},

@@ -18,9 +18,9 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -119,10 +119,12 @@ std::string first_difference(const std::string& got, const std::string& want) {
   auto around = [&](const std::string& s) {
     const std::size_t from = i >= 16 ? i - 16 : 0;
     std::string out;
-    for (std::size_t k = from; k < std::min(s.size(), i + 16); ++k) out += fmt::format("{:02x}", static_cast<unsigned char>(s[k]));
+    for (std::size_t k = from; k < std::min(s.size(), i + 16); ++k)
+      out += fmt::format("{:02x}", static_cast<unsigned char>(s[k]));
     return out;
   };
-  return fmt::format("at byte {} of {} (want {}): got {} want {}", i, got.size(), want.size(), around(got), around(want));
+  return fmt::format("at byte {} of {} (want {}): got {} want {}", i, got.size(), want.size(), around(got),
+                     around(want));
 }
 
 // "2026-11-25T08:49:50.458123456Z" → a system_clock time point.
@@ -190,8 +192,9 @@ TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-dr
       .volume(host_dir, "/data", true)
       .scalar("cpus", 0.5)
       .scalar("mem", 64)
-      .shell("sh -c 'env; echo hello > /tmp/page; touch /data/new-file; echo touch=$?; "
-             "touch /tmp/f; chown 65534 /tmp/f; echo chown=$?; exec httpd -f -p 8080 -h /tmp'");
+      .shell(
+          "sh -c 'env; echo hello > /tmp/page; touch /data/new-file; echo touch=$?; "
+          "touch /tmp/f; chown 65534 /tmp/f; echo chown=$?; exec httpd -f -p 8080 -h /tmp'");
   const std::string id = launch(rt, log, task);
 
   // Inspect: what the daemon recorded.
@@ -227,7 +230,7 @@ TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-dr
   CHECK_THAT(out, Catch::Contains("ENVIRONMENT=test\n"));
   CHECK_THAT(out, Catch::Contains("touch=1\n"));
   CHECK_THAT(out, Catch::Contains("chown=1\n"));
-  struct stat st{};
+  struct stat st {};
   CHECK(::stat((host_dir + "/new-file").c_str(), &st) != 0);
 
   rt.watch(id);
@@ -244,8 +247,10 @@ TEST_CASE("Exit detection by /wait, exit code and the stderr tail") {
   const std::string image = d.image("test/bb:1");
   EventLog log;
   docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
-  const std::string id = launch(rt, log, TaskBuilder("exit-3", image).shell(
-      "sh -c 'echo to-stdout; echo first-err >&2; sleep 0.3; echo last words >&2; exit 3'"));
+  const std::string id =
+      launch(rt, log,
+             TaskBuilder("exit-3", image)
+                 .shell("sh -c 'echo to-stdout; echo first-err >&2; sleep 0.3; echo last words >&2; exit 3'"));
   rt.watch(id);
   const auto exited = expect<ev::ContainerExited>(log, 30s);
   const auto seen_at = std::chrono::system_clock::now();
@@ -303,10 +308,11 @@ TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 
   };
   std::vector<Case> cases;
   {
-    Case long_lines{"long-lines", "json-file",
-                    "sh -c 'head -c 70000 /dev/zero | tr \"\\000\" a; echo; seq 1 3000; echo \"h\303\251llo \342\234\223\"; "
-                    "head -c 100000 /dev/zero | tr \"\\000\" e >&2; echo >&2; echo err-end >&2; echo out-end'",
-                    "", ""};
+    Case long_lines{
+        "long-lines", "json-file",
+        "sh -c 'head -c 70000 /dev/zero | tr \"\\000\" a; echo; seq 1 3000; echo \"h\303\251llo \342\234\223\"; "
+        "head -c 100000 /dev/zero | tr \"\\000\" e >&2; echo >&2; echo err-end >&2; echo out-end'",
+        "", ""};
     long_lines.want_out = std::string(70000, 'a') + "\n";
     for (int i = 1; i <= 3000; ++i) long_lines.want_out += std::to_string(i) + "\n";
     long_lines.want_out += "h\303\251llo \342\234\223\nout-end\n";
@@ -315,13 +321,14 @@ TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 
     Case binary{"binary", "local",
                 "sh -c 'printf \"\\000\\001\\377\\376bin\\n\"; printf \"err\\377\\000\\n\" >&2; "
                 "printf \"\\200\\201 tail\\n\"; printf \"x\\033[0m\\r\\n\" >&2'",
-                std::string("\0\1\377\376bin\n", 8) + "\200\201 tail\n", std::string("err\377\0\n", 6) + "x\033[0m\r\n"};
+                std::string("\0\1\377\376bin\n", 8) + "\200\201 tail\n",
+                std::string("err\377\0\n", 6) + "x\033[0m\r\n"};
     cases.push_back(binary);
   }
   for (const auto& k : cases) {
     INFO("case " << k.name);
-    const std::string id =
-        launch(rt, log, TaskBuilder(std::string("demux-") + k.name, image).param("log-driver", k.driver).shell(k.command));
+    const std::string id = launch(
+        rt, log, TaskBuilder(std::string("demux-") + k.name, image).param("log-driver", k.driver).shell(k.command));
     rt.watch(id);
     REQUIRE(expect<ev::ContainerExited>(log, 30s).exit_code == 0);
     CHECK(first_difference(logs_of(c, id, docker::LogStream::Stdout), k.want_out) == "equal");

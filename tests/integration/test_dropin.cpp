@@ -101,20 +101,27 @@ TEST_CASE("The executor's log lines go to stdout in logrus's text format, with G
   agent.start();
   const std::string err_file = testing_support::make_temp_dir("sce-dropin.") + "/stderr";
   std::map<std::string, std::string> env = {
-      {"MESOS_FRAMEWORK_ID", "fw-0001"},   {"MESOS_EXECUTOR_ID", "exec-1"},
-      {"MESOS_AGENT_ENDPOINT", agent.endpoint()}, {"MESOS_CHECKPOINT", "0"},
-      {"MESOS_DIRECTORY", "/tmp"},          {"MESOS_SANDBOX", "/tmp"},
+      {"MESOS_FRAMEWORK_ID", "fw-0001"},
+      {"MESOS_EXECUTOR_ID", "exec-1"},
+      {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
+      {"MESOS_CHECKPOINT", "0"},
+      {"MESOS_DIRECTORY", "/tmp"},
+      {"MESOS_SANDBOX", "/tmp"},
       {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"},
-      {"DOCKER_HOST", DockerDaemon::shared().host()}, {"HOME", "/nonexistent"},
-      {"PATH", "/usr/bin:/bin"},            {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
+      {"DOCKER_HOST", DockerDaemon::shared().host()},
+      {"HOME", "/nonexistent"},
+      {"PATH", "/usr/bin:/bin"},
+      {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
   };
   // stderr goes to a file: what Process captures is stdout alone.
   Process exe({"/bin/sh", "-c", "exec \"$0\" 2>\"$1\"", testing_support::executor_binary(), err_file}, env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
   agent.launch(TaskBuilder("stdout-1", image()).shell("true"));
-  REQUIRE(FakeAgent::wait_until([&] { return !agent.task_states("stdout-1").empty() &&
-                                             agent.task_states("stdout-1").back() == v1::TASK_FINISHED; },
-                                30s));
+  REQUIRE(FakeAgent::wait_until(
+      [&] {
+        return !agent.task_states("stdout-1").empty() && agent.task_states("stdout-1").back() == v1::TASK_FINISHED;
+      },
+      30s));
   REQUIRE(exe.wait(15s) == std::optional<int>(0));
   const std::string out = exe.output();
   INFO(out);
@@ -130,8 +137,9 @@ TEST_CASE("The executor's log lines go to stdout in logrus's text format, with G
   }
   CHECK(launch);
   CHECK(log_lines > 10);
-  for (const char* go_line : {"msg=\"Launching task stdout-1 with command ''\"", "msg=\"Task ID stdout-1\"",
-                              "msg=\"Task completed: stdout-1\"", "msg=\"Launched Sidecar tasks... ready for Mesos instructions\""}) {
+  for (const char* go_line :
+       {"msg=\"Launching task stdout-1 with command ''\"", "msg=\"Task ID stdout-1\"",
+        "msg=\"Task completed: stdout-1\"", "msg=\"Launched Sidecar tasks... ready for Mesos instructions\""}) {
     CHECK_THAT(out, Catch::Contains(go_line));
   }
   testing_support::remove_tree(err_file.substr(0, err_file.rfind('/')));

@@ -1,6 +1,6 @@
 // The fake agent must be as strict as the real one, or the protocol tests prove nothing.
-#include <catch2/catch.hpp>
 #include <httplib.h>
+#include <catch2/catch.hpp>
 
 #include <memory>
 #include <mutex>
@@ -121,9 +121,9 @@ TEST_CASE("Fake agent: stream encoding follows Accept with JSON checked first; U
   task.set_name("t");
   task.mutable_task_id()->set_value("t");
   agent.launch(task);
-  CHECK(post(cli, update_call("short")) == 400);                  // uuid not 16 bytes
-  CHECK(post(cli, update_call(std::string(16, 'd'))) == 400);     // 16 bytes, but version nibble 6
-  CHECK(post(cli, update_call(std::string(16, '\0'))) == 400);    // version nibble 0
+  CHECK(post(cli, update_call("short")) == 400);                    // uuid not 16 bytes
+  CHECK(post(cli, update_call(std::string(16, 'd'))) == 400);       // 16 bytes, but version nibble 6
+  CHECK(post(cli, update_call(std::string(16, '\0'))) == 400);      // version nibble 0
   CHECK(post(cli, update_call(v4('b'), v1::TASK_STAGING)) == 400);  // STAGING refused
   Call bad_source = update_call(v4('c'));
   bad_source.mutable_update()->mutable_status()->set_source(v1::TaskStatus::SOURCE_AGENT);

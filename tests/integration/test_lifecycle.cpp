@@ -57,7 +57,8 @@ TEST_CASE("RUNNING carries the container id; ps shows the container and image in
   ss << cmdline.rdbuf();
   std::string title = ss.str();
   INFO("cmdline: " << title);
-  const std::string cid = h.daemon.cli({"ps", "-q", "--no-trunc", "--filter", "name=" + docker::container_name("title-1")});
+  const std::string cid =
+      h.daemon.cli({"ps", "-q", "--no-trunc", "--filter", "name=" + docker::container_name("title-1")});
   REQUIRE(cid.size() >= 64);
   CHECK(Harness::container_id(running) == cid.substr(0, 64));
   CHECK(Harness::ip_address(running).rfind("172.", 0) == 0);  // the default bridge's address

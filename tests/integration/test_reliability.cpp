@@ -94,16 +94,17 @@ std::vector<pid_t> process_tree(pid_t root) {
 // Collects the argv (cmdline) of a process tree every few milliseconds while alive.
 class TitleSampler {
  public:
-  explicit TitleSampler(pid_t root) : thread_([this, root] {
-      while (!stop_) {
-        for (pid_t p : process_tree(root)) {
-          std::string c = slurp(fmt::format("/proc/{}/cmdline", p));
-          std::lock_guard<std::mutex> lock(mu_);
-          seen_.insert(std::move(c));
-        }
-        std::this_thread::sleep_for(10ms);
-      }
-    }) {}
+  explicit TitleSampler(pid_t root)
+      : thread_([this, root] {
+          while (!stop_) {
+            for (pid_t p : process_tree(root)) {
+              std::string c = slurp(fmt::format("/proc/{}/cmdline", p));
+              std::lock_guard<std::mutex> lock(mu_);
+              seen_.insert(std::move(c));
+            }
+            std::this_thread::sleep_for(10ms);
+          }
+        }) {}
   ~TitleSampler() {
     stop_ = true;
     thread_.join();
@@ -173,8 +174,8 @@ TEST_CASE("50 agent restarts at random moments of task lives: no update lost, or
     }
     CHECK_FALSE(h.container_running(task));
   }
-  std::printf("figure: agent restarts %d, updates produced %d, lost %d, out of order %d\n", restarts,
-              produced_total, lost, out_of_order);
+  std::printf("figure: agent restarts %d, updates produced %d, lost %d, out of order %d\n", restarts, produced_total,
+              lost, out_of_order);
   CHECK(restarts == 5 * rounds);
   CHECK(produced_total == 3 * rounds);
   CHECK(lost == 0);
@@ -284,7 +285,8 @@ TEST_CASE("Absurd TaskInfos get a bounded outcome: out-of-range ports, 10,000 en
     for (int i = 0; i < 10000; ++i) t.env(fmt::format("VAR_{:05}", i), fmt::format("value-{}", i));
     h.agent.launch(t.shell("sleep 600"));
     const auto running = h.wait_state("env-10000", v1::TASK_RUNNING, 60s);
-    const std::string env = h.daemon.cli({"inspect", "--format", "{{len .Config.Env}}", Harness::container_id(running)});
+    const std::string env =
+        h.daemon.cli({"inspect", "--format", "{{len .Config.Env}}", Harness::container_id(running)});
     CHECK(std::atoi(env.c_str()) >= 10000);
     h.agent.kill("env-10000");
     h.wait_state("env-10000", v1::TASK_KILLED);
@@ -292,7 +294,8 @@ TEST_CASE("Absurd TaskInfos get a bounded outcome: out-of-range ports, 10,000 en
   }
   SECTION("a 1 MiB label value: the task runs, every message stays bounded") {
     Harness h;
-    h.agent.launch(TaskBuilder("label-1mib", image()).param("label", "Big=" + std::string(1 << 20, 'L')).shell("sleep 600"));
+    h.agent.launch(
+        TaskBuilder("label-1mib", image()).param("label", "Big=" + std::string(1 << 20, 'L')).shell("sleep 600"));
     const bool settled = FakeAgent::wait_until([&] { return h.updates_of("label-1mib").size() >= 2; }, 60s);
     INFO(h.describe_states("label-1mib"));
     REQUIRE(settled);
@@ -306,7 +309,11 @@ TEST_CASE("Absurd TaskInfos get a bounded outcome: out-of-range ports, 10,000 en
   }
   SECTION("invalid UTF-8 in env values and in the container's stderr, agent speaking JSON") {
     Harness h(std::map<std::string, std::string>{{"EXECUTOR_AGENT_ENCODING", "protobuf"}});
-    h.agent.launch(TaskBuilder("utf8-env", image()).env("BAD", "a\xff\xfe" "b").shell("sh -c 'test -n \"$BAD\"'"));
+    h.agent.launch(TaskBuilder("utf8-env", image())
+                       .env("BAD",
+                            "a\xff\xfe"
+                            "b")
+                       .shell("sh -c 'test -n \"$BAD\"'"));
     h.wait_state("utf8-env", v1::TASK_FINISHED);
     CHECK(h.exe->wait(15s) == std::optional<int>(0));
 
@@ -382,7 +389,7 @@ TEST_CASE("Soak: 10,000 Sidecar polls at a 1 ms interval, RSS flat, one health u
               sidecar.polls(), start_kib, cycles / 10, end_kib, cycles);
   std::size_t healthy = 0;
   for (const auto& u : h.updates_of("soak")) healthy += u.has_healthy();
-  CHECK(healthy == 1);  // ALIVE throughout: reported once, not on every poll
+  CHECK(healthy == 1);                                  // ALIVE throughout: reported once, not on every poll
   if (!sanitized()) CHECK(end_kib - start_kib <= 512);  // ASan's quarantine grows by design
   h.agent.kill("soak");
   h.wait_state("soak", v1::TASK_KILLED);
@@ -428,10 +435,11 @@ TEST_CASE("Canaries: no secret reaches the executor's output, the syslog datagra
     Harness h(env);
     TitleSampler sampler(h.exe->pid());
     const std::string task = login ? "canary-login" : "canary-token";
-    h.agent.launch(TaskBuilder(task, remote)
-                       .force_pull()
-                       .env("APP_CONF", "vault://kv/app/conf")
-                       .shell("sh -c 'test \"${APP_CONF#canary-secret-}\" = value-g7h8 && echo the-task-ran; sleep 600'"));
+    h.agent.launch(
+        TaskBuilder(task, remote)
+            .force_pull()
+            .env("APP_CONF", "vault://kv/app/conf")
+            .shell("sh -c 'test \"${APP_CONF#canary-secret-}\" = value-g7h8 && echo the-task-ran; sleep 600'"));
     h.wait_state(task, v1::TASK_RUNNING, 60s);
     REQUIRE(FakeAgent::wait_until([&] { return rx.count() > 0; }, 20s));  // the container saw the value
     h.agent.kill(task);
@@ -441,8 +449,8 @@ TEST_CASE("Canaries: no secret reaches the executor's output, the syslog datagra
     for (auto& t : sampler.seen()) titles.insert(t);
     for (const auto& u : h.updates_of(task)) outputs.push_back(u.message());
   }
-  std::vector<std::string> canaries = {token, user, password, secret, registry_password,
-                                       util::base64_encode("canary-reg-user:" + registry_password)};
+  std::vector<std::string> canaries = {
+      token, user, password, secret, registry_password, util::base64_encode("canary-reg-user:" + registry_password)};
   for (const auto& c : vault.calls()) {
     if (c.token.rfind("hvs.fake-login-", 0) == 0) canaries.push_back(c.token);  // the token the login made
   }

@@ -113,7 +113,9 @@ TEST_CASE("The site file allows them: the container gets exactly what the policy
   // privileged goes through to Docker. Some hosts (a VM without every capability) cannot start a
   // privileged container: then the start fails in runc, which still shows the policy let it pass.
   Harness hp({}, false, {}, {"--config", site.path});
-  hp.agent.launch(TaskBuilder("pol-priv-ok", image()).param("privileged", "true").shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  hp.agent.launch(TaskBuilder("pol-priv-ok", image())
+                      .param("privileged", "true")
+                      .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
   REQUIRE(fake::FakeAgent::wait_until(
       [&] {
         const auto st = hp.states("pol-priv-ok");
@@ -266,7 +268,7 @@ TEST_CASE("VAULT_TOKEN_FILE outside policy.vault_token_dirs is neither read nor 
       CHECK_THAT(h.exe->output(), Catch::Contains("VAULT_TOKEN_FILE=" + path + " ignored") &&
                                       Catch::Contains("policy.vault_token_dirs"));
       for (const auto& c : vault.calls()) CHECK(c.token != cached);  // the file's token never went out
-      CHECK(::access(fresh.c_str(), F_OK) != 0);                       // and no cache was created
+      CHECK(::access(fresh.c_str(), F_OK) != 0);                     // and no cache was created
       bool logged_in = false;
       for (const auto& c : vault.calls()) logged_in = logged_in || c.path.find("login") != std::string::npos;
       CHECK(logged_in);

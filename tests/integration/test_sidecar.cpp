@@ -128,7 +128,8 @@ TEST_CASE("EXECUTOR_SIDECAR_HEALTH_UPDATES=false sends no healthy updates") {
 
 TEST_CASE("Sidecar down, answering 500, garbage, or not listing us: the task keeps running") {
   using Mode = FakeSidecar::Mode;
-  const auto mode = GENERATE(std::string("down"), std::string("500"), std::string("garbage"), std::string("not-listed"));
+  const auto mode =
+      GENERATE(std::string("down"), std::string("500"), std::string("garbage"), std::string("not-listed"));
   INFO("Sidecar " << mode);
   const std::string task = "doubt-" + mode;  // one container name per run
   FakeSidecar s;
@@ -185,11 +186,10 @@ TEST_CASE("MAX_FAILS=1: UNHEALTHY, Sidecar down, UNHEALTHY kills at the second U
   CHECK_THAT(failed.message(), Catch::Contains("UNHEALTHY"));
   CHECK(served(s) == std::vector<int>{kUnhealthy, kUnhealthy});  // killed at the second, not a third
   const std::string full_id = Harness::container_id(h.wait_state("go-count-1", v1::TASK_RUNNING));
-  CHECK(in_order(h.exe->output(), {"Failed Sidecar health check, but below fail limit",
-                                   "Failed 1 attempts to fetch state from Sidecar!",
-                                   "Failed 2 attempts to fetch state from Sidecar!",
-                                   "Can't contact Sidecar! Assuming healthy...", "Health failure count exceeded 1",
-                                   "Error! Unhealthy container: " + full_id + " failing task!"}));
+  CHECK(in_order(h.exe->output(),
+                 {"Failed Sidecar health check, but below fail limit", "Failed 1 attempts to fetch state from Sidecar!",
+                  "Failed 2 attempts to fetch state from Sidecar!", "Can't contact Sidecar! Assuming healthy...",
+                  "Health failure count exceeded 1", "Error! Unhealthy container: " + full_id + " failing task!"}));
   CHECK_FALSE(h.container_running("go-count-1"));
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
@@ -211,10 +211,10 @@ TEST_CASE("MAX_FAILS=1: UNHEALTHY, HTTP 500, garbage, not listed, UNHEALTHY kill
   }
   CHECK(steps == std::vector<int>{kUnhealthy, FakeSidecar::kHttp500, FakeSidecar::kGarbage, FakeSidecar::kNotListed,
                                   kUnhealthy});
-  CHECK(in_order(h.exe->output(), {"Can't parse Sidecar results! Assuming healthy...",
-                                   "Can't parse Sidecar results! Assuming healthy...",
-                                   "Can't find this service in Sidecar yet! Assuming healthy...",
-                                   "Health failure count exceeded 1"}));
+  CHECK(
+      in_order(h.exe->output(),
+               {"Can't parse Sidecar results! Assuming healthy...", "Can't parse Sidecar results! Assuming healthy...",
+                "Can't find this service in Sidecar yet! Assuming healthy...", "Health failure count exceeded 1"}));
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
 
@@ -284,8 +284,8 @@ TEST_CASE("SIDECAR_SEEDS reaches the container from the agent's /state and the m
   FakeSidecar s;
   fake::AgentOptions ao;
   ao.master_hostname = "127.0.0.1";
-  Harness h(sidecar_env(s, {{"EXECUTOR_SEED_SIDECAR", "true"},
-                            {"EXECUTOR_MESOS_MASTER_PORT", std::to_string(master.port())}}),
+  Harness h(sidecar_env(
+                s, {{"EXECUTOR_SEED_SIDECAR", "true"}, {"EXECUTOR_MESOS_MASTER_PORT", std::to_string(master.port())}}),
             false, ao);
   h.agent.launch(sleeper("seeds-1"));
   const auto running = h.wait_state("seeds-1", v1::TASK_RUNNING);
@@ -378,10 +378,11 @@ DrainRun kill_with_dribbling_drain(FakeSidecar& s, const std::string& task, cons
       run.drain_wait = std::chrono::duration_cast<std::chrono::milliseconds>(u.at - t0);
     }
   }
-  std::printf("figure: draining %s, HTTP timeout %s, drain POST dribbling: kill to TASK_KILLED %lld ms, "
-              "exit %lld ms after the terminal ACK\n",
-              draining.c_str(), http_timeout.c_str(), static_cast<long long>(run.drain_wait.count()),
-              static_cast<long long>(run.exit_after_ack.count()));
+  std::printf(
+      "figure: draining %s, HTTP timeout %s, drain POST dribbling: kill to TASK_KILLED %lld ms, "
+      "exit %lld ms after the terminal ACK\n",
+      draining.c_str(), http_timeout.c_str(), static_cast<long long>(run.drain_wait.count()),
+      static_cast<long long>(run.exit_after_ack.count()));
   INFO(h.exe->output());
   CHECK(run.code == std::optional<int>(0));
   return run;

@@ -134,14 +134,19 @@ TEST_CASE("The static binary is fully static and runs a task from an empty conta
   const std::string port = agent.endpoint().substr(agent.endpoint().rfind(':') + 1);
   // The agent is named through /etc/hosts (Docker writes --add-host entries there): the static
   // binary resolves it with no NSS library in the image.
-  const std::string exec_id = trim(d.cli(
-      {"run", "-d", "--network", "host", "--add-host", "agent.test:127.0.0.1",
-       "-v", d.socket() + ":/var/run/docker.sock",
-       "-e", "MESOS_FRAMEWORK_ID=fw-0001", "-e", "MESOS_EXECUTOR_ID=exec-1",
-       "-e", "MESOS_AGENT_ENDPOINT=agent.test:" + port, "-e", "MESOS_CHECKPOINT=0",
-       "-e", "MESOS_DIRECTORY=/tmp", "-e", "MESOS_SANDBOX=/tmp",
-       "-e", "DOCKER_HOST=unix:///var/run/docker.sock", "-e", "EXECUTOR_SIDECAR_DRAINING_DURATION=0s",
-       "sce-static:1", "padding-for-the-title"}));
+  const std::string exec_id = trim(d.cli({"run",          "-d",
+                                          "--network",    "host",
+                                          "--add-host",   "agent.test:127.0.0.1",
+                                          "-v",           d.socket() + ":/var/run/docker.sock",
+                                          "-e",           "MESOS_FRAMEWORK_ID=fw-0001",
+                                          "-e",           "MESOS_EXECUTOR_ID=exec-1",
+                                          "-e",           "MESOS_AGENT_ENDPOINT=agent.test:" + port,
+                                          "-e",           "MESOS_CHECKPOINT=0",
+                                          "-e",           "MESOS_DIRECTORY=/tmp",
+                                          "-e",           "MESOS_SANDBOX=/tmp",
+                                          "-e",           "DOCKER_HOST=unix:///var/run/docker.sock",
+                                          "-e",           "EXECUTOR_SIDECAR_DRAINING_DURATION=0s",
+                                          "sce-static:1", "padding-for-the-title"}));
   const bool subscribed = FakeAgent::wait_until([&] { return agent.stream_open(); }, 20s);
   INFO(d.cli({"logs", exec_id}));
   REQUIRE(subscribed);
@@ -195,8 +200,8 @@ EXECUTOR_SIDECAR_DRAINING_DURATION=0s DOCKER_HOST=unix:///var/run/docker.sock \
   /usr/share/doc/sidecar-executor/examples/demo-task.yaml
 echo DEB-DEMO-OK
 )";
-  const auto out = d.cli({"run", "--rm", "--network", "host", "-v", d.socket() + ":/var/run/docker.sock",
-                          "-v", deb + ":/pkg/sidecar-executor.deb:ro", "sce-debian:12", "sh", "-c", script});
+  const auto out = d.cli({"run", "--rm", "--network", "host", "-v", d.socket() + ":/var/run/docker.sock", "-v",
+                          deb + ":/pkg/sidecar-executor.deb:ro", "sce-debian:12", "sh", "-c", script});
   INFO(out);
   CHECK_THAT(out, Catch::Contains("sidecar-executor 0."));
   CHECK_THAT(out, Catch::Contains("TASK_FINISHED"));

@@ -29,19 +29,20 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   // A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA.
   run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca", "-keyout",
           dir + "/ca-key.pem", "-out", dir + "/ca.pem"});
-  run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", dir + "/server-key.pem",
-          "-out", dir + "/server.csr"});
+  run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+          dir + "/server-key.pem", "-out", dir + "/server.csr"});
   run_ok({"sh", "-c",
           "printf 'subjectAltName=IP:127.0.0.1\\n' > " + dir + "/ext.cnf && openssl x509 -req -in " + dir +
-              "/server.csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " + dir +
-              "/ext.cnf -out " + dir + "/server.pem"});
+              "/server.csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " +
+              dir + "/ext.cnf -out " + dir + "/server.pem"});
   run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-ca", "-keyout",
           dir + "/other-key.pem", "-out", dir + "/other.pem"});
 
   const int port = testing_support::free_tcp_port();
-  testing_support::Process server({"/usr/bin/openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port),
-                                   "-cert", dir + "/server.pem", "-key", dir + "/server-key.pem", "-www"},
-                                  {{"PATH", "/usr/bin:/bin"}});
+  testing_support::Process server(
+      {"/usr/bin/openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+       dir + "/server.pem", "-key", dir + "/server-key.pem", "-www"},
+      {{"PATH", "/usr/bin:/bin"}});
   docker::Endpoint ep;
   ep.host = "127.0.0.1";
   ep.port = port;
@@ -71,8 +72,8 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   // refused, VAULT_SKIP_VERIFY accepts anything.
   const std::string addr = "https://127.0.0.1:" + std::to_string(port);
   {
-    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/ca.pem"},
-                                                     {"VAULT_MAX_RETRIES", "0"}}));
+    auto cfg = vault::config_from_env(
+        util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/ca.pem"}, {"VAULT_MAX_RETRIES", "0"}}));
     REQUIRE(cfg);
     vault::Client v(*cfg);
     auto answer = v.call("GET", "/v1/sys/health", nullptr, "");
@@ -81,15 +82,17 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
     CHECK(answer->status == 200);
   }
   {
-    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/other.pem"},
-                                                     {"VAULT_MAX_RETRIES", "0"}}));
+    auto cfg = vault::config_from_env(
+        util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/other.pem"}, {"VAULT_MAX_RETRIES", "0"}}));
     REQUIRE(cfg);
     vault::Client v(*cfg);
     CHECK_FALSE(v.call("GET", "/v1/sys/health", nullptr, ""));
   }
   {
-    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr}, {"VAULT_CACERT", dir + "/other.pem"},
-                                                     {"VAULT_SKIP_VERIFY", "true"}, {"VAULT_MAX_RETRIES", "0"}}));
+    auto cfg = vault::config_from_env(util::map_env({{"VAULT_ADDR", addr},
+                                                     {"VAULT_CACERT", dir + "/other.pem"},
+                                                     {"VAULT_SKIP_VERIFY", "true"},
+                                                     {"VAULT_MAX_RETRIES", "0"}}));
     REQUIRE(cfg);
     vault::Client v(*cfg);
     auto answer = v.call("GET", "/v1/sys/health", nullptr, "");

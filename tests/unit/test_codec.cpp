@@ -23,7 +23,7 @@ std::string task_with_unknown_fields() {
   google::protobuf::io::StringOutputStream sos(&bytes);
   {
     google::protobuf::io::CodedOutputStream out(&sos);
-    out.WriteTag((8 << 3) | 2);  // health_check, length-delimited
+    out.WriteTag((8 << 3) | 2);             // health_check, length-delimited
     const std::string health = "\x08\x01";  // an opaque HealthCheck body
     out.WriteVarint32(static_cast<std::uint32_t>(health.size()));
     out.WriteString(health);
@@ -61,7 +61,8 @@ TEST_CASE("JSON: events use proto field names, enum names and base64 bytes") {
   auto d = mesos::decode_event(Encoding::Json, record);
   REQUIRE(d.ok());
   CHECK(d->event.type() == v1::executor::Event::ACKNOWLEDGED);
-  CHECK(d->event.acknowledged().uuid() == std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f", 16));
+  CHECK(d->event.acknowledged().uuid() ==
+        std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f", 16));
 }
 
 TEST_CASE("JSON: a LAUNCH's TaskInfo is re-sent exactly as received, unknown fields included") {
@@ -129,10 +130,10 @@ TEST_CASE("JSON: an undecodable LAUNCH still yields its task id and TaskInfo tex
   CHECK(task["container"]["docker"]["port_mappings"][0]["host_port"] == -1);
 
   // Anything that does not name a task gives nothing.
-  for (const char* r : {"{not json", R"({"type":"KILL","launch":{"task":{"task_id":{"value":"x"}}}})",
-                        R"({"type":"LAUNCH"})", R"({"type":"LAUNCH","launch":{"task":{}}})",
-                        R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":""}}}})",
-                        R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":7}}}})", "[1,2]"}) {
+  for (const char* r :
+       {"{not json", R"({"type":"KILL","launch":{"task":{"task_id":{"value":"x"}}}})", R"({"type":"LAUNCH"})",
+        R"({"type":"LAUNCH","launch":{"task":{}}})", R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":""}}}})",
+        R"({"type":"LAUNCH","launch":{"task":{"task_id":{"value":7}}}})", "[1,2]"}) {
     INFO(r);
     CHECK_FALSE(mesos::undecodable_json_launch(r).has_value());
   }

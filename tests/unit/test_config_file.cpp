@@ -23,7 +23,8 @@ relay_syslog: true
                              "site.yaml");
   REQUIRE(f);
   auto s = settings::load_settings(
-      settings::layered(util::map_env({{"EXECUTOR_KILL_TASK_TIMEOUT", "20"}, {"EXECUTOR_SIDECAR_POLL_INTERVAL", ""}}), *f),
+      settings::layered(util::map_env({{"EXECUTOR_KILL_TASK_TIMEOUT", "20"}, {"EXECUTOR_SIDECAR_POLL_INTERVAL", ""}}),
+                        *f),
       "h");
   REQUIRE(s);
   CHECK(s->kill_task_timeout_s == 20);  // environment beats file

@@ -14,9 +14,21 @@ TEST_CASE("Go durations parse as time.ParseDuration does") {
     std::chrono::nanoseconds want;
   };
   const Case cases[] = {
-      {"0", 0ns},          {"1m40s", 100s},    {"3m", 180s},          {"2s", 2s},         {"500ms", 500ms},
-      {"1h", 1h},          {"1.5h", 90min},    {"+5s", 5s},           {"-5s", -5s},       {".5s", 500ms},
-      {"1.s", 1s},         {"10us", 10us},     {"10\xC2\xB5s", 10us}, {"10\xCE\xBCs", 10us}, {"7ns", 7ns},
+      {"0", 0ns},
+      {"1m40s", 100s},
+      {"3m", 180s},
+      {"2s", 2s},
+      {"500ms", 500ms},
+      {"1h", 1h},
+      {"1.5h", 90min},
+      {"+5s", 5s},
+      {"-5s", -5s},
+      {".5s", 500ms},
+      {"1.s", 1s},
+      {"10us", 10us},
+      {"10\xC2\xB5s", 10us},
+      {"10\xCE\xBCs", 10us},
+      {"7ns", 7ns},
       {"1h2m3s4ms5us6ns", 1h + 2min + 3s + 4ms + 5us + 6ns},
       {"2562047h47m16.854775807s", std::chrono::nanoseconds(INT64_MAX)},
   };

@@ -81,8 +81,8 @@ TEST_CASE("An update made while the SUBSCRIBE was in flight is not taken as deli
   l.add_update(make_update("t", v1::TASK_RUNNING, 'a'));
   std::vector<std::string> listed;
   for (const auto& u : l.unacked_updates()) listed.push_back(u.status().uuid());  // the SUBSCRIBE is built
-  l.add_update(make_update("t", v1::TASK_FINISHED, 'b'));                        // the task ends meanwhile
-  auto newly = l.mark_accepted_by_subscribe(listed);                            // SUBSCRIBED arrives
+  l.add_update(make_update("t", v1::TASK_FINISHED, 'b'));                         // the task ends meanwhile
+  auto newly = l.mark_accepted_by_subscribe(listed);                              // SUBSCRIBED arrives
   REQUIRE(newly.size() == 1);
   CHECK(newly[0].uuid == std::string(16, 'a'));
   REQUIRE(l.has_queued());

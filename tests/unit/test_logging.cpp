@@ -26,9 +26,9 @@ TEST_CASE("Values are written as logrus's TextFormatter writes them") {
       {std::string("nul\0byte", 8), "\"nul\\x00byte\""},
       {"esc\x1b[31m", "\"esc\\x1b[31m\""},
       {"del\x7f", "\"del\\x7f\""},
-      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},   // printable UTF-8 stays
-      {"bad\xff", "\"bad\\xff\""},          // invalid UTF-8: the byte
-      {"c1\xc2\x85", "\"c1\\u0085\""},      // a C1 control: not printable in Go
+      {"caf\xc3\xa9", "\"caf\xc3\xa9\""},  // printable UTF-8 stays
+      {"bad\xff", "\"bad\\xff\""},         // invalid UTF-8: the byte
+      {"c1\xc2\x85", "\"c1\\u0085\""},     // a C1 control: not printable in Go
       {"", "\"\""},
   };
   for (const auto& c : go) {

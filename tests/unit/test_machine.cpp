@@ -318,7 +318,8 @@ TEST_CASE("KILL without any kill policy drains for the full drain time, then sto
 }
 
 // drain + stop of the plan a kill policy of `budget` gives, with a 10 s drain and a 5 s KillTaskTimeout.
-static std::pair<Duration, Duration> kill_plan(std::optional<Duration> kill_policy, std::optional<Duration> task_policy) {
+static std::pair<Duration, Duration> kill_plan(std::optional<Duration> kill_policy,
+                                               std::optional<Duration> task_policy) {
   MachineConfig cfg;
   cfg.draining_duration = 10s;
   cfg.kill_grace = 5s;
@@ -346,13 +347,13 @@ static std::pair<Duration, Duration> kill_plan(std::optional<Duration> kill_poli
 
 TEST_CASE("A kill policy bounds drain + stop: the KILL's, else the TaskInfo's; the drain is shortened first") {
   using P = std::pair<Duration, Duration>;
-  CHECK(kill_plan(Duration(2s), std::nullopt) == P{0s, 2s});    // no time to drain
-  CHECK(kill_plan(Duration(8s), std::nullopt) == P{3s, 5s});    // the stop keeps KillTaskTimeout
+  CHECK(kill_plan(Duration(2s), std::nullopt) == P{0s, 2s});     // no time to drain
+  CHECK(kill_plan(Duration(8s), std::nullopt) == P{3s, 5s});     // the stop keeps KillTaskTimeout
   CHECK(kill_plan(Duration(30s), std::nullopt) == P{10s, 20s});  // the stop gets what the drain leaves
   CHECK(kill_plan(Duration(0s), std::nullopt) == P{0s, 0s});
-  CHECK(kill_plan(std::nullopt, Duration(1s)) == P{0s, 1s});    // TaskInfo.kill_policy when the KILL has none
-  CHECK(kill_plan(Duration(3s), Duration(60s)) == P{0s, 3s});   // the KILL's policy wins
-  CHECK(kill_plan(std::nullopt, std::nullopt) == P{10s, 5s});    // none: the Go executor's drain, then its timeout
+  CHECK(kill_plan(std::nullopt, Duration(1s)) == P{0s, 1s});   // TaskInfo.kill_policy when the KILL has none
+  CHECK(kill_plan(Duration(3s), Duration(60s)) == P{0s, 3s});  // the KILL's policy wins
+  CHECK(kill_plan(std::nullopt, std::nullopt) == P{10s, 5s});  // none: the Go executor's drain, then its timeout
 }
 
 TEST_CASE("TASK_KILLING at most once; a second KILL may only shorten; a KILL after the terminal update is ignored") {
@@ -651,10 +652,10 @@ TEST_CASE("SHUTDOWN of a running task: stopped and reported with the official 2 
 }
 
 TEST_CASE("SHUTDOWN margins scale down with short grace periods") {
-  for (auto [grace, stop, deadline] : std::vector<std::tuple<Duration, Duration, Duration>>{
-           {Duration(4s), Duration(2s), Duration(3s)},
-           {Duration(2s), Duration(1s), Duration(1500ms)},
-           {Duration(0s), Duration(0s), Duration(0s)}}) {
+  for (auto [grace, stop, deadline] :
+       std::vector<std::tuple<Duration, Duration, Duration>>{{Duration(4s), Duration(2s), Duration(3s)},
+                                                             {Duration(2s), Duration(1s), Duration(1500ms)},
+                                                             {Duration(0s), Duration(0s), Duration(0s)}}) {
     MachineConfig cfg;
     cfg.shutdown_grace = grace;
     Harness h(cfg);
@@ -663,7 +664,8 @@ TEST_CASE("SHUTDOWN margins scale down with short grace periods") {
     REQUIRE(h.has<act::StopContainer>());
     CHECK(h.all<act::StopContainer>()[0].grace == stop);
     bool armed = false;
-    for (const auto& t : h.all<act::StartTimer>()) armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == deadline);
+    for (const auto& t : h.all<act::StartTimer>())
+      armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == deadline);
     CHECK(armed);
   }
 }
@@ -676,7 +678,8 @@ TEST_CASE("SHUTDOWN after the terminal update waits for its ACK (bounded), never
   h.on(ev::Shutdown{});
   CHECK_FALSE(h.has<act::Exit>());
   bool armed = false;
-  for (const auto& t : h.all<act::StartTimer>()) armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == Duration(4s));
+  for (const auto& t : h.all<act::StartTimer>())
+    armed = armed || (t.id == TimerId::ShutdownDeadline && t.after == Duration(4s));
   CHECK(armed);
   h.on(ev::Acknowledged{"t1", "u", true, true});
   CHECK(h.exit_code() == std::optional<int>(0));
@@ -775,7 +778,8 @@ TEST_CASE("SIGTERM and SIGINT exit 130 as the Go executor does; SIGUSR1 reports 
     int container_exit;
     v1::TaskState state;
   };
-  for (const Go& go : {Go{0, v1::TASK_FINISHED}, Go{137, v1::TASK_KILLED}, Go{143, v1::TASK_FAILED}, Go{2, v1::TASK_FAILED}}) {
+  for (const Go& go :
+       {Go{0, v1::TASK_FINISHED}, Go{137, v1::TASK_KILLED}, Go{143, v1::TASK_FAILED}, Go{2, v1::TASK_FAILED}}) {
     MachineConfig cfg;
     cfg.draining_duration = 10s;
     cfg.kill_grace = 4s;

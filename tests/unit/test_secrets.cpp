@@ -18,7 +18,7 @@ TEST_CASE("Registered secrets are scrubbed in every spelling; short values are n
   CHECK(util::scrub_secrets("env FOO=s3cr3t-value rejected") == "env FOO=[secret] rejected");
   CHECK(util::scrub_secrets("twice s3cr3t-value.s3cr3t-value") == "twice [secret].[secret]");
   CHECK(util::scrub_secrets(R"({"m":"p\"w\\d/x y"})") == R"({"m":"[secret]"})");  // JSON-escaped
-  CHECK(util::scrub_secrets("q=p%22w%5Cd%2Fx%20y&") == "q=[secret]&");          // percent-escaped
+  CHECK(util::scrub_secrets("q=p%22w%5Cd%2Fx%20y&") == "q=[secret]&");            // percent-escaped
   CHECK(util::scrub_secrets("abc stays") == "abc stays");
   CHECK(util::contains_secret("x s3cr3t-value"));
   CHECK_FALSE(util::contains_secret("nothing here"));

@@ -228,10 +228,10 @@ TEST_CASE("Unprefixed names are read as the Go executor's envconfig reads them")
     unsigned kill_task_timeout;  // what Go ends up with
   };
   const std::vector<Case> go = {
-      {{{"KILL_TASK_TIMEOUT", "1"}}, 1},                                   // EXECUTOR_ absent: the alternate name
+      {{{"KILL_TASK_TIMEOUT", "1"}}, 1},                                       // EXECUTOR_ absent: the alternate name
       {{{"EXECUTOR_KILL_TASK_TIMEOUT", "7"}, {"KILL_TASK_TIMEOUT", "1"}}, 7},  // the prefixed name wins
       {{{"EXECUTOR_KILL_TASK_TIMEOUT", ""}, {"KILL_TASK_TIMEOUT", "1"}}, 5},   // present but empty: no fallback
-      {{}, 5},                                                              // neither: the default
+      {{}, 5},                                                                 // neither: the default
   };
   for (const auto& c : go) {
     const auto raw = util::map_env(c.env);

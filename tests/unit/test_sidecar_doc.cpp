@@ -10,8 +10,8 @@
 
 #include "sidecar/state_doc.h"
 
-using sidecar::Lookup;
 using sidecar::find_service_status;
+using sidecar::Lookup;
 
 namespace {
 
@@ -51,8 +51,8 @@ LargeDoc large_state_document() {
       if (s > 0) d.json += ", ";
       d.json += std::string("\"") + id + R"(": {"ID": ")" + id + R"(", "Name": ")" + name +
                 R"(", "Image": "127.0.0.1:5000/)" + name + ":" + std::to_string(s) + R"(", "Hostname": ")" + host +
-                R"(", "Ports": [{"Type": "tcp", "Port": )" + std::to_string(31000 + s) +
-                R"(, "ServicePort": )" + std::to_string(8000 + s) +
+                R"(", "Ports": [{"Type": "tcp", "Port": )" + std::to_string(31000 + s) + R"(, "ServicePort": )" +
+                std::to_string(8000 + s) +
                 R"(, "IP": "127.0.0.1"}], "Updated": "2026-12-01T12:00:00Z", "ProxyMode": "http", "Status": )" +
                 std::to_string(statuses[s % 4]) + "}";
       d.last_id = id;
@@ -117,7 +117,8 @@ TEST_CASE("Documents that cannot tell us: invalid JSON, truncated, wrong shapes,
         Lookup::Kind::NoStatus);
   CHECK(find_service_status(R"([1, 2, 3])", "h", "abc").kind == Lookup::Kind::NoHost);
   // Found before the garbage that follows: the answer stands (the lookup stops once it has it).
-  const Lookup early = find_service_status(R"({"Servers": {"h": {"Services": {"abc": {"Status": 2}}}}} trailing)", "h", "abc");
+  const Lookup early =
+      find_service_status(R"({"Servers": {"h": {"Services": {"abc": {"Status": 2}}}}} trailing)", "h", "abc");
   CHECK(early.kind == Lookup::Kind::Found);
   CHECK(early.status == 2);
 }
@@ -136,13 +137,14 @@ TEST_CASE("A deeply nested or huge document ends with an answer") {
 TEST_CASE("A Status outside int's range is no status: the document is refused (found by fuzzing)") {
   for (const char* status : {"277777777777777777", "-1", "18446744073709551615", "2147483648"}) {
     INFO(status);
-    const std::string doc = std::string(R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":)") + status + "}}}}}";
+    const std::string doc =
+        std::string(R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":)") + status + "}}}}}";
     const auto l = sidecar::find_service_status(doc, "host-a", "0123456789ab");
     CHECK(l.kind == sidecar::Lookup::Kind::Invalid);
     CHECK_THAT(l.error, Catch::Contains("out of range"));
   }
-  const auto ok = sidecar::find_service_status(R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":2147483647}}}}})",
-                                               "host-a", "0123456789ab");
+  const auto ok = sidecar::find_service_status(
+      R"({"Servers":{"host-a":{"Services":{"0123456789ab":{"Status":2147483647}}}}})", "host-a", "0123456789ab");
   CHECK(ok.kind == sidecar::Lookup::Kind::Found);
   CHECK(ok.status == 2147483647);
 }

@@ -7,11 +7,11 @@
 // callbacks.go (the v1 API version: LaunchTask makes the watch looper), and relistan/go-director's
 // director.go (the looper).
 #include <arpa/inet.h>
-#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <catch2/catch.hpp>
 
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -323,18 +323,19 @@ class LogCapture {
 
 // Each of ours starts with Go's line (same level, Go's exact wording; we may add detail after it).
 void check_lines(const std::vector<std::string>& ours, const std::vector<std::string>& go) {
-  INFO("ours:\n" << [&] {
-    std::string all;
-    for (const auto& l : ours) all += "  " + l + "\n";
-    return all;
-  }());
+  INFO("ours:\n"
+       << [&] {
+            std::string all;
+            for (const auto& l : ours) all += "  " + l + "\n";
+            return all;
+          }());
   REQUIRE(ours.size() == go.size());
   for (std::size_t i = 0; i < go.size(); ++i) CHECK(ours[i].rfind(go[i], 0) == 0);
 }
 
 std::string doc_with_service(const std::string& service) {
-  return R"({"ClusterName":"c","Servers":{"other-host":{"Name":"other-host","Services":{")" + kId12 +
-         R"(":{"ID":")" + kId12 + R"(","Status":2}}},")" + kHost + R"(":{"Name":")" + kHost +
+  return R"({"ClusterName":"c","Servers":{"other-host":{"Name":"other-host","Services":{")" + kId12 + R"(":{"ID":")" +
+         kId12 + R"(","Status":2}}},")" + kHost + R"(":{"Name":")" + kHost +
          R"(","Services":{"aaaaaaaaaaaa":{"ID":"aaaaaaaaaaaa","Status":2},")" + kId12 + R"(":)" + service + "}}}}";
 }
 std::string doc_status(const std::string& status) {
@@ -443,9 +444,15 @@ const std::vector<GoRow>& go_rows() {
        Effect::Leave,
        {failed_attempts(1), failed_attempts(2), failed_attempts(3), kCantContact}},
       {"down, then UNHEALTHY", {down(), ok(doc_status("2"))}, 2, Effect::Fail, {failed_attempts(1), kBelowLimit}},
-      {"down, then HTTP 500", {down(), http(500, "x"), ok(doc_status("2"))}, 2, Effect::Leave,
+      {"down, then HTTP 500",
+       {down(), http(500, "x"), ok(doc_status("2"))},
+       2,
+       Effect::Leave,
        {failed_attempts(1), kCantParse}},
-      {"down, then ALIVE", {down(), down(), ok(doc_status("0"))}, 3, Effect::Reset,
+      {"down, then ALIVE",
+       {down(), down(), ok(doc_status("0"))},
+       3,
+       Effect::Reset,
        {failed_attempts(1), failed_attempts(2)}},
   };
   return rows;
@@ -465,10 +472,13 @@ TEST_CASE("Each answer's effect on the count, retries and log lines: as the Go e
     REQUIRE(watch.failures() == 1);
     LogCapture cap;
     std::size_t calls = 0, pauses = 0;
-    const auto result = sidecar::run_check(scripted(row.fetches, calls), 2, [&] {
-      ++pauses;
-      return true;
-    }, kHost, kId12);
+    const auto result = sidecar::run_check(
+        scripted(row.fetches, calls), 2,
+        [&] {
+          ++pauses;
+          return true;
+        },
+        kHost, kId12);
     REQUIRE(result);
     const auto actions = watch.after(*result);
     CHECK_FALSE(actions.kill);
@@ -540,7 +550,7 @@ TEST_CASE("Sequences of answers kill at the check the Go executor kills at (data
 TEST_CASE("Health updates: ours on ALIVE/UNHEALTHY changes (Go sends none), and none when turned off") {
   // Go: callbacks.go (v1):21 LaunchTask sends TASK_RUNNING once; executor.go:99-119 sendStatus never
   // sets `healthy`. Ours is a deliberate addition; EXECUTOR_SIDECAR_HEALTH_UPDATES=false restores Go.
-  const std::vector<Ans> checks = {Ans::Alive, Ans::Alive,    Ans::Down,    Ans::Unhealthy, Ans::Http500,
+  const std::vector<Ans> checks = {Ans::Alive,     Ans::Alive, Ans::Down,     Ans::Unhealthy, Ans::Http500,
                                    Ans::Unhealthy, Ans::Alive, Ans::Draining, Ans::Alive};
   for (const bool updates : {true, false}) {
     INFO("health updates " << updates);
@@ -549,7 +559,8 @@ TEST_CASE("Health updates: ours on ALIVE/UNHEALTHY changes (Go sends none), and 
     std::vector<bool> sent;
     for (const Ans a : checks) {
       std::size_t calls = 0;
-      const auto r = sidecar::run_check(scripted(fetches_for(a), calls), 2, [] { return true; }, kHost, kId12);
+      const auto r = sidecar::run_check(
+          scripted(fetches_for(a), calls), 2, [] { return true; }, kHost, kId12);
       REQUIRE(r);
       if (auto h = watch.after(*r).health) sent.push_back(*h);
     }
@@ -564,12 +575,12 @@ TEST_CASE("The poll cadence is Go's ticker: from the end of the first check; an 
   using namespace std::chrono;
   sidecar::PollTicker t(300ms);
   const steady_clock::time_point t0{seconds(1000)};
-  CHECK(t.next(t0) == t0 + 300ms);                    // first check over: the ticker starts
-  CHECK(t.next(t0 + 310ms) == t0 + 600ms);            // a quick check: the next tick
-  CHECK(t.next(t0 + 1400ms) == t0 + 1400ms);          // 600 → 1400 outlasted the 900 and 1200 ticks: at once
-  CHECK(t.next(t0 + 1410ms) == t0 + 1500ms);          // then on the ticker's own beat
+  CHECK(t.next(t0) == t0 + 300ms);            // first check over: the ticker starts
+  CHECK(t.next(t0 + 310ms) == t0 + 600ms);    // a quick check: the next tick
+  CHECK(t.next(t0 + 1400ms) == t0 + 1400ms);  // 600 → 1400 outlasted the 900 and 1200 ticks: at once
+  CHECK(t.next(t0 + 1410ms) == t0 + 1500ms);  // then on the ticker's own beat
   CHECK(t.next(t0 + 1505ms) == t0 + 1800ms);
-  sidecar::PollTicker zero(0ms);                      // a zero interval never divides by zero
+  sidecar::PollTicker zero(0ms);  // a zero interval never divides by zero
   CHECK(zero.next(t0) >= t0);
 }
 

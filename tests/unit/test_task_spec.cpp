@@ -62,9 +62,8 @@ TEST_CASE("Name, image and the Go executor's environment order") {
   CHECK(s->name == "mesos-491f4d69-d3cd-5c35-8b89-71bfec60409e");
   CHECK(s->body["Image"] == "127.0.0.1:5000/web:1.2");
   const std::vector<std::string> want = {
-      "TASK_HOST=host-a",       "TASK_ID=task-1",           "FROM_PARAM=1",        "SIDECAR_SEEDS=a,b",
-      "MESOS_PORT_8080=31000",  "MESOS_HOSTNAME=host-a",    "SERVICE_NAME=web",    "ENVIRONMENT=prod",
-      "SERVICE_VERSION=1.2",
+      "TASK_HOST=host-a",      "TASK_ID=task-1",   "FROM_PARAM=1",     "SIDECAR_SEEDS=a,b",   "MESOS_PORT_8080=31000",
+      "MESOS_HOSTNAME=host-a", "SERVICE_NAME=web", "ENVIRONMENT=prod", "SERVICE_VERSION=1.2",
   };
   CHECK(s->body["Env"].get<std::vector<std::string>>() == want);
   CHECK(s->body["Labels"] == json({{"ServiceName", "web"}, {"Environment", "prod"}}));
@@ -123,7 +122,8 @@ TEST_CASE("Ports: protocol lists, exposed and published only when the port is se
   b->set_container_port(9090);
   auto s = build_container_spec(t, {});
   REQUIRE(s.ok());
-  CHECK(s->body["ExposedPorts"] == json({{"8080/tcp", json::object()}, {"8080/udp", json::object()}, {"9090/tcp", json::object()}}));
+  CHECK(s->body["ExposedPorts"] ==
+        json({{"8080/tcp", json::object()}, {"8080/udp", json::object()}, {"9090/tcp", json::object()}}));
   const auto& pb = s->body["HostConfig"]["PortBindings"];
   CHECK(pb.size() == 2);
   CHECK(pb["8080/udp"][0]["HostPort"] == "31000");
@@ -221,18 +221,31 @@ TEST_CASE("Ports past 65535 fail the translation naming the mapping") {
 TEST_CASE("The docker parameters users of other executors expect") {
   v1::TaskInfo t = base_task();
   SpecOptions o;  // a site that allows all of them
-  o.policy.allowed_docker_parameters.insert(o.policy.allowed_docker_parameters.end(), {"ulimit", "log-driver", "log-opt"});
+  o.policy.allowed_docker_parameters.insert(o.policy.allowed_docker_parameters.end(),
+                                            {"ulimit", "log-driver", "log-opt"});
   o.policy.allow_privileged = true;
   o.policy.allowed_devices = {"/dev/fuse"};
   o.policy.allowed_security_opts = {"no-new-privileges"};
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"user", "nobody"},          {"workdir", "/app"},          {"entrypoint", "/bin/run"},
-           {"hostname", "web-1"},       {"dns", "1.1.1.1"},           {"add-host", "db:10.0.0.9"},
-           {"ulimit", "nofile=1024:2048"}, {"ulimit", "nproc=64"},    {"shm-size", "64m"},
-           {"log-driver", "json-file"}, {"log-opt", "max-size=10m"},  {"privileged", "true"},
-           {"device", "/dev/fuse"},     {"memory-swap", "1g"},        {"pids-limit", "100"},
-           {"read-only", "true"},       {"tmpfs", "/run:size=64k"},   {"security-opt", "no-new-privileges"},
-           {"init", "true"},            {"frobnicate", "yes"}}) {
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"user", "nobody"},
+                                                                             {"workdir", "/app"},
+                                                                             {"entrypoint", "/bin/run"},
+                                                                             {"hostname", "web-1"},
+                                                                             {"dns", "1.1.1.1"},
+                                                                             {"add-host", "db:10.0.0.9"},
+                                                                             {"ulimit", "nofile=1024:2048"},
+                                                                             {"ulimit", "nproc=64"},
+                                                                             {"shm-size", "64m"},
+                                                                             {"log-driver", "json-file"},
+                                                                             {"log-opt", "max-size=10m"},
+                                                                             {"privileged", "true"},
+                                                                             {"device", "/dev/fuse"},
+                                                                             {"memory-swap", "1g"},
+                                                                             {"pids-limit", "100"},
+                                                                             {"read-only", "true"},
+                                                                             {"tmpfs", "/run:size=64k"},
+                                                                             {"security-opt", "no-new-privileges"},
+                                                                             {"init", "true"},
+                                                                             {"frobnicate", "yes"}}) {
     param(t, k, v);
   }
   auto s = build_container_spec(t, o);
@@ -250,7 +263,8 @@ TEST_CASE("The docker parameters users of other executors expect") {
   CHECK(h["ShmSize"] == 64LL << 20);
   CHECK(h["LogConfig"] == json({{"Type", "json-file"}, {"Config", {{"max-size", "10m"}}}}));
   CHECK(h["Privileged"] == true);
-  CHECK(h["Devices"][0] == json({{"PathOnHost", "/dev/fuse"}, {"PathInContainer", "/dev/fuse"}, {"CgroupPermissions", "rwm"}}));
+  CHECK(h["Devices"][0] ==
+        json({{"PathOnHost", "/dev/fuse"}, {"PathInContainer", "/dev/fuse"}, {"CgroupPermissions", "rwm"}}));
   CHECK(h["MemorySwap"] == 1LL << 30);
   CHECK(h["PidsLimit"] == 100);
   CHECK(h["ReadonlyRootfs"] == true);
@@ -262,10 +276,17 @@ TEST_CASE("The docker parameters users of other executors expect") {
 }
 
 TEST_CASE("Bad parameter values fail the translation with the parameter named") {
-  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"ulimit", "nofile"}, {"ulimit", "nofile=lots"}, {"shm-size", "big"}, {"shm-size", "64q"},
-           {"pids-limit", "many"}, {"privileged", "sure"}, {"log-opt", "novalue"}, {"memory-swap", "1t"},
-           {"device", ""}, {"label", "executor.ShellCommand=echo 'oops"}}) {
+  for (const auto& [k, v] :
+       std::vector<std::pair<std::string, std::string>>{{"ulimit", "nofile"},
+                                                        {"ulimit", "nofile=lots"},
+                                                        {"shm-size", "big"},
+                                                        {"shm-size", "64q"},
+                                                        {"pids-limit", "many"},
+                                                        {"privileged", "sure"},
+                                                        {"log-opt", "novalue"},
+                                                        {"memory-swap", "1t"},
+                                                        {"device", ""},
+                                                        {"label", "executor.ShellCommand=echo 'oops"}}) {
     v1::TaskInfo t = base_task();
     param(t, k, v);
     auto s = build_container_spec(t, {});
@@ -281,15 +302,16 @@ TEST_CASE("Site policy: what can widen the container's access is refused by defa
     const char* value;
     const char* allow_with;
   };
-  for (const Case& c : {Case{"privileged", "true", "policy.allow_privileged"}, Case{"privileged", "", "policy.allow_privileged"},
-                        Case{"device", "/dev/sda", "policy.allowed_devices"},
-                        Case{"security-opt", "seccomp=unconfined", "policy.allowed_security_opts"},
-                        Case{"security-opt", "apparmor=unconfined", "policy.allowed_security_opts"},
-                        Case{"ulimit", "memlock=-1:-1", "policy.allowed_docker_parameters"},
-                        Case{"log-driver", "syslog", "policy.allowed_docker_parameters"},
-                        Case{"log-opt", "syslog-address=udp://10.0.0.1:514", "policy.allowed_docker_parameters"},
-                        Case{"pids-limit", "0", "policy.allow_unlimited_pids"},
-                        Case{"pids-limit", "-1", "policy.allow_unlimited_pids"}}) {
+  for (const Case& c :
+       {Case{"privileged", "true", "policy.allow_privileged"}, Case{"privileged", "", "policy.allow_privileged"},
+        Case{"device", "/dev/sda", "policy.allowed_devices"},
+        Case{"security-opt", "seccomp=unconfined", "policy.allowed_security_opts"},
+        Case{"security-opt", "apparmor=unconfined", "policy.allowed_security_opts"},
+        Case{"ulimit", "memlock=-1:-1", "policy.allowed_docker_parameters"},
+        Case{"log-driver", "syslog", "policy.allowed_docker_parameters"},
+        Case{"log-opt", "syslog-address=udp://10.0.0.1:514", "policy.allowed_docker_parameters"},
+        Case{"pids-limit", "0", "policy.allow_unlimited_pids"},
+        Case{"pids-limit", "-1", "policy.allow_unlimited_pids"}}) {
     INFO(c.key << "=" << c.value);
     v1::TaskInfo t = base_task();
     param(t, c.key, c.value);
@@ -386,8 +408,8 @@ TEST_CASE("Site policy: what a site allows goes through, and only that") {
   param(user, "user", "nobody");
   auto u = build_container_spec(user, go_only);
   REQUIRE_FALSE(u.ok());
-  CHECK_THAT(u.error().message, Catch::Contains("docker parameter user=nobody") &&
-                                    Catch::Contains("policy.allowed_docker_parameters"));
+  CHECK_THAT(u.error().message,
+             Catch::Contains("docker parameter user=nobody") && Catch::Contains("policy.allowed_docker_parameters"));
 }
 
 TEST_CASE("An image that is not a reference fails the spec before anything else, control characters escaped") {
@@ -413,8 +435,8 @@ TEST_CASE("The executor's own labels win over the task's; its variables go in pl
   REQUIRE(s.ok());
   CHECK(s->body["Labels"]["sidecar-executor.executor-id"] == "exec-1");
   const auto done = docker::with_executor_env(*s, {"SIDECAR_SEEDS=a"}, {{"SECRET=vault://secret/x?key=k", "SECRET=v"}});
-  const std::vector<std::string> want = {"TASK_HOST=host-a", "FROM_PARAM=1", "SECRET=v", "SIDECAR_SEEDS=a",
-                                         "MESOS_HOSTNAME=host-a", "SERVICE_VERSION=1.2"};
+  const std::vector<std::string> want = {"TASK_HOST=host-a", "FROM_PARAM=1",          "SECRET=v",
+                                         "SIDECAR_SEEDS=a",  "MESOS_HOSTNAME=host-a", "SERVICE_VERSION=1.2"};
   CHECK(docker::container_env(done) == want);
   // The same as building with the extras from the start.
   SpecOptions direct = o;
@@ -468,10 +490,10 @@ TEST_CASE("Capabilities that reach past the container, and binds that say more t
 }
 
 TEST_CASE("Locked names: settings in any spelling, other variables as written") {
-  auto ok = settings::parse_config_text("policy:\n  locked: [executor_sidecar_url, Sidecar_Url, VAULT_ADDR]\n", "s.yaml");
+  auto ok =
+      settings::parse_config_text("policy:\n  locked: [executor_sidecar_url, Sidecar_Url, VAULT_ADDR]\n", "s.yaml");
   REQUIRE(ok);
-  CHECK(ok->policy.locked ==
-        std::vector<std::string>{"EXECUTOR_SIDECAR_URL", "EXECUTOR_SIDECAR_URL", "VAULT_ADDR"});
+  CHECK(ok->policy.locked == std::vector<std::string>{"EXECUTOR_SIDECAR_URL", "EXECUTOR_SIDECAR_URL", "VAULT_ADDR"});
   for (const char* bad : {"policy:\n  locked: [vault_addr]\n", "policy:\n  locked: [EXECUTOR_NO_SUCH]\n"}) {
     INFO(bad);
     CHECK_FALSE(settings::parse_config_text(bad, "s.yaml"));

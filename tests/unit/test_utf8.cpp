@@ -24,23 +24,26 @@ TEST_CASE("Well-formed sequences are recognised by their length") {
 
 TEST_CASE("Malformed sequences are length 0") {
   CHECK(seq("") == 0);
-  CHECK(seq("\x80") == 0);                  // stray continuation
-  CHECK(seq("\xC0\xAF") == 0);              // overlong '/'
-  CHECK(seq("\xC1\xBF") == 0);              // overlong
-  CHECK(seq("\xE0\x80\xAF") == 0);          // overlong 3-byte
-  CHECK(seq("\xF0\x80\x80\xAF") == 0);      // overlong 4-byte
-  CHECK(seq("\xED\xA0\x80") == 0);          // surrogate U+D800
-  CHECK(seq("\xF4\x90\x80\x80") == 0);      // past U+10FFFF
+  CHECK(seq("\x80") == 0);              // stray continuation
+  CHECK(seq("\xC0\xAF") == 0);          // overlong '/'
+  CHECK(seq("\xC1\xBF") == 0);          // overlong
+  CHECK(seq("\xE0\x80\xAF") == 0);      // overlong 3-byte
+  CHECK(seq("\xF0\x80\x80\xAF") == 0);  // overlong 4-byte
+  CHECK(seq("\xED\xA0\x80") == 0);      // surrogate U+D800
+  CHECK(seq("\xF4\x90\x80\x80") == 0);  // past U+10FFFF
   CHECK(seq("\xF5\x80\x80\x80") == 0);
-  CHECK(seq("\xE2\x82") == 0);              // cut short
-  CHECK(seq("\xE2\x28\xA1") == 0);          // bad continuation
+  CHECK(seq("\xE2\x82") == 0);      // cut short
+  CHECK(seq("\xE2\x28\xA1") == 0);  // bad continuation
   CHECK(seq("\xFF") == 0);
 }
 
 TEST_CASE("valid_utf8 replaces each bad byte and keeps good text as it is") {
   CHECK(util::valid_utf8("plain text") == "plain text");
   CHECK(util::valid_utf8("caf\xC3\xA9") == "caf\xC3\xA9");
-  CHECK(util::valid_utf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
+  CHECK(util::valid_utf8("a\xFF"
+                         "b") ==
+        "a\xEF\xBF\xBD"
+        "b");
   CHECK(util::valid_utf8("\xE2\x82") == "\xEF\xBF\xBD\xEF\xBF\xBD");
   CHECK(util::valid_utf8(std::string("nul\0byte", 8)) == std::string("nul\0byte", 8));
 }
@@ -53,7 +56,11 @@ TEST_CASE("valid_utf8 cuts on a character boundary and marks the cut") {
   CHECK(util::valid_utf8(std::string(100, 'x'), 10) == std::string(7, 'x') + "\xE2\x80\xA6");
   CHECK(util::valid_utf8("abcdef", 2).empty());  // no room even for the mark
   for (std::size_t max = 0; max < 20; ++max) {
-    const std::string r = util::valid_utf8("a\xFF\xC3\xA9" "bc\xE2\x82\xAC" "d", max);
+    const std::string r = util::valid_utf8(
+        "a\xFF\xC3\xA9"
+        "bc\xE2\x82\xAC"
+        "d",
+        max);
     INFO("max " << max);
     CHECK(r.size() <= max);
     CHECK(util::valid_utf8(r) == r);  // always well formed

@@ -21,9 +21,9 @@ using Event = v1::executor::Event;
 struct FakeAgent::Stream {
   Encoding encoding = Encoding::Protobuf;
   std::deque<std::string> out;  // RecordIO-framed bytes
-  bool closed = false;  // cut: no terminating chunk, the connection is closed
-  bool ended = false;   // ended: the terminating chunk is written, the connection stays open
-  bool held = false;    // nothing is written until released
+  bool closed = false;          // cut: no terminating chunk, the connection is closed
+  bool ended = false;           // ended: the terminating chunk is written, the connection stays open
+  bool held = false;            // nothing is written until released
 };
 
 namespace {
@@ -79,8 +79,8 @@ std::string FakeAgent::endpoint() const { return fmt::format("127.0.0.1:{}", por
 int FakeAgent::start(int port) {
   if (!options_.tls_cert_file.empty() && !options_.tls_key_file.empty()) {
     const char* client_ca = options_.tls_client_ca_file.empty() ? nullptr : options_.tls_client_ca_file.c_str();
-    auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str(),
-                                                    client_ca);
+    auto tls =
+        std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(), options_.tls_key_file.c_str(), client_ca);
     if (!tls->is_valid()) throw std::runtime_error("fake agent: cannot load the TLS certificate or key");
     server_ = std::move(tls);
   } else {
@@ -110,7 +110,8 @@ int FakeAgent::start(int port) {
   if (port == 0) {
     port_ = server_->bind_to_any_port("127.0.0.1");
   } else {
-    if (!server_->bind_to_port("127.0.0.1", port)) throw std::runtime_error(fmt::format("fake agent: cannot bind {}", port));
+    if (!server_->bind_to_port("127.0.0.1", port))
+      throw std::runtime_error(fmt::format("fake agent: cannot bind {}", port));
     port_ = port;
   }
   if (port_ <= 0) throw std::runtime_error("fake agent: cannot bind a port");
@@ -419,15 +420,18 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
   rec.call = call;
 
   if (!call.has_type()) return answer(400, "Failed to validate Executor::Call: Expecting 'type' to be present");
-  if (!call.has_executor_id()) return answer(400, "Failed to validate Executor::Call: Expecting 'executor_id' to be present");
-  if (!call.has_framework_id()) return answer(400, "Failed to validate Executor::Call: Expecting 'framework_id' to be present");
+  if (!call.has_executor_id())
+    return answer(400, "Failed to validate Executor::Call: Expecting 'executor_id' to be present");
+  if (!call.has_framework_id())
+    return answer(400, "Failed to validate Executor::Call: Expecting 'framework_id' to be present");
   if (call.type() == Call::UNKNOWN) return answer(501, "Received 'UNKNOWN' call");
   if (call.framework_id().value() != options_.framework_id) return answer(400, "Framework cannot be found");
   if (call.executor_id().value() != options_.executor_id) return answer(400, "Executor cannot be found");
 
   switch (call.type()) {
     case Call::SUBSCRIBE: {
-      if (!call.has_subscribe()) return answer(400, "Failed to validate Executor::Call: Expecting 'subscribe' to be present");
+      if (!call.has_subscribe())
+        return answer(400, "Failed to validate Executor::Call: Expecting 'subscribe' to be present");
       const auto stream_encoding = negotiate(accept);
       if (!stream_encoding) return answer(406, fmt::format("Expecting 'Accept' to allow {} or {}", kJson, kProtobuf));
       {
@@ -459,40 +463,41 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
           rec.status = 200;
           calls_.push_back(rec);
         } else {
-        stream_ = stream;
-        stream->held = hold_subscribed_;
-        Event subscribed;
-        subscribed.set_type(Event::SUBSCRIBED);
-        auto* s = subscribed.mutable_subscribed();
-        s->mutable_executor_info()->mutable_executor_id()->set_value(options_.executor_id);
-        s->mutable_framework_info()->set_user("root");
-        s->mutable_framework_info()->set_name("fake-framework");
-        s->mutable_framework_info()->mutable_id()->set_value(options_.framework_id);
-        if (options_.task_killing_state) {
-          s->mutable_framework_info()->add_capabilities()->set_type(v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
-        }
-        s->mutable_agent_info()->set_hostname(options_.hostname);
-        s->mutable_agent_info()->mutable_id()->set_value(options_.agent_id);
-        s->mutable_container_id()->set_value("fake-container-" + options_.executor_id);
-        enqueue_locked(subscribed);
-        // A re-subscription: every task sent to the executor that is still STAGING (no update of it
-        // recorded) and not listed in unacknowledged_tasks is taken for lost, before the listed updates
-        // are processed (asynchronously, in the agent).
-        if (ever_subscribed_) lose_unlisted_tasks_locked(call.subscribe(), rec.at);
-        ever_subscribed_ = true;
-        // The agent processes each listed update as a fresh UPDATE (and only those: an update the
-        // executor made after building this call is not among them).
-        for (const auto& u : call.subscribe().unacknowledged_updates()) {
-          process_update_locked(u.status(), rec.at, true);
-        }
-        if (options_.auto_ack) {
-          for (const auto& s2 : unacked_) ack_locked(s2);
-          unacked_.clear();
-        }
-        for (const auto& e : pending_events_) enqueue_locked(e);
-        pending_events_.clear();
-        rec.status = 200;
-        calls_.push_back(rec);
+          stream_ = stream;
+          stream->held = hold_subscribed_;
+          Event subscribed;
+          subscribed.set_type(Event::SUBSCRIBED);
+          auto* s = subscribed.mutable_subscribed();
+          s->mutable_executor_info()->mutable_executor_id()->set_value(options_.executor_id);
+          s->mutable_framework_info()->set_user("root");
+          s->mutable_framework_info()->set_name("fake-framework");
+          s->mutable_framework_info()->mutable_id()->set_value(options_.framework_id);
+          if (options_.task_killing_state) {
+            s->mutable_framework_info()->add_capabilities()->set_type(
+                v1::FrameworkInfo::Capability::TASK_KILLING_STATE);
+          }
+          s->mutable_agent_info()->set_hostname(options_.hostname);
+          s->mutable_agent_info()->mutable_id()->set_value(options_.agent_id);
+          s->mutable_container_id()->set_value("fake-container-" + options_.executor_id);
+          enqueue_locked(subscribed);
+          // A re-subscription: every task sent to the executor that is still STAGING (no update of it
+          // recorded) and not listed in unacknowledged_tasks is taken for lost, before the listed updates
+          // are processed (asynchronously, in the agent).
+          if (ever_subscribed_) lose_unlisted_tasks_locked(call.subscribe(), rec.at);
+          ever_subscribed_ = true;
+          // The agent processes each listed update as a fresh UPDATE (and only those: an update the
+          // executor made after building this call is not among them).
+          for (const auto& u : call.subscribe().unacknowledged_updates()) {
+            process_update_locked(u.status(), rec.at, true);
+          }
+          if (options_.auto_ack) {
+            for (const auto& s2 : unacked_) ack_locked(s2);
+            unacked_.clear();
+          }
+          for (const auto& e : pending_events_) enqueue_locked(e);
+          pending_events_.clear();
+          rec.status = 200;
+          calls_.push_back(rec);
         }
       }
       const auto heartbeat = options_.heartbeat_interval;
@@ -501,9 +506,8 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
             auto last_beat = std::chrono::steady_clock::now();
             while (true) {
               std::unique_lock lk(mu_);
-              cv_.wait_for(lk, std::chrono::milliseconds(20), [&] {
-                return stream->closed || stream->ended || (!stream->held && !stream->out.empty());
-              });
+              cv_.wait_for(lk, std::chrono::milliseconds(20),
+                           [&] { return stream->closed || stream->ended || (!stream->held && !stream->out.empty()); });
               if (stream->closed) return false;  // cut without the final chunk: a dropped connection
               if (stream->ended) {
                 std::deque<std::string> last;
@@ -579,12 +583,11 @@ void FakeAgent::handle(const std::string& method, const std::string& body, const
       return answer(202, "");
     }
     case Call::MESSAGE:
-      if (!call.has_message()) return answer(400, "Failed to validate Executor::Call: Expecting 'message' to be present");
+      if (!call.has_message())
+        return answer(400, "Failed to validate Executor::Call: Expecting 'message' to be present");
       return answer(202, "");
-    case Call::HEARTBEAT:
-      return answer(202, "");
-    default:
-      return answer(501, "Unsupported call");
+    case Call::HEARTBEAT: return answer(202, "");
+    default: return answer(501, "Unsupported call");
   }
 }
 

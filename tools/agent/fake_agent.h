@@ -24,7 +24,7 @@
 namespace httplib {
 class Server;
 struct Response;
-}
+}  // namespace httplib
 
 namespace fake {
 
@@ -35,7 +35,7 @@ struct AgentOptions {
   std::string executor_id = "exec-1";
   std::string agent_id = "agent-0001";
   std::string hostname = "fake-agent";
-  std::optional<std::string> auth_token;  // when set, calls must carry "Authorization: Bearer <token>"
+  std::optional<std::string> auth_token;            // when set, calls must carry "Authorization: Bearer <token>"
   std::chrono::milliseconds heartbeat_interval{0};  // 0: none
   bool auto_ack = true;
   bool task_killing_state = false;
@@ -51,8 +51,8 @@ struct RecordedCall {
   std::string content_type;
   std::string accept;
   std::optional<std::string> authorization;
-  int status = 0;          // what the agent answered
-  std::string error;       // the body of an error answer
+  int status = 0;     // what the agent answered
+  std::string error;  // the body of an error answer
   std::optional<v1::executor::Call> call;
   std::string raw_body;
 };
@@ -145,7 +145,7 @@ class FakeAgent {
   std::condition_variable cv_;
   std::shared_ptr<Stream> stream_;
   std::vector<std::shared_ptr<Stream>> ended_streams_;  // ended, their connections still open
-  std::vector<v1::executor::Event> pending_events_;  // queued while no stream is open
+  std::vector<v1::executor::Event> pending_events_;     // queued while no stream is open
   std::vector<RecordedCall> calls_;
   std::vector<ReceivedUpdate> updates_;
   std::vector<v1::TaskStatus> unacked_;

@@ -32,10 +32,10 @@ using namespace std::chrono_literals;
 
 // Exit codes.
 constexpr int kFinished = 0;
-constexpr int kFailed = 1;      // FAILED, ERROR, LOST, DROPPED…
+constexpr int kFailed = 1;  // FAILED, ERROR, LOST, DROPPED…
 constexpr int kUsage = 2;
 constexpr int kKilled = 3;
-constexpr int kNoOutcome = 4;   // the executor ended (or the time ran out) without a terminal update
+constexpr int kNoOutcome = 4;  // the executor ended (or the time ran out) without a terminal update
 
 std::atomic<int> g_interrupts{0};
 void on_sigint(int) { g_interrupts.fetch_add(1); }
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
   }
   std::stringstream text;
   text << f.rdbuf();
-  auto task = local_agent::parse_task_file(text.str(), task_path, util::uuid_to_string(util::random_uuid()).substr(0, 8));
+  auto task =
+      local_agent::parse_task_file(text.str(), task_path, util::uuid_to_string(util::random_uuid()).substr(0, 8));
   if (!task) {
     fmt::print(stderr, "local-agent: {}\n", task.error().message);
     return kUsage;
@@ -199,9 +200,7 @@ int main(int argc, char** argv) {
   ::sigaction(SIGTERM, &sa, nullptr);
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   fmt::print("local-agent: agent on {}, executor pid {}, sandbox {}\n", agent.endpoint(), pid, sandbox);
   if (!verbose) fmt::print("local-agent: executor log in {}\n", log_path);
   std::fflush(stdout);
@@ -270,11 +269,16 @@ int main(int argc, char** argv) {
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   fmt::print("local-agent: executor exited with {}\n", code);
   int result = kNoOutcome;
-  if (final_state == v1::TASK_FINISHED) result = kFinished;
-  else if (final_state == v1::TASK_KILLED) result = kKilled;
-  else if (final_state) result = kFailed;
-  if (result != kFinished && !verbose) fmt::print(stderr, "local-agent: end of the executor log:\n{}", tail_lines(log_path, 25));
-  fmt::print("local-agent: task {} ended {}\n", task_id, final_state ? v1::TaskState_Name(*final_state) : "without a terminal update");
+  if (final_state == v1::TASK_FINISHED)
+    result = kFinished;
+  else if (final_state == v1::TASK_KILLED)
+    result = kKilled;
+  else if (final_state)
+    result = kFailed;
+  if (result != kFinished && !verbose)
+    fmt::print(stderr, "local-agent: end of the executor log:\n{}", tail_lines(log_path, 25));
+  fmt::print("local-agent: task {} ended {}\n", task_id,
+             final_state ? v1::TaskState_Name(*final_state) : "without a terminal update");
   fmt::print("local-agent: the container's output: docker logs {}\n", docker::container_name(task_id));
   if (result == kFinished && !verbose) {
     ::unlink(log_path.c_str());

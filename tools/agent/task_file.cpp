@@ -108,10 +108,15 @@ util::Result<v1::TaskInfo> parse_task_file(const std::string& text, const std::s
     d->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
     if (doc["network"]) {
       const std::string n = scalar(source, doc["network"], "network");
-      if (n == "bridge") d->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
-      else if (n == "host") d->set_network(v1::ContainerInfo::DockerInfo::HOST);
-      else if (n == "none") d->set_network(v1::ContainerInfo::DockerInfo::NONE);
-      else throw Bad{fmt::format("{}: network must be bridge, host or none, not \"{}\"", where(source, doc["network"]), n)};
+      if (n == "bridge")
+        d->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
+      else if (n == "host")
+        d->set_network(v1::ContainerInfo::DockerInfo::HOST);
+      else if (n == "none")
+        d->set_network(v1::ContainerInfo::DockerInfo::NONE);
+      else
+        throw Bad{
+            fmt::format("{}: network must be bridge, host or none, not \"{}\"", where(source, doc["network"]), n)};
     }
     auto add_param = [&](const std::string& k, const std::string& v) {
       auto* p = d->add_parameters();
@@ -121,7 +126,8 @@ util::Result<v1::TaskInfo> parse_task_file(const std::string& text, const std::s
     if (doc["command"]) add_param("label", "executor.ShellCommand=" + scalar(source, doc["command"], "command"));
     if (doc["labels"]) {
       if (!doc["labels"].IsMap()) throw Bad{fmt::format("{}: labels must be a mapping", where(source, doc["labels"]))};
-      for (const auto& kv : doc["labels"]) add_param("label", kv.first.Scalar() + "=" + scalar(source, kv.second, kv.first.Scalar()));
+      for (const auto& kv : doc["labels"])
+        add_param("label", kv.first.Scalar() + "=" + scalar(source, kv.second, kv.first.Scalar()));
     }
     if (doc["parameters"]) {
       if (!doc["parameters"].IsSequence()) {
@@ -155,18 +161,22 @@ util::Result<v1::TaskInfo> parse_task_file(const std::string& text, const std::s
       }
     }
     if (doc["volumes"]) {
-      if (!doc["volumes"].IsSequence()) throw Bad{fmt::format("{}: volumes must be a list", where(source, doc["volumes"]))};
+      if (!doc["volumes"].IsSequence())
+        throw Bad{fmt::format("{}: volumes must be a list", where(source, doc["volumes"]))};
       for (const auto& v : doc["volumes"]) {
         check_keys(source, v, {"host", "container", "mode"}, "a volume");
-        if (!v["host"] || !v["container"]) throw Bad{fmt::format("{}: a volume needs host and container", where(source, v))};
+        if (!v["host"] || !v["container"])
+          throw Bad{fmt::format("{}: a volume needs host and container", where(source, v))};
         auto* vol = c->add_volumes();
         vol->set_host_path(scalar(source, v["host"], "host"));
         vol->set_container_path(scalar(source, v["container"], "container"));
         vol->set_mode(v1::Volume::RW);
         if (v["mode"]) {
           const std::string m = scalar(source, v["mode"], "mode");
-          if (m == "ro") vol->set_mode(v1::Volume::RO);
-          else if (m != "rw") throw Bad{fmt::format("{}: mode must be ro or rw, not \"{}\"", where(source, v["mode"]), m)};
+          if (m == "ro")
+            vol->set_mode(v1::Volume::RO);
+          else if (m != "rw")
+            throw Bad{fmt::format("{}: mode must be ro or rw, not \"{}\"", where(source, v["mode"]), m)};
         }
       }
     }
