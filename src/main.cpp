@@ -1,7 +1,6 @@
 // sidecar-executor: wiring only — settings → adapters → state machine → event loop.
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -18,25 +17,21 @@
 #include "mesos/agent_client.h"
 #include "mesos/agent_env.h"
 #include "mesos/agent_tls.h"
-#include "runtime/dispatcher.h"
-#include "runtime/event_loop.h"
-#include "runtime/proctitle.h"
-#include "runtime/signals.h"
+#include "shell/dispatcher.h"
+#include "shell/event_loop.h"
+#include "shell/own_process.h"
+#include "shell/proctitle.h"
+#include "shell/signals.h"
 #include "sidecar/watchdog.h"
 #include "util/env.h"
 #include "util/secrets.h"
+#include "vault/secrets_step.h"
 #include "vault/vault.h"
 #include "version.h"
 
 namespace {
 
 constexpr int kConfigError = 2;
-
-std::string os_hostname() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
 
 int config_error(const std::string& message) {
   fmt::print(stderr, "sidecar-executor: {}\n", message);
@@ -48,7 +43,7 @@ int config_error(const std::string& message) {
 int main(int argc, char** argv) {
   app::drop_library_variables();
   app::harden_process(false);  // before any secret is read; the site may relax it below
-  runtime::ProcessTitle::init(argc, argv);
+  shell::ProcessTitle::init(argc, argv);
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe or socket is an error value, never a death
 
   const app::CommandLine cl = app::parse_command_line(argc, argv);
@@ -60,11 +55,11 @@ int main(int argc, char** argv) {
     case app::CommandLine::Action::Run:
     case app::CommandLine::Action::PrintConfig: break;
   }
-  runtime::SignalWatcher::block();
+  shell::SignalWatcher::block();
 
   // The operator's site file, then the environment with the site's locks applied.
   const char* settings_file = std::getenv(settings::kConfigPathVar);
-  auto site = app::load_site(cl.config_path, settings_file ? settings_file : "", os_hostname());
+  auto site = app::load_site(cl.config_path, settings_file ? settings_file : "", util::hostname());
   if (!site) return config_error(site.error().message);
   if (site->file.policy.allow_core_dumps) app::harden_process(true);
   const settings::Settings& cfg = site->settings;
@@ -103,11 +98,11 @@ int main(int argc, char** argv) {
   }
   app::print_startup_dump(cfg);
 
-  executor::Machine machine(app::machine_config(cfg, *agent_env));
-  runtime::EventLoop loop;
+  executor::Machine machine(app::machine_config(cfg, *agent_env, util::process_env()));
+  shell::EventLoop loop;
   auto post = [&loop](executor::Event e) { loop.post(std::move(e)); };
   mesos::AgentClient agent(*agent_env, cfg.agent_encoding, cfg.max_record_size, post);
-  runtime::SignalWatcher signals([&loop](int signo) { loop.post(executor::ev::Signal{signo}); });
+  shell::SignalWatcher signals([&loop](int signo) { loop.post(executor::ev::Signal{signo}); });
 
   auto endpoint = docker::endpoint_from_env(util::process_env());
   if (!endpoint) {
@@ -116,33 +111,19 @@ int main(int argc, char** argv) {
   }
   docker::RuntimeOptions ro = app::runtime_options(cfg, *agent_env, site->file.policy);
   ro.endpoint = *endpoint;
-  if (cfg.seed_sidecar) {
-    ro.extra_env = [endpoint = agent_env->endpoint(), port = cfg.mesos_master_port, timeout = cfg.http_timeout] {
-      auto seeds = sidecar::fetch_seeds(endpoint, port, timeout);
-      if (!seeds) {
-        spdlog::error("{}", seeds.error().message);  // the Go executor's line, alone (executor_utils.go)
-        return std::vector<std::string>{};
-      }
-      spdlog::info("SIDECAR_SEEDS={}", *seeds);
-      return std::vector<std::string>{"SIDECAR_SEEDS=" + *seeds};
-    };
-  }
   // Vault: its credentials are read once and wiped from the environment, so that nothing the
   // executor starts (credential helpers) inherits them and /proc/<pid>/environ no longer holds them.
-  vault::Secrets secrets(
+  vault::Secrets vault(
       util::map_env(util::process_env_snapshot()), app::aws_options(cfg),
       [&loop](std::string message) { loop.post(executor::ev::CredentialsExpiring{std::move(message)}); });
-  secrets.restrict_paths(site->file.policy.vault_path_prefixes);
+  vault.restrict_paths(site->file.policy.vault_path_prefixes);
   for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) util::wipe_env(v);
-  ro.secrets = [&secrets](const std::vector<std::string>& env) -> util::Result<docker::SecretEnv> {
-    auto r = secrets.resolve(env);
-    if (!r) return r.error();
-    return docker::SecretEnv{std::move(r->replacements), std::move(r->extra)};
-  };
+  vault::SecretsStep secrets(vault, post);
   docker::Runtime containers(ro, post);
   spdlog::info("Docker endpoint {}", endpoint->describe());
-  sidecar::Adapter sidecar(app::watchdog_options(cfg), post);
-  runtime::Dispatcher dispatcher(machine, loop, agent, &containers, &sidecar);
+  sidecar::Adapter sidecar(app::watchdog_options(cfg, *agent_env), post);
+  shell::OwnProcess process;
+  shell::Dispatcher dispatcher({agent, loop, containers, secrets, sidecar, process});
 
   agent.start();
   executor::act::Exit ending;
@@ -160,9 +141,9 @@ int main(int argc, char** argv) {
   // queued (an update made just before) gets a short last chance.
   if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
-  secrets.cancel();  // a secret read in flight must not hold the exit (the runtime joins its thread)
+  secrets.shutdown();  // a secret read in flight is cut, not waited for
   containers.shutdown(ending.at_deadline);
-  secrets.cleanup();
+  vault.cleanup();
   agent.stop();
   spdlog::info("exiting with code {}", exit_code);
   return exit_code;

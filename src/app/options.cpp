@@ -31,8 +31,12 @@ constexpr const char* kWrapperNonceVar = "SIDECAR_EXECUTOR_WRAPPER_NONCE";
 constexpr const char* kIdFileVar = "SIDECAR_EXECUTOR_ID_FILE";
 }  // namespace
 
-executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent) {
+executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent,
+                                       const util::EnvLookup& env) {
   executor::MachineConfig mc;
+  mc.seed_sidecar = s.seed_sidecar;
+  const auto task_host = env("TASK_HOST");
+  mc.host = task_host && !task_host->empty() ? *task_host : util::hostname();
   mc.kill_grace = std::chrono::seconds(s.kill_task_timeout_s);
   mc.draining_duration = s.sidecar_draining_duration;
   mc.shutdown_grace = agent.shutdown_grace_period;
@@ -86,8 +90,10 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   return ro;
 }
 
-sidecar::WatchdogOptions watchdog_options(const settings::Settings& s) {
+sidecar::WatchdogOptions watchdog_options(const settings::Settings& s, const mesos::AgentEnv& agent) {
   sidecar::WatchdogOptions wo;
+  wo.agent_endpoint = agent.endpoint();
+  wo.master_port = s.mesos_master_port;
   wo.state_url = s.sidecar_url;
   wo.backoff = s.sidecar_backoff;
   wo.poll_interval = s.sidecar_poll_interval;

@@ -8,17 +8,20 @@
 #include "settings/policy.h"
 #include "settings/settings.h"
 #include "sidecar/watchdog.h"
+#include "util/env.h"
 #include "vault/vault.h"
 
 namespace app {
 
-executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent);
+// `env`: the executor's environment, for the TASK_HOST a task without its own falls back to.
+executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent,
+                                       const util::EnvLookup& env);
 
-// Everything but the endpoint and the callbacks (extra_env, secrets), which need live objects.
+// Everything but the endpoint.
 docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos::AgentEnv& agent,
                                        const settings::SitePolicy& policy);
 
-sidecar::WatchdogOptions watchdog_options(const settings::Settings& s);
+sidecar::WatchdogOptions watchdog_options(const settings::Settings& s, const mesos::AgentEnv& agent);
 
 vault::AwsOptions aws_options(const settings::Settings& s);
 

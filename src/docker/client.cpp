@@ -12,8 +12,6 @@
 namespace docker {
 namespace {
 
-thread_local int t_last_status = 0;
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
@@ -145,8 +143,6 @@ util::Result<Endpoint> endpoint_from_env(const util::EnvLookup& env) {
 
 Client::Client(Endpoint endpoint, std::chrono::milliseconds timeout) : http_(std::move(endpoint)), timeout_(timeout) {}
 
-int Client::last_status() { return t_last_status; }
-
 std::string Client::api_version() const {
   std::lock_guard<std::mutex> lock(mu_);
   return version_;
@@ -159,31 +155,27 @@ std::string Client::path(const std::string& p) const {
 
 util::Result<std::string> Client::container_path(const std::string& id, std::string_view rest) const {
   if (!is_container_ref(id)) {
-    t_last_status = 0;
     return util::make_error(
-        fmt::format("container \"{}\" is not a Docker container id or name: request refused", shown(id)));
+        fmt::format("container \"{}\" is not a Docker container id or name: request refused", shown(id)),
+        util::ErrorKind::Refused);
   }
   return path(fmt::format("/containers/{}{}", path_escape(id), rest));
 }
 
 util::Error Client::fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const {
   if (!res) {
-    t_last_status = 0;
-    return util::make_error(fmt::format("Docker {}: {}", http_.endpoint().describe(), res.error().message));
+    return util::make_error(fmt::format("Docker {}: {}", http_.endpoint().describe(), res.error().message),
+                            util::ErrorKind::Unreachable);
   }
-  t_last_status = res->status;
-  return util::make_error(
-      fmt::format("{} {}: HTTP {}: {}", req.method, req.path, res->status, daemon_message(res->body)));
+  return util::status_error(
+      fmt::format("{} {}: HTTP {}: {}", req.method, req.path, res->status, daemon_message(res->body)), res->status);
 }
 
 util::Result<HttpResponse> Client::call(HttpRequest req, std::initializer_list<int> ok) const {
   auto res = http_.send(req);
   if (res) {
     for (int s : ok) {
-      if (res->status == s) {
-        t_last_status = 0;
-        return res;
-      }
+      if (res->status == s) return res;
     }
   }
   return fail(req, res);
@@ -213,10 +205,7 @@ util::Result<std::string> Client::negotiate() {
 
 util::Result<bool> Client::image_present(const std::string& image) {
   auto segment = image_segment(image);
-  if (!segment) {
-    t_last_status = 0;
-    return segment.error();
-  }
+  if (!segment) return util::make_error(segment.error().message, util::ErrorKind::Refused);
   HttpRequest req{"GET", path(fmt::format("/images/{}/json", *segment)), {}, "", timeout_};
   auto res = http_.send(req);
   if (res && res->status == 200) return true;
@@ -267,8 +256,7 @@ util::Result<void> Client::pull(const ImageRef& ref, const std::string& auth_hea
   if (!res || res->status != 200) return fail(req, res);
   handle_line(trim(pending));
   if (!stream_error.empty()) {
-    t_last_status = 200;
-    return util::make_error(fmt::format("{} {}: {}", req.method, req.path, stream_error));
+    return util::make_error(fmt::format("{} {}: {}", req.method, req.path, stream_error), util::ErrorKind::Stream);
   }
   return {};
 }

@@ -85,10 +85,6 @@ class Client {
                           const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
   util::Result<void> remove(const std::string& id);
 
-  // HTTP status of the last failure on this thread (0: none or no HTTP answer), for callers that
-  // treat 404 or 409 differently.
-  static int last_status();
-
   const Endpoint& endpoint() const { return http_.endpoint(); }
 
  private:

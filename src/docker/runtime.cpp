@@ -31,9 +31,9 @@ void write_fd(int fd, std::string_view data) {
 }
 
 // Errors that another attempt will not fix.
-bool permanent_pull_error(const std::string& message, int status) {
-  if (status == 404) return true;
-  std::string m = message;
+bool permanent_pull_error(const util::Error& error) {
+  if (error.not_found()) return true;
+  std::string m = error.message;
   std::transform(m.begin(), m.end(), m.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const char* s : {"not found", "manifest unknown", "unauthorized", "denied", "invalid reference",
                         "no basic auth credentials", "repository name must"}) {
@@ -128,7 +128,7 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
       auto present = client_.image_present(image);
       if (!present) {
         last_error = present.error().message;
-        if (Client::last_status() == 0 || Client::last_status() >= 500) continue;
+        if (present.error().kind != util::ErrorKind::Status || present.error().status >= 500) continue;
         return present.error();
       }
       if (*present) {
@@ -151,126 +151,96 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
     }
     last_error = pulled.error().message;
     spdlog::warn("pull of {} failed: {}", image, last_error);
-    if (permanent_pull_error(last_error, Client::last_status())) break;
+    if (permanent_pull_error(pulled.error())) break;
   }
   return util::make_error(last_error);
 }
 
 void Runtime::pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force) {
-  // The task is checked (image reference, site policy, every parameter) and its container spec built
+  pull(executor::act::PullImage{image, force, task});
+}
+
+void Runtime::pull(const executor::act::PullImage& pull) {
+  // The task is checked (image reference, site policy, every parameter) and its container plan built
   // once, before Docker is asked anything.
-  auto spec = build_container_spec(task, opts_.spec);
+  auto spec = build_container_spec(pull.task, opts_.spec);
   if (!spec) {
     sink_(ev::StepFailed{LaunchStep::Pull, spec.error().message, true});
     return;
   }
-  for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", task.task_id().value(), w);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    spec_ = std::move(*spec);
-  }
-  spawn([this, image, force] {
+  for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", pull.task.task_id().value(), w);
+  executor::PlanPtr plan = std::make_shared<const Plan>(std::move(*spec), pull.task.task_id().value());
+  spawn([this, image = pull.image, force = pull.force, plan = std::move(plan)] {
     auto r = do_pull(image, force);
     if (r) {
-      sink_(ev::StepDone{LaunchStep::Pull, "", ""});
+      ev::StepDone done{LaunchStep::Pull, "", ""};
+      done.plan = plan;
+      sink_(std::move(done));
     } else {
       sink_(ev::StepFailed{LaunchStep::Pull, fmt::format("image {}: {}", image, r.error().message)});
     }
   });
 }
 
-void Runtime::resolve_secrets(const ::mesos::v1::TaskInfo&) {
-  if (!opts_.secrets) {
-    sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+void Runtime::create(const ::mesos::v1::TaskInfo& task) {
+  auto spec = build_container_spec(task, opts_.spec);
+  if (!spec) {
+    sink_(ev::StepFailed{LaunchStep::Create, spec.error().message, true});
     return;
   }
-  std::vector<std::string> env;  // the environment the container would get, to find the references in it
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (spec_) env = container_env(*spec_);
-  }
-  spawn([this, env = std::move(env)] {
-    auto resolved = opts_.secrets(env);
-    if (!resolved) {
-      sink_(ev::StepFailed{LaunchStep::Secrets, resolved.error().message});
-      return;
-    }
-    for (const auto& [ref, entry] : resolved->replacements) util::register_secret(entry.substr(entry.find('=') + 1));
-    for (const auto& kv : resolved->extra) util::register_secret(kv.substr(kv.find('=') + 1));
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      secret_env_ = std::move(*resolved);
-    }
-    sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
-  });
+  create(
+      executor::act::CreateContainer{std::make_shared<const Plan>(std::move(*spec), task.task_id().value()), {}, {}});
 }
 
-void Runtime::create(const ::mesos::v1::TaskInfo& task) {
-  std::optional<util::Error> invalid;
-  {
-    // Normally built by the pull step; a create on its own builds and checks it here.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!spec_) {
-      auto spec = build_container_spec(task, opts_.spec);
-      if (spec)
-        spec_ = std::move(*spec);
-      else
-        invalid = spec.error();
-    }
-  }
-  if (invalid) {
-    sink_(ev::StepFailed{LaunchStep::Create, invalid->message, true});
+void Runtime::create(const executor::act::CreateContainer& create) {
+  const auto* plan = dynamic_cast<const Plan*>(create.plan.get());
+  if (!plan) {
+    sink_(ev::StepFailed{LaunchStep::Create, "no container plan: the launch did not start with a pull"});
     return;
   }
-  spawn([this, task_id = task.task_id().value()] {
-    std::vector<std::string> extra;
-    if (opts_.extra_env) extra = opts_.extra_env();
-    std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
-    std::optional<ContainerSpec> spec;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      spec = *spec_;
-      for (const auto& [ref, value] : secret_env_.replacements) from_secrets[value] = ref;
-      for (const auto& kv : secret_env_.extra) {
-        extra.push_back(kv);
-        from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
-      }
-      if (spec) spec = with_executor_env(std::move(*spec), extra, secret_env_.replacements);
-    }
-    // The environment the container gets (startup dump): values only for the site's allow-list,
-    // Vault references instead of their values.
-    std::string dump = fmt::format("Docker environment of container {}:\n", spec->name);
-    for (const auto& s : container_env(*spec)) {
-      const std::string name = s.substr(0, s.find('='));
-      if (auto it = from_secrets.find(s); it != from_secrets.end()) {
-        dump += fmt::format("  {}\n", it->second);  // the reference, never the value
-      } else if (settings::name_listed(name, opts_.spec.policy.env_dump_values)) {
-        dump += fmt::format("  {}\n", s);
-      } else {
-        dump += fmt::format("  {}=[REDACTED]\n", name);
-      }
-    }
-    write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
-    if (auto n = ensure_negotiated(); !n) {
-      sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
-      return;
-    }
-    std::vector<std::string> warnings;
-    auto id = client_.create(spec->name, spec->body, &warnings);
-    if (!id) {
-      sink_(ev::StepFailed{LaunchStep::Create, id.error().message});
-      return;
-    }
-    for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      created_id_ = *id;
-      labels_ = spec->body.contains("Labels") ? spec->body["Labels"] : nlohmann::json::object();
-    }
-    spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec->name, task_id);
-    if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec->name);
-    sink_(ev::StepDone{LaunchStep::Create, *id, ""});
-  });
+  spawn(
+      [this, secrets = create.secrets, extra = create.extra_env, spec = plan->spec, task_id = plan->task_id]() mutable {
+        std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
+        for (const auto& [ref, value] : secrets.replacements) from_secrets[value] = ref;
+        for (const auto& kv : secrets.extra) {
+          extra.push_back(kv);
+          from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
+        }
+        spec = with_executor_env(std::move(spec), extra, secrets.replacements);
+        // The environment the container gets (startup dump): values only for the site's allow-list,
+        // Vault references instead of their values.
+        std::string dump = fmt::format("Docker environment of container {}:\n", spec.name);
+        for (const auto& s : container_env(spec)) {
+          const std::string name = s.substr(0, s.find('='));
+          if (auto it = from_secrets.find(s); it != from_secrets.end()) {
+            dump += fmt::format("  {}\n", it->second);  // the reference, never the value
+          } else if (settings::name_listed(name, opts_.spec.policy.env_dump_values)) {
+            dump += fmt::format("  {}\n", s);
+          } else {
+            dump += fmt::format("  {}=[REDACTED]\n", name);
+          }
+        }
+        write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
+        if (auto n = ensure_negotiated(); !n) {
+          sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
+          return;
+        }
+        std::vector<std::string> warnings;
+        auto id = client_.create(spec.name, spec.body, &warnings);
+        if (!id) {
+          sink_(ev::StepFailed{LaunchStep::Create, id.error().message});
+          return;
+        }
+        for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          created_id_ = *id;
+          labels_ = spec.body.contains("Labels") ? spec.body["Labels"] : nlohmann::json::object();
+        }
+        spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec.name, task_id);
+        if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec.name);
+        sink_(ev::StepDone{LaunchStep::Create, *id, ""});
+      });
 }
 
 void Runtime::start(const std::string& id) {
@@ -370,7 +340,7 @@ void Runtime::do_watch(const std::string& id) {
   while (true) {
     auto code = client_.wait(id, &cancel_);
     if (cancel_) return;
-    if (code || Client::last_status() == 404) break;
+    if (code || code.error().not_found()) break;
     spdlog::warn("waiting for container {}: {}; retrying", id.substr(0, 12), code.error().message);
     if (lost(code.error().message)) {
       sink_(ev::ContainerExited{
@@ -397,7 +367,7 @@ void Runtime::do_watch(const std::string& id) {
       if (st->exit_code && *st->exit_code != 0) out.stderr_tail = stderr_tail(id, st->tty);
       break;
     }
-    if (Client::last_status() == 404) {
+    if (st.error().not_found()) {
       out.error = "the container no longer exists";
       break;
     }
@@ -422,14 +392,14 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
     const auto ms = std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(grace).count());
     const int t = static_cast<int>(ms / 1000);
     spdlog::info("stopping container {}: stop signal, SIGKILL after {} ms", id.substr(0, 12), t * 1000LL);
-    if (auto r = client_.stop(id, t); !r && Client::last_status() != 404) {
+    if (auto r = client_.stop(id, t); !r && !r.error().not_found()) {
       spdlog::warn("stop of container {}: {}", id.substr(0, 12), r.error().message);
     }
     // Confirm: a container still running after its stop gets SIGKILL, and is checked again.
     for (int round = 0; round < 3; ++round) {
       auto st = client_.inspect(id);
       if (!st) {
-        if (Client::last_status() != 404) spdlog::warn("inspect after stop: {}", st.error().message);
+        if (!st.error().not_found()) spdlog::warn("inspect after stop: {}", st.error().message);
         return;
       }
       if (!st->running) return;
@@ -442,7 +412,7 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
 
 void Runtime::remove(const std::string& id) {
   spawn([this, id] {
-    if (auto r = client_.remove(id); !r && Client::last_status() != 404) {
+    if (auto r = client_.remove(id); !r && !r.error().not_found()) {
       spdlog::warn("remove of container {}: {}", id.substr(0, 12), r.error().message);
     } else {
       spdlog::info("removed container {}", id.substr(0, 12));

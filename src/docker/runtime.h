@@ -1,6 +1,6 @@
-// The container runtime of the executor over the Docker Engine API: runs each step the state
-// machine asks for on a thread of its own and reports the outcome as an event (StepDone,
-// StepFailed, ContainerExited). Exits are seen through a blocking /wait, never by polling.
+// The container runtime of the executor over the Docker Engine API (the Containers port): runs each
+// step the state machine asks for on a thread of its own and reports the outcome as an event
+// (StepDone, StepFailed, ContainerExited). Exits are seen through a blocking /wait, never by polling.
 #pragma once
 
 #include <atomic>
@@ -18,16 +18,18 @@
 #include "docker/image_ref.h"
 #include "docker/task_spec.h"
 #include "executor/events.h"
+#include "executor/ports.h"
 #include "logs/relay.h"
-#include "runtime/container_runtime.h"
 #include "util/env.h"
 
 namespace docker {
 
-// What the Secrets step gives the container (never logged).
-struct SecretEnv {
-  std::map<std::string, std::string> replacements;  // "NAME=vault://…" → "NAME=<value>"
-  std::vector<std::string> extra;                   // e.g. AWS keys
+// The plan of a launch as this adapter builds it: the checked create request of the task.
+struct Plan final : executor::ContainerPlan {
+  Plan(ContainerSpec s, std::string task) : spec(std::move(s)), task_id(std::move(task)) {}
+  std::vector<std::string> env() const override { return container_env(spec); }
+  ContainerSpec spec;
+  std::string task_id;
 };
 
 struct RuntimeOptions {
@@ -42,10 +44,6 @@ struct RuntimeOptions {
   std::chrono::milliseconds daemon_retry{60000};
   int stderr_tail_lines = 5;
   util::EnvLookup env;  // DOCKER_CONFIG, HOME for registry credentials
-  // Extra K=V variables for the container, asked for at create (SIDECAR_SEEDS).
-  std::function<std::vector<std::string>()> extra_env;
-  // The Secrets step: given the container's environment, what to replace and add (Vault).
-  std::function<util::Result<SecretEnv>(const std::vector<std::string>& env)> secrets;
   // The syslog relay (EXECUTOR_RELAY_SYSLOG): set to relay; `relay_labels` names the container labels
   // sent with each line (EXECUTOR_SEND_DOCKER_LABELS); `relay_for` > 0 stops it after that long.
   std::optional<logs::RelayOptions> relay;
@@ -62,15 +60,20 @@ struct RuntimeOptions {
 // moves: see refreshed_on_launch); empty when an image Docker has is used as it is. Safe to log.
 std::string refresh_reason(const ImageRef& ref, bool force_pull);
 
-class Runtime final : public runtime::ContainerRuntime {
+class Runtime final : public executor::port::Containers {
  public:
   using Sink = std::function<void(executor::Event)>;
   Runtime(RuntimeOptions opts, Sink sink);
   ~Runtime() override;
 
-  void pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force) override;
-  void resolve_secrets(const ::mesos::v1::TaskInfo& task) override;
-  void create(const ::mesos::v1::TaskInfo& task) override;
+  // Builds and checks the task's plan (a task error fails the step at once, before Docker is asked),
+  // then makes the image present; StepDone{Pull} carries the plan.
+  void pull(const executor::act::PullImage& pull) override;
+  // Creates the plan's container with the secrets and the executor's variables put in place.
+  void create(const executor::act::CreateContainer& create) override;
+  // The same steps for a task given directly (tests and tools): its plan is built here.
+  void pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force);
+  void create(const ::mesos::v1::TaskInfo& task);
   void start(const std::string& container_id) override;
   void watch(const std::string& container_id) override;
   void stop(const std::string& container_id, executor::Duration grace) override;
@@ -102,9 +105,7 @@ class Runtime final : public runtime::ContainerRuntime {
   void run_relay(const std::string& id);
   util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};
-  nlohmann::json labels_;              // the created container's labels
-  SecretEnv secret_env_;               // from the Secrets step, used at create
-  std::optional<ContainerSpec> spec_;  // built and checked once, at the start of the launch
+  nlohmann::json labels_;  // the created container's labels
   void write_container_id_file(const std::string& id, const std::string& name);
 };
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "executor/events.h"
 #include "mesos/v1/mesos.pb.h"
@@ -23,14 +24,23 @@ struct SendUpdate {  // the agent client adds uuid, timestamp, source, executor 
   std::string container_id;  // Docker container id, reported in container_status labels
   std::string ip_address;
 };
-struct PullImage {
+struct PullImage {  // check the task, build its container plan, make the image present
   std::string image;
   bool force = false;
+  ::mesos::v1::TaskInfo task{};
 };
-struct ResolveSecrets {};
-struct CreateContainer {};
+struct ResolveSecrets {  // find the Vault references in the container's environment and read them
+  std::vector<std::string> env;
+};
+struct FetchSeeds {};  // EXECUTOR_SEED_SIDECAR: the cluster's agents, for SIDECAR_SEEDS
+struct CreateContainer {
+  PlanPtr plan;
+  SecretEnv secrets{};
+  std::vector<std::string> extra_env{};  // the executor's variables for the container (seeds)
+};
 struct StartContainer {
   std::string container_id;
+  std::string image{};  // for the process title
 };
 struct WatchContainer {  // report the container's exit as ev::ContainerExited
   std::string container_id;
@@ -47,6 +57,7 @@ struct Drain {  // ask Sidecar to drain this container's service
 };
 struct StartWatchdog {
   std::string container_id;
+  std::string host{};  // the host Sidecar knows the task by (TASK_HOST)
 };
 struct StopWatchdog {};
 struct CopyFailureLogs {  // last LogsSince of output to the executor's stdout/stderr
@@ -71,9 +82,9 @@ struct Log {
 
 }  // namespace act
 
-using Action =
-    std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::CreateContainer, act::StartContainer,
-                 act::WatchContainer, act::StopContainer, act::RemoveContainer, act::Drain, act::StartWatchdog,
-                 act::StopWatchdog, act::CopyFailureLogs, act::StartTimer, act::CancelTimer, act::Exit, act::Log>;
+using Action = std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::FetchSeeds, act::CreateContainer,
+                            act::StartContainer, act::WatchContainer, act::StopContainer, act::RemoveContainer,
+                            act::Drain, act::StartWatchdog, act::StopWatchdog, act::CopyFailureLogs, act::StartTimer,
+                            act::CancelTimer, act::Exit, act::Log>;
 
 }  // namespace executor

@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "executor/launch.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace executor {
@@ -15,7 +16,8 @@ namespace executor {
 using Duration = std::chrono::nanoseconds;
 
 enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline };
-enum class LaunchStep : unsigned char { Pull, Secrets, Create, Start };
+// The launch, in order; Seeds only with EXECUTOR_SEED_SIDECAR.
+enum class LaunchStep : unsigned char { Pull, Secrets, Seeds, Create, Start };
 
 const char* to_string(TimerId t);
 const char* to_string(LaunchStep s);
@@ -78,11 +80,14 @@ struct AgentGone {  // no checkpointing, or the recovery timeout passed: the age
   std::string reason;
 };
 
-// --- from the container runtime ---
+// --- from the launch steps (container engine, Vault, Sidecar seeds) ---
 struct StepDone {
   LaunchStep step = LaunchStep::Pull;
-  std::string container_id;  // Create, Start
-  std::string ip_address;    // Start
+  std::string container_id;        // Create, Start
+  std::string ip_address;          // Start
+  PlanPtr plan{};                  // Pull: the create request, built and checked before Docker was asked
+  SecretEnv secrets{};             // Secrets
+  std::vector<std::string> env{};  // Seeds: variables for the container ("SIDECAR_SEEDS=…")
 };
 struct StepFailed {
   LaunchStep step = LaunchStep::Pull;

@@ -41,6 +41,7 @@ const char* to_string(LaunchStep s) {
   switch (s) {
     case LaunchStep::Pull: return "pull";
     case LaunchStep::Secrets: return "secrets";
+    case LaunchStep::Seeds: return "seeds";
     case LaunchStep::Create: return "create";
     case LaunchStep::Start: return "start";
   }
@@ -466,27 +467,56 @@ class Machine::Step {
     log(LogLevel::Info, fmt::format("Task ID {}", id));
     log(LogLevel::Info, fmt::format("Using image '{}'", docker.image()));
     update(id, v1::TASK_STARTING, std::nullopt, "");
-    out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image()});
+    out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image(), task});
     s_.phase = Phase::Launching;
     s_.step = LaunchStep::Pull;
     s_.step_in_flight = true;
   }
 
+  // The plan, the secrets and the seeds go to the engine together; the secrets leave the state then.
+  void create_container() {
+    s_.step = LaunchStep::Create;
+    out_.emplace_back(act::CreateContainer{s_.plan, std::move(s_.secrets), std::move(s_.extra_env)});
+    s_.secrets = SecretEnv{};
+    s_.extra_env.clear();
+  }
+
+  // The host Sidecar knows the task by: TASK_HOST of the task's environment (Singularity sets it),
+  // else the executor's (MachineConfig::host).
+  std::string task_host() const {
+    if (s_.task) {
+      for (const auto& v : s_.task->executor().command().environment().variables()) {
+        if (v.name() == "TASK_HOST" && !v.value().empty()) return v.value();
+      }
+    }
+    return cfg_.host;
+  }
+
   void advance_launch(const ev::StepDone& e) {
     switch (e.step) {
       case LaunchStep::Pull:
+        s_.plan = e.plan;
         s_.step = LaunchStep::Secrets;
-        out_.emplace_back(act::ResolveSecrets{});
+        out_.emplace_back(act::ResolveSecrets{s_.plan ? s_.plan->env() : std::vector<std::string>{}});
         return;
       case LaunchStep::Secrets:
-        s_.step = LaunchStep::Create;
-        out_.emplace_back(act::CreateContainer{});
+        s_.secrets = e.secrets;
+        if (cfg_.seed_sidecar) {
+          s_.step = LaunchStep::Seeds;
+          out_.emplace_back(act::FetchSeeds{});
+          return;
+        }
+        create_container();
+        return;
+      case LaunchStep::Seeds:
+        s_.extra_env = e.env;
+        create_container();
         return;
       case LaunchStep::Create:
         s_.container_id = e.container_id;
         s_.step = LaunchStep::Start;
         log(LogLevel::Info, fmt::format("Starting container with ID {}", e.container_id.substr(0, 12)));
-        out_.emplace_back(act::StartContainer{e.container_id});
+        out_.emplace_back(act::StartContainer{e.container_id, s_.task ? s_.task->container().docker().image() : ""});
         return;
       case LaunchStep::Start:
         s_.step_in_flight = false;
@@ -498,7 +528,7 @@ class Machine::Step {
         log(LogLevel::Info, "Launched Sidecar tasks... ready for Mesos instructions");
         update(s_.task_id, v1::TASK_RUNNING, std::nullopt, "");
         out_.emplace_back(act::WatchContainer{s_.container_id});
-        if (s_.watchdog_enabled) out_.emplace_back(act::StartWatchdog{s_.container_id});
+        if (s_.watchdog_enabled) out_.emplace_back(act::StartWatchdog{s_.container_id, task_host()});
         return;
     }
   }
@@ -620,7 +650,7 @@ class Machine::Step {
     if (cause != KillCause::AgentGone && cause != KillCause::StopSignal) send_killing_once();
 
     if (s_.phase == Phase::Launching) {
-      if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets) {
+      if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets || s_.step == LaunchStep::Seeds) {
         // Nothing exists yet: report at once; the pull's late result is ignored.
         s_.step_in_flight = false;
         s_.phase = Phase::Killing;

@@ -2,6 +2,7 @@
 // randomness. One event loop thread owns it; adapters run the actions and post results back.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "executor/actions.h"
@@ -15,6 +16,10 @@ struct MachineConfig {
   Duration draining_duration = std::chrono::seconds(10);  // EXECUTOR_SIDECAR_DRAINING_DURATION
   Duration shutdown_grace = std::chrono::seconds(5);      // MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD
   Duration terminal_ack_timeout = std::chrono::seconds(5);
+  bool seed_sidecar = false;  // EXECUTOR_SEED_SIDECAR: a Seeds step before create
+  // The host Sidecar knows the task by when its environment has no TASK_HOST: the executor's
+  // TASK_HOST, else this machine's hostname.
+  std::string host = "localhost";
 };
 
 class Machine {

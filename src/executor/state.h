@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "executor/events.h"
+#include "executor/launch.h"
 #include "mesos/v1/mesos.pb.h"
 
 namespace executor {
@@ -45,6 +47,10 @@ struct State {
   std::string container_id;
   std::string ip_address;
   bool watchdog_enabled = false;
+  // The launch's data, from the step that made it to the create that uses it.
+  PlanPtr plan;
+  SecretEnv secrets;  // never logged
+  std::vector<std::string> extra_env;
 
   // TaskInfo.kill_policy.grace_period: the grace of every kill whose cause carries none of its own.
   std::optional<Duration> task_kill_grace;

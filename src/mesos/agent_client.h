@@ -14,6 +14,7 @@
 
 #include "executor/actions.h"
 #include "executor/events.h"
+#include "executor/ports.h"
 #include "mesos/agent_env.h"
 #include "mesos/codec.h"
 #include "mesos/ledger.h"
@@ -26,18 +27,18 @@ class Client;
 
 namespace mesos {
 
-class AgentClient {
+class AgentClient final : public executor::port::Agent {
  public:
   using Sink = std::function<void(executor::Event)>;
 
   AgentClient(AgentEnv env, Encoding encoding, std::size_t max_record_size, Sink sink);
-  ~AgentClient();
+  ~AgentClient() override;
   AgentClient(const AgentClient&) = delete;
   AgentClient& operator=(const AgentClient&) = delete;
 
   void start();
   // Records the update in the ledger and queues it; returns at once.
-  void send_update(const executor::act::SendUpdate& u);
+  void send_update(const executor::act::SendUpdate& u) override;
   // Before an exit: waits up to `max` for the agent to take every update still queued or in flight
   // (while connected; a disconnected client has nobody to give them to).
   void flush(std::chrono::milliseconds max);

@@ -375,6 +375,22 @@ void Adapter::drain(const std::string& container_id) {
   drains_.emplace_back([this, id = container_id.substr(0, 12)] { do_drain(id); });
 }
 
+void Adapter::fetch_seeds() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutdown_) return;
+  drains_.emplace_back([this] {
+    executor::ev::StepDone done{executor::LaunchStep::Seeds, "", ""};
+    auto seeds = sidecar::fetch_seeds(opts_.agent_endpoint, opts_.master_port, opts_.http_timeout, &shutdown_cancel_);
+    if (seeds) {
+      spdlog::info("SIDECAR_SEEDS={}", *seeds);
+      done.env.push_back("SIDECAR_SEEDS=" + *seeds);
+    } else {
+      spdlog::error("{}", seeds.error().message);  // the Go executor's line, alone (executor_utils.go)
+    }
+    sink_(std::move(done));
+  });
+}
+
 void Adapter::do_drain(std::string id12) {
   auto url = split_url(opts_.state_url);
   if (!url) {

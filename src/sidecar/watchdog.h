@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "executor/events.h"
+#include "executor/ports.h"
 #include "util/cancel.h"
 #include "util/result.h"
 
@@ -32,6 +33,9 @@ struct WatchdogOptions {
   Duration retry_delay = std::chrono::seconds(3);              // EXECUTOR_SIDECAR_RETRY_DELAY
   int max_fails = 3;                                           // EXECUTOR_SIDECAR_MAX_FAILS
   bool health_updates = true;                                  // EXECUTOR_SIDECAR_HEALTH_UPDATES
+  // EXECUTOR_SEED_SIDECAR's Seeds step: where the agent answers (host:port) and the master's port.
+  std::string agent_endpoint;
+  int master_port = 5050;  // EXECUTOR_MESOS_MASTER_PORT
 };
 
 // "http://host:7777/state.json" → {"http://host:7777", "/state.json"}. A URL holding a control
@@ -134,22 +138,25 @@ class PollTicker {
   long long last_tick_ = 0;  // ticks taken since the origin
 };
 
-class Adapter {
+class Adapter final : public executor::port::Sidecar {
  public:
   using Sink = std::function<void(executor::Event)>;
   // `fetch`: how the state document is read (default: GET EXECUTOR_SIDECAR_URL).
   Adapter(WatchdogOptions opts, Sink sink, StateFetcher fetch = nullptr);
-  ~Adapter();
+  ~Adapter() override;
   Adapter(const Adapter&) = delete;
   Adapter& operator=(const Adapter&) = delete;
 
   // Starts polling for the container (its first 12 characters are Sidecar's service id) on the host
   // Sidecar knows the task by (TASK_HOST).
-  void start_watchdog(const std::string& container_id, const std::string& task_host);
+  void start_watchdog(const std::string& container_id, const std::string& task_host) override;
   // Returns at once; a check in flight is cut short.
-  void stop_watchdog();
+  void stop_watchdog() override;
   // POST /api/services/<id12>/drain on a thread of its own, retried until 202.
-  void drain(const std::string& container_id);
+  void drain(const std::string& container_id) override;
+  // The Seeds step on a thread of its own: StepDone{Seeds} with SIDECAR_SEEDS, or with nothing when the
+  // seeds cannot be read (logged; the Go executor starts the container without them).
+  void fetch_seeds() override;
   // Stops everything: requests in flight are cut, pauses end, and the threads are joined, so this
   // returns promptly whatever Sidecar does (each request also has the HTTP timeout as its total).
   void shutdown();
@@ -171,7 +178,7 @@ class Adapter {
   util::CancelFlag watchdog_cancel_;  // set by stop_watchdog() and shutdown(): cuts the poll in flight
   util::CancelFlag shutdown_cancel_;  // set by shutdown(): cuts a drain in flight
   std::thread watchdog_;
-  std::vector<std::thread> drains_;
+  std::vector<std::thread> drains_;  // drains and the seeds fetch
 };
 
 // EXECUTOR_SEED_SIDECAR: the agent's master (http://<agent>/state → master_hostname), then its agents

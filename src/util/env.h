@@ -17,6 +17,9 @@ EnvLookup process_env();
 // Reads from a fixed map (tests, the local agent).
 EnvLookup map_env(std::map<std::string, std::string> vars);
 
+// This machine's hostname; "localhost" when it cannot be read.
+std::string hostname();
+
 // Every variable of the process environment, sorted by name.
 std::map<std::string, std::string> process_env_snapshot();
 

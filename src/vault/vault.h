@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "executor/launch.h"
 #include "util/cancel.h"
 #include "util/env.h"
 #include "util/result.h"
@@ -164,11 +165,8 @@ util::Result<Duration> renew_token(Client& client, const std::string& token, lon
 long aws_parent_token_ttl_s(Duration role_ttl, std::optional<Duration> executor_aws_ttl);
 
 // What the Secrets step gives the container: replacements for "NAME=vault://…" entries and extra
-// variables (AWS keys).
-struct SecretEnv {
-  std::map<std::string, std::string> replacements;  // "NAME=vault://…" → "NAME=<value>"
-  std::vector<std::string> extra;                   // "AWS_ACCESS_KEY_ID=…"
-};
+// variables (AWS keys). The core's type: it travels in StepDone and CreateContainer.
+using SecretEnv = executor::SecretEnv;
 
 struct AwsOptions {
   std::string role;                            // EXECUTOR_AWS_ROLE

@@ -171,11 +171,11 @@ TEST_CASE("'%', '?', '#' and '../' images are refused, and fed to the client sta
     if (k.refused_by_client) {
       REQUIRE_FALSE(r);
       CHECK_THAT(r.error().message, Catch::Contains("path segment: request refused"));
-      CHECK(docker::Client::last_status() == 0);
+      CHECK(r.error().kind == util::ErrorKind::Refused);
     } else if (r) {
       CHECK_FALSE(*r);  // 404: no such image
     } else {
-      CHECK(docker::Client::last_status() == 400);
+      CHECK(r.error().is_status(400));
       CHECK_THAT(r.error().message, Catch::Contains("HTTP 400"));
     }
   }

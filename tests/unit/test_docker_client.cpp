@@ -94,7 +94,7 @@ TEST_CASE("Errors carry the endpoint, the status and the daemon's message") {
   docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
   auto id = c.create("mesos-x", {{"Image", "bb"}});
   REQUIRE_FALSE(id);
-  CHECK(docker::Client::last_status() == 409);
+  CHECK(id.error().is_status(409));
   CHECK_THAT(id.error().message, Catch::Contains("POST /containers/create?name=mesos-x"));
   CHECK_THAT(id.error().message, Catch::Contains("HTTP 409"));
   CHECK_THAT(id.error().message, Catch::Contains("already in use"));
@@ -102,7 +102,8 @@ TEST_CASE("Errors carry the endpoint, the status and the daemon's message") {
   docker::Client gone(docker::Endpoint::unix_socket("/tmp/sidecar-executor-none.sock"), 500ms);
   auto st = gone.inspect("abc");
   REQUIRE_FALSE(st);
-  CHECK(docker::Client::last_status() == 0);
+  CHECK(st.error().kind == util::ErrorKind::Unreachable);
+  CHECK(st.error().status == 0);
   CHECK_THAT(st.error().message, Catch::Contains("unix:///tmp/sidecar-executor-none.sock"));
 }
 
@@ -155,7 +156,7 @@ TEST_CASE("A pull error inside a 200 progress stream is a failure; a clean strea
     docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
     auto r = c.pull(docker::parse_image_ref("reg:5000/a:1"), "X", nullptr);
     REQUIRE_FALSE(r);
-    CHECK(docker::Client::last_status() == 500);
+    CHECK(r.error().is_status(500));
     CHECK_THAT(r.error().message, Catch::Contains("unauthorized: authentication required"));
   }
 }
@@ -302,7 +303,7 @@ TEST_CASE("Image names are percent-escaped on the image route; '/' ':' '@' stay"
       REQUIRE_FALSE(r);
       CHECK_THAT(r.error().message, Catch::Contains("path segment: request refused"));
       CHECK_THAT(r.error().message, !Catch::Contains("connect to"));
-      CHECK(docker::Client::last_status() == 0);
+      CHECK(r.error().kind == util::ErrorKind::Refused);
     }
   }
 }

@@ -10,10 +10,11 @@
 #include <mutex>
 
 #include "executor/events.h"
+#include "executor/ports.h"
 
-namespace runtime {
+namespace shell {
 
-class EventLoop {
+class EventLoop final : public executor::port::Timers {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -21,8 +22,8 @@ class EventLoop {
   void post(executor::Event e);
 
   // Loop thread only (called from action dispatch).
-  void start_timer(executor::TimerId id, executor::Duration after);
-  void cancel_timer(executor::TimerId id);
+  void start_timer(executor::TimerId id, executor::Duration after) override;
+  void cancel_timer(executor::TimerId id) override;
 
   // Delivers events and due timers to `handle` until it returns false.
   void run(const std::function<bool(const executor::Event&)>& handle);
@@ -34,4 +35,4 @@ class EventLoop {
   std::map<executor::TimerId, Clock::time_point> timers_;
 };
 
-}  // namespace runtime
+}  // namespace shell

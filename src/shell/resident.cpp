@@ -1,4 +1,4 @@
-#include "runtime/resident.h"
+#include "shell/resident.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace runtime {
+namespace shell {
 
 namespace {
 
@@ -64,4 +64,4 @@ std::size_t release_startup_pages() {
   return released;
 }
 
-}  // namespace runtime
+}  // namespace shell

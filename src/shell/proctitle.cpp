@@ -1,9 +1,9 @@
 // argv rewriting.
-#include "runtime/proctitle.h"
+#include "shell/proctitle.h"
 
 #include <cstring>
 
-namespace runtime {
+namespace shell {
 namespace {
 char* g_start = nullptr;
 std::size_t g_size = 0;
@@ -31,4 +31,4 @@ void ProcessTitle::set(const std::string& title) {
   std::memset(g_start + n, 0, g_size - n + 1);  // the terminating NUL of the last argument is ours too
 }
 
-}  // namespace runtime
+}  // namespace shell

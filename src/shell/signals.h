@@ -6,7 +6,7 @@
 #include <functional>
 #include <thread>
 
-namespace runtime {
+namespace shell {
 
 class SignalWatcher {
  public:
@@ -22,4 +22,4 @@ class SignalWatcher {
   std::thread thread_;
 };
 
-}  // namespace runtime
+}  // namespace shell

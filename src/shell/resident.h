@@ -10,9 +10,9 @@
 
 #include <cstddef>
 
-namespace runtime {
+namespace shell {
 
 // Returns the bytes of mappings released (0 when there was nothing to do or /proc is unreadable).
 std::size_t release_startup_pages();
 
-}  // namespace runtime
+}  // namespace shell

@@ -5,7 +5,7 @@
 
 #include <string>
 
-namespace runtime {
+namespace shell {
 
 class ProcessTitle {
  public:
@@ -16,4 +16,4 @@ class ProcessTitle {
   static std::size_t capacity();
 };
 
-}  // namespace runtime
+}  // namespace shell

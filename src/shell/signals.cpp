@@ -1,13 +1,13 @@
 // Signal watcher: sigwaitinfo on a dedicated thread, with no timeout (an idle executor sleeps); the
 // destructor wakes it with SIGUSR2, which is blocked and waited for only for that purpose.
-#include "runtime/signals.h"
+#include "shell/signals.h"
 
 #include <pthread.h>
 
 #include <csignal>
 #include <ctime>
 
-namespace runtime {
+namespace shell {
 namespace {
 sigset_t watched() {
   sigset_t set;
@@ -46,4 +46,4 @@ SignalWatcher::~SignalWatcher() {
   }
 }
 
-}  // namespace runtime
+}  // namespace shell

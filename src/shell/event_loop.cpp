@@ -1,9 +1,9 @@
 // Event queue and timers.
-#include "runtime/event_loop.h"
+#include "shell/event_loop.h"
 
 #include <algorithm>
 
-namespace runtime {
+namespace shell {
 
 void EventLoop::post(executor::Event e) {
   {
@@ -52,4 +52,4 @@ void EventLoop::run(const std::function<bool(const executor::Event&)>& handle) {
   }
 }
 
-}  // namespace runtime
+}  // namespace shell

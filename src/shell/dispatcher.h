@@ -1,0 +1,23 @@
+// Runs the state machine's actions against the ports (src/executor/ports.h), one by one, on the
+// event loop's thread. Knows no adapter: each action goes to one port with the data it carries.
+#pragma once
+
+#include <optional>
+
+#include "executor/actions.h"
+#include "executor/ports.h"
+
+namespace shell {
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(executor::port::Ports ports) : ports_(ports) {}
+
+  // nullopt: keep going; a value: the executor exits.
+  std::optional<executor::act::Exit> run(const executor::Action& action);
+
+ private:
+  executor::port::Ports ports_;
+};
+
+}  // namespace shell
