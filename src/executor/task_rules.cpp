@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "settings/settings.h"
+#include "util/values.h"
 
 namespace executor {
 
@@ -76,7 +76,7 @@ std::optional<std::string> docker_label(const v1::TaskInfo& task, const std::str
 bool sidecar_discover(const v1::TaskInfo& task) {
   auto value = docker_label(task, "SidecarDiscover");
   if (!value) return true;
-  auto b = settings::parse_go_bool(*value);
+  auto b = util::parse_go_bool(*value);
   return !b.ok() || *b;
 }
 

@@ -8,8 +8,8 @@
 #include <charconv>
 #include <variant>
 
-#include "settings/settings.h"
 #include "util/http_safe.h"
+#include "util/values.h"
 
 namespace mesos {
 namespace {
@@ -316,17 +316,17 @@ util::Result<AgentEnv> load_agent_env(const util::EnvLookup& env) {
   auto flag = [&](const char* name, bool& field) -> util::Result<void> {
     auto v = env(name);
     if (!v || v->empty()) return {};
-    auto b = settings::parse_go_bool(*v);
+    auto b = util::parse_go_bool(*v);
     if (!b) return make_error(fmt::format("{}=\"{}\": {}", name, *v, b.error().message));
     field = *b;
     return {};
   };
   if (auto r = flag("MESOS_CHECKPOINT", out.checkpoint); !r) return r.error();
 
-  auto duration = [&](const char* name, settings::Duration& field) -> util::Result<void> {
+  auto duration = [&](const char* name, util::Duration& field) -> util::Result<void> {
     auto v = env(name);
     if (!v || v->empty()) return {};
-    auto d = settings::parse_mesos_duration(*v);
+    auto d = util::parse_mesos_duration(*v);
     if (!d) return make_error(fmt::format("{}: {}", name, d.error().message));
     field = *d;
     return {};

@@ -5,9 +5,9 @@
 #include <optional>
 #include <string>
 
-#include "settings/duration.h"
 #include "util/env.h"
 #include "util/result.h"
+#include "util/values.h"
 
 namespace mesos {
 
@@ -56,9 +56,9 @@ struct AgentEnv {
   std::string directory;  // MESOS_DIRECTORY
   std::string sandbox;    // MESOS_SANDBOX, defaults to the directory
   bool checkpoint = false;
-  settings::Duration recovery_timeout = std::chrono::minutes(15);
-  settings::Duration subscription_backoff_max = std::chrono::seconds(2);
-  settings::Duration shutdown_grace_period = std::chrono::seconds(5);
+  util::Duration recovery_timeout = std::chrono::minutes(15);
+  util::Duration subscription_backoff_max = std::chrono::seconds(2);
+  util::Duration shutdown_grace_period = std::chrono::seconds(5);
   std::optional<std::string> auth_token;  // never logged, never passed on
   AgentTls tls;
 

@@ -8,13 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "mesos/encoding.h"
 #include "mesos/v1/executor/executor.pb.h"
-#include "settings/settings.h"
 #include "util/result.h"
 
 namespace mesos {
-
-using Encoding = settings::AgentEncoding;
 
 const char* media_type(Encoding e);
 

@@ -241,12 +241,6 @@ std::vector<SettingSpec> build_specs() {
 
 }  // namespace
 
-Result<bool> parse_go_bool(std::string_view t) {
-  if (t == "1" || t == "t" || t == "T" || t == "TRUE" || t == "true" || t == "True") return true;
-  if (t == "0" || t == "f" || t == "F" || t == "FALSE" || t == "false" || t == "False") return false;
-  return make_error("not a boolean (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)");
-}
-
 const std::vector<SettingSpec>& setting_specs() {
   static const std::vector<SettingSpec> specs = build_specs();
   return specs;

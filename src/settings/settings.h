@@ -10,13 +10,21 @@
 #include <utility>
 #include <vector>
 
-#include "settings/duration.h"
+#include "mesos/encoding.h"
 #include "util/env.h"
 #include "util/result.h"
+#include "util/values.h"
 
 namespace settings {
 
-enum class AgentEncoding : unsigned char { Protobuf, Json };
+// The value syntaxes, under the names settings code has always used.
+using util::Duration;
+using util::format_go_duration;
+using util::parse_go_bool;
+using util::parse_go_duration;
+using util::parse_mesos_duration;
+
+using AgentEncoding = mesos::Encoding;  // the protocol's
 
 struct Settings {
   // The Go executor's settings, same names (EXECUTOR_ + the CamelCase words split) and defaults.
@@ -88,8 +96,5 @@ std::string unprefixed_name(const SettingSpec& spec);
 
 // Effective values, NAME=value in table order (for --print-config and the startup dump).
 std::vector<std::pair<std::string, std::string>> describe(const Settings& s);
-
-// Go's strconv.ParseBool.
-util::Result<bool> parse_go_bool(std::string_view text);
 
 }  // namespace settings

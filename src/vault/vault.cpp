@@ -15,11 +15,10 @@
 #include <limits>
 #include <sstream>
 
-#include "settings/duration.h"
-#include "settings/settings.h"
 #include "util/http_deadline.h"
 #include "util/http_safe.h"
 #include "util/secrets.h"
+#include "util/values.h"
 
 namespace vault {
 
@@ -166,7 +165,7 @@ util::Result<Config> config_from_env(const util::EnvLookup& env) {
   c.client_cert = getenv_or(env, "VAULT_CLIENT_CERT");
   c.client_key = getenv_or(env, "VAULT_CLIENT_KEY");
   if (auto v = getenv_or(env, "VAULT_SKIP_VERIFY"); !v.empty()) {
-    auto b = settings::parse_go_bool(v);
+    auto b = util::parse_go_bool(v);
     if (!b) return util::make_error(fmt::format("VAULT_SKIP_VERIFY=\"{}\": not a boolean", v));
     c.skip_verify = *b;
   }
@@ -186,7 +185,7 @@ util::Result<Config> config_from_env(const util::EnvLookup& env) {
     if (*end == '\0' && secs > 0) {
       c.client_timeout = std::chrono::seconds(secs);
     } else {
-      auto d = settings::parse_go_duration(v);
+      auto d = util::parse_go_duration(v);
       if (!d || d->count() <= 0) return util::make_error(fmt::format("VAULT_CLIENT_TIMEOUT=\"{}\": not a duration", v));
       c.client_timeout = *d;
     }
@@ -757,7 +756,7 @@ util::Result<std::string> Secrets::aws_parent_token() {
   // Go reads EXECUTOR_AWS_TTL for the parent token (vault/vault.go:111-116, parsed by time.ParseDuration).
   std::optional<Duration> go_ttl;
   if (auto v = env_("EXECUTOR_AWS_TTL"); v && !v->empty()) {
-    auto d = settings::parse_go_duration(*v);
+    auto d = util::parse_go_duration(*v);
     if (!d || d->count() < std::chrono::nanoseconds(std::chrono::seconds(1)).count()) {
       return util::make_error(fmt::format("EXECUTOR_AWS_TTL=\"{}\": not a duration of a second or more (e.g. \"8h\")",
                                           util::escape_control_chars(*v)));

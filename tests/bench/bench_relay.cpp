@@ -2,20 +2,16 @@
 // prints N lines (default 1,000,000) as fast as it can; the real executor relays them to a UDP
 // receiver on 127.0.0.1. Prints lines/s (first to last datagram), lines lost, and the executor's
 // peak RSS (VmHWM); writes the figures as JSON to the path given by BENCH_JSON (if set).
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "../udp_receiver.h"
 #include "executor_harness.h"
 #include "task_builder.h"
 
@@ -36,32 +32,10 @@ long status_kib(pid_t pid, const char* field) {
 
 TEST_CASE("relay throughput and executor RSS during a burst") {
   const long lines = std::getenv("BENCH_LINES") ? std::atol(std::getenv("BENCH_LINES")) : 1000000;
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  const int big = 512 << 20;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  std::atomic<long> received{0};
-  std::atomic<bool> stop{false};
-  std::chrono::steady_clock::time_point first{}, last{};
-  std::thread rx([&] {
-    char buf[70000];
-    while (!stop) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) != 1) continue;
-      if (::recv(fd, buf, sizeof buf, 0) <= 0) continue;
-      const auto now = std::chrono::steady_clock::now();
-      if (received++ == 0) first = now;
-      last = now;
-    }
-  });
+  testing_support::UdpReceiver rx(testing_support::UdpReceiver::Keep::count, 512 << 20);
 
   testing_support::Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"},
-                              {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", ntohs(a.sin_port))},
+                              {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", rx.port())},
                               {"EXECUTOR_SIDECAR_BACKOFF", "1h"}});
   const pid_t pid = h.exe->pid();
   const long rss_before = status_kib(pid, "VmRSS:");
@@ -90,20 +64,20 @@ TEST_CASE("relay throughput and executor RSS during a burst") {
     std::this_thread::sleep_for(20ms);
   }
   std::this_thread::sleep_for(300ms);
-  stop = true;
-  rx.join();
-  ::close(fd);
-  const double secs = std::chrono::duration<double>(last - first).count();
-  const double rate = secs > 0 ? static_cast<double>(received.load()) / secs : 0;
+  // The relay's first datagram is its start marker ("sidecar-executor starting log pump for ..."), as
+  // the Go executor's; only the container's lines count.
+  const long received = static_cast<long>(rx.count()) - 1;
+  const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
+  const double rate = secs > 0 ? static_cast<double>(received) / secs : 0;
   const std::string report = fmt::format(
       "{{\"lines\": {}, \"received\": {}, \"lost\": {}, \"seconds\": {:.3f}, \"lines_per_second\": {:.0f}, "
       "\"executor_rss_before_kib\": {}, \"executor_peak_rss_kib\": {}, \"executor_cpu_ms\": {}}}",
-      lines, received.load(), lines - received.load(), secs, rate, rss_before, hwm, cpu_ms);
+      lines, received, lines - received, secs, rate, rss_before, hwm, cpu_ms);
   fmt::print("relay benchmark: {}\n", report);
   if (const char* out = std::getenv("BENCH_JSON")) std::ofstream(out) << report << "\n";
   std::istringstream log(h.exe->output());
   for (std::string l; std::getline(log, l);) {
     if (l.find("log relay") != std::string::npos) fmt::print("executor: {}\n", l);
   }
-  CHECK(received.load() == lines);
+  CHECK(received == lines);
 }

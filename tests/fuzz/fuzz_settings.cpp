@@ -8,7 +8,6 @@
 
 #include "mesos/agent_env.h"
 #include "settings/config_file.h"
-#include "settings/duration.h"
 #include "settings/settings.h"
 #include "util/env.h"
 

@@ -17,6 +17,7 @@
 
 #include "docker/image_ref.h"
 #include "docker_daemon.h"
+#include "executor_env.h"
 #include "fake_agent.h"
 #include "process.h"
 
@@ -33,27 +34,14 @@ struct Harness {
                    fake::AgentOptions agent_options = {}, std::vector<std::string> extra_args = {})
       : daemon(DockerDaemon::shared()), agent(std::move(agent_options)) {
     agent.start();
-    std::map<std::string, std::string> env = {
-        {"MESOS_FRAMEWORK_ID", "fw-0001"},
-        {"MESOS_EXECUTOR_ID", "exec-1"},
-        {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-        {"MESOS_CHECKPOINT", checkpoint ? "1" : "0"},
-        {"MESOS_DIRECTORY", "/tmp"},
-        {"MESOS_SANDBOX", "/tmp"},
-        {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "10secs"},
-        {"DOCKER_HOST", daemon.host()},
-        {"HOME", "/nonexistent"},
-        {"PATH", "/usr/bin:/bin"},
-        {"EXECUTOR_KILL_TASK_TIMEOUT", "2"},
-        {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "3s"},
-        // No Sidecar here: no drain wait before a kill (the Sidecar tests cover draining).
-        {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
-    };
-    if (checkpoint) {
-      env["MESOS_RECOVERY_TIMEOUT"] = "20secs";
-      env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "200ms";
-    }
-    for (auto& [k, v] : extra) env[k] = v;
+    std::map<std::string, std::string> env = ExecutorEnv(agent.endpoint())
+                                                 .checkpoint(checkpoint)
+                                                 .shutdown_grace("10secs")
+                                                 .docker(daemon.host())
+                                                 .set("EXECUTOR_KILL_TASK_TIMEOUT", "2")
+                                                 .set("EXECUTOR_TERMINAL_ACK_TIMEOUT", "3s")
+                                                 .set(extra)
+                                                 .map();
     std::vector<std::string> argv{testing_support::executor_binary(), kPadding};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     // A token file is used only in a folder the site lists: the tests that give one play the operator.

@@ -60,6 +60,17 @@ std::optional<long> duration_seconds(const json& v) {
   if (t.empty() || t.find_first_not_of("0123456789") != std::string::npos || t.size() > 12) return std::nullopt;
   return std::stol(t) * unit;
 }
+// A renewal's increment in seconds (none given: 0); nullopt, with Vault's 400 in status and out, when
+// it does not parse.
+std::optional<long> increment_or_400(const json& in, int& status, std::string& out) {
+  const auto inc = duration_seconds(in.value("increment", json(0)));
+  if (!inc) {
+    status = 400;
+    out = err("Field validation failed: error converting input " + in.at("increment").dump() +
+              " for field \"increment\"");
+  }
+  return inc;
+}
 std::string envelope(json data, const std::string& lease_id = "", long lease = 0) {
   return json{{"request_id", "r-1"},     {"lease_id", lease_id},    {"renewable", !lease_id.empty()},
               {"lease_duration", lease}, {"data", std::move(data)}, {"wrap_info", nullptr},
@@ -291,12 +302,8 @@ void FakeVault::handle(const std::string& method, const std::string& path, const
       out = err("lease not found");
       return;
     }
-    const auto parsed = duration_seconds(in.value("increment", json(0)));
-    if (!parsed) {
-      status = 400;
-      out = err("Field validation failed: error converting input for field \"increment\"");
-      return;
-    }
+    const auto parsed = increment_or_400(in, status, out);
+    if (!parsed) return;
     const long inc = *parsed;
     renewals_.push_back({lease, inc});
     status = 200;
@@ -389,12 +396,8 @@ void FakeVault::renew(const std::string& endpoint, const std::string& target, co
     out = err("lease is not renewable");
     return;
   }
-  const auto inc = duration_seconds(in.value("increment", json(0)));
-  if (!inc) {
-    status = 400;
-    out = err("Field validation failed: error converting input " + in["increment"].dump() + " for field \"increment\"");
-    return;
-  }
+  const auto inc = increment_or_400(in, status, out);
+  if (!inc) return;
   // renew-self takes the token from the header (a body `token` is overwritten, not unrecognized).
   json warnings = ignored_fields_warning(in, {"increment", "token"});
   const auto now = Clock::now();

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "executor_env.h"
 #include "fake_agent.h"
 #include "process.h"
 
@@ -24,21 +25,10 @@ namespace {
 
 std::map<std::string, std::string> executor_env(const FakeAgent& agent, const AgentOptions& o,
                                                 const std::string& encoding, bool checkpoint) {
-  std::map<std::string, std::string> env = {
-      {"MESOS_FRAMEWORK_ID", o.framework_id},
-      {"MESOS_EXECUTOR_ID", o.executor_id},
-      {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-      {"MESOS_CHECKPOINT", checkpoint ? "1" : "0"},
-      {"MESOS_DIRECTORY", "/tmp"},
-      {"MESOS_SANDBOX", "/tmp"},
-      {"EXECUTOR_AGENT_ENCODING", encoding},
-      {"PATH", "/usr/bin:/bin"},
-  };
-  if (checkpoint) {
-    env["MESOS_RECOVERY_TIMEOUT"] = "20secs";
-    env["MESOS_SUBSCRIPTION_BACKOFF_MAX"] = "200ms";
-  }
-  return env;
+  return testing_support::ExecutorEnv(agent.endpoint(), o.framework_id, o.executor_id)
+      .checkpoint(checkpoint)
+      .set("EXECUTOR_AGENT_ENCODING", encoding)
+      .map();
 }
 
 v1::TaskInfo task_without_docker(const std::string& id) {

@@ -12,13 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "../test_pki.h"
 #include "docker/image_ref.h"
 #include "docker_daemon.h"
+#include "executor_env.h"
 #include "executor_harness.h"
 #include "fake_agent.h"
 #include "process.h"
 #include "task_builder.h"
-#include "util/subprocess.h"
 
 using namespace std::chrono_literals;
 using fake::AgentOptions;
@@ -236,43 +237,24 @@ TEST_CASE("A terminating executor's re-SUBSCRIBE gets SHUTDOWN instead of SUBSCR
 
 namespace {
 
-void run_ok(const std::vector<std::string>& argv) {
-  auto r = util::run_program(argv, "", 60s);
-  REQUIRE(r);
-  INFO(r->out << r->err);
-  REQUIRE(r->exit_code == 0);
-}
-
 // A CA, the agent's certificate for 127.0.0.1 (IP SAN) signed by it, the executor's client certificate
 // signed by it, and an unrelated CA.
-struct Pki {
-  Pki() : dir(testing_support::make_temp_dir("sce-agent-tls.")) {
-    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=agent-ca",
-            "-keyout", dir + "/ca-key.pem", "-out", dir + "/ca.pem"});
-    sign("agent", "subjectAltName=IP:127.0.0.1");
-    sign("executor", "extendedKeyUsage=clientAuth");
-    run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-ca",
-            "-keyout", dir + "/other-key.pem", "-out", dir + "/other.pem"});
+struct Pki : testing_support::TestPki {
+  Pki() : TestPki("sce-agent-tls.") {
+    ca("ca", "agent-ca");
+    sign("agent", "ca", "agent", "subjectAltName=IP:127.0.0.1");
+    sign("executor", "ca", "executor", "extendedKeyUsage=clientAuth");
+    ca("other", "other-ca");
   }
-  ~Pki() { testing_support::remove_tree(dir); }
-  void sign(const std::string& name, const std::string& ext) {
-    run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout",
-            dir + "/" + name + "-key.pem", "-out", dir + "/" + name + ".csr"});
-    run_ok({"sh", "-c",
-            "printf '%s\\n' '" + ext + "' > " + dir + "/" + name + ".ext && openssl x509 -req -in " + dir + "/" + name +
-                ".csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " + dir +
-                "/" + name + ".ext -out " + dir + "/" + name + ".pem"});
-  }
-  std::map<std::string, std::string> executor_env(const std::string& ca) const {
+  std::map<std::string, std::string> executor_env(const std::string& ca_file) const {
     return {{"LIBPROCESS_SSL_ENABLED", "true"},
             {"LIBPROCESS_SSL_CERT_FILE", dir + "/executor.pem"},
             {"LIBPROCESS_SSL_KEY_FILE", dir + "/executor-key.pem"},
-            {"LIBPROCESS_SSL_CA_FILE", ca},
+            {"LIBPROCESS_SSL_CA_FILE", ca_file},
             {"LIBPROCESS_SSL_VERIFY_SERVER_CERT", "true"},
             {"LIBPROCESS_SSL_HOSTNAME_VALIDATION_SCHEME", "openssl"},
             {"LIBPROCESS_SSL_VERIFY_IPADD", "true"}};
   }
-  std::string dir;
 };
 
 }  // namespace
@@ -297,15 +279,10 @@ TEST_CASE("The agent path over TLS: an agent certificate from another CA is refu
   o.tls_key_file = pki.dir + "/agent-key.pem";
   FakeAgent agent(o);
   agent.start();
-  auto env = pki.executor_env(pki.dir + "/other.pem");
-  env.insert({{"MESOS_FRAMEWORK_ID", "fw-0001"},
-              {"MESOS_EXECUTOR_ID", "exec-1"},
-              {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-              {"MESOS_CHECKPOINT", "0"},
-              {"MESOS_DIRECTORY", "/tmp"},
-              {"MESOS_SANDBOX", "/tmp"},
-              {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"},
-              {"PATH", "/usr/bin:/bin"}});
+  const auto env = testing_support::ExecutorEnv(agent.endpoint())
+                       .shutdown_grace("5secs")
+                       .set(pki.executor_env(pki.dir + "/other.pem"))
+                       .map();
   testing_support::Process exe({testing_support::executor_binary()}, env);
   const auto code = exe.wait(15s);
   INFO(exe.output());

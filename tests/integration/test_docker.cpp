@@ -12,12 +12,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <ctime>
-#include <deque>
 #include <fstream>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -25,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "../event_log.h"
 #include "docker/client.h"
 #include "docker/runtime.h"
 #include "docker/task_spec.h"
@@ -33,33 +31,11 @@
 
 using namespace std::chrono_literals;
 using testing_support::DockerDaemon;
+using testing_support::EventLog;
 using testing_support::TaskBuilder;
 namespace ev = executor::ev;
 
 namespace {
-
-// Events from the runtime, as the event loop would get them.
-class EventLog {
- public:
-  void push(executor::Event e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(std::move(e));
-    cv_.notify_all();
-  }
-  // The next event, within `timeout`.
-  std::optional<executor::Event> next(std::chrono::milliseconds timeout = 60s) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !events_.empty(); })) return std::nullopt;
-    auto e = std::move(events_.front());
-    events_.pop_front();
-    return e;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<executor::Event> events_;
-};
 
 template <typename T>
 T expect(EventLog& log, std::chrono::milliseconds timeout = 60s) {
@@ -180,7 +156,7 @@ TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-dr
   auto opts = options(d);
   opts.spec.force_cpu_limit = true;
   opts.spec.force_memory_limit = true;
-  docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Runtime rt(opts, log.sink());
   TaskBuilder task("translate-1", image);
   task.env("TASK_HOST", "agent-7.example.com")
       .env("FROM_TASK", "one two")
@@ -246,7 +222,7 @@ TEST_CASE("Exit detection by /wait, exit code and the stderr tail") {
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
   EventLog log;
-  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Runtime rt(options(d), log.sink());
   const std::string id =
       launch(rt, log,
              TaskBuilder("exit-3", image)
@@ -274,7 +250,7 @@ TEST_CASE("A container that ignores SIGTERM is SIGKILLed after the grace period 
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
   EventLog log;
-  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Runtime rt(options(d), log.sink());
   // PID 1 without a TERM handler ignores SIGTERM.
   const std::string id = launch(rt, log, TaskBuilder("stubborn", image).shell("sleep 600"));
   rt.watch(id);
@@ -293,7 +269,7 @@ TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 
   auto& d = DockerDaemon::shared();
   const std::string image = d.image("test/bb:1");
   EventLog log;
-  docker::Runtime rt(options(d), [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Runtime rt(options(d), log.sink());
   docker::Client c(docker::Endpoint::unix_socket(d.socket()));
 
   // Docker's log drivers shape what the daemon gives back: json-file (the default) stores lines as
@@ -373,7 +349,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     EventLog log;
     auto opts = options(d);
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
-    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    docker::Runtime rt(opts, log.sink());
     rt.pull(TaskBuilder("p1", remote), remote, false);
     expect<ev::StepDone>(log);
     docker::Client c(docker::Endpoint::unix_socket(d.socket()));
@@ -388,7 +364,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     auto opts = options(d);
     opts.pull_backoff = 3s;
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "wrong-pw")}});
-    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    docker::Runtime rt(opts, log.sink());
     rt.pull(TaskBuilder("p2", remote), remote, false);
     const auto failed = expect<ev::StepFailed>(log, 2500ms);  // a retry would have waited 3 s
     CHECK_THAT(failed.message, Catch::Contains("unauthorized"));
@@ -400,7 +376,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     auto opts = options(d);
     opts.pull_backoff = 3s;
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
-    docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+    docker::Runtime rt(opts, log.sink());
     const std::string absent = registry.address() + "/team/nope:1";
     rt.pull(TaskBuilder("p3", absent), absent, false);
     const auto failed = expect<ev::StepFailed>(log, 2500ms);
@@ -433,7 +409,7 @@ Launch run_task(DockerDaemon& d, const std::string& docker_config, const mesos::
   auto opts = options(d);
   opts.pull_attempts = 1;
   opts.env = util::map_env({{"DOCKER_CONFIG", docker_config}, {"HOME", "/nonexistent"}});
-  docker::Runtime rt(opts, [&](executor::Event e) { log.push(std::move(e)); });
+  docker::Runtime rt(opts, log.sink());
   Launch out;
   rt.pull(task, task.container().docker().image(), task.container().docker().force_pull_image());
   auto pulled = log.next(60s);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "docker_daemon.h"
+#include "executor_env.h"
 #include "executor_harness.h"
 #include "fake_agent.h"
 #include "process.h"
@@ -100,19 +101,10 @@ TEST_CASE("The executor's log lines go to stdout in logrus's text format, with G
   FakeAgent agent(o);
   agent.start();
   const std::string err_file = testing_support::make_temp_dir("sce-dropin.") + "/stderr";
-  std::map<std::string, std::string> env = {
-      {"MESOS_FRAMEWORK_ID", "fw-0001"},
-      {"MESOS_EXECUTOR_ID", "exec-1"},
-      {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-      {"MESOS_CHECKPOINT", "0"},
-      {"MESOS_DIRECTORY", "/tmp"},
-      {"MESOS_SANDBOX", "/tmp"},
-      {"MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", "5secs"},
-      {"DOCKER_HOST", DockerDaemon::shared().host()},
-      {"HOME", "/nonexistent"},
-      {"PATH", "/usr/bin:/bin"},
-      {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"},
-  };
+  const auto env = testing_support::ExecutorEnv(agent.endpoint())
+                       .shutdown_grace("5secs")
+                       .docker(DockerDaemon::shared().host())
+                       .map();
   // stderr goes to a file: what Process captures is stdout alone.
   Process exe({"/bin/sh", "-c", "exec \"$0\" 2>\"$1\"", testing_support::executor_binary(), err_file}, env);
   REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));

@@ -18,10 +18,10 @@
 #include <regex>
 #include <thread>
 
+#include "../udp_receiver.h"
 #include "executor_harness.h"
 #include "logs/relay.h"
 #include "task_builder.h"
-#include "udp_receiver.h"
 
 using namespace std::chrono_literals;
 using fake::FakeAgent;

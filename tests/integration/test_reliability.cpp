@@ -15,12 +15,12 @@
 #include <set>
 #include <sstream>
 
+#include "../udp_receiver.h"
 #include "executor_harness.h"
 #include "fake_sidecar.h"
 #include "fake_vault.h"
 #include "mesos/recordio.h"
 #include "task_builder.h"
-#include "udp_receiver.h"
 #include "util/base64.h"
 #include "util/uuid.h"
 

@@ -5,38 +5,21 @@
 #include <chrono>
 #include <thread>
 
+#include "../test_pki.h"
 #include "docker/http_conn.h"
 #include "docker_daemon.h"
 #include "process.h"
-#include "util/subprocess.h"
 #include "vault/vault.h"
 
 using namespace std::chrono_literals;
 
-namespace {
-
-void run_ok(const std::vector<std::string>& argv) {
-  auto r = util::run_program(argv, "", 60s);
-  REQUIRE(r);
-  INFO(r->out << r->err);
-  REQUIRE(r->exit_code == 0);
-}
-
-}  // namespace
-
 TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca.pem") {
-  const std::string dir = testing_support::make_temp_dir("sce-tls.");
   // A CA, a server certificate for 127.0.0.1 signed by it, and an unrelated CA.
-  run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-ca", "-keyout",
-          dir + "/ca-key.pem", "-out", dir + "/ca.pem"});
-  run_ok({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-          dir + "/server-key.pem", "-out", dir + "/server.csr"});
-  run_ok({"sh", "-c",
-          "printf 'subjectAltName=IP:127.0.0.1\\n' > " + dir + "/ext.cnf && openssl x509 -req -in " + dir +
-              "/server.csr -CA " + dir + "/ca.pem -CAkey " + dir + "/ca-key.pem -CAcreateserial -days 1 -extfile " +
-              dir + "/ext.cnf -out " + dir + "/server.pem"});
-  run_ok({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-ca", "-keyout",
-          dir + "/other-key.pem", "-out", dir + "/other.pem"});
+  testing_support::TestPki pki("sce-tls.");
+  pki.ca("ca", "test-ca");
+  pki.sign("server", "ca", "127.0.0.1", "subjectAltName=IP:127.0.0.1");
+  pki.ca("other", "other-ca");
+  const std::string& dir = pki.dir;
 
   const int port = testing_support::free_tcp_port();
   testing_support::Process server(
@@ -106,5 +89,4 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   auto no_ca = missing.send({"GET", "/", {}, "", 2000ms});
   REQUIRE_FALSE(no_ca);
   CHECK_THAT(no_ca.error().message, Catch::Contains("missing.pem"));
-  testing_support::remove_tree(dir);
 }

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "executor_env.h"
 #include "executor_harness.h"
 #include "task_builder.h"
 
@@ -122,16 +123,8 @@ struct Install {
 // The environment the agent gives the wrapper, for a task in `sandbox` (an empty path: variable unset).
 std::map<std::string, std::string> wrapper_env(const FakeAgent& agent, const std::string& sandbox,
                                                const std::string& executor_path, const std::string& custom_env) {
-  std::map<std::string, std::string> env = {{"MESOS_FRAMEWORK_ID", "fw-0001"},
-                                            {"MESOS_EXECUTOR_ID", "exec-1"},
-                                            {"MESOS_AGENT_ENDPOINT", agent.endpoint()},
-                                            {"MESOS_CHECKPOINT", "0"},
-                                            {"MESOS_DIRECTORY", sandbox},
-                                            {"MESOS_SANDBOX", sandbox},
-                                            {"DOCKER_HOST", DockerDaemon::shared().host()},
-                                            {"HOME", "/nonexistent"},
-                                            {"PATH", "/usr/bin:/bin"},
-                                            {"EXECUTOR_SIDECAR_DRAINING_DURATION", "0s"}};
+  auto env =
+      testing_support::ExecutorEnv(agent.endpoint()).sandbox(sandbox).docker(DockerDaemon::shared().host()).map();
   if (!executor_path.empty()) env["SIDECAR_EXECUTOR_PATH"] = executor_path;
   if (!custom_env.empty()) env["SIDECAR_EXECUTOR_CUSTOM_ENV_PATH"] = custom_env;
   return env;
@@ -343,6 +336,66 @@ struct Wrapped {
   std::unique_ptr<Process> sh;
 };
 
+// The setting of a security case: the wrapper installed in a fresh folder, a fresh sandbox, scratch
+// folders made on demand (all removed at the end), and the wrapper started in the sandbox as the agent
+// starts it.
+struct WrapperCase {
+  WrapperCase() : sandbox(scratch("sce-sandbox.")) {}
+  ~WrapperCase() {
+    w.reset();
+    for (const auto& dir : scratch_) testing_support::remove_tree(dir);
+  }
+  WrapperCase(const WrapperCase&) = delete;
+  WrapperCase& operator=(const WrapperCase&) = delete;
+
+  // A fresh folder, removed at the end.
+  std::string scratch(const std::string& prefix) {
+    scratch_.push_back(testing_support::make_temp_dir(prefix));
+    return scratch_.back();
+  }
+  // The shell `how` names for starting the wrapper: "by its path" (none: the kernel runs its #!),
+  // "/bin/sh", or "bash as sh" (bash through a link named sh).
+  std::string shell_for(const std::string& how) {
+    if (how == "/bin/sh") return "/bin/sh";
+    if (how != "bash as sh") return "";
+    const std::string link = scratch("sce-shells.") + "/sh";
+    REQUIRE(::symlink("/bin/bash", link.c_str()) == 0);
+    return link;
+  }
+  // Starts the wrapper (see Wrapped), without waiting for anything.
+  void launch(const std::string& executor_path, const std::string& custom_env,
+              const std::map<std::string, std::string>& task = {}, const std::string& shell = "",
+              const std::string& err_file = "") {
+    w.emplace(inst, sandbox, executor_path, custom_env, task, shell, err_file);
+  }
+  // Starts the wrapper and requires that the executor copy subscribes.
+  void start(const std::string& executor_path, const std::string& custom_env,
+             const std::map<std::string, std::string>& task = {}, const std::string& shell = "") {
+    launch(executor_path, custom_env, task, shell);
+    const bool subscribed = w->subscribed();
+    INFO(w->sh->output());
+    REQUIRE(subscribed);
+  }
+  // The executor copy: the wrapper's child.
+  pid_t executor() const {
+    const pid_t exe = child_of(w->sh->pid());
+    REQUIRE(exe > 0);
+    return exe;
+  }
+  // Ends the executor with the agent's SHUTDOWN; requires that the wrapper exits 0.
+  void shut_down() {
+    const auto code = w->shut_down();
+    INFO(w->sh->output());
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+  }
+
+  std::vector<std::string> scratch_;  // made before the sandbox
+  const Install inst;
+  const std::string sandbox;
+  std::optional<Wrapped> w;
+};
+
 // Each victim carries all the marks of this executor's container but the one whose rule alone must
 // save it; the control carries all of them and is the executor's own case: stopped.
 std::vector<std::string> victim_labels(const std::string& kind, const std::string& nonce) {
@@ -360,24 +413,21 @@ std::vector<std::string> victim_labels(const std::string& kind, const std::strin
 
 }  // namespace
 
-TEST_CASE("A planted container-id file does not make the wrapper touch another tenant's container") {
+TEST_CASE_METHOD(WrapperCase,
+                 "A planted container-id file does not make the wrapper touch another tenant's container") {
   auto& d = DockerDaemon::shared();
   const std::string kind =
       GENERATE(std::string("short id prefix"), std::string("full id and name, no labels"),
                std::string("another executor's labels"), std::string("symlink"), std::string("our labels, no nonce"),
                std::string("our labels, another nonce"), std::string("task's MESOS_SANDBOX"), std::string("control"));
   INFO("planted: " << kind);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  const std::string elsewhere = scratch("sce-elsewhere.");
   // The task may set MESOS_SANDBOX (the agent merges its environment last): the wrapper must not
   // look for the id file there.
   std::map<std::string, std::string> extra;
   if (kind == "task's MESOS_SANDBOX") extra = {{"MESOS_SANDBOX", elsewhere}, {"MESOS_DIRECTORY", elsewhere}};
-  Wrapped w(inst, sandbox, "", sandbox + "/none.sh", extra);
-  REQUIRE(w.subscribed());
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", sandbox + "/none.sh", extra);
+  const pid_t exe = executor();
   const std::string nonce = environ_of(exe)["SIDECAR_EXECUTOR_WRAPPER_NONCE"];
   REQUIRE(is_hex(nonce, 32));
   const Victim v = start_victim(d, victim_labels(kind, nonce));
@@ -392,69 +442,57 @@ TEST_CASE("A planted container-id file does not make the wrapper touch another t
     std::ofstream(id_file) << v.id << "\n" << v.name << "\n";
   }
   ::kill(exe, SIGKILL);
-  const auto code = w.sh->wait(30s);
-  INFO(w.sh->output());
+  const auto code = w->sh->wait(30s);
+  INFO(w->sh->output());
   REQUIRE(code.has_value());
   CHECK(*code == 128 + SIGKILL);
   if (kind == "control") {
     CHECK_FALSE(is_running(d, v.id));
-    CHECK_THAT(w.sh->output(),
+    CHECK_THAT(w->sh->output(),
                Catch::Contains("stopping it") && Catch::Contains("Orphan container detected! Stopping " + v.id + "\n"));
   } else {
     CHECK(is_running(d, v.id));
-    CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it") &&
-                                   !Catch::Contains("Orphan container detected"));
+    CHECK_THAT(w->sh->output(), !Catch::Contains("stopping it") && !Catch::Contains("removing it") &&
+                                    !Catch::Contains("Orphan container detected"));
   }
-  if (kind == "short id prefix") CHECK_THAT(w.sh->output(), Catch::Contains("full 64-hex container id"));
-  if (kind == "symlink") CHECK_THAT(w.sh->output(), Catch::Contains("is a symlink"));
+  if (kind == "short id prefix") CHECK_THAT(w->sh->output(), Catch::Contains("full 64-hex container id"));
+  if (kind == "symlink") CHECK_THAT(w->sh->output(), Catch::Contains("is a symlink"));
   if (kind == "full id and name, no labels" || kind == "another executor's labels" || kind == "our labels, no nonce" ||
       kind == "our labels, another nonce") {
-    CHECK_THAT(w.sh->output(),
+    CHECK_THAT(w->sh->output(),
                Catch::Contains("not acted on, no container touched") && Catch::Contains("not this executor's"));
   }
-  if (kind == "task's MESOS_SANDBOX") CHECK_THAT(w.sh->output(), !Catch::Contains("not acted on"));
+  if (kind == "task's MESOS_SANDBOX") CHECK_THAT(w->sh->output(), !Catch::Contains("not acted on"));
   d.cli({"rm", "-f", v.id});
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
 }
 
-TEST_CASE("A container-id file left in the sandbox before the wrapper starts is removed, never acted on") {
+TEST_CASE_METHOD(WrapperCase,
+                 "A container-id file left in the sandbox before the wrapper starts is removed, never acted on") {
   auto& d = DockerDaemon::shared();
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   // Even a container that carries this executor's labels and name: the file predates the executor.
   const Victim v = start_victim(d, {"sidecar-executor.executor-id=exec-1", "sidecar-executor.framework-id=fw-0001"});
   std::ofstream(sandbox + "/sidecar-executor.container-id") << v.id << "\n" << v.name << "\n";
-  Wrapped w(inst, sandbox, inst.binary(), sandbox + "/none.sh");
-  REQUIRE(w.subscribed());
+  start(inst.binary(), sandbox + "/none.sh");
   CHECK_FALSE(exists(sandbox + "/sidecar-executor.container-id"));  // gone before the start
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  const pid_t exe = executor();
   ::kill(exe, SIGKILL);
-  const auto code = w.sh->wait(30s);
-  INFO(w.sh->output());
+  const auto code = w->sh->wait(30s);
+  INFO(w->sh->output());
   REQUIRE(code.has_value());
   CHECK(is_running(d, v.id));
-  CHECK_THAT(w.sh->output(), !Catch::Contains("stopping it"));
+  CHECK_THAT(w->sh->output(), !Catch::Contains("stopping it"));
   d.cli({"rm", "-f", v.id});
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("A symlink planted where the binary copy goes is replaced, not written through") {
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+TEST_CASE_METHOD(WrapperCase, "A symlink planted where the binary copy goes is replaced, not written through") {
+  const std::string elsewhere = scratch("sce-elsewhere.");
   const std::string precious = elsewhere + "/precious";
   std::ofstream(precious) << "root's file\n";
   REQUIRE(::chmod(precious.c_str(), 0600) == 0);
   REQUIRE(::symlink(precious.c_str(), (sandbox + "/sidecar-executor").c_str()) == 0);
-  Wrapped w(inst, sandbox, inst.binary(), sandbox + "/none.sh");
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  start(inst.binary(), sandbox + "/none.sh");
+  shut_down();
+  INFO(w->sh->output());
   const bool unchanged = slurp(precious) == "root's file\n";
   CHECK(unchanged);
   struct stat st {};
@@ -463,11 +501,11 @@ TEST_CASE("A symlink planted where the binary copy goes is replaced, not written
   REQUIRE(::lstat((sandbox + "/sidecar-executor").c_str(), &st) == 0);
   CHECK(S_ISREG(st.st_mode));  // the copy, in the link's place
   CHECK((st.st_mode & 07777) == 0755);
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
 }
 
-TEST_CASE("The environment file is sourced only from the wrapper's folder, root's, and writable by no one else") {
+TEST_CASE_METHOD(
+    WrapperCase,
+    "The environment file is sourced only from the wrapper's folder, root's, and writable by no one else") {
   enum class Where { kFolder, kFolderLink, kSandbox, kLinkToSandbox };
   struct Case {
     mode_t mode;
@@ -484,8 +522,6 @@ TEST_CASE("The environment file is sourced only from the wrapper's folder, root'
                           Case{0644, 0, Where::kSandbox, false, "lies outside the wrapper's folder"},
                           Case{0644, 0, Where::kLinkToSandbox, false, "outside the wrapper's folder"});
   INFO("mode " << std::oct << c.mode << std::dec << " owner " << c.owner << " where " << static_cast<int>(c.where));
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   const bool in_folder = c.where == Where::kFolder || c.where == Where::kFolderLink;
   const std::string file = (in_folder ? inst.dir : sandbox) + "/custom-env.sh";
   const std::string env_file =
@@ -497,29 +533,24 @@ TEST_CASE("The environment file is sourced only from the wrapper's folder, root'
   REQUIRE(::chown(file.c_str(), c.owner, 0) == 0);
   if (env_file != file) REQUIRE(::symlink(file.c_str(), env_file.c_str()) == 0);
   inst.put("executor-environment.sh", "touch '" + default_marker + "'\n");
-  Wrapped w(inst, sandbox, "", env_file);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  start("", env_file);
+  shut_down();
+  INFO(w->sh->output());
   CHECK(exists(marker) == c.sourced);
   CHECK(exists(default_marker) == !c.sourced);  // the operator's default stands in for a refused file
   if (!c.sourced) {
-    CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + env_file) && Catch::Contains(c.problem) &&
-                                   Catch::Contains("not sourced"));
+    CHECK_THAT(w->sh->output(), Catch::Contains("environment file " + env_file) && Catch::Contains(c.problem) &&
+                                    Catch::Contains("not sourced"));
   }
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("A custom environment file that is missing or outside the wrapper's folder leaves the default in force") {
+TEST_CASE_METHOD(
+    WrapperCase,
+    "A custom environment file that is missing or outside the wrapper's folder leaves the default in force") {
   const std::string kind = GENERATE(std::string("root's 0600 token file"), std::string("missing, in the folder"),
                                     std::string("missing, in the sandbox"));
   INFO(kind);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  const std::string elsewhere = scratch("sce-elsewhere.");
   // A secret of root's, one line that is no shell command: sourcing it would make sh print it in
   // its "not found" error.
   const std::string token = "hvs.sce-secret-token-4711";
@@ -531,32 +562,23 @@ TEST_CASE("A custom environment file that is missing or outside the wrapper's fo
                                                                 : sandbox + "/missing.sh";
   const std::string default_marker = sandbox + "/default-sourced";
   inst.put("executor-environment.sh", "touch '" + default_marker + "'\nexport SCE_OPERATOR_SETTING=from-default\n");
-  Wrapped w(inst, sandbox, "", custom);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", custom);
+  const pid_t exe = executor();
   const auto exe_env = environ_of(exe);
-  const auto code = w.shut_down();
-  INFO(w.sh->output());
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  shut_down();
+  INFO(w->sh->output());
   CHECK(exists(default_marker));
   CHECK(exe_env.count("SCE_OPERATOR_SETTING") == 1);
-  CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + custom) && Catch::Contains("not sourced") &&
-                                 Catch::Contains("the default " + inst.default_env() + " is used instead"));
-  CHECK_THAT(w.sh->output(), !Catch::Contains("sce-secret-token"));
-  if (kind == "root's 0600 token file") CHECK_THAT(w.sh->output(), Catch::Contains("outside the wrapper's folder"));
-  if (kind == "missing, in the folder") CHECK_THAT(w.sh->output(), Catch::Contains("does not exist"));
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
+  CHECK_THAT(w->sh->output(), Catch::Contains("environment file " + custom) && Catch::Contains("not sourced") &&
+                                  Catch::Contains("the default " + inst.default_env() + " is used instead"));
+  CHECK_THAT(w->sh->output(), !Catch::Contains("sce-secret-token"));
+  if (kind == "root's 0600 token file") CHECK_THAT(w->sh->output(), Catch::Contains("outside the wrapper's folder"));
+  if (kind == "missing, in the folder") CHECK_THAT(w->sh->output(), Catch::Contains("does not exist"));
 }
 
-TEST_CASE("SIDECAR_EXECUTOR_PATH naming a file others may write is not run: the installed binary is used") {
+TEST_CASE_METHOD(WrapperCase,
+                 "SIDECAR_EXECUTOR_PATH naming a file others may write is not run: the installed binary is used") {
   const bool others_write = GENERATE(true, false);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   const std::string marker = sandbox + "/ran";
   const std::string fake_exe = inst.put("other-executor", "#!/bin/sh\ntouch '" + marker + "'\n", 0755);
   if (others_write) {
@@ -564,56 +586,37 @@ TEST_CASE("SIDECAR_EXECUTOR_PATH naming a file others may write is not run: the 
   } else {
     REQUIRE(::chown(fake_exe.c_str(), 1000, 1000) == 0);
   }
-  Wrapped w(inst, sandbox, fake_exe, "");
-  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  start(fake_exe, "");  // the real executor, from the folder's default
+  shut_down();
+  INFO(w->sh->output());
   CHECK_FALSE(exists(marker));
-  CHECK_THAT(w.sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH " + fake_exe) &&
-                                 Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
-                                 Catch::Contains("using " + inst.binary()));
-  testing_support::remove_tree(sandbox);
+  CHECK_THAT(w->sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH " + fake_exe) &&
+                                  Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
+                                  Catch::Contains("using " + inst.binary()));
 }
 
-TEST_CASE("SIDECAR_EXECUTOR_PATH=/bin/sh with a script named like the padding does not run the task's script") {
+TEST_CASE_METHOD(WrapperCase,
+                 "SIDECAR_EXECUTOR_PATH=/bin/sh with a script named like the padding does not run the task's script") {
   // Root's /bin/sh passes the ownership checks; run with the padding it would run the sandbox file
   // of that name as root. Under bash as sh the task also tries an imported function over `cp`.
   const bool bash = GENERATE(false, true);
   INFO((bash ? "bash as sh, with BASH_FUNC_cp" : "/bin/sh"));
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string shells = testing_support::make_temp_dir("sce-shells.");
   const std::string marker = sandbox + "/pwned";
   std::ofstream(sandbox + "/" + std::string(100, ' ')) << "touch '" << marker << "'\n";
+  const std::string shell = shell_for(bash ? "bash as sh" : "/bin/sh");
   std::map<std::string, std::string> extra;
-  std::string shell = "/bin/sh";
-  if (bash) {
-    shell = shells + "/sh";
-    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
-    extra["BASH_FUNC_cp%%"] = "() { /bin/cat /bin/sh > \"$3\"; }";
-  }
-  Wrapped w(inst, sandbox, "/bin/sh", "", extra, shell);
-  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const auto code = w.shut_down();
-  INFO(w.sh->output());
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  if (bash) extra["BASH_FUNC_cp%%"] = "() { /bin/cat /bin/sh > \"$3\"; }";
+  start("/bin/sh", "", extra, shell);  // the real executor, from the folder's default
+  shut_down();
+  INFO(w->sh->output());
   CHECK_FALSE(exists(marker));
-  CHECK_THAT(w.sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH /bin/sh") &&
-                                 Catch::Contains("outside the wrapper's folder " + inst.dir) &&
-                                 Catch::Contains("using " + inst.binary()));
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(shells);
+  CHECK_THAT(w->sh->output(), Catch::Contains("SIDECAR_EXECUTOR_PATH /bin/sh") &&
+                                  Catch::Contains("outside the wrapper's folder " + inst.dir) &&
+                                  Catch::Contains("using " + inst.binary()));
 }
 
-TEST_CASE("Loader, libc and OpenSSL variables from the task's environment never reach the executor") {
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+TEST_CASE_METHOD(WrapperCase,
+                 "Loader, libc and OpenSSL variables from the task's environment never reach the executor") {
   // The operator may set some on purpose: those stay.
   inst.put("executor-environment.sh", "export OPENSSL_CONF=/etc/ssl/operator.cnf\nexport MALLOC_ARENA_MAX=4\n");
   const std::map<std::string, std::string> task = {
@@ -642,16 +645,11 @@ TEST_CASE("Loader, libc and OpenSSL variables from the task's environment never 
       // Kept: a task variable like any other, and one whose value holds a line that looks like LD_*.
       {"SCE_TASK_SETTING", "kept"},
       {"SCE_TASK_NOTE", "first line\nLD_NOT_A_VARIABLE=1"}};
-  Wrapped w(inst, sandbox, "", "", task);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", "", task);
+  const pid_t exe = executor();
   const auto env = environ_of(exe);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  shut_down();
+  INFO(w->sh->output());
   for (const char* gone :
        {"OPENSSL_MODULES", "OPENSSL_ENGINES", "SSL_CERT_FILE", "SSL_CERT_DIR", "LD_PRELOAD", "LD_LIBRARY_PATH",
         "LD_AUDIT", "LD_BIND_NOW", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_", "RES_OPTIONS", "LOCALDOMAIN",
@@ -675,28 +673,24 @@ TEST_CASE("Loader, libc and OpenSSL variables from the task's environment never 
   if (env.count("SIDECAR_EXECUTOR_ID_FILE")) {
     CHECK(env.at("SIDECAR_EXECUTOR_ID_FILE") == sandbox + "/sidecar-executor.container-id");
   }
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("A wrapper whose own folder someone else may change refuses to run anything") {
+TEST_CASE_METHOD(WrapperCase, "A wrapper whose own folder someone else may change refuses to run anything") {
   const bool others_write = GENERATE(true, false);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   if (others_write) {
     REQUIRE(::chmod(inst.dir.c_str(), 0777) == 0);
   } else {
     REQUIRE(::chown(inst.dir.c_str(), 1000, 1000) == 0);
   }
-  Wrapped w(inst, sandbox, "", "");
-  const auto code = w.sh->wait(30s);
-  INFO(w.sh->output());
+  launch("", "");
+  const auto code = w->sh->wait(30s);
+  INFO(w->sh->output());
   REQUIRE(code.has_value());
   CHECK(*code == 1);
   CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
-  CHECK_THAT(w.sh->output(), Catch::Contains("its folder " + inst.dir) &&
-                                 Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
-                                 Catch::Contains("not running anything from it"));
-  testing_support::remove_tree(sandbox);
+  CHECK_THAT(w->sh->output(), Catch::Contains("its folder " + inst.dir) &&
+                                  Catch::Contains(others_write ? "writable by group or others" : "owned by uid 1000") &&
+                                  Catch::Contains("not running anything from it"));
 }
 
 namespace {
@@ -879,13 +873,13 @@ std::vector<std::string> go_style_lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("Differential: the wrapper prints the Go wrapper's progress lines on stdout and names the copy as it does") {
+TEST_CASE_METHOD(
+    WrapperCase,
+    "Differential: the wrapper prints the Go wrapper's progress lines on stdout and names the copy as it does") {
   const auto cases = go_wrapper_cases();
   const auto c = cases[GENERATE(range(size_t{0}, go_wrapper_cases().size()))];
   INFO(c.name);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  const std::string elsewhere = scratch("sce-elsewhere.");
   const std::string err_file = elsewhere + "/wrapper.stderr";
   const auto x = [&](const std::string& p) { return expand(p, inst.dir, sandbox, elsewhere); };
   if (!c.default_env.empty()) inst.put("executor-environment.sh", c.default_env);
@@ -897,27 +891,24 @@ TEST_CASE("Differential: the wrapper prints the Go wrapper's progress lines on s
   std::map<std::string, std::string> extra;
   if (!c.mesos_sandbox.empty()) extra["MESOS_SANDBOX"] = x(c.mesos_sandbox);
   if (c.custom_env) extra["SIDECAR_EXECUTOR_CUSTOM_ENV_PATH"] = x(*c.custom_env);
-  Wrapped w(inst, sandbox, c.executor_path.empty() ? "" : x(c.executor_path), "", extra, "", err_file);
+  launch(c.executor_path.empty() ? "" : x(c.executor_path), "", extra, "", err_file);
   std::string copy_exe;
   if (c.exit_before_start) {
-    const auto code = w.sh->wait(30s);
+    const auto code = w->sh->wait(30s);
     REQUIRE(code.has_value());
     CHECK(*code == *c.exit_before_start);
-    CHECK_FALSE(w.agent.stream_open());
+    CHECK_FALSE(w->agent.stream_open());
   } else {
-    const bool subscribed = w.subscribed();
-    INFO(w.sh->output() << slurp(err_file));
+    const bool subscribed = w->subscribed();
+    INFO(w->sh->output() << slurp(err_file));
     REQUIRE(subscribed);
-    const pid_t exe = child_of(w.sh->pid());
-    REQUIRE(exe > 0);
+    const pid_t exe = executor();
     char target[4096] = {};
     const ssize_t n = ::readlink(("/proc/" + std::to_string(exe) + "/exe").c_str(), target, sizeof target - 1);
     if (n > 0) copy_exe = std::string(target, static_cast<size_t>(n));
-    const auto code = w.shut_down();
-    REQUIRE(code.has_value());
-    CHECK(*code == 0);
+    shut_down();
   }
-  const std::string out = w.sh->output();
+  const std::string out = w->sh->output();
   const std::string err = slurp(err_file);
   INFO("stdout:\n" << out << "\nstderr:\n" << err);
   std::vector<std::string> expected;
@@ -934,22 +925,12 @@ TEST_CASE("Differential: the wrapper prints the Go wrapper's progress lines on s
                         Catch::Contains("exit status 1"));
     CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
   }
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
 }
 
-TEST_CASE("The env file is sourced by bash ([[ ]], arrays), however the wrapper is started") {
+TEST_CASE_METHOD(WrapperCase, "The env file is sourced by bash ([[ ]], arrays), however the wrapper is started") {
   const std::string how = GENERATE(std::string("by its path"), std::string("/bin/sh"), std::string("bash as sh"));
   INFO(how);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string shells = testing_support::make_temp_dir("sce-shells.");
-  std::string shell;
-  if (how == "/bin/sh") shell = "/bin/sh";
-  if (how == "bash as sh") {
-    shell = shells + "/sh";
-    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
-  }
+  const std::string shell = shell_for(how);
   // Bash only: a POSIX sh stops at the array (a syntax error) and has no [[ ]].
   inst.put("executor-environment.sh",
            "if [[ ${MESOS_FRAMEWORK_ID-} == fw-* && -n $MESOS_EXECUTOR_ID ]]; then export SCE_BASH_TEST=matched; fi\n"
@@ -959,40 +940,25 @@ TEST_CASE("The env file is sourced by bash ([[ ]], arrays), however the wrapper 
            "export SCE_BASH_ASSOC=${site[zone]}\n"
            "export SCE_BASH_SOURCE=${BASH_SOURCE[0]}\n"
            "cd /\n");  // the executor still starts in the sandbox
-  Wrapped w(inst, sandbox, "", "", {}, shell);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", "", {}, shell);
+  const pid_t exe = executor();
   auto env = environ_of(exe);
   char cwd[4096] = {};
   const ssize_t n = ::readlink(("/proc/" + std::to_string(exe) + "/cwd").c_str(), cwd, sizeof cwd - 1);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  shut_down();
+  INFO(w->sh->output());
   CHECK(env["SCE_BASH_TEST"] == "matched");
   CHECK(env["SCE_BASH_ARRAY"] == "medium/3");
   CHECK(env["SCE_BASH_ASSOC"] == "eu-1");
   CHECK(env["SCE_BASH_SOURCE"] == inst.default_env());
   CHECK(std::string(cwd, n > 0 ? static_cast<size_t>(n) : 0) == sandbox);
-  CHECK_THAT(w.sh->output(), !Catch::Contains("not found") && !Catch::Contains("syntax error"));
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(shells);
+  CHECK_THAT(w->sh->output(), !Catch::Contains("not found") && !Catch::Contains("syntax error"));
 }
 
-TEST_CASE("Bash variables and exported functions from the task's environment run nowhere") {
+TEST_CASE_METHOD(WrapperCase, "Bash variables and exported functions from the task's environment run nowhere") {
   const std::string how = GENERATE(std::string("by its path"), std::string("/bin/sh"), std::string("bash as sh"));
   INFO(how);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string shells = testing_support::make_temp_dir("sce-shells.");
-  std::string shell;
-  if (how == "/bin/sh") shell = "/bin/sh";
-  if (how == "bash as sh") {
-    shell = shells + "/sh";
-    REQUIRE(::symlink("/bin/bash", shell.c_str()) == 0);
-  }
+  const std::string shell = shell_for(how);
   const std::string marker = sandbox + "/pwned";
   const std::string touch = "/usr/bin/touch '" + marker + "'";
   std::ofstream(sandbox + "/evil.sh") << touch << "\n";
@@ -1019,17 +985,11 @@ TEST_CASE("Bash variables and exported functions from the task's environment run
   inst.put("executor-environment.sh",
            "date >/dev/null\n/bin/bash -c 'cp /dev/null /dev/null; date >/dev/null'\n/bin/sh -c true\n"
            "export SCE_OPERATOR=1\n");
-  Wrapped w(inst, sandbox, "", "", task, shell);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", "", task, shell);
+  const pid_t exe = executor();
   const auto env = environ_of(exe);
-  const auto code = w.shut_down();
-  INFO(w.sh->output());
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  shut_down();
+  INFO(w->sh->output());
   CHECK_FALSE(exists(marker));
   for (const auto& [k, v] : env) {
     INFO(k);
@@ -1042,17 +1002,14 @@ TEST_CASE("Bash variables and exported functions from the task's environment run
   }
   CHECK(env.count("SCE_OPERATOR") == 1);
   // Under bash as sh, SHELLOPTS's xtrace is on until the first line turns it off: nothing after it is traced.
-  CHECK_THAT(w.sh->output(), !Catch::Contains("+ unset") && !Catch::Contains("+ exec") &&
-                                 !Catch::Contains("+ source") && Catch::Contains("--> Starting " + sandbox));
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(shells);
+  CHECK_THAT(w->sh->output(), !Catch::Contains("+ unset") && !Catch::Contains("+ exec") &&
+                                  !Catch::Contains("+ source") && Catch::Contains("--> Starting " + sandbox));
 }
 
-TEST_CASE("SIDECAR_EXECUTOR_PATH naming the wrapper or a root-only file of its folder runs neither") {
+TEST_CASE_METHOD(WrapperCase,
+                 "SIDECAR_EXECUTOR_PATH naming the wrapper or a root-only file of its folder runs neither") {
   const std::string kind = GENERATE(std::string("the wrapper itself"), std::string("a 0600 token file"));
   INFO(kind);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   // Fetched into the sandbox by the task: a copy of the wrapper run there would source the first and
   // fall back on the second, as root.
   const std::string marker = sandbox + "/pwned";
@@ -1060,28 +1017,22 @@ TEST_CASE("SIDECAR_EXECUTOR_PATH naming the wrapper or a root-only file of its f
   std::ofstream(sandbox + "/sidecar-executor") << "#!/bin/sh\ntouch '" << marker << "'\n";
   const std::string token = "hvs.sce-root-only-4711";
   const std::string path = kind == "a 0600 token file" ? inst.put("vault-token", token + "\n", 0600) : inst.wrapper();
-  Wrapped w(inst, sandbox, path, "");
-  const bool subscribed = w.subscribed();  // the real executor, from the folder's default
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  start(path, "");  // the real executor, from the folder's default
+  shut_down();
+  INFO(w->sh->output());
   CHECK_FALSE(exists(marker));
   CHECK_FALSE(exists(sandbox + "/executor.sh"));
   CHECK_FALSE(exists(sandbox + "/vault-token"));  // never copied, world-readable, into the sandbox
-  CHECK_THAT(w.sh->output(), !Catch::Contains(token));
-  CHECK_THAT(w.sh->output(),
+  CHECK_THAT(w->sh->output(), !Catch::Contains(token));
+  CHECK_THAT(w->sh->output(),
              Catch::Contains("SIDECAR_EXECUTOR_PATH " + path) &&
                  Catch::Contains(kind == "a 0600 token file" ? "is not an ELF executable" : "is the wrapper itself") &&
                  Catch::Contains("using " + inst.binary()));
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("A copy of the wrapper run in its own folder (a sandbox) runs nothing; nor is the wrapper sourced") {
+TEST_CASE_METHOD(WrapperCase,
+                 "A copy of the wrapper run in its own folder (a sandbox) runs nothing; nor is the wrapper sourced") {
   const bool as_env_file = GENERATE(false, true);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
   if (!as_env_file) {
     // The agent starting the wrapper's copy in the folder it lies in, as a copy in a sandbox would be.
     inst.put("executor-environment.sh", "touch '" + sandbox + "/sourced'\n");
@@ -1094,22 +1045,17 @@ TEST_CASE("A copy of the wrapper run in its own folder (a sandbox) runs nothing;
     CHECK_THAT(sh.output(), Catch::Contains("is the working folder (the sandbox): not running anything from it"));
   } else {
     // SIDECAR_EXECUTOR_CUSTOM_ENV_PATH naming the wrapper made it source itself, over and over.
-    Wrapped w(inst, sandbox, "", inst.wrapper());
-    const bool subscribed = w.subscribed();
-    INFO(w.sh->output());
-    REQUIRE(subscribed);
-    const auto code = w.shut_down();
-    REQUIRE(code.has_value());
-    CHECK(*code == 0);
-    CHECK_THAT(w.sh->output(), Catch::Contains("environment file " + inst.wrapper()) &&
-                                   Catch::Contains("is the wrapper itself: not sourced"));
+    start("", inst.wrapper());
+    shut_down();
+    INFO(w->sh->output());
+    CHECK_THAT(w->sh->output(), Catch::Contains("environment file " + inst.wrapper()) &&
+                                    Catch::Contains("is the wrapper itself: not sourced"));
   }
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("An invalid UTF-8 byte in a value does not keep bash's or the libraries' variables in the environment") {
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+TEST_CASE_METHOD(
+    WrapperCase,
+    "An invalid UTF-8 byte in a value does not keep bash's or the libraries' variables in the environment") {
   const std::string marker = sandbox + "/pwned";
   // Under a UTF-8 locale, a regex `.` does not match the \xff byte: a drop list read with one would
   // miss these. The operator's file starts a bash child, which would run BASH_ENV and the function.
@@ -1122,16 +1068,11 @@ TEST_CASE("An invalid UTF-8 byte in a value does not keep bash's or the librarie
       {"\xff", "name not a shell identifier"},
       {"SCE_TASK_SETTING", "kept\xff"}};
   inst.put("executor-environment.sh", "/bin/bash -c 'date >/dev/null'\nexport SCE_OPERATOR=1\n");
-  Wrapped w(inst, sandbox, "", "", task);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", "", task);
+  const pid_t exe = executor();
   const auto env = environ_of(exe);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
+  shut_down();
+  INFO(w->sh->output());
   CHECK_FALSE(exists(marker));
   for (const char* gone : {"BASH_ENV", "BASH_FUNC_date%%", "GCONV_PATH", "LD_LIBRARY_PATH", "\xff", "LC_ALL"}) {
     INFO(gone);
@@ -1139,12 +1080,11 @@ TEST_CASE("An invalid UTF-8 byte in a value does not keep bash's or the librarie
   }
   CHECK(env.count("SCE_OPERATOR") == 1);
   CHECK(env.count("SCE_TASK_SETTING") == 1);
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("Locale, FUNCNEST and tool-steering variables of the task reach neither the env file nor the executor") {
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
+TEST_CASE_METHOD(
+    WrapperCase,
+    "Locale, FUNCNEST and tool-steering variables of the task reach neither the env file nor the executor") {
   // FUNCNEST=1 made the wrapper skip the operator's file; LANGUAGE and LC_* load translations (format
   // strings) from the task's files into root's tools; the others steer tools the file may run.
   const std::map<std::string, std::string> task = {{"FUNCNEST", "1"},
@@ -1165,17 +1105,12 @@ TEST_CASE("Locale, FUNCNEST and tool-steering variables of the task reach neithe
   inst.put("executor-environment.sh",
            "export SCE_OPERATOR=1\nexport SCE_HOME_SEEN=\"$HOME\"\n"
            "export SCE_SEEN=\"${FUNCNEST-}${LANGUAGE-}${LANG-}${LC_ALL-}${CURL_HOME-}${PYTHONPATH-}${http_proxy-}\"\n");
-  Wrapped w(inst, sandbox, "", "", task);
-  const bool subscribed = w.subscribed();
-  INFO(w.sh->output());
-  REQUIRE(subscribed);
-  const pid_t exe = child_of(w.sh->pid());
-  REQUIRE(exe > 0);
+  start("", "", task);
+  const pid_t exe = executor();
   auto env = environ_of(exe);
-  const auto code = w.shut_down();
-  REQUIRE(code.has_value());
-  CHECK(*code == 0);
-  CHECK_THAT(w.sh->output(), Catch::Contains("--> Procesing custom environment at " + inst.default_env()));
+  shut_down();
+  INFO(w->sh->output());
+  CHECK_THAT(w->sh->output(), Catch::Contains("--> Procesing custom environment at " + inst.default_env()));
   CHECK(env["SCE_OPERATOR"] == "1");
   CHECK(env["SCE_HOME_SEEN"] == "/root");  // root's HOME while the file runs
   CHECK(env["SCE_SEEN"].empty());
@@ -1185,44 +1120,35 @@ TEST_CASE("Locale, FUNCNEST and tool-steering variables of the task reach neithe
     if (k != "HOME") CHECK(env.count(k) == 0);
   }
   CHECK(env.count("LC_ALL") == 0);  // the wrapper's own LC_ALL=C stays its own
-  testing_support::remove_tree(sandbox);
 }
 
-TEST_CASE("The env file cannot change the wrapper's variables, options or aliases") {
+TEST_CASE_METHOD(WrapperCase, "The env file cannot change the wrapper's variables, options or aliases") {
   const std::string kind = GENERATE(std::string("sandbox="), std::string("options, aliases, functions"));
   INFO(kind);
-  const Install inst;
-  const std::string sandbox = testing_support::make_temp_dir("sce-sandbox.");
-  const std::string elsewhere = testing_support::make_temp_dir("sce-elsewhere.");
+  const std::string elsewhere = scratch("sce-elsewhere.");
   if (kind == "sandbox=") {
     // An assignment that moved the copy and the id file elsewhere: now it stops the launch.
     inst.put("executor-environment.sh", "sandbox='" + elsewhere + "'\nexport SCE_OPERATOR=1\n");
-    Wrapped w(inst, sandbox, "", "");
-    const auto code = w.sh->wait(30s);
-    INFO(w.sh->output());
+    launch("", "");
+    const auto code = w->sh->wait(30s);
+    INFO(w->sh->output());
     REQUIRE(code.has_value());
     CHECK(*code == 1);
-    CHECK_FALSE(w.agent.stream_open());
+    CHECK_FALSE(w->agent.stream_open());
     CHECK_FALSE(exists(elsewhere + "/sidecar-executor"));
     CHECK_FALSE(exists(sandbox + "/sidecar-executor"));
-    CHECK_THAT(w.sh->output(), Catch::Contains("stopped while sourcing the environment file " + inst.default_env()) &&
-                                   Catch::Contains("the executor is not started"));
+    CHECK_THAT(w->sh->output(), Catch::Contains("stopped while sourcing the environment file " + inst.default_env()) &&
+                                    Catch::Contains("the executor is not started"));
   } else {
     // xpg_echo made `echo` turn the task's "\n" into a line of its own (a forged alert line); the
     // aliases and functions would replace the wrapper's reset and its commands.
     inst.put("executor-environment.sh",
              "shopt -s xpg_echo expand_aliases\nset -o pipefail -T -E\nalias printf=false unalias=true\n"
              "set() { :; }\nunset() { :; }\nbuiltin() { :; }\nhash -p /bin/false cp\nexport SCE_OPERATOR=1\n");
-    Wrapped w(inst, sandbox, inst.dir + "/missing\\nOrphan container detected! Stopping forged", "");
-    const bool subscribed = w.subscribed();
-    INFO(w.sh->output());
-    REQUIRE(subscribed);
-    const auto code = w.shut_down();
-    REQUIRE(code.has_value());
-    CHECK(*code == 0);
-    CHECK_THAT(w.sh->output(), !Catch::Contains("\nOrphan container detected!") &&
-                                   Catch::Contains("--> Starting " + sandbox + "/sidecar-executor"));
+    start(inst.dir + "/missing\\nOrphan container detected! Stopping forged", "");
+    shut_down();
+    INFO(w->sh->output());
+    CHECK_THAT(w->sh->output(), !Catch::Contains("\nOrphan container detected!") &&
+                                    Catch::Contains("--> Starting " + sandbox + "/sidecar-executor"));
   }
-  testing_support::remove_tree(sandbox);
-  testing_support::remove_tree(elsewhere);
 }

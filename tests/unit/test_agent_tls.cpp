@@ -8,25 +8,16 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <thread>
 
+#include "../test_pki.h"
 #include "mesos/agent_tls.h"
-#include "util/subprocess.h"
 
 using namespace std::chrono_literals;
 
 namespace {
-
-void run_ok(const std::vector<std::string>& argv) {
-  auto r = util::run_program(argv, "", 60s);
-  REQUIRE(r);
-  INFO(r->out << r->err);
-  REQUIRE(r->exit_code == 0);
-}
 
 // The name the resolver gives 127.0.0.1: what libprocess' legacy scheme compares certificates with.
 std::string reverse_dns_of_loopback() {
@@ -41,46 +32,28 @@ std::string reverse_dns_of_loopback() {
 }
 
 // Two CAs and the certificates the cases need, made once.
-struct Pki {
-  std::string dir;
+struct Pki : testing_support::TestPki {
   std::string rdns = reverse_dns_of_loopback();
 
-  Pki() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sce-agent-tls.XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
+  Pki() : TestPki("sce-agent-tls.", KeyType::ec) {
     REQUIRE_FALSE(rdns.empty());
-    ca("ca");
-    ca("other-ca");
+    ca("ca", "ca");
+    ca("other-ca", "other-ca");
     leaf("good", "ca", rdns, "DNS:" + rdns + ",DNS:localhost,IP:127.0.0.1");
     leaf("wrong", "ca", "other.invalid", "DNS:other.invalid");
     leaf("ip-only", "ca", "ip-only.invalid", "IP:127.0.0.1");
     leaf("dns-only", "ca", rdns, "DNS:" + rdns);
     leaf("stranger", "other-ca", rdns, "DNS:" + rdns + ",DNS:localhost,IP:127.0.0.1");
     leaf("client", "ca", "executor", "DNS:executor");
-    run_ok({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes-128-cbc", "-pass",
-            "pass:not-asked", "-out", path("encrypted-key.pem")});
+    testing_support::run_ok({"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                             "-aes-128-cbc", "-pass", "pass:not-asked", "-out", path("encrypted-key.pem")});
     std::filesystem::create_directory(path("cas"));
     std::filesystem::copy_file(path("ca.pem"), path("cas/ca.pem"));
-    run_ok({"openssl", "rehash", path("cas")});
-  }
-  ~Pki() { std::filesystem::remove_all(dir); }
-
-  std::string path(const std::string& name) const { return dir + "/" + name; }
-  std::string cert(const std::string& name) const { return path(name + ".pem"); }
-  std::string key(const std::string& name) const { return path(name + "-key.pem"); }
-
-  void ca(const std::string& name) {
-    run_ok({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-            "-subj", "/CN=" + name, "-keyout", key(name), "-out", cert(name)});
+    testing_support::run_ok({"openssl", "rehash", path("cas")});
   }
 
   void leaf(const std::string& name, const std::string& issuer, const std::string& cn, const std::string& san) {
-    run_ok({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=" + cn,
-            "-keyout", key(name), "-out", path(name + ".csr")});
-    std::ofstream(path(name + ".ext")) << "subjectAltName=" << san << "\n";
-    run_ok({"openssl", "x509", "-req", "-in", path(name + ".csr"), "-CA", cert(issuer), "-CAkey", key(issuer),
-            "-CAcreateserial", "-days", "1", "-extfile", path(name + ".ext"), "-out", cert(name)});
+    sign(name, issuer, cn, "subjectAltName=" + san);
   }
 };
 

@@ -2,12 +2,10 @@
 // with a message saying what and where — never a hang.
 #include <catch2/catch.hpp>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "../event_log.h"
 #include "docker/runtime.h"
 
 using namespace std::chrono_literals;
@@ -15,26 +13,7 @@ namespace ev = executor::ev;
 
 namespace {
 
-class Events {
- public:
-  void push(executor::Event e) {
-    std::lock_guard<std::mutex> lock(mu_);
-    q_.push_back(std::move(e));
-    cv_.notify_all();
-  }
-  std::optional<executor::Event> next(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty(); })) return std::nullopt;
-    auto e = std::move(q_.front());
-    q_.pop_front();
-    return e;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<executor::Event> q_;
-};
+using Events = testing_support::EventLog;
 
 docker::RuntimeOptions no_daemon() {
   docker::RuntimeOptions o;

@@ -1,7 +1,7 @@
 // Go and Mesos duration syntaxes.
 #include <catch2/catch.hpp>
 
-#include "settings/duration.h"
+#include "settings/settings.h"
 
 using namespace std::chrono_literals;
 using settings::format_go_duration;

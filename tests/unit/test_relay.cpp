@@ -3,10 +3,6 @@
 // (and none listening: no error, no wait).
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,9 +11,13 @@
 #include <random>
 #include <regex>
 
+#include "../udp_receiver.h"
 #include "app/options.h"
 #include "logs/relay.h"
 #include "util/env.h"
+
+using namespace std::chrono_literals;
+using testing_support::UdpReceiver;
 
 namespace {
 
@@ -28,33 +28,6 @@ std::vector<std::string> split(const std::vector<std::string>& chunks, bool flus
   if (flush) s.flush();
   return lines;
 }
-
-struct Receiver {
-  int fd = -1;
-  int port = 0;
-  Receiver() {
-    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    const int big = 16 << 20;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~Receiver() { ::close(fd); }
-  std::optional<std::string> next(int timeout_ms = 2000) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) != 1) return std::nullopt;
-    std::string buf(70000, '\0');
-    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n < 0) return std::nullopt;
-    buf.resize(static_cast<std::size_t>(n));
-    return buf;
-  }
-};
 
 // The datagram with its Timestamp value replaced by "T" (the one thing that may differ from Go's).
 std::string mask_time(const std::string& d) {
@@ -348,9 +321,9 @@ TEST_CASE("EXECUTOR_RELAY_SYSLOG_STARTUP_ONLY alone turns the relay on, for the 
 }
 
 TEST_CASE("Relay: the start marker first, then one datagram per line, in order, Go's bytes") {
-  Receiver rx;
+  UdpReceiver rx;
   logs::RelayOptions o;
-  o.address = "127.0.0.1:" + std::to_string(rx.port);
+  o.address = "127.0.0.1:" + std::to_string(rx.port());
   o.hostname = "h";
   o.labels = {{"ServiceName", "web"}};
   o.container_id = "0123456789abcdef0123456789abcdef";
@@ -380,9 +353,9 @@ TEST_CASE("Relay: the start marker first, then one datagram per line, in order, 
 }
 
 TEST_CASE("Relay: a datagram too big for UDP goes in pieces that fit; a big one that fits goes whole") {
-  Receiver rx;
+  UdpReceiver rx;
   logs::RelayOptions o;
-  o.address = "127.0.0.1:" + std::to_string(rx.port);
+  o.address = "127.0.0.1:" + std::to_string(rx.port());
   o.hostname = "h";
   auto relay = logs::Relay::open(o);
   REQUIRE(relay);
@@ -399,7 +372,7 @@ TEST_CASE("Relay: a datagram too big for UDP goes in pieces that fit; a big one 
   (*relay)->flush();
   std::string joined;
   int pieces = 0;
-  while (auto piece = rx.next(500)) {
+  while (auto piece = rx.next(500ms)) {
     CHECK(piece->size() <= logs::kMaxDatagram);
     auto j = nlohmann::json::parse(*piece);
     CHECK(j["Level"] == "info");
@@ -439,8 +412,8 @@ TEST_CASE("Relay: none listening costs nothing; a bad address is an error") {
   logs::RelayOptions o;
   int closed_port = 0;
   {
-    Receiver gone;
-    closed_port = gone.port;
+    UdpReceiver gone;
+    closed_port = gone.port();
   }
   o.address = "127.0.0.1:" + std::to_string(closed_port);
   auto lonely = logs::Relay::open(o);

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "runtime/resident.h"
+#include "shell/resident.h"
 #include "util/utf8.h"
 
 namespace {
@@ -31,7 +31,7 @@ long own_text_rss_kib() {
 TEST_CASE("Start-up pages of the program text are released and code still runs") {
   const long before = own_text_rss_kib();
   REQUIRE(before > 0);
-  const std::size_t released = runtime::release_startup_pages();
+  const std::size_t released = shell::release_startup_pages();
   CHECK(released > 0);
   // Code and data are all there: a function from another object file, static data, exceptions.
   CHECK(util::valid_utf8("a\xFF") == "a\xEF\xBF\xBD");
@@ -39,5 +39,5 @@ TEST_CASE("Start-up pages of the program text are released and code still runs")
   CHECK(kept.size() == 20);
   CHECK_THROWS_AS(throw std::runtime_error("unwinding works"), std::runtime_error);
   CHECK(own_text_rss_kib() <= before);
-  CHECK(runtime::release_startup_pages() > 0);  // again, harmless
+  CHECK(shell::release_startup_pages() > 0);  // again, harmless
 }

@@ -1,5 +1,6 @@
-// Duration parsers: Go's time.ParseDuration syntax (EXECUTOR_* settings: "1m40s", "500ms") and
-// Mesos/stout's Duration syntax (MESOS_* variables: "15mins", "2secs"). They differ on purpose.
+// The value syntaxes the settings and the agent's variables are written in: Go's time.ParseDuration
+// (EXECUTOR_* settings: "1m40s", "500ms"), Mesos/stout's Duration (MESOS_* variables: "15mins",
+// "2secs") -- they differ on purpose -- and Go's strconv.ParseBool.
 #pragma once
 
 #include <chrono>
@@ -8,7 +9,7 @@
 
 #include "util/result.h"
 
-namespace settings {
+namespace util {
 
 using Duration = std::chrono::nanoseconds;
 
@@ -23,4 +24,7 @@ std::string format_go_duration(Duration d);
 // hrs, days, weeks.
 util::Result<Duration> parse_mesos_duration(std::string_view text);
 
-}  // namespace settings
+// Go's strconv.ParseBool: 1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False.
+util::Result<bool> parse_go_bool(std::string_view text);
+
+}  // namespace util

@@ -1,5 +1,5 @@
 // Go and Mesos duration syntaxes, written from their specifications.
-#include "settings/duration.h"
+#include "util/values.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <utility>
 
-namespace settings {
+namespace util {
 namespace {
 
 constexpr std::uint64_t kMaxMagnitude = std::uint64_t{1} << 63;  // |INT64_MIN|
@@ -193,4 +193,10 @@ util::Result<Duration> parse_mesos_duration(std::string_view text) {
   return Duration{static_cast<std::int64_t>(ns)};
 }
 
-}  // namespace settings
+Result<bool> parse_go_bool(std::string_view t) {
+  if (t == "1" || t == "t" || t == "T" || t == "TRUE" || t == "true" || t == "True") return true;
+  if (t == "0" || t == "f" || t == "F" || t == "FALSE" || t == "false" || t == "False") return false;
+  return make_error("not a boolean (1, t, T, TRUE, true, True, 0, f, F, FALSE, false, False)");
+}
+
+}  // namespace util

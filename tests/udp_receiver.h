@@ -1,0 +1,143 @@
+// A UDP receiver on 127.0.0.1 for the syslog relay's datagrams, shared by the unit, integration and
+// benchmark programs: a socket with a receive buffer big enough for a burst, read on a thread of its own.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace testing_support {
+
+class UdpReceiver {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // What the thread keeps: every datagram's bytes, or (for a benchmark's million lines) only how many
+  // came and when the first and the last did.
+  enum class Keep { datagrams, count };
+
+  explicit UdpReceiver(Keep keep = Keep::datagrams, int buffer_bytes = 256 << 20) : keep_(keep) {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    REQUIRE(fd_ >= 0);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~UdpReceiver() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  UdpReceiver(const UdpReceiver&) = delete;
+  UdpReceiver& operator=(const UdpReceiver&) = delete;
+
+  int port() const { return port_; }
+  // Everything already sent has been read: the socket's queue stays empty (bounded wait; a loaded
+  // machine can leave thousands of datagrams queued after the sender is gone).
+  void settle() {
+    int quiet = 0;
+    for (int i = 0; i < 600 && quiet < 3; ++i) {
+      int queued = 0;
+      ::ioctl(fd_, FIONREAD, &queued);
+      quiet = queued == 0 ? quiet + 1 : 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  // The datagrams as JSON (after settle()); throws on invalid JSON.
+  std::vector<nlohmann::json> messages() {
+    settle();
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<nlohmann::json> out;
+    for (const auto& d : got_) out.push_back(nlohmann::json::parse(d));
+    return out;
+  }
+  // The datagrams as received (after settle()).
+  std::vector<std::string> raw() {
+    settle();
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+  // The first datagram next() has not returned yet, waiting up to `timeout` for it.
+  std::optional<std::string> next(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return got_.size() > taken_; })) return std::nullopt;
+    return got_[taken_++];
+  }
+  // How many datagrams came so far, and when the first and the last did (both zero before any).
+  std::size_t count() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return count_;
+  }
+  Clock::time_point first() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_;
+  }
+  Clock::time_point last() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_;
+  }
+
+ private:
+  // Reads what is queued in batches (recvmmsg: a burst of a million small datagrams needs few calls).
+  void run() {
+    constexpr std::size_t kBatch = 64;
+    std::vector<std::string> bufs(kBatch, std::string(70000, '\0'));  // above UDP's 65507-byte payload
+    std::vector<iovec> iov(kBatch);
+    std::vector<mmsghdr> msgs(kBatch);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      iov[i] = {bufs[i].data(), bufs[i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) != 1) continue;
+      const int n = ::recvmmsg(fd_, msgs.data(), static_cast<unsigned>(kBatch), MSG_DONTWAIT, nullptr);
+      if (n <= 0) continue;
+      const auto now = Clock::now();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (count_ == 0) first_ = now;
+      last_ = now;
+      count_ += static_cast<std::size_t>(n);
+      if (keep_ == Keep::datagrams) {
+        for (int i = 0; i < n; ++i) got_.emplace_back(bufs[i].data(), msgs[i].msg_len);
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const Keep keep_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> got_;
+  std::size_t taken_ = 0;  // datagrams next() returned
+  std::size_t count_ = 0;
+  Clock::time_point first_{}, last_{};
+};
+
+}  // namespace testing_support
