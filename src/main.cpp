@@ -141,7 +141,9 @@ int main(int argc, char** argv) {
   // queued (an update made just before) gets a short last chance.
   if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
-  secrets.shutdown();  // a secret read in flight is cut, not waited for
+  // A secret read in flight is cut (and its thread joined) before the containers' shutdown: while the
+  // Secrets step runs no container exists yet, so nothing waits on a container to be killed.
+  secrets.shutdown();
   containers.shutdown(ending.at_deadline);
   vault.cleanup();
   agent.stop();

@@ -312,6 +312,7 @@ class Machine::Step {
   void on(const ev::StepFailed& e) {
     if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step) {
       s_.step_in_flight = false;
+      drop_launch_data();
       log(LogLevel::Error, e.task_invalid
                                ? fmt::format("task {} is invalid: {}", s_.task_id, e.message)
                                : fmt::format("task {}: {} failed: {}", s_.task_id, to_string(e.step), e.message));
@@ -477,8 +478,7 @@ class Machine::Step {
   void create_container() {
     s_.step = LaunchStep::Create;
     out_.emplace_back(act::CreateContainer{s_.plan, std::move(s_.secrets), std::move(s_.extra_env)});
-    s_.secrets = SecretEnv{};
-    s_.extra_env.clear();
+    drop_launch_data();
   }
 
   // The host Sidecar knows the task by: TASK_HOST of the task's environment (Singularity sets it),
@@ -711,7 +711,15 @@ class Machine::Step {
 
   // REASON_TASK_KILLED_DURING_LAUNCH is the agent's own (a task killed before it reached us): the
   // executor says "during launch" in the message only.
+  // A launch that ends before its create hands nothing on: what it gathered is dropped at once.
+  void drop_launch_data() {
+    s_.plan.reset();
+    s_.secrets = SecretEnv{};
+    s_.extra_env.clear();
+  }
+
   void finish_killed_during_launch() {
+    drop_launch_data();
     TerminalOutcome o = kill_outcome();
     o.message += " (during launch)";
     terminal(o);

@@ -384,7 +384,7 @@ void Adapter::fetch_seeds() {
     if (seeds) {
       spdlog::info("SIDECAR_SEEDS={}", *seeds);
       done.env.push_back("SIDECAR_SEEDS=" + *seeds);
-    } else {
+    } else if (!shutdown_cancel_.is_set()) {       // cut short by the exit: nothing to report
       spdlog::error("{}", seeds.error().message);  // the Go executor's line, alone (executor_utils.go)
     }
     sink_(std::move(done));

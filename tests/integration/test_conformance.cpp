@@ -53,13 +53,15 @@ bool logged(const Harness& h, const std::string& text) { return h.exe->output().
 
 TEST_CASE("A task ending while SUBSCRIBED is held back still gets TASK_FINISHED to the agent before the exit") {
   Harness h({}, /*checkpoint=*/true);
-  h.agent.launch(TaskBuilder("held-1", image()).shell("sleep 2"));
-  h.wait_state("held-1", v1::TASK_RUNNING);
+  // The container ends when the test says so (a file appears), whatever the machine's load.
+  h.agent.launch(TaskBuilder("held-1", image()).shell("sh -c 'until [ -e /tmp/go ]; do sleep 0.1; done'"));
+  const auto running = h.wait_state("held-1", v1::TASK_RUNNING);
   // The agent restarts its stream: the executor re-subscribes, the 200 comes, SUBSCRIBED does not.
   h.agent.hold_subscribed(true);
   h.agent.drop_stream();
   REQUIRE(FakeAgent::wait_until([&] { return h.agent.calls_of(v1::executor::Call::SUBSCRIBE).size() >= 2; }, 10s));
   // The container ends in that window: the update is made after the SUBSCRIBE was built.
+  h.daemon.cli({"exec", Harness::container_id(running), "touch", "/tmp/go"});
   REQUIRE(FakeAgent::wait_until([&] { return logged(h, "sending TASK_FINISHED"); }, 15s));
   CHECK(h.agent.calls_of(v1::executor::Call::SUBSCRIBE).back().call->subscribe().unacknowledged_updates_size() == 0);
   h.agent.release_subscribed();

@@ -569,6 +569,40 @@ TEST_CASE("KILL during pull reports TASK_KILLED at once and ignores the pull's l
   CHECK(h.all<act::SendUpdate>().empty());
 }
 
+TEST_CASE(
+    "The Seeds step (EXECUTOR_SEED_SIDECAR) comes between the secrets and the create; a kill there ends at once") {
+  MachineConfig cfg;
+  cfg.seed_sidecar = true;
+  Harness h(cfg);
+  reach(h, Phase::Launching);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  ev::StepDone resolved{LaunchStep::Secrets, "", ""};
+  resolved.secrets.extra = {"AWS_SECRET_ACCESS_KEY=s3cr3t"};
+  h.on(resolved);
+  CHECK(h.has<act::FetchSeeds>());
+  CHECK_FALSE(h.has<act::CreateContainer>());
+  CHECK(h.m.state().step == LaunchStep::Seeds);
+
+  SECTION("the seeds go to the create with the secrets") {
+    ev::StepDone seeded{LaunchStep::Seeds, "", ""};
+    seeded.env = {"SIDECAR_SEEDS=a,b"};
+    h.on(seeded);
+    REQUIRE(h.all<act::CreateContainer>().size() == 1);
+    CHECK(h.all<act::CreateContainer>()[0].extra_env == std::vector<std::string>{"SIDECAR_SEEDS=a,b"});
+    CHECK(h.all<act::CreateContainer>()[0].secrets.extra == std::vector<std::string>{"AWS_SECRET_ACCESS_KEY=s3cr3t"});
+    CHECK(h.m.state().secrets.extra.empty());  // handed on, not kept
+  }
+  SECTION("a KILL while the seeds are fetched: TASK_KILLED at once, no container, the gathered data dropped") {
+    h.on(ev::Kill{"t1", std::nullopt});
+    REQUIRE(h.states() == std::vector{v1::TASK_KILLED});  // no TASK_KILLING_STATE capability here
+    CHECK(h.m.state().secrets.extra.empty());
+    CHECK_FALSE(h.m.state().plan);
+    h.on(ev::StepDone{LaunchStep::Seeds, "", ""});  // late
+    CHECK_FALSE(h.has<act::CreateContainer>());
+    CHECK(h.all<act::SendUpdate>().empty());
+  }
+}
+
 TEST_CASE("KILL during create waits for the container, removes it, then reports TASK_KILLED") {
   Harness h;
   reach(h, Phase::Launching);
