@@ -9,11 +9,12 @@
 #include "executor/machine.h"
 #include "mesos/agent_events.h"
 #include "mesos/codec.h"
+#include "mesos/encoding.h"
 #include "mesos/recordio.h"
 
 namespace {
 
-void feed(executor::Machine& m, settings::AgentEncoding enc, std::string_view record) {
+void feed(executor::Machine& m, mesos::Encoding enc, std::string_view record) {
   auto decoded = mesos::decode_event(enc, record);
   if (!decoded) return;
   (void)mesos::encode_event(enc, decoded->event);
@@ -26,12 +27,12 @@ void feed(executor::Machine& m, settings::AgentEncoding enc, std::string_view re
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
-  for (auto enc : {settings::AgentEncoding::Protobuf, settings::AgentEncoding::Json}) {
+  for (auto enc : {mesos::Encoding::Protobuf, mesos::Encoding::Json}) {
     executor::Machine m(executor::MachineConfig{});
     feed(m, enc, in);
   }
   if (size > 0) {
-    const auto enc = (data[0] & 1) ? settings::AgentEncoding::Json : settings::AgentEncoding::Protobuf;
+    const auto enc = (data[0] & 1) ? mesos::Encoding::Json : mesos::Encoding::Protobuf;
     mesos::recordio::Decoder d(1 << 20);
     std::vector<std::string> records;
     (void)d.feed(in.substr(1), records);
