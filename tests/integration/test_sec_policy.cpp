@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -299,4 +300,47 @@ TEST_CASE("A bind that says more than a path is refused, whatever the prefixes")
   CHECK_THAT(failed.message(), Catch::Contains("':' and ',' are not allowed"));
   CHECK_FALSE(container_exists(h.daemon, "bind-colon"));
   REQUIRE(h.exe->wait(10s).has_value());
+}
+
+TEST_CASE("A symlink planted at the container-id file's path is not followed: its target stays as it was") {
+  char dir[] = "/tmp/sce-idfile-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string sandbox = dir;
+  const std::string victim = sandbox + "-victim";
+  std::ofstream(victim) << "victim\n";
+  const std::string id_file = sandbox + "/sidecar-executor.container-id";
+  REQUIRE(::symlink(victim.c_str(), id_file.c_str()) == 0);
+  {
+    Harness h({{"MESOS_SANDBOX", sandbox}, {"MESOS_DIRECTORY", sandbox}});
+    h.agent.launch(TaskBuilder("idfile-1", image()).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+    const auto running = h.wait_state("idfile-1", v1::TASK_RUNNING);
+    CHECK(read_file(victim) == "victim\n");
+    struct stat st {};
+    REQUIRE(::lstat(id_file.c_str(), &st) == 0);
+    CHECK(S_ISREG(st.st_mode));  // the executor's own file, not the link
+    CHECK(read_file(id_file).rfind(Harness::container_id(running) + "\n", 0) == 0);
+    h.agent.kill("idfile-1");
+    h.wait_state("idfile-1", v1::TASK_KILLED);
+    REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+  }
+  CHECK(read_file(victim) == "victim\n");
+  ::unlink(id_file.c_str());
+  ::unlink(victim.c_str());
+  ::rmdir(sandbox.c_str());
+}
+
+TEST_CASE("The container environment dump shows values by allow-list only: API_KEY and DATABASE_URL are redacted") {
+  Harness h;
+  h.agent.launch(TaskBuilder("dump-allow-1", image())
+                     .env("API_KEY", "canary-api-key-value")
+                     .env("DATABASE_URL", "postgres://app:canary-db-pass@db/app")
+                     .shell("true"));
+  h.wait_state("dump-allow-1", v1::TASK_FINISHED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  const std::string out = h.exe->output();
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains("  API_KEY=[REDACTED]\n"));
+  CHECK_THAT(out, Catch::Contains("  DATABASE_URL=[REDACTED]\n"));
+  CHECK(out.find("canary-api-key-value") == std::string::npos);
+  CHECK(out.find("canary-db-pass") == std::string::npos);
 }

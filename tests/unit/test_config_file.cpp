@@ -1,12 +1,16 @@
 // The site config file: keys, lists, precedence, and errors naming file, line and key.
 #include <catch2/catch.hpp>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 
+#include "app/site.h"
 #include "settings/config_file.h"
 #include "settings/settings.h"
 
@@ -196,4 +200,26 @@ environment:
   CHECK(s->sidecar_url == "http://site:7777/state.json");
   CHECK_FALSE(s->debug);
   for (const char* v : {"EXECUTOR_SIDECAR_URL", "VAULT_ADDR"}) ::unsetenv(v);
+}
+
+namespace {
+// In a child (the test program keeps its own settings): harden_process, then what the kernel says.
+int hardened_child(bool allow_core_dumps) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    app::harden_process(allow_core_dumps);
+    rlimit core{};
+    ::getrlimit(RLIMIT_CORE, &core);
+    const int dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+    _exit(dumpable * 10 + (core.rlim_cur == 0 && core.rlim_max == 0 ? 1 : 0));
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+}  // namespace
+
+TEST_CASE("harden_process: not dumpable and no core file, unless the site allows core dumps") {
+  CHECK(hardened_child(false) == 0 * 10 + 1);  // dumpable 0, RLIMIT_CORE 0/0
+  CHECK(hardened_child(true) / 10 == 1);       // dumpable again (core limit left as it was)
 }
