@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include <unistd.h>
+
 namespace app {
 namespace {
 
@@ -35,6 +37,7 @@ executor::MachineConfig machine_config(const settings::Settings& s, const mesos:
                                        const util::EnvLookup& env) {
   executor::MachineConfig mc;
   mc.seed_sidecar = s.seed_sidecar;
+  mc.remove_container = s.remove_container;
   const auto task_host = env("TASK_HOST");
   mc.host = task_host && !task_host->empty() ? *task_host : util::hostname();
   mc.kill_grace = std::chrono::seconds(s.kill_task_timeout_s);
@@ -61,6 +64,21 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   // wrapper's random nonce cannot, so it is what really tells the wrapper this container is ours.
   if (const char* nonce = std::getenv(kWrapperNonceVar); nonce && *nonce) {
     ro.spec.own_labels["sidecar-executor.wrapper-nonce"] = nonce;
+  }
+  // The sandbox the container sees is the folder the agent started us in (the wrapper takes it the same
+  // way): MESOS_SANDBOX is the task's to change, the working directory is not.
+  std::string work_dir;
+  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf) != nullptr) work_dir = resolve_existing(buf);
+  if (s.mount_sandbox) {
+    ro.spec.sandbox_mount = work_dir.empty() ? "(unknown)" : work_dir;  // the spec refuses "(unknown)", naming why
+  }
+  // The same folder receives the container's output (EXECUTOR_SANDBOX_LOGS).
+  if (s.sandbox_logs && !work_dir.empty()) {
+    logs::SandboxLogOptions so;
+    so.dir = work_dir;
+    so.max_size = s.sandbox_logs_max_size;
+    so.keep = s.sandbox_logs_keep;
+    ro.sandbox_logs = so;
   }
   ro.docker_repository = s.docker_repository;
   ro.logs_since = std::chrono::duration_cast<std::chrono::seconds>(s.logs_since);
@@ -110,6 +128,7 @@ vault::AwsOptions aws_options(const settings::Settings& s) {
   aws.role = s.aws_role;
   aws.ttl = s.aws_role_ttl;
   aws.max_ttl = s.aws_role_max_ttl;
+  aws.expiry_jitter_pct = s.aws_expiry_jitter_pct;
   return aws;
 }
 

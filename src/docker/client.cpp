@@ -351,11 +351,24 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
     const auto& ns = j["NetworkSettings"];
     st.ip_address = util::json_string(ns, "IPAddress");
-    if (st.ip_address.empty() && ns.contains("Networks") && ns["Networks"].is_object()) {
-      for (const auto& [name, net] : ns["Networks"].items()) {
-        if (net.is_object() && net.contains("IPAddress") && net["IPAddress"].is_string() &&
-            !net["IPAddress"].get<std::string>().empty()) {
-          st.ip_address = net["IPAddress"];
+    const std::string mode = j.contains("HostConfig") ? util::json_string(j["HostConfig"], "NetworkMode") : "";
+    if (ns.contains("Networks") && ns["Networks"].is_object()) {
+      for (const auto& [name, net] : ns["Networks"].items()) {  // nlohmann orders object keys
+        if (!net.is_object()) continue;
+        ContainerState::Network n{name, util::json_string(net, "IPAddress"),
+                                  util::json_string(net, "GlobalIPv6Address")};
+        if (n.ipv4.empty() && n.ipv6.empty()) continue;  // host, none: no address of its own
+        if (name == mode || (mode == "default" && name == "bridge")) {
+          st.networks.insert(st.networks.begin(), std::move(n));
+        } else {
+          st.networks.push_back(std::move(n));
+        }
+      }
+    }
+    if (st.ip_address.empty()) {
+      for (const auto& n : st.networks) {
+        if (!n.ipv4.empty()) {
+          st.ip_address = n.ipv4;
           break;
         }
       }
@@ -389,6 +402,21 @@ util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, 
   });
   if (!res || res->status != 200) return fail(req, res);
   if (!demux_error.empty()) return util::make_error(fmt::format("{} {}: {}", req.method, req.path, demux_error));
+  return {};
+}
+
+util::Result<void> Client::connect_network(const std::string& network, const std::string& id) {
+  if (util::has_control_chars(network) || network.empty()) {
+    return util::make_error("network name is empty or holds control characters");
+  }
+  nlohmann::json body = {{"Container", id}};
+  auto res = call(HttpRequest{"POST",
+                              "/networks/" + path_escape(network, "") + "/connect",
+                              {{"Content-Type", "application/json"}},
+                              body.dump(),
+                              timeout_},
+                  {200});
+  if (!res) return res.error();
   return {};
 }
 

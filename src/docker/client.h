@@ -39,6 +39,12 @@ struct ContainerState {
   bool oom_killed = false;
   std::string error;  // State.Error
   std::string ip_address;
+  // NetworkSettings.Networks with an address, HostConfig.NetworkMode's first, then by name.
+  struct Network {
+    std::string name;
+    std::string ipv4, ipv6;  // IPAddress, GlobalIPv6Address
+  };
+  std::vector<Network> networks;
   bool tty = false;
 };
 
@@ -84,6 +90,8 @@ class Client {
                           const std::function<void(LogStream, std::string_view)>& sink,
                           const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
   util::Result<void> remove(const std::string& id);
+  // POST /networks/{network}/connect: the created container joins one more network.
+  util::Result<void> connect_network(const std::string& network, const std::string& id);
 
   const Endpoint& endpoint() const { return http_.endpoint(); }
 

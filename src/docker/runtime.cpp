@@ -239,6 +239,17 @@ void Runtime::create(const executor::act::CreateContainer& create) {
         }
         spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec.name, task_id);
         if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec.name);
+        for (const auto& net : spec.extra_networks) {
+          if (auto c = client_.connect_network(net, *id); !c) {
+            // The machine never learns this container's id: it goes here.
+            if (auto r = client_.remove(*id); !r && !r.error().not_found()) {
+              spdlog::warn("remove of container {}: {}", id->substr(0, 12), r.error().message);
+            }
+            sink_(ev::StepFailed{LaunchStep::Create, fmt::format("joining network {}: {}", net, c.error().message)});
+            return;
+          }
+          spdlog::info("container {} joined network {}", id->substr(0, 12), net);
+        }
         sink_(ev::StepDone{LaunchStep::Create, *id, ""});
       });
 }
@@ -254,15 +265,23 @@ void Runtime::start(const std::string& id) {
       sink_(ev::StepFailed{LaunchStep::Start, st.error().message});
       return;
     }
-    sink_(ev::StepDone{LaunchStep::Start, id, st->ip_address});
-    if (opts_.relay) {
+    ev::StepDone done{LaunchStep::Start, id, st->ip_address};
+    for (const auto& n : st->networks) {
+      executor::ContainerNetwork cn{n.name, {}};
+      if (!n.ipv4.empty()) cn.ip_addresses.push_back(n.ipv4);
+      if (!n.ipv6.empty()) cn.ip_addresses.push_back(n.ipv6);
+      done.networks.push_back(std::move(cn));
+    }
+    sink_(std::move(done));
+    if (opts_.relay || opts_.sandbox_logs) {
       relay_running_ = true;
-      spawn([this, id] { run_relay(id); });
-      if (opts_.relay_for.count() > 0) {
+      spawn([this, id] { run_log_pump(id); });
+      if (opts_.relay && opts_.relay_for.count() > 0) {
         spawn([this] {
           if (sleep_cancellable(opts_.relay_for)) {
             spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
-            relay_cancel_.set();
+            relay_stopped_ = true;
+            if (!opts_.sandbox_logs) relay_cancel_.set();  // nobody else reads the stream
           }
         });
       }
@@ -270,18 +289,36 @@ void Runtime::start(const std::string& id) {
   });
 }
 
-void Runtime::run_relay(const std::string& id) {
-  logs::RelayOptions ro = *opts_.relay;
-  ro.container_id = id;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& name : opts_.relay_labels) {
-      if (labels_.contains(name) && labels_[name].is_string()) ro.labels[name] = labels_[name].get<std::string>();
+// One reader of the container's output, two sinks: the syslog relay and the sandbox files.
+void Runtime::run_log_pump(const std::string& id) {
+  std::unique_ptr<logs::Relay> relay;
+  if (opts_.relay) {
+    logs::RelayOptions ro = *opts_.relay;
+    ro.container_id = id;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& name : opts_.relay_labels) {
+        if (labels_.contains(name) && labels_[name].is_string()) ro.labels[name] = labels_[name].get<std::string>();
+      }
+    }
+    if (auto r = logs::Relay::open(ro); r) {
+      relay = std::move(*r);
+      spdlog::info("relaying the container's output to {} (UDP)", ro.address);
+    } else {
+      spdlog::error("log relay off: {}", r.error().message);
     }
   }
-  auto relay = logs::Relay::open(ro);
-  if (!relay) {
-    spdlog::error("log relay off: {}", relay.error().message);
+  std::unique_ptr<logs::SandboxLog> files;
+  if (opts_.sandbox_logs) {
+    if (auto f = logs::SandboxLog::open(*opts_.sandbox_logs); f) {
+      files = std::move(*f);
+      spdlog::info("writing the container's output to container.stdout and container.stderr in {}",
+                   opts_.sandbox_logs->dir);
+    } else {
+      spdlog::error("sandbox logs off: {}", f.error().message);
+    }
+  }
+  if (!relay && !files) {
     relay_running_ = false;
     return;
   }
@@ -289,14 +326,26 @@ void Runtime::run_relay(const std::string& id) {
   const bool tty = st && st->tty;
   LogsOptions lo;
   lo.follow = true;
-  spdlog::info("relaying the container's output to {} (UDP)", ro.address);
-  logs::Relay& rel = **relay;
   auto r = client_.logs(
-      id, lo, tty, [&](LogStream s, std::string_view piece) { rel.feed(s == LogStream::Stderr, piece); },
-      &relay_cancel_, [&rel] { rel.send_pending(); });
-  (*relay)->flush();
-  if (!r && !relay_cancel_) spdlog::warn("log relay: {}", r.error().message);
-  spdlog::info("log relay done: {} line(s) sent, {} dropped", (*relay)->sent(), (*relay)->dropped());
+      id, lo, tty,
+      [&](LogStream s, std::string_view piece) {
+        const bool err = s == LogStream::Stderr;
+        if (relay && !relay_stopped_) relay->feed(err, piece);
+        if (files) files->feed(err, piece);
+      },
+      &relay_cancel_,
+      [&] {
+        if (relay && !relay_stopped_) relay->send_pending();
+      });
+  if (!r && !relay_cancel_) spdlog::warn("container log stream: {}", r.error().message);
+  if (relay) {
+    if (!relay_stopped_) relay->flush();
+    spdlog::info("log relay done: {} line(s) sent, {} dropped", relay->sent(), relay->dropped());
+  }
+  if (files) {
+    files->flush();
+    spdlog::info("sandbox logs done: {} line(s) written, {} dropped", files->written(), files->dropped());
+  }
   relay_running_ = false;
 }
 
@@ -412,6 +461,13 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
 
 void Runtime::remove(const std::string& id) {
   spawn([this, id] {
+    // The container's output goes before the container: the failure-log copy and the relay finish
+    // first (each bounded: 30 s, as the relay's wait at shutdown).
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(30), [this] { return copying_ == 0; });
+    }
+    for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (auto r = client_.remove(id); !r && !r.error().not_found()) {
       spdlog::warn("remove of container {}: {}", id.substr(0, 12), r.error().message);
     } else {
@@ -421,7 +477,22 @@ void Runtime::remove(const std::string& id) {
 }
 
 void Runtime::copy_failure_logs(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    ++copying_;  // before the thread exists: a remove asked for next must see it
+  }
   spawn([this, id] {
+    struct Done {
+      Runtime* rt;
+      ~Done() {
+        {
+          std::lock_guard<std::mutex> lock(rt->mu_);
+          --rt->copying_;
+        }
+        rt->cv_.notify_all();
+      }
+    } done{this};
     auto st = client_.inspect(id);
     const bool tty = st && st->tty;
     LogsOptions lo;

@@ -20,6 +20,7 @@
 #include "executor/events.h"
 #include "executor/ports.h"
 #include "logs/relay.h"
+#include "logs/sandbox_log.h"
 #include "util/env.h"
 
 namespace docker {
@@ -49,6 +50,9 @@ struct RuntimeOptions {
   std::optional<logs::RelayOptions> relay;
   std::vector<std::string> relay_labels;
   std::chrono::milliseconds relay_for{0};
+  // EXECUTOR_SANDBOX_LOGS: the output also goes to files in the sandbox. The relay and the files share
+  // one reader of the container's log stream.
+  std::optional<logs::SandboxLogOptions> sandbox_logs;
   // Where to write the created container's id and name (the sandbox), so the wrapper script can stop
   // it if the executor dies; empty: nowhere. Removed at start; created only by this executor.
   std::string container_id_file;
@@ -102,9 +106,11 @@ class Runtime final : public executor::port::Containers {
   bool negotiated_ = false;
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
-  void run_relay(const std::string& id);
+  void run_log_pump(const std::string& id);
+  std::atomic<bool> relay_stopped_{false};  // the startup-only relay's time is over (the files go on)
   util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};
+  int copying_ = 0;        // failure-log copies in flight (guarded by mu_): a remove waits for them
   nlohmann::json labels_;  // the created container's labels
   void write_container_id_file(const std::string& id, const std::string& name);
 };

@@ -6,12 +6,14 @@
 #include <cmath>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
 
 #include "docker/image_ref.h"
 #include "settings/settings.h"
+#include "util/http_safe.h"
 
 namespace docker {
 
@@ -419,9 +421,54 @@ util::Result<void> apply_ports(const v1::ContainerInfo::DockerInfo& docker, std:
   return {};
 }
 
+// A user-defined network's name as Docker allows it. Not "host" (that is DockerInfo.network HOST, under
+// its own policy), "none" or "default", nor "container:<id>" (another container's namespace).
+util::Result<void> check_network_name(const std::string& name) {
+  const bool valid_chars =
+      std::isalnum(static_cast<unsigned char>(name[0])) && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+      });
+  if (!valid_chars || name.size() > 128) {
+    return util::make_error(
+        fmt::format("network_infos name '{}': not a Docker network name ([a-zA-Z0-9][a-zA-Z0-9_.-]*)",
+                    util::escape_control_chars(name)));
+  }
+  if (name == "host" || name == "none" || name == "default") {
+    return util::make_error(
+        fmt::format("network_infos name '{}' with DockerInfo.network USER: use DockerInfo.network {} instead", name,
+                    name == "host"   ? "HOST"
+                    : name == "none" ? "NONE"
+                                     : "BRIDGE"));
+  }
+  return {};
+}
+
+// EXECUTOR_MOUNT_SANDBOX: the sandbox bound read-write at kSandboxMountPath, and MESOS_SANDBOX there
+// naming it (an entry the task set is rewritten in place, so the container sees one value).
+util::Result<void> apply_sandbox_mount(const std::string& sandbox, std::vector<std::string>& env, json& host) {
+  if (sandbox.empty() || sandbox[0] != '/' || sandbox == "/" || sandbox.find_first_of(":,") != std::string::npos) {
+    return util::make_error(
+        fmt::format("EXECUTOR_MOUNT_SANDBOX: the executor's working directory '{}' cannot be "
+                    "mounted as the sandbox (an absolute path other than /, without ':' or ',')",
+                    util::escape_control_chars(sandbox)));
+  }
+  host["Binds"].push_back(sandbox + ":" + kSandboxMountPath);
+  const std::string value = std::string("MESOS_SANDBOX=") + kSandboxMountPath;
+  bool set = false;
+  for (auto& e : env) {
+    if (e.rfind("MESOS_SANDBOX=", 0) == 0) {
+      e = value;
+      set = true;
+    }
+  }
+  if (!set) env.push_back(value);
+  return {};
+}
+
 // Volumes (host binds, within the site's allowed prefixes) and the network mode.
 util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const SpecOptions& opts, json& host,
-                                             std::vector<std::string>& warnings) {
+                                             std::vector<std::string>& warnings,
+                                             std::vector<std::string>& extra_networks) {
   const settings::SitePolicy& policy = opts.policy;
   for (const auto& vol : task.container().volumes()) {
     if (vol.host_path().empty() || vol.container_path().empty()) {
@@ -471,6 +518,23 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
       host["NetworkMode"] = "host";
       break;
     case v1::ContainerInfo::DockerInfo::NONE: host["NetworkMode"] = "none"; break;
+    case v1::ContainerInfo::DockerInfo::USER: {
+      // As the Mesos Docker containerizer: the networks named in TaskInfo.container.network_infos; the
+      // first is the container's network mode, the others are joined after the create.
+      std::vector<std::string> names;
+      for (const auto& ni : task.container().network_infos()) {
+        if (ni.name().empty()) continue;
+        if (auto ok = check_network_name(ni.name()); !ok) return ok.error();
+        if (std::find(names.begin(), names.end(), ni.name()) == names.end()) names.push_back(ni.name());
+      }
+      if (names.empty()) {
+        return util::make_error(
+            "DockerInfo.network USER: TaskInfo.container.network_infos names no network (give each a name)");
+      }
+      host["NetworkMode"] = names.front();
+      extra_networks.assign(names.begin() + 1, names.end());
+      break;
+    }
     default: host["NetworkMode"] = "default"; break;
   }
   return {};
@@ -541,6 +605,9 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   for (auto& e : env) {
     if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
   }
+  if (!opts.sandbox_mount.empty()) {
+    if (auto r = apply_sandbox_mount(opts.sandbox_mount, env, host); !r) return r.error();
+  }
   body["Env"] = env;
 
   if (auto it = labels.find("executor.ShellCommand"); it != labels.end()) {
@@ -554,7 +621,7 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
 
   if (!st.cap_add.empty()) host["CapAdd"] = st.cap_add;
   if (!st.cap_drop.empty()) host["CapDrop"] = st.cap_drop;
-  if (auto r = apply_volumes_and_network(task, opts, host, spec.warnings); !r) return r.error();
+  if (auto r = apply_volumes_and_network(task, opts, host, spec.warnings, spec.extra_networks); !r) return r.error();
   if (auto r = apply_limits(task, opts, host); !r) return r.error();
   body["HostConfig"] = host;
   spec.body = std::move(body);

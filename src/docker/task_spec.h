@@ -31,13 +31,22 @@ struct SpecOptions {
   // The host path a bind really reaches (symlinks resolved), for policy.allowed_bind_prefixes; unset:
   // the path as written (pure, for tests).
   std::function<std::string(const std::string&)> resolve_host_path;
+  // EXECUTOR_MOUNT_SANDBOX: the task's sandbox on the host (the executor's working directory, where the
+  // agent started it), bound at kSandboxMountPath; empty: no mount.
+  std::string sandbox_mount;
 };
+
+// Where the sandbox appears in the container with EXECUTOR_MOUNT_SANDBOX (as the Mesos Docker
+// containerizer mounts it), and the value of MESOS_SANDBOX there.
+inline constexpr const char* kSandboxMountPath = "/mnt/mesos/sandbox";
 
 struct ContainerSpec {
   std::string name;                   // mesos-<uuidv5 of the task id>
   nlohmann::json body;                // POST /containers/create body
   std::vector<std::string> warnings;  // e.g. unknown docker parameter keys
   std::size_t executor_env_at = 0;    // where section (c), the executor's own variables, goes in Env
+  // DockerInfo.network USER: networks joined after the create (the first named is the network mode).
+  std::vector<std::string> extra_networks;
 };
 
 // Every error is the task's: an image that is not a valid reference, a bad or refused docker

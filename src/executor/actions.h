@@ -23,6 +23,8 @@ struct SendUpdate {  // the agent client adds uuid, timestamp, source, executor 
   std::optional<bool> healthy;
   std::string container_id;  // Docker container id, reported in container_status labels
   std::string ip_address;
+  // Every network with an address (TASK_RUNNING's network_infos); empty: ip_address alone, if any.
+  std::vector<ContainerNetwork> networks{};
 };
 struct PullImage {  // check the task, build its container plan, make the image present
   std::string image;

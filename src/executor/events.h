@@ -15,7 +15,7 @@ namespace executor {
 
 using Duration = std::chrono::nanoseconds;
 
-enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline };
+enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline, MaxCompletion };
 // The launch, in order; Seeds only with EXECUTOR_SEED_SIDECAR.
 enum class LaunchStep : unsigned char { Pull, Secrets, Seeds, Create, Start };
 
@@ -83,11 +83,12 @@ struct AgentGone {  // no checkpointing, or the recovery timeout passed: the age
 // --- from the launch steps (container engine, Vault, Sidecar seeds) ---
 struct StepDone {
   LaunchStep step = LaunchStep::Pull;
-  std::string container_id;        // Create, Start
-  std::string ip_address;          // Start
-  PlanPtr plan{};                  // Pull: the create request, built and checked before Docker was asked
-  SecretEnv secrets{};             // Secrets
-  std::vector<std::string> env{};  // Seeds: variables for the container ("SIDECAR_SEEDS=…")
+  std::string container_id;                  // Create, Start
+  std::string ip_address;                    // Start: the first network's IPv4 address
+  PlanPtr plan{};                            // Pull: the create request, built and checked before Docker was asked
+  SecretEnv secrets{};                       // Secrets
+  std::vector<std::string> env{};            // Seeds: variables for the container ("SIDECAR_SEEDS=…")
+  std::vector<ContainerNetwork> networks{};  // Start: every network joined, the main one first
 };
 struct StepFailed {
   LaunchStep step = LaunchStep::Pull;

@@ -22,6 +22,12 @@ class ContainerPlan {
 };
 using PlanPtr = std::shared_ptr<const ContainerPlan>;
 
+// A network the container joined, with its addresses there (IPv4 and/or IPv6), for TASK_RUNNING.
+struct ContainerNetwork {
+  std::string name;  // the engine's network name ("bridge" for Docker's default)
+  std::vector<std::string> ip_addresses;
+};
+
 // What the secrets step gives the container. Never logged, never in a status update.
 struct SecretEnv {
   std::map<std::string, std::string> replacements;  // "NAME=vault://…" → "NAME=<value>"

@@ -33,6 +33,7 @@ const char* to_string(TimerId t) {
     case TimerId::TerminalAck: return "terminal-ack";
     case TimerId::DrainWait: return "drain-wait";
     case TimerId::ShutdownDeadline: return "shutdown-deadline";
+    case TimerId::MaxCompletion: return "max-completion";
   }
   return "?";
 }
@@ -226,7 +227,7 @@ class Machine::Step {
     log(LogLevel::Debug, fmt::format("update {} of task {} acknowledged", e.uuid, e.task_id));
     if (e.terminal && e.task_id == s_.task_id && s_.phase == Phase::TerminalUpdateSent) {
       log(LogLevel::Info, "terminal update acknowledged: exiting");
-      exit(s_.exit_code);
+      exit_after_terminal(s_.exit_code);
     }
   }
 
@@ -395,7 +396,7 @@ class Machine::Step {
           log(LogLevel::Warn, fmt::format("the agent accepted the terminal update but it was not acknowledged "
                                           "within {}: exiting",
                                           fmt_duration(cfg_.terminal_ack_timeout)));
-          exit(s_.exit_code);
+          exit_after_terminal(s_.exit_code);
           return;
         }
         break;
@@ -404,6 +405,17 @@ class Machine::Step {
           log(LogLevel::Info, "drain wait over: stopping the container");
           out_.emplace_back(act::StopContainer{s_.container_id, s_.kill_grace});
           s_.phase = Phase::Killing;
+          return;
+        }
+        break;
+      case TimerId::MaxCompletion:
+        // As the Mesos Docker executor (taskCompletionTimeout): a task not already being killed is
+        // stopped without grace and without TASK_KILLING, and fails.
+        if (s_.phase == Phase::Launching || s_.phase == Phase::Running) {
+          const std::string detail =
+              fmt::format("max_completion_time of {} reached", fmt_duration(max_completion_time()));
+          log(LogLevel::Warn, fmt::format("task {}: {}: stopping it at once", s_.task_id, detail));
+          begin_kill(KillCause::MaxCompletion, detail, KillPlan{Duration{0}, Duration{0}});
           return;
         }
         break;
@@ -426,6 +438,7 @@ class Machine::Step {
     if (task_id == s_.task_id) {
       u.container_id = s_.container_id;
       u.ip_address = s_.ip_address;
+      u.networks = s_.networks;
     }
     return u;
   }
@@ -441,6 +454,17 @@ class Machine::Step {
   void exit(int code) {
     out_.emplace_back(act::Exit{code});
     s_.phase = Phase::Exiting;
+  }
+
+  // The agent has the terminal update. EXECUTOR_REMOVE_CONTAINER: the container goes now (the engine
+  // lets the failure-log copy and the log relay finish first); the exit waits for the removal.
+  void exit_after_terminal(int code) {
+    if (cfg_.remove_container && !s_.container_id.empty()) {
+      log(LogLevel::Info,
+          fmt::format("removing container {} (EXECUTOR_REMOVE_CONTAINER)", s_.container_id.substr(0, 12)));
+      out_.emplace_back(act::RemoveContainer{s_.container_id});
+    }
+    exit(code);
   }
 
   void start_launch(const v1::TaskInfo& task, const std::string& undecodable) {
@@ -468,6 +492,11 @@ class Machine::Step {
     log(LogLevel::Info, fmt::format("Task ID {}", id));
     log(LogLevel::Info, fmt::format("Using image '{}'", docker.image()));
     update(id, v1::TASK_STARTING, std::nullopt, "");
+    // Counted from the launch, as the Mesos Docker executor counts it (its image pull happens before,
+    // in the agent; ours is part of the launch).
+    if (max_completion_time() > Duration{0}) {
+      out_.emplace_back(act::StartTimer{TimerId::MaxCompletion, max_completion_time()});
+    }
     out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image(), task});
     s_.phase = Phase::Launching;
     s_.step = LaunchStep::Pull;
@@ -479,6 +508,13 @@ class Machine::Step {
     s_.step = LaunchStep::Create;
     out_.emplace_back(act::CreateContainer{s_.plan, std::move(s_.secrets), std::move(s_.extra_env)});
     drop_launch_data();
+  }
+
+  // TaskInfo.max_completion_time (0: none), capped at 100 years so a timer's deadline cannot overflow.
+  Duration max_completion_time() const {
+    if (!s_.task || !s_.task->has_max_completion_time()) return Duration{0};
+    constexpr std::int64_t kCap = std::int64_t{100} * 365 * 86400 * 1000000000;
+    return Duration(std::clamp<std::int64_t>(s_.task->max_completion_time().nanoseconds(), 0, kCap));
   }
 
   // The host Sidecar knows the task by: TASK_HOST of the task's environment (Singularity sets it),
@@ -521,6 +557,7 @@ class Machine::Step {
       case LaunchStep::Start:
         s_.step_in_flight = false;
         s_.ip_address = e.ip_address;
+        s_.networks = e.networks;
         s_.phase = Phase::Running;
         log(LogLevel::Info, fmt::format("task {}: container {} running", s_.task_id, s_.container_id.substr(0, 12)));
         log(LogLevel::Info, fmt::format("Monitoring Mesos task {} for container {} [checkSidecar: {}]", s_.task_id,
@@ -647,7 +684,10 @@ class Machine::Step {
     // As the Mesos Docker executor, whose every kill (KILL, SHUTDOWN, a failing health check) goes
     // through killTask: TASK_KILLING first, with the capability. Not when the agent is gone (nobody to
     // tell) nor for SIGUSR1 (the Go executor's stop, whose outcome is the container's own).
-    if (cause != KillCause::AgentGone && cause != KillCause::StopSignal) send_killing_once();
+    // Nor for max_completion_time (the Mesos Docker executor sends none then either).
+    if (cause != KillCause::AgentGone && cause != KillCause::StopSignal && cause != KillCause::MaxCompletion) {
+      send_killing_once();
+    }
 
     if (s_.phase == Phase::Launching) {
       if (s_.step == LaunchStep::Pull || s_.step == LaunchStep::Secrets || s_.step == LaunchStep::Seeds) {
@@ -700,6 +740,11 @@ class Machine::Step {
       case KillCause::AgentGone:
         o.state = v1::TASK_FAILED;  // (REASON_EXECUTOR_TERMINATED is the agent's own reason)
         o.message = fmt::format("stopped because the agent is gone: {}", s_.kill_detail);
+        break;
+      case KillCause::MaxCompletion:
+        o.state = v1::TASK_FAILED;
+        o.reason = v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED;
+        o.message = s_.kill_detail;
         break;
       default:
         o.state = v1::TASK_KILLED;

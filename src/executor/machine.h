@@ -17,6 +17,8 @@ struct MachineConfig {
   Duration shutdown_grace = std::chrono::seconds(5);      // MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD
   Duration terminal_ack_timeout = std::chrono::seconds(5);
   bool seed_sidecar = false;  // EXECUTOR_SEED_SIDECAR: a Seeds step before create
+  // EXECUTOR_REMOVE_CONTAINER: the container is removed once its terminal update is in.
+  bool remove_container = false;
   // The host Sidecar knows the task by when its environment has no TASK_HOST: the executor's
   // TASK_HOST, else this machine's hostname.
   std::string host = "localhost";

@@ -33,7 +33,8 @@ enum class KillCause : unsigned char {
   StopSignal,  // SIGUSR1 to the executor: stop the container, report its own exit (the Go executor's way)
   Watchdog,
   CredentialsExpiring,
-  AgentGone
+  AgentGone,
+  MaxCompletion  // TaskInfo.max_completion_time passed: stopped at once, TASK_FAILED
 };
 
 struct State {
@@ -46,6 +47,7 @@ struct State {
   std::string task_id;
   std::string container_id;
   std::string ip_address;
+  std::vector<ContainerNetwork> networks;
   bool watchdog_enabled = false;
   // The launch's data, from the step that made it to the create that uses it.
   PlanPtr plan;

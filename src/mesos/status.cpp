@@ -28,7 +28,21 @@ v1::executor::Call::Update build_update(const executor::act::SendUpdate& u, cons
   // container has an address. Without one (host networking) the agent adds its own IP, which is the
   // task's address then. container_status.container_id is left to the agent: it names Mesos
   // containers, not Docker's.
-  if (!u.ip_address.empty()) {
+  // One entry per network the container joined (user-defined networks by name; Docker's default
+  // bridge unnamed, as the Mesos Docker executor reports it), each with its IPv4 and IPv6 addresses.
+  bool any = false;
+  for (const auto& n : u.networks) {
+    if (n.ip_addresses.empty()) continue;
+    v1::NetworkInfo* net = s->mutable_container_status()->add_network_infos();
+    if (!n.name.empty() && n.name != "bridge") net->set_name(n.name);
+    for (const auto& ip : n.ip_addresses) {
+      v1::NetworkInfo::IPAddress* a = net->add_ip_addresses();
+      a->set_ip_address(ip);
+      if (ip.find(':') != std::string::npos) a->set_protocol(v1::NetworkInfo::IPv6);
+    }
+    any = true;
+  }
+  if (!any && !u.ip_address.empty()) {
     v1::NetworkInfo* net = s->mutable_container_status()->add_network_infos();
     net->add_ip_addresses()->set_ip_address(u.ip_address);
   }

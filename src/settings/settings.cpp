@@ -236,6 +236,65 @@ std::vector<SettingSpec> build_specs() {
                            "Write the executor's own log lines (stdout) as JSON objects: time, level, msg, "
                            "instead of the Go executor's logrus text.",
                            &Settings::json_logs));
+  v.push_back(bool_setting("EXECUTOR_SANDBOX_LOGS", "", "true",
+                           "Write the container's stdout and stderr, live, to container.stdout and container.stderr "
+                           "in the task's sandbox (each line once, in order; appended to after a restart).",
+                           &Settings::sandbox_logs));
+  v.push_back(SettingSpec{
+      "EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "", "10MiB",
+      "Size at which a sandbox log file is rotated (container.stdout → container.stdout.1 …): bytes, or with a KiB, "
+      "MiB or GiB suffix; at least 1KiB.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        std::uint64_t unit = 1;
+        for (const auto& [suffix, mult] : {std::pair<std::string_view, std::uint64_t>{"KiB", 1ULL << 10},
+                                           {"MiB", 1ULL << 20},
+                                           {"GiB", 1ULL << 30}}) {
+          if (t.size() > suffix.size() && t.substr(t.size() - suffix.size()) == suffix) {
+            unit = mult;
+            t.remove_suffix(suffix.size());
+            break;
+          }
+        }
+        auto n = parse_int(t, 1, (1LL << 40) / static_cast<long long>(unit));
+        if (!n) return make_error(n.error().message + " (bytes, or a number with KiB, MiB or GiB)");
+        const std::uint64_t bytes = static_cast<std::uint64_t>(*n) * unit;
+        if (bytes < 1024) return make_error("must be at least 1KiB");
+        s.sandbox_logs_max_size = bytes;
+        return {};
+      },
+      [](const Settings& s) {
+        const std::uint64_t b = s.sandbox_logs_max_size;
+        if (b % (1ULL << 30) == 0) return fmt::format("{}GiB", b >> 30);
+        if (b % (1ULL << 20) == 0) return fmt::format("{}MiB", b >> 20);
+        if (b % (1ULL << 10) == 0) return fmt::format("{}KiB", b >> 10);
+        return std::to_string(b);
+      }});
+  v.push_back(int_setting("EXECUTOR_SANDBOX_LOGS_KEEP", "", "2",
+                          "Rotated sandbox log files kept per stream (container.stdout.1 is the newest); 0 keeps none.",
+                          &Settings::sandbox_logs_keep, 0, 100));
+  v.push_back(bool_setting("EXECUTOR_REMOVE_CONTAINER", "", "false",
+                           "Once the task's terminal update is acknowledged (and the failure logs copied), remove "
+                           "the container and its anonymous volumes. False keeps exited containers, as the Go "
+                           "executor does.",
+                           &Settings::remove_container));
+  v.push_back(bool_setting("EXECUTOR_MOUNT_SANDBOX", "", "false",
+                           "Bind the task's sandbox (MESOS_SANDBOX) read-write at /mnt/mesos/sandbox in the "
+                           "container and set MESOS_SANDBOX=/mnt/mesos/sandbox there, as the Mesos Docker "
+                           "containerizer does, so fetched URIs reach the app.",
+                           &Settings::mount_sandbox));
+  v.push_back(SettingSpec{
+      "EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "", "10%",
+      "With EXECUTOR_AWS_ROLE: the task stops at a random point in the last N % of its AWS credentials' usable "
+      "life (the lease less 6 min), so the instances of a service do not all stop at once; 0% stops all at the "
+      "same point. The chosen time is logged.",
+      [](std::string_view t, Settings& s) -> Result<void> {
+        if (!t.empty() && t.back() == '%') t.remove_suffix(1);
+        auto n = parse_int(t, 0, 100);
+        if (!n) return make_error(n.error().message + " (a percentage: 0% to 100%)");
+        s.aws_expiry_jitter_pct = static_cast<int>(*n);
+        return {};
+      },
+      [](const Settings& s) { return fmt::format("{}%", s.aws_expiry_jitter_pct); }});
   return v;
 }
 

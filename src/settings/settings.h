@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -61,7 +62,13 @@ struct Settings {
   std::size_t max_record_size = std::size_t{64} << 20;
   Duration terminal_ack_timeout = std::chrono::seconds(5);
   bool sidecar_health_updates = true;
-  bool json_logs = false;  // the executor's own log lines as JSON objects
+  bool json_logs = false;                                         // the executor's own log lines as JSON objects
+  bool sandbox_logs = true;                                       // container.stdout/.stderr in the sandbox
+  std::uint64_t sandbox_logs_max_size = std::uint64_t{10} << 20;  // bytes; rotate before a file passes it
+  int sandbox_logs_keep = 2;                                      // rotated files kept per stream
+  bool remove_container = false;   // remove the container (and its anonymous volumes) after the terminal ACK
+  bool mount_sandbox = false;      // bind MESOS_SANDBOX at /mnt/mesos/sandbox in the container
+  int aws_expiry_jitter_pct = 10;  // the AWS stop falls at random in the last N % of the credentials' life
 
   // Settings read from their unprefixed name (KILL_TASK_TIMEOUT for EXECUTOR_KILL_TASK_TIMEOUT), as the
   // Go executor's envconfig does when the EXECUTOR_ name is absent (for the start-up log).

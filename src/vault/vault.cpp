@@ -2,6 +2,7 @@
 #include "vault/vault.h"
 
 #include <fcntl.h>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <sstream>
 
 #include "util/http_deadline.h"
@@ -401,6 +403,30 @@ long aws_parent_token_ttl_s(Duration role_ttl, std::optional<Duration> executor_
       executor_aws_ttl ? static_cast<long>(std::chrono::duration_cast<seconds>(*executor_aws_ttl).count()) : 0;
   return std::max(role, go);
 }
+
+Duration aws_stop_after(Duration life, Duration margin, int jitter_pct, double u) {
+  const Duration usable = std::max(Duration{0}, life - margin);
+  const double part = std::clamp(jitter_pct, 0, 100) / 100.0 * std::clamp(u, 0.0, 1.0);
+  const auto earlier = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, Duration::period>(static_cast<double>(usable.count()) * part));
+  return std::clamp(usable - earlier, Duration{0}, usable);
+}
+
+namespace {
+// A draw in [0, 1) for the jitter: different in every executor, whatever their start times.
+double random_unit() {
+  std::uint64_t seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                       (static_cast<std::uint64_t>(::getpid()) << 32);
+  try {
+    std::random_device rd;
+    seed ^= (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  } catch (const std::exception&) {
+    // no entropy device: the clock and the pid still differ between executors
+  }
+  std::mt19937_64 gen(seed);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(gen);
+}
+}  // namespace
 
 std::optional<std::string> token_text_problem(std::string_view content) {
   if (!content.empty() && content.back() == '\n') content.remove_suffix(1);
@@ -896,7 +922,19 @@ util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env
                             std::chrono::duration_cast<std::chrono::seconds>(life).count());
     }
     if (life.count() > 0) {
-      const auto expiry = Clock::now() + life - aws_.expiry_margin;
+      const Duration after = aws_stop_after(life, aws_.expiry_margin, aws_.expiry_jitter_pct, random_unit());
+      const auto expiry = Clock::now() + after;
+      const auto secs = [](Duration d) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1e3;
+      };
+      spdlog::info(
+          "AWS credentials of role {}: the task stops in {:.1f} s, at {:%Y-%m-%dT%H:%M:%SZ} (the lease of "
+          "{:.0f} s less {:.0f} s, brought forward at random by up to {} % of it: "
+          "EXECUTOR_AWS_ROLE_EXPIRY_JITTER)",
+          role, secs(after),
+          fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now() +
+                                                           std::chrono::duration_cast<std::chrono::seconds>(after))),
+          secs(life), secs(aws_.expiry_margin), aws_.expiry_jitter_pct);
       std::lock_guard<std::mutex> lock(mu_);
       if (!stop_ && !lease_thread_.joinable())
         lease_thread_ = std::thread([this, expiry, m = std::move(message)] { watch_lease(expiry, m); });

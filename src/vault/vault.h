@@ -173,7 +173,13 @@ struct AwsOptions {
   Duration ttl{0};                             // EXECUTOR_AWS_ROLE_TTL (0: 3600 s)
   Duration max_ttl = std::chrono::hours(744);  // EXECUTOR_AWS_ROLE_MAX_TTL
   Duration expiry_margin = std::chrono::seconds(360);
+  int expiry_jitter_pct = 10;  // EXECUTOR_AWS_ROLE_EXPIRY_JITTER
 };
+
+// When the task stops for its AWS credentials, counted from their issue: at the end of their usable
+// life (`life` less `margin`, never below 0), brought forward by `u` (in [0, 1), drawn at random by the
+// caller) times `jitter_pct` % of that usable life. Pure.
+Duration aws_stop_after(Duration life, Duration margin, int jitter_pct, double u);
 
 // The module as the executor uses it: resolve before create; watch the AWS lease; clean up at the end.
 class Secrets {

@@ -165,6 +165,20 @@ std::string DockerDaemon::image(const std::string& ref, const std::string& cmd_j
   return ref;
 }
 
+std::string DockerDaemon::image_with(const std::string& ref, const std::vector<std::string>& changes) {
+  if (images_.count(ref)) return ref;
+  std::vector<std::string> args = {"import", "--change", R"(CMD ["sh"])"};
+  for (const auto& c : changes) {
+    args.push_back("--change");
+    args.push_back(c);
+  }
+  args.push_back(rootfs_tar_);
+  args.push_back(ref);
+  cli(args);
+  images_[ref] = true;
+  return ref;
+}
+
 std::vector<std::string> DockerDaemon::running() const {
   std::istringstream ids(cli({"ps", "-q", "--no-trunc"}));
   std::vector<std::string> out;

@@ -30,6 +30,8 @@ class DockerDaemon {
   // An image holding busybox (all applets, /tmp, /etc) with the given CMD (JSON array text), made
   // once per name.
   std::string image(const std::string& ref, const std::string& cmd_json = R"(["sh"])");
+  // The busybox image with more Dockerfile instructions (e.g. "VOLUME /data"), imported once under `ref`.
+  std::string image_with(const std::string& ref, const std::vector<std::string>& changes);
 
   // Stops the daemon (SIGTERM, as an operator's restart does), waits `downtime`, and starts it again on
   // the same socket and data root with `flags` added (e.g. "--live-restore"); returns when it answers.

@@ -34,6 +34,14 @@ struct Harness {
                    fake::AgentOptions agent_options = {}, std::vector<std::string> extra_args = {})
       : daemon(DockerDaemon::shared()), agent(std::move(agent_options)) {
     agent.start();
+    // The executor starts in its sandbox, as the agent starts executors: a fresh folder unless the
+    // test gives one (MESOS_SANDBOX in `extra`).
+    if (!extra.count("MESOS_SANDBOX")) {
+      own_sandbox = make_temp_dir("sce-sandbox.");
+      extra["MESOS_SANDBOX"] = own_sandbox;
+      extra["MESOS_DIRECTORY"] = own_sandbox;
+    }
+    sandbox = extra.at("MESOS_SANDBOX");
     std::map<std::string, std::string> env = ExecutorEnv(agent.endpoint())
                                                  .checkpoint(checkpoint)
                                                  .shutdown_grace("10secs")
@@ -59,13 +67,15 @@ struct Harness {
       argv.push_back("--config");
       argv.push_back(site_file);
     }
-    exe = std::make_unique<Process>(argv, env);
+    // A test that gives a sandbox gets the executor started in it, as the agent starts executors.
+    exe = std::make_unique<Process>(argv, env, sandbox);
     REQUIRE(FakeAgent::wait_until([&] { return agent.stream_open(); }, 10s));
     std::this_thread::sleep_for(100ms);  // let SUBSCRIBED reach the executor
   }
   ~Harness() {
     exe.reset();
     if (!site_file.empty()) ::unlink(site_file.c_str());
+    if (!own_sandbox.empty()) remove_tree(own_sandbox);
   }
 
   std::vector<v1::TaskStatus> updates_of(const std::string& task) const {
@@ -125,7 +135,9 @@ struct Harness {
   DockerDaemon& daemon;
   FakeAgent agent;
   std::unique_ptr<Process> exe;
-  std::string site_file;  // written for VAULT_TOKEN_FILE (see the constructor)
+  std::string site_file;    // written for VAULT_TOKEN_FILE (see the constructor)
+  std::string sandbox;      // the executor's working directory and MESOS_SANDBOX
+  std::string own_sandbox;  // made by the harness (removed with it)
 };
 
 }  // namespace testing_support

@@ -21,7 +21,8 @@ std::string executor_binary() {
   return p;
 }
 
-Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                 const std::string& cwd) {
   char tmpl[] = "/tmp/sidecar-executor-test-XXXXXX";
   const int fd = mkstemp(tmpl);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
@@ -45,6 +46,7 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
     sigprocmask(SIG_SETMASK, &none, nullptr);
     dup2(fd, 1);
     dup2(fd, 2);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execve(cargv[0], cargv.data(), cenv.data());
     _exit(127);
   }

@@ -14,7 +14,10 @@ namespace testing_support {
 
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env);
+  // `cwd`: the working directory of the child (empty: the test's own), as the agent starts an executor
+  // in its sandbox.
+  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+          const std::string& cwd = "");
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;

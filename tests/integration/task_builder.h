@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include <string>
+#include <vector>
 
 #include "mesos/v1/mesos.pb.h"
 
@@ -65,6 +66,16 @@ class TaskBuilder {
   }
   TaskBuilder& host_network() {
     t_.mutable_container()->mutable_docker()->set_network(::mesos::v1::ContainerInfo::DockerInfo::HOST);
+    return *this;
+  }
+  TaskBuilder& max_completion_time(std::chrono::nanoseconds d) {
+    t_.mutable_max_completion_time()->set_nanoseconds(d.count());
+    return *this;
+  }
+  // DockerInfo.network USER on these networks (the first is the container's network mode).
+  TaskBuilder& user_networks(const std::vector<std::string>& names) {
+    t_.mutable_container()->mutable_docker()->set_network(::mesos::v1::ContainerInfo::DockerInfo::USER);
+    for (const auto& n : names) t_.mutable_container()->add_network_infos()->set_name(n);
     return *this;
   }
   TaskBuilder& data(std::string bytes) {

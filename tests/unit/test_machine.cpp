@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <limits>
 #include <tuple>
 #include <utility>
 
@@ -840,4 +841,169 @@ TEST_CASE("A terminal update the agent refuses for good ends the executor (exit 
   CHECK_FALSE(h.has<act::Exit>());
   h.on(ev::UpdateRefused{"t1", true, "HTTP 400: Failed to validate"});
   CHECK(h.exit_code() == std::optional<int>(1));
+}
+
+TEST_CASE("EXECUTOR_REMOVE_CONTAINER: the container is removed after the terminal ACK (or the ACK wait), then exit") {
+  SECTION("off (the Go behaviour): exited containers stay") {
+    Harness h;
+    reach(h, Phase::TerminalUpdateSent);
+    h.on(ev::Acknowledged{"t1", "u", true, true});
+    CHECK(h.exit_code() == std::optional<int>(0));
+    CHECK_FALSE(h.has<act::RemoveContainer>());
+  }
+  MachineConfig cfg;
+  cfg.remove_container = true;
+  SECTION("on: removed after the ACK, the removal before the Exit") {
+    Harness h(cfg);
+    reach(h, Phase::Running);
+    h.on(ev::ContainerExited{3, false, "", ""});
+    CHECK(h.has<act::CopyFailureLogs>());
+    CHECK_FALSE(h.has<act::RemoveContainer>());  // not before the agent has the terminal update
+    h.on(ev::UpdateAccepted{"t1", true});
+    CHECK_FALSE(h.has<act::RemoveContainer>());
+    h.on(ev::Acknowledged{"t1", "u", true, true});
+    REQUIRE(h.all<act::RemoveContainer>().size() == 1);
+    CHECK(h.all<act::RemoveContainer>()[0].container_id == kContainer);
+    std::size_t remove_at = 0, exit_at = 0;
+    for (std::size_t i = 0; i < h.last.size(); ++i) {
+      if (std::holds_alternative<act::RemoveContainer>(h.last[i])) remove_at = i;
+      if (std::holds_alternative<act::Exit>(h.last[i])) exit_at = i;
+    }
+    CHECK(remove_at < exit_at);
+  }
+  SECTION("on: an accepted update whose ACK never comes still removes it at the ACK timeout") {
+    Harness h(cfg);
+    reach(h, Phase::TerminalUpdateSent);
+    h.on(ev::UpdateAccepted{"t1", true});
+    h.on(ev::TimerFired{TimerId::TerminalAck});
+    CHECK(h.has<act::RemoveContainer>());
+    CHECK(h.exit_code() == std::optional<int>(0));
+  }
+  SECTION("on: no container was created (a failed pull): nothing to remove") {
+    Harness h(cfg);
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{docker_task("t1")});
+    h.on(ev::StepFailed{LaunchStep::Pull, "no such image", false});
+    h.on(ev::Acknowledged{"t1", "u", true, true});
+    CHECK(h.has<act::Exit>());
+    CHECK_FALSE(h.has<act::RemoveContainer>());
+  }
+  SECTION("on: not at the agent's shutdown deadline (no time left for Docker)") {
+    Harness h(cfg);
+    reach(h, Phase::TerminalUpdateSent);
+    h.on(ev::Shutdown{});
+    h.on(ev::TimerFired{TimerId::ShutdownDeadline});
+    CHECK(h.has<act::Exit>());
+    CHECK_FALSE(h.has<act::RemoveContainer>());
+  }
+}
+
+namespace {
+v1::TaskInfo task_with_max_completion(std::int64_t ns) {
+  v1::TaskInfo t = docker_task("t1");
+  t.mutable_max_completion_time()->set_nanoseconds(ns);
+  return t;
+}
+}  // namespace
+
+TEST_CASE("max_completion_time: counted from the launch; at expiry stopped at once, no TASK_KILLING, TASK_FAILED") {
+  MachineConfig cfg;
+  cfg.kill_grace = 7s;
+  cfg.draining_duration = 10s;
+  Harness h(cfg);
+  h.on(ev::Subscribed{true, "agent"});  // the framework can take TASK_KILLING: still none is sent
+  h.on(ev::Launch{task_with_max_completion(Duration(3s).count())});
+  REQUIRE(h.all<act::StartTimer>().size() == 1);
+  CHECK(h.all<act::StartTimer>()[0].id == TimerId::MaxCompletion);
+  CHECK(h.all<act::StartTimer>()[0].after == Duration(3s));
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
+  REQUIRE(h.phase() == Phase::Running);
+  h.on(ev::TimerFired{TimerId::MaxCompletion});
+  CHECK(h.states().empty());         // no TASK_KILLING
+  CHECK_FALSE(h.has<act::Drain>());  // no Sidecar drain
+  REQUIRE(h.all<act::StopContainer>().size() == 1);
+  CHECK(h.all<act::StopContainer>()[0].grace == Duration{0});  // no grace
+  CHECK(h.has<act::StopWatchdog>());
+  h.on(ev::ContainerExited{137, false, "", ""});
+  REQUIRE(h.all<act::SendUpdate>().size() == 1);
+  const auto u = h.all<act::SendUpdate>()[0];
+  CHECK(u.state == v1::TASK_FAILED);
+  CHECK(u.reason == std::optional(v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED));
+  CHECK_THAT(u.message, Catch::Contains("max_completion_time of 3s reached"));
+  CHECK_THAT(u.message, Catch::Contains("137"));
+}
+
+TEST_CASE(
+    "max_completion_time: none, zero or negative arms no timer; a task that ends first or is killed is not touched") {
+  for (std::int64_t ns : {std::int64_t{0}, std::int64_t{-5}}) {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(ns)});
+    CHECK_FALSE(h.has<act::StartTimer>());
+  }
+  {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{docker_task("t1")});
+    CHECK_FALSE(h.has<act::StartTimer>());
+  }
+  SECTION("the container ended by itself first: its own outcome, the late timer ignored") {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(Duration(60s).count())});
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+    h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+    h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+    h.on(ev::ContainerExited{0, false, "", ""});
+    CHECK(h.states() == std::vector{v1::TASK_FINISHED});
+    h.on(ev::TimerFired{TimerId::MaxCompletion});
+    CHECK(h.states().empty());
+    CHECK_FALSE(h.has<act::StopContainer>());
+  }
+  SECTION("a KILL first: KILLED as any kill, the timer then changes nothing") {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(Duration(60s).count())});
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+    h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+    h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+    h.on(ev::Kill{"t1", Duration(2s)});
+    h.on(ev::TimerFired{TimerId::MaxCompletion});
+    CHECK_FALSE(h.has<act::StopContainer>());
+    h.on(ev::ContainerExited{143, false, "", ""});
+    CHECK(h.states() == std::vector{v1::TASK_KILLED});
+  }
+  SECTION("expiry during the pull: nothing exists yet, FAILED at once") {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(Duration(1s).count())});
+    h.on(ev::TimerFired{TimerId::MaxCompletion});
+    REQUIRE(h.all<act::SendUpdate>().size() == 1);
+    CHECK(h.all<act::SendUpdate>()[0].state == v1::TASK_FAILED);
+    CHECK(h.all<act::SendUpdate>()[0].reason == std::optional(v1::TaskStatus::REASON_MAX_COMPLETION_TIME_REACHED));
+  }
+  SECTION("expiry while the create is in flight: the container is removed once created, FAILED") {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(Duration(1s).count())});
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+    h.on(ev::TimerFired{TimerId::MaxCompletion});
+    CHECK(h.states().empty());
+    h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+    CHECK(h.has<act::RemoveContainer>());
+    CHECK(h.states() == std::vector{v1::TASK_FAILED});
+  }
+  SECTION("a huge value is capped (no overflowing deadline)") {
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{task_with_max_completion(std::numeric_limits<std::int64_t>::max())});
+    REQUIRE(h.all<act::StartTimer>().size() == 1);
+    CHECK(h.all<act::StartTimer>()[0].after <= Duration(std::chrono::hours(24 * 365 * 100)));
+  }
 }

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,12 @@ TEST_CASE("Every setting has the Go executor's default") {
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "5s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "true"},
       {"EXECUTOR_JSON_LOGS", "false"},
+      {"EXECUTOR_SANDBOX_LOGS", "true"},
+      {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "10MiB"},
+      {"EXECUTOR_SANDBOX_LOGS_KEEP", "2"},
+      {"EXECUTOR_REMOVE_CONTAINER", "false"},
+      {"EXECUTOR_MOUNT_SANDBOX", "false"},
+      {"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "10%"},
   };
   CHECK(described(*s) == want);
   CHECK(settings::setting_specs().size() == want.size());
@@ -94,6 +101,12 @@ TEST_CASE("Each setting takes a good value from the environment") {
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "30s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "false"},
       {"EXECUTOR_JSON_LOGS", "true"},
+      {"EXECUTOR_SANDBOX_LOGS", "false"},
+      {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "64KiB"},
+      {"EXECUTOR_SANDBOX_LOGS_KEEP", "0"},
+      {"EXECUTOR_REMOVE_CONTAINER", "true"},
+      {"EXECUTOR_MOUNT_SANDBOX", "1"},
+      {"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "25%"},
   };
   auto s = load_settings(util::map_env(env), "host-a");
   REQUIRE(s.ok());
@@ -129,6 +142,12 @@ TEST_CASE("Each setting takes a good value from the environment") {
   CHECK(s->terminal_ack_timeout == std::chrono::seconds(30));
   CHECK_FALSE(s->sidecar_health_updates);
   CHECK(s->json_logs);
+  CHECK_FALSE(s->sandbox_logs);
+  CHECK(s->sandbox_logs_max_size == 65536);
+  CHECK(s->sandbox_logs_keep == 0);
+  CHECK(s->remove_container);
+  CHECK(s->mount_sandbox);
+  CHECK(s->aws_expiry_jitter_pct == 25);
   // Every variable of the table was exercised by this case.
   std::set<std::string> names;
   for (const auto& spec : settings::setting_specs()) names.insert(spec.env);
@@ -173,6 +192,16 @@ TEST_CASE("A bad value is an error naming the variable and the value") {
       {"EXECUTOR_AGENT_ENCODING", "xml"},
       {"EXECUTOR_MAX_RECORD_SIZE", "12"},
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "5"},
+      {"EXECUTOR_SANDBOX_LOGS", "maybe"},
+      {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "10MB"},
+      {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "512"},
+      {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "-1KiB"},
+      {"EXECUTOR_SANDBOX_LOGS_KEEP", "101"},
+      {"EXECUTOR_REMOVE_CONTAINER", "yes"},
+      {"EXECUTOR_MOUNT_SANDBOX", "on"},
+      {"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "101%"},
+      {"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "-1%"},
+      {"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", "0.1"},
   };
   for (const auto& [name, value] : bad) {
     auto s = load_settings(util::map_env({{name, value}}), "h");
@@ -257,4 +286,30 @@ TEST_CASE("Unprefixed names are read as the Go executor's envconfig reads them")
   auto err = load_settings(bad, "h", &bad);
   REQUIRE_FALSE(err);
   CHECK_THAT(err.error().message, Catch::StartsWith("KILL_TASK_TIMEOUT=\"soon\""));
+}
+
+TEST_CASE("EXECUTOR_AWS_ROLE_EXPIRY_JITTER: a percentage with or without its sign, 0 to 100") {
+  for (const auto& [text, pct] :
+       std::vector<std::pair<std::string, int>>{{"0%", 0}, {"0", 0}, {"10", 10}, {"100%", 100}}) {
+    auto s = load_settings(util::map_env({{"EXECUTOR_AWS_ROLE_EXPIRY_JITTER", text}}), "h");
+    INFO(text);
+    REQUIRE(s.ok());
+    CHECK(s->aws_expiry_jitter_pct == pct);
+  }
+}
+
+TEST_CASE("EXECUTOR_SANDBOX_LOGS_MAX_SIZE: plain bytes or KiB/MiB/GiB, shown in the largest whole unit") {
+  for (const auto& [text, bytes, shown] :
+       std::vector<std::tuple<std::string, std::uint64_t, std::string>>{{"65536", 65536, "64KiB"},
+                                                                        {"1024", 1024, "1KiB"},
+                                                                        {"1500", 1500, "1500"},
+                                                                        {"64KiB", 65536, "64KiB"},
+                                                                        {"3MiB", 3ULL << 20, "3MiB"},
+                                                                        {"2GiB", 2ULL << 30, "2GiB"}}) {
+    auto s = load_settings(util::map_env({{"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", text}}), "h");
+    INFO(text);
+    REQUIRE(s.ok());
+    CHECK(s->sandbox_logs_max_size == bytes);
+    CHECK(described(*s).at("EXECUTOR_SANDBOX_LOGS_MAX_SIZE") == shown);
+  }
 }

@@ -52,3 +52,36 @@ TEST_CASE("An update of a task with no container yet carries neither") {
   CHECK_FALSE(s.has_container_status());
   CHECK(s.labels().labels_size() == 0);
 }
+
+TEST_CASE("Every network the container joined: one network_infos entry each, user networks by name, IPv6 marked") {
+  executor::act::SendUpdate u;
+  u.task_id = "t1";
+  u.state = v1::TASK_RUNNING;
+  u.ip_address = "10.10.0.2";
+  u.networks = {{"net-a", {"10.10.0.2", "fd00::2"}}, {"net-b", {"10.20.0.2"}}, {"empty-one", {}}};
+  const auto s = status_of(u);
+  REQUIRE(s.container_status().network_infos_size() == 2);  // the network without an address is left out
+  const auto& a = s.container_status().network_infos(0);
+  CHECK(a.name() == "net-a");
+  REQUIRE(a.ip_addresses_size() == 2);
+  CHECK(a.ip_addresses(0).ip_address() == "10.10.0.2");
+  CHECK_FALSE(a.ip_addresses(0).has_protocol());  // IPv4, the default
+  CHECK(a.ip_addresses(1).ip_address() == "fd00::2");
+  CHECK(a.ip_addresses(1).protocol() == v1::NetworkInfo::IPv6);
+  const auto& b = s.container_status().network_infos(1);
+  CHECK(b.name() == "net-b");
+  REQUIRE(b.ip_addresses_size() == 1);
+  CHECK(b.ip_addresses(0).ip_address() == "10.20.0.2");
+}
+
+TEST_CASE("Docker's default bridge stays unnamed, as the Mesos Docker executor reports it") {
+  executor::act::SendUpdate u;
+  u.task_id = "t1";
+  u.state = v1::TASK_RUNNING;
+  u.ip_address = "172.17.0.2";
+  u.networks = {{"bridge", {"172.17.0.2"}}};
+  const auto s = status_of(u);
+  REQUIRE(s.container_status().network_infos_size() == 1);
+  CHECK_FALSE(s.container_status().network_infos(0).has_name());
+  CHECK(s.container_status().network_infos(0).ip_addresses(0).ip_address() == "172.17.0.2");
+}

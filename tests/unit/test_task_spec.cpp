@@ -499,3 +499,70 @@ TEST_CASE("Locked names: settings in any spelling, other variables as written") 
     CHECK_FALSE(settings::parse_config_text(bad, "s.yaml"));
   }
 }
+
+TEST_CASE("EXECUTOR_MOUNT_SANDBOX: the sandbox at /mnt/mesos/sandbox, MESOS_SANDBOX naming it") {
+  v1::TaskInfo t = base_task();
+  env_var(t, "TASK_ID", "task-1");
+  SECTION("off: no bind, MESOS_SANDBOX untouched") {
+    env_var(t, "MESOS_SANDBOX", "/somewhere");
+    auto s = build_container_spec(t, SpecOptions{});
+    REQUIRE(s.ok());
+    CHECK_FALSE(s->body["HostConfig"].contains("Binds"));
+    CHECK(s->body["Env"].get<std::vector<std::string>>() ==
+          std::vector<std::string>{"TASK_ID=task-1", "MESOS_SANDBOX=/somewhere", "SERVICE_VERSION=1.2"});
+  }
+  SpecOptions o;
+  o.sandbox_mount = "/var/lib/mesos/slaves/s1/frameworks/f/executors/e/runs/r";
+  SECTION("on: one bind, read-write; MESOS_SANDBOX added last") {
+    auto s = build_container_spec(t, o);
+    REQUIRE(s.ok());
+    CHECK(s->body["HostConfig"]["Binds"] == json::array({o.sandbox_mount + ":/mnt/mesos/sandbox"}));
+    CHECK(s->body["Env"].get<std::vector<std::string>>() ==
+          std::vector<std::string>{"TASK_ID=task-1", "SERVICE_VERSION=1.2", "MESOS_SANDBOX=/mnt/mesos/sandbox"});
+  }
+  SECTION("on: a MESOS_SANDBOX the task set is rewritten in place (one value in the container)") {
+    env_var(t, "MESOS_SANDBOX", "/etc");
+    auto s = build_container_spec(t, o);
+    REQUIRE(s.ok());
+    CHECK(s->body["Env"].get<std::vector<std::string>>() ==
+          std::vector<std::string>{"TASK_ID=task-1", "MESOS_SANDBOX=/mnt/mesos/sandbox", "SERVICE_VERSION=1.2"});
+    CHECK(s->body["HostConfig"]["Binds"].size() == 1);
+  }
+  SECTION("on: a working directory that cannot be the sandbox fails the spec, saying why") {
+    for (const char* bad : {"/", "relative/dir", "/a:b", "/a,ro", "(unknown)"}) {
+      o.sandbox_mount = bad;
+      auto s = build_container_spec(t, o);
+      INFO(bad);
+      REQUIRE_FALSE(s.ok());
+      CHECK_THAT(s.error().message, Catch::Contains("EXECUTOR_MOUNT_SANDBOX"));
+    }
+  }
+}
+
+TEST_CASE("DockerInfo.network USER: the first named network is the network mode, the others are joined after") {
+  v1::TaskInfo t = base_task();
+  t.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::USER);
+  SECTION("no named network_infos: refused, saying what is missing") {
+    auto s = build_container_spec(t, SpecOptions{});
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("network_infos"));
+  }
+  SECTION("one, two and a repeated name") {
+    for (const char* n : {"net-a", "net.b_2", "net-a"}) t.mutable_container()->add_network_infos()->set_name(n);
+    auto s = build_container_spec(t, SpecOptions{});
+    REQUIRE(s.ok());
+    CHECK(s->body["HostConfig"]["NetworkMode"] == "net-a");
+    CHECK(s->extra_networks == std::vector<std::string>{"net.b_2"});
+  }
+  SECTION("names that would leave the container's own namespace or are not Docker names are refused") {
+    for (const char* bad : {"host", "none", "default", "container:abc", "../x", "-lead", "a b", "net\r\nX"}) {
+      v1::TaskInfo u = t;
+      u.mutable_container()->add_network_infos()->set_name(bad);
+      auto s = build_container_spec(u, SpecOptions{});
+      INFO(bad);
+      REQUIRE_FALSE(s.ok());
+      CHECK_THAT(s.error().message, Catch::Contains("network_infos name"));
+      CHECK(s.error().message.find('\r') == std::string::npos);
+    }
+  }
+}

@@ -542,3 +542,22 @@ TEST_CASE("Secret paths: Vault's own endpoints and dot segments never, the site'
   CHECK_THAT(out.error().message, Catch::Contains("policy.vault_path_prefixes"));
   CHECK_FALSE(vault::check_secret_path("kv/other", site));
 }
+
+TEST_CASE("AWS expiry jitter: the stop falls in the last part of the credentials' usable life") {
+  using std::chrono::seconds;
+  const vault::Duration margin = seconds(360);
+  // A 1 h lease: 3240 s usable; 10 % jitter moves the stop up to 324 s earlier.
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 10, 0.0) == seconds(3240));
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 10, 0.5) == seconds(3240 - 162));
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 10, 0.999999) > seconds(3240 - 324));
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 10, 0.999999) < seconds(3240 - 323));
+  // 0 %: every executor at the same point (the behaviour before the setting).
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 0, 0.7) == seconds(3240));
+  // 100 %: anywhere in the usable life, never before the issue.
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 100, 0.25) == seconds(2430));
+  // A lease shorter than the margin: at once, whatever the draw.
+  CHECK(vault::aws_stop_after(seconds(300), margin, 10, 0.5) == seconds(0));
+  // Out-of-range inputs are clamped, never a stop after the usable end or before now.
+  CHECK(vault::aws_stop_after(seconds(3600), margin, 250, 2.0) == seconds(0));
+  CHECK(vault::aws_stop_after(seconds(3600), margin, -5, 0.5) == seconds(3240));
+}

@@ -1,0 +1,94 @@
+// The container's output, live, in the sandbox (EXECUTOR_SANDBOX_LOGS): container.stdout and
+// container.stderr, each line once and in order, rotated by size into container.stdout.1 … .<keep>
+// (the highest the oldest). Never blocks the log reader: lines go through a bounded queue to a writer
+// thread; a line the queue cannot take (a slow disk) is dropped and counted, as the relay drops a
+// datagram. The files are opened in the sandbox folder without following links, appended to (an
+// executor started again never truncates), and a planted non-regular or hard-linked file is replaced.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "logs/relay.h"
+#include "util/result.h"
+
+namespace logs {
+
+struct SandboxLogOptions {
+  std::string dir;                                   // the sandbox folder
+  std::uint64_t max_size = std::uint64_t{10} << 20;  // EXECUTOR_SANDBOX_LOGS_MAX_SIZE
+  int keep = 2;                                      // EXECUTOR_SANDBOX_LOGS_KEEP
+  std::size_t queue_bytes = std::size_t{8} << 20;    // lines waiting for the disk, at most
+};
+
+// One file of the sandbox folder and its rotations. Used by one thread.
+class RotatingFile {
+ public:
+  RotatingFile(int dirfd, std::string name, std::uint64_t max_size, int keep);
+  ~RotatingFile();
+  RotatingFile(const RotatingFile&) = delete;
+  RotatingFile& operator=(const RotatingFile&) = delete;
+
+  // Appends `line` (its newline included). Rotates first when the file is not empty and the line
+  // would take it past max_size: a line is never split between two files.
+  util::Result<void> write_line(std::string_view line);
+
+ private:
+  util::Result<void> open_current();
+  util::Result<void> rotate();
+
+  int dirfd_;
+  std::string name_;
+  std::uint64_t max_size_;
+  int keep_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+class SandboxLog {
+ public:
+  // Opens the sandbox folder (a folder, not a link) and both files; starts the writer.
+  static util::Result<std::unique_ptr<SandboxLog>> open(SandboxLogOptions opts);
+  ~SandboxLog();  // what is queued is written, then the writer stops
+  SandboxLog(const SandboxLog&) = delete;
+  SandboxLog& operator=(const SandboxLog&) = delete;
+
+  // The container's output as it comes, per stream (the reader's thread).
+  void feed(bool is_stderr, std::string_view data);
+  // Gives out partial last lines (with a newline added) and waits until the queue is written.
+  void flush();
+
+  std::uint64_t written() const;  // lines
+  std::uint64_t dropped() const;  // lines
+
+ private:
+  SandboxLog(SandboxLogOptions opts, int dirfd);
+  void enqueue(bool is_stderr, std::string_view line);
+  void run();
+
+  SandboxLogOptions opts_;
+  int dirfd_;
+  RotatingFile out_file_, err_file_;
+  LineSplitter out_, err_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_, drained_;
+  struct Line {
+    bool is_stderr;
+    std::string text;
+  };
+  std::deque<Line> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool stop_ = false;
+  std::uint64_t written_ = 0, dropped_ = 0;
+  bool warned_ = false;
+  std::thread writer_;
+};
+
+}  // namespace logs
