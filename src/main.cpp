@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "app/check.h"
 #include "app/cli.h"
 #include "app/logging.h"
 #include "app/options.h"
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     case app::CommandLine::Action::SettingsMarkdown: app::print_settings_markdown(); return 0;
     case app::CommandLine::Action::Error: return config_error(cl.error);
     case app::CommandLine::Action::Run:
+    case app::CommandLine::Action::Check:
     case app::CommandLine::Action::PrintConfig: break;
   }
   shell::SignalWatcher::block();
@@ -60,6 +62,21 @@ int main(int argc, char** argv) {
   // The operator's site file, then the environment with the site's locks applied.
   const char* settings_file = std::getenv(settings::kConfigPathVar);
   auto site = app::load_site(cl.config_path, settings_file ? settings_file : "", util::hostname());
+  if (cl.action == app::CommandLine::Action::Check) {
+    if (!site) {
+      const std::vector<app::CheckLine> bad{{"settings", app::CheckLine::Verdict::Fail, site.error().message}};
+      fmt::print("{}", app::format_check_table(bad));
+      return 1;
+    }
+    spdlog::set_level(spdlog::level::off);  // the table is the output
+    const auto task_host = util::process_env()("TASK_HOST");
+    const app::CheckOptions opts{cl.image, cl.executor_dir.empty() ? SIDECAR_EXECUTOR_DIR : cl.executor_dir,
+                                 site->file.path,
+                                 task_host && !task_host->empty() ? *task_host : util::hostname()};
+    const auto lines = app::run_site_check(site->settings, util::process_env(), opts);
+    fmt::print("{}", app::format_check_table(lines));
+    return app::check_exit_code(lines);
+  }
   if (!site) return config_error(site.error().message);
   if (site->file.policy.allow_core_dumps) app::harden_process(true);
   const settings::Settings& cfg = site->settings;

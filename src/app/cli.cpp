@@ -11,6 +11,7 @@
 #include "util/env.h"
 #include "util/http_safe.h"
 #include "util/secrets.h"
+#include "version.h"
 
 namespace app {
 
@@ -33,6 +34,12 @@ CommandLine parse_command_line(int argc, char** argv) {
       return cl;
     } else if (arg == "--print-config") {
       cl.action = CommandLine::Action::PrintConfig;
+    } else if (arg == "--check") {
+      cl.action = CommandLine::Action::Check;
+    } else if (arg == "--image" && i + 1 < argc) {
+      cl.image = argv[++i];
+    } else if (arg == "--executor-dir" && i + 1 < argc) {
+      cl.executor_dir = argv[++i];
     } else if (arg.rfind("--", 0) == 0) {
       cl.action = CommandLine::Action::Error;
       cl.error = fmt::format("unknown option {} (see --help)", arg);
@@ -44,7 +51,11 @@ CommandLine parse_command_line(int argc, char** argv) {
 
 void print_help() {
   fmt::print(
-      "Usage: sidecar-executor [--config FILE] [--help | --version | --print-config]\n\n"
+      "Usage: sidecar-executor [--config FILE] [--help | --version | --print-config]\n"
+      "       sidecar-executor [--config FILE] --check [--image REF] [--executor-dir DIR]\n"
+      "         checks this agent's site without an agent: Docker, the registry credentials a pull of REF\n"
+      "         would use, Vault and its token's TTL, Sidecar knowing this host, the syslog address, the\n"
+      "         wrapper and binary in DIR (default " SIDECAR_EXECUTOR_DIR "); exit 0 only when nothing failed\n\n"
       "A Mesos executor that runs one Docker container per task, tied to Sidecar and Vault.\n"
       "It is started by the Mesos agent (see MESOS_* variables) and configured by EXECUTOR_* variables:\n\n");
   for (const auto& s : settings::setting_specs()) {

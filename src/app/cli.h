@@ -9,9 +9,11 @@
 namespace app {
 
 struct CommandLine {
-  enum class Action : unsigned char { Run, Help, Version, SettingsMarkdown, PrintConfig, Error };
+  enum class Action : unsigned char { Run, Help, Version, SettingsMarkdown, PrintConfig, Check, Error };
   Action action = Action::Run;
   std::string config_path;  // --config: the site file instead of the default path
+  std::string image;         // --check --image REF
+  std::string executor_dir;  // --check --executor-dir DIR (empty: the build's, /opt/mesos)
   std::string error;        // Action::Error: what was wrong
 };
 

@@ -315,6 +315,27 @@ void Adapter::shutdown() {
   for (auto& d : drains) d.join();
 }
 
+Fetched fetch_state_once(const std::string& state_url, Duration timeout) {
+  Fetched f;
+  auto url = split_url(state_url);
+  if (!url) {
+    f.error = url.error().message;
+    return f;
+  }
+  auto client = make_client(url->base, timeout);
+  auto res = get_capped(*client, url->path, kMaxStateBytes, timeout, nullptr, f.too_big);
+  if (f.too_big) {
+    f.http_status = 200;
+    f.error = fmt::format("the state document at {} is larger than {} MiB", state_url, kMaxStateBytes >> 20);
+  } else if (!res) {
+    f.error = fmt::format("GET {}: {}", state_url, res.error().message);
+  } else {
+    f.http_status = res->status;
+    f.body = std::move(res->body);
+  }
+  return f;
+}
+
 StateFetcher Adapter::http_fetcher(const SplitUrl& url) {
   auto client = std::shared_ptr<httplib::Client>(make_client(url.base, opts_.http_timeout));
   return [this, client, path = url.path] {

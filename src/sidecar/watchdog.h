@@ -72,6 +72,8 @@ struct Fetched {
 };
 // Fetches the state document once. The adapter's own GETs EXECUTOR_SIDECAR_URL; tests pass theirs.
 using StateFetcher = std::function<Fetched()>;
+// One GET of `state_url` with a total deadline (for `sidecar-executor --check`).
+Fetched fetch_state_once(const std::string& state_url, Duration timeout);
 
 // What one check learned, told apart as the Go executor's sidecarStatus does.
 struct CheckResult {
