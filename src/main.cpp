@@ -71,8 +71,7 @@ int main(int argc, char** argv) {
     spdlog::set_level(spdlog::level::off);  // the table is the output
     const auto task_host = util::process_env()("TASK_HOST");
     const app::CheckOptions opts{cl.image, cl.executor_dir.empty() ? SIDECAR_EXECUTOR_DIR : cl.executor_dir,
-                                 site->file.path,
-                                 task_host && !task_host->empty() ? *task_host : util::hostname()};
+                                 site->file.path, task_host && !task_host->empty() ? *task_host : util::hostname()};
     const auto lines = app::run_site_check(site->settings, util::process_env(), opts);
     fmt::print("{}", app::format_check_table(lines));
     return app::check_exit_code(lines);

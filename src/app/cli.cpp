@@ -55,7 +55,8 @@ void print_help() {
       "       sidecar-executor [--config FILE] --check [--image REF] [--executor-dir DIR]\n"
       "         checks this agent's site without an agent: Docker, the registry credentials a pull of REF\n"
       "         would use, Vault and its token's TTL, Sidecar knowing this host, the syslog address, the\n"
-      "         wrapper and binary in DIR (default " SIDECAR_EXECUTOR_DIR "); exit 0 only when nothing failed\n\n"
+      "         wrapper and binary in DIR (default " SIDECAR_EXECUTOR_DIR
+      "); exit 0 only when nothing failed\n\n"
       "A Mesos executor that runs one Docker container per task, tied to Sidecar and Vault.\n"
       "It is started by the Mesos agent (see MESOS_* variables) and configured by EXECUTOR_* variables:\n\n");
   for (const auto& s : settings::setting_specs()) {

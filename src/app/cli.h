@@ -11,10 +11,10 @@ namespace app {
 struct CommandLine {
   enum class Action : unsigned char { Run, Help, Version, SettingsMarkdown, PrintConfig, Check, Error };
   Action action = Action::Run;
-  std::string config_path;  // --config: the site file instead of the default path
+  std::string config_path;   // --config: the site file instead of the default path
   std::string image;         // --check --image REF
   std::string executor_dir;  // --check --executor-dir DIR (empty: the build's, /opt/mesos)
-  std::string error;        // Action::Error: what was wrong
+  std::string error;         // Action::Error: what was wrong
 };
 
 // Other arguments are ignored: the wrapper passes padding for the process title.
