@@ -6,7 +6,11 @@
 #include <cstdlib>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace app {
 namespace {
@@ -68,7 +72,12 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   // The sandbox the container sees is the folder the agent started us in (the wrapper takes it the same
   // way): MESOS_SANDBOX is the task's to change, the working directory is not.
   std::string work_dir;
-  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf) != nullptr) work_dir = resolve_existing(buf);
+  if (char buf[PATH_MAX]; ::getcwd(buf, sizeof buf) != nullptr) {
+    work_dir = resolve_existing(buf);
+  } else if (s.sandbox_logs || s.mount_sandbox) {
+    spdlog::warn("the working directory (the sandbox) is unknown: {}; no sandbox logs{}", std::strerror(errno),
+                 s.mount_sandbox ? ", and EXECUTOR_MOUNT_SANDBOX fails the task" : "");
+  }
   if (s.mount_sandbox) {
     ro.spec.sandbox_mount = work_dir.empty() ? "(unknown)" : work_dir;  // the spec refuses "(unknown)", naming why
   }

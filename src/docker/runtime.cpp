@@ -326,20 +326,29 @@ void Runtime::run_log_pump(const std::string& id) {
   const bool tty = st && st->tty;
   LogsOptions lo;
   lo.follow = true;
+  // The startup-only relay's end: what it was given goes out once, then it takes nothing more.
+  bool relay_flushed = false;
+  const auto relay_open = [&] {
+    if (!relay || relay_flushed) return false;
+    if (!relay_stopped_) return true;
+    relay->flush();
+    relay_flushed = true;
+    return false;
+  };
   auto r = client_.logs(
       id, lo, tty,
       [&](LogStream s, std::string_view piece) {
         const bool err = s == LogStream::Stderr;
-        if (relay && !relay_stopped_) relay->feed(err, piece);
+        if (relay_open()) relay->feed(err, piece);
         if (files) files->feed(err, piece);
       },
       &relay_cancel_,
       [&] {
-        if (relay && !relay_stopped_) relay->send_pending();
+        if (relay_open()) relay->send_pending();
       });
   if (!r && !relay_cancel_) spdlog::warn("container log stream: {}", r.error().message);
   if (relay) {
-    if (!relay_stopped_) relay->flush();
+    if (!relay_flushed) relay->flush();
     spdlog::info("log relay done: {} line(s) sent, {} dropped", relay->sent(), relay->dropped());
   }
   if (files) {

@@ -525,6 +525,13 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
       for (const auto& ni : task.container().network_infos()) {
         if (ni.name().empty()) continue;
         if (auto ok = check_network_name(ni.name()); !ok) return ok.error();
+        if (std::find(policy.allowed_networks.begin(), policy.allowed_networks.end(), ni.name()) ==
+            policy.allowed_networks.end()) {
+          return util::make_error(fmt::format(
+              "network_infos name '{}': not allowed by the site policy (listing it in policy.allowed_networks in "
+              "the site config file allows it)",
+              ni.name()));
+        }
         if (std::find(names.begin(), names.end(), ni.name()) == names.end()) names.push_back(ni.name());
       }
       if (names.empty()) {
@@ -621,6 +628,8 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
 
   if (!st.cap_add.empty()) host["CapAdd"] = st.cap_add;
   if (!st.cap_drop.empty()) host["CapDrop"] = st.cap_drop;
+  // A container that writes to the sandbox must not leave device nodes there for root to meet.
+  if (!opts.sandbox_mount.empty()) host["CapDrop"].push_back("MKNOD");
   if (auto r = apply_volumes_and_network(task, opts, host, spec.warnings, spec.extra_networks); !r) return r.error();
   if (auto r = apply_limits(task, opts, host); !r) return r.error();
   body["HostConfig"] = host;

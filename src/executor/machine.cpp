@@ -459,7 +459,8 @@ class Machine::Step {
   // The agent has the terminal update. EXECUTOR_REMOVE_CONTAINER: the container goes now (the engine
   // lets the failure-log copy and the log relay finish first); the exit waits for the removal.
   void exit_after_terminal(int code) {
-    if (cfg_.remove_container && !s_.container_id.empty()) {
+    // Not once the agent's shutdown grace runs: what is left of it is for the exit (Vault's revocations).
+    if (cfg_.remove_container && !s_.container_id.empty() && !s_.shutdown_deadline_armed) {
       log(LogLevel::Info,
           fmt::format("removing container {} (EXECUTOR_REMOVE_CONTAINER)", s_.container_id.substr(0, 12)));
       out_.emplace_back(act::RemoveContainer{s_.container_id});

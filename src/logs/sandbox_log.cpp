@@ -28,21 +28,40 @@ RotatingFile::~RotatingFile() {
 }
 
 // The file as it is when it is a plain file of ours (regular, one link); anything else planted under
-// its name (a link, a FIFO, a hard link to a file elsewhere) is removed and a new file made. Opened
-// non-blocking so that a FIFO cannot hold the open.
+// its name (a link, a FIFO, a device node, a hard link to a file elsewhere) is removed and a new file
+// made. Whatever is there is first looked at through an O_PATH descriptor, which opens nothing: a
+// device's driver or a FIFO's reader never sees an open from us. A regular file is then opened through
+// that descriptor, so the file checked is the file written.
 util::Result<void> RotatingFile::open_current() {
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const int fd =
-        ::openat(dirfd_, name_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
-    struct stat st {};
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
-      ::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);  // blocking writes from here on
-      fd_ = fd;
-      size_ = static_cast<std::uint64_t>(st.st_size);
-      return {};
+    const int path_fd = ::openat(dirfd_, name_.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (path_fd < 0 && errno == ENOENT) {
+      const int fd =
+          ::openat(dirfd_, name_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        fd_ = fd;
+        size_ = 0;
+        return {};
+      }
+      if (errno == EEXIST) continue;  // planted meanwhile: look again
+      return errno_error(fmt::format("cannot create {}", name_));
     }
-    if (fd >= 0) ::close(fd);
-    // ELOOP (a symlink), ENXIO (a FIFO without reader), or not a plain file: not ours.
+    if (path_fd < 0) return errno_error(fmt::format("cannot look at {}", name_));
+    struct stat st {};
+    if (::fstat(path_fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) {
+      const int fd = ::open(fmt::format("/proc/self/fd/{}", path_fd).c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      ::close(path_fd);
+      struct stat now {};
+      if (fd >= 0 && ::fstat(fd, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+        fd_ = fd;
+        size_ = static_cast<std::uint64_t>(now.st_size);
+        return {};
+      }
+      if (fd >= 0) ::close(fd);
+    } else {
+      ::close(path_fd);
+    }
+    // Not a plain file of ours: removed (a link itself, never its target).
     if (::unlinkat(dirfd_, name_.c_str(), 0) != 0 && errno != ENOENT) {
       return errno_error(fmt::format("cannot replace {}", name_));
     }
@@ -112,6 +131,7 @@ SandboxLog::~SandboxLog() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    stop_by_ = std::chrono::steady_clock::now() + kStopBudget;
   }
   cv_.notify_all();
   writer_.join();
@@ -124,7 +144,7 @@ void SandboxLog::flush() {
   out_.flush();
   err_.flush();
   std::unique_lock<std::mutex> lock(mu_);
-  drained_.wait(lock, [this] { return queue_.empty() && !writing_; });
+  drained_.wait_for(lock, kFlushBudget, [this] { return queue_.empty() && !writing_; });
 }
 
 std::uint64_t SandboxLog::written() const {
@@ -140,7 +160,8 @@ std::uint64_t SandboxLog::dropped() const {
 void SandboxLog::enqueue(bool is_stderr, std::string_view line) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (queued_bytes_ + line.size() + 1 > opts_.queue_bytes) {
+    // What a queued line really costs: its text and its entry (a flood of empty lines is not free).
+    if (queued_bytes_ + line.size() + 1 + kEntryCost > opts_.queue_bytes) {
       ++dropped_;
       return;
     }
@@ -148,7 +169,7 @@ void SandboxLog::enqueue(bool is_stderr, std::string_view line) {
     text.reserve(line.size() + 1);
     text.append(line);
     text.push_back('\n');
-    queued_bytes_ += text.size();
+    queued_bytes_ += text.size() + kEntryCost;
     queue_.push_back(Line{is_stderr, std::move(text)});
   }
   cv_.notify_one();
@@ -159,9 +180,15 @@ void SandboxLog::run() {
   while (true) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_, and everything written
+    if (stop_ && std::chrono::steady_clock::now() > stop_by_) {
+      dropped_ += queue_.size();  // a disk this slow does not hold up the executor's exit
+      queue_.clear();
+      queued_bytes_ = 0;
+      return;
+    }
     Line line = std::move(queue_.front());
     queue_.pop_front();
-    queued_bytes_ -= line.text.size();
+    queued_bytes_ -= line.text.size() + kEntryCost;
     writing_ = true;
     lock.unlock();
     auto r = (line.is_stderr ? err_file_ : out_file_).write_line(line.text);

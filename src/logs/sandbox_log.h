@@ -6,6 +6,7 @@
 // executor started again never truncates), and a planted non-regular or hard-linked file is replaced.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -62,7 +63,12 @@ class SandboxLog {
   // The container's output as it comes, per stream (the reader's thread).
   void feed(bool is_stderr, std::string_view data);
   // Gives out partial last lines (with a newline added) and waits until the queue is written.
+  // Bounded: after kFlushBudget it returns with what is still queued (the destructor then has
+  // kStopBudget to write it; what is left after that is dropped and counted).
   void flush();
+  static constexpr std::chrono::seconds kFlushBudget{5};
+  static constexpr std::chrono::seconds kStopBudget{1};
+  static constexpr std::size_t kEntryCost = 64;  // a queued line's bookkeeping, counted in queue_bytes
 
   std::uint64_t written() const;  // lines
   std::uint64_t dropped() const;  // lines
@@ -86,6 +92,7 @@ class SandboxLog {
   std::size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool stop_ = false;
+  std::chrono::steady_clock::time_point stop_by_{};
   std::uint64_t written_ = 0, dropped_ = 0;
   bool warned_ = false;
   std::thread writer_;

@@ -96,6 +96,8 @@ util::Result<void> parse_policy(const YAML::Node& node, const std::string& sourc
       r = set_opt_list(p.allowed_capabilities);
     else if (key == "allowed_bind_prefixes")
       r = set_opt_list(p.allowed_bind_prefixes);
+    else if (key == "allowed_networks")
+      r = set_list(p.allowed_networks);
     else if (key == "allow_host_network")
       r = set_flag(p.allow_host_network);
     else if (key == "allow_unlimited_pids")

@@ -53,7 +53,7 @@ const std::vector<std::string_view>& policy_keys() {
       "allowed_security_opts",     "allowed_capabilities", "allowed_bind_prefixes",
       "allow_host_network",        "allow_unlimited_pids", "locked",
       "env_dump_values",           "allow_core_dumps",     "vault_token_dirs",
-      "vault_path_prefixes"};
+      "vault_path_prefixes",       "allowed_networks"};
   return v;
 }
 

@@ -26,6 +26,10 @@ struct SitePolicy {
   std::optional<std::vector<std::string>> allowed_bind_prefixes;
   // DockerInfo.network HOST (the Go executor allows it).
   bool allow_host_network = true;
+  // User-defined Docker networks a task may join (DockerInfo.network USER, by exact name); none by
+  // default: a network can reach other tenants or, as macvlan, the host's LAN, and dockerd would also
+  // take an id prefix for a name.
+  std::vector<std::string> allowed_networks;
   // `pids-limit` 0 or negative (no limit at all).
   bool allow_unlimited_pids = false;
   // Settings and environment variables the task's environment can never change: the site file's

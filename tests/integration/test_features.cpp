@@ -139,8 +139,25 @@ TEST_CASE("max_completion_time: a task that ends before it is FINISHED as usual"
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
 }
 
+// A site file (root's, 0644) that lets tasks join these networks.
+struct NetworkSite {
+  NetworkSite() {
+    char tmpl[] = "/tmp/sce-net-site-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    const std::string text = "policy:\n  allowed_networks: [sce-net-a, sce-net-b, sce-no-such-net]\n";
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    ::fchmod(fd, 0644);
+    ::close(fd);
+    path = tmpl;
+  }
+  ~NetworkSite() { ::unlink(path.c_str()); }
+  std::string path;
+};
+
 TEST_CASE("User-defined networks: TASK_RUNNING names every network joined with the container's address in each") {
   auto& d = DockerDaemon::shared();
+  NetworkSite site;
   const std::string a = "sce-net-a", b = "sce-net-b";
   for (const auto& n : {a, b}) {
     try {
@@ -150,7 +167,7 @@ TEST_CASE("User-defined networks: TASK_RUNNING names every network joined with t
     d.cli({"network", "create", n});
   }
   {
-    Harness h;
+    Harness h({}, false, {}, {"--config", site.path});
     h.agent.launch(
         TaskBuilder("net-1", image()).user_networks({a, b}).shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
     const auto running = h.wait_state("net-1", v1::TASK_RUNNING);
@@ -181,12 +198,22 @@ TEST_CASE("User-defined networks: TASK_RUNNING names every network joined with t
 }
 
 TEST_CASE("User-defined networks: a network that does not exist fails the task, naming it; no container is left") {
-  Harness h;
+  NetworkSite site;
+  Harness h({}, false, {}, {"--config", site.path});
   h.agent.launch(TaskBuilder("net-2", image()).user_networks({"sce-no-such-net"}).shell("true"));
   const auto failed = h.wait_state("net-2", v1::TASK_FAILED);
   CHECK_THAT(failed.message(), Catch::Contains("sce-no-such-net"));
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
   CHECK_FALSE(container_exists(h.daemon, "net-2"));
+}
+
+TEST_CASE("User-defined networks: none is allowed by default (the site lists them)") {
+  Harness h;
+  h.agent.launch(TaskBuilder("net-4", image()).user_networks({"sce-net-a"}).shell("true"));
+  const auto refused = h.wait_state("net-4", v1::TASK_ERROR);
+  CHECK(refused.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+  CHECK_THAT(refused.message(), Catch::Contains("policy.allowed_networks"));
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
 }
 
 TEST_CASE("Host networking: no network_infos in TASK_RUNNING (the agent adds its own address)") {

@@ -888,6 +888,14 @@ TEST_CASE("EXECUTOR_REMOVE_CONTAINER: the container is removed after the termina
     CHECK(h.has<act::Exit>());
     CHECK_FALSE(h.has<act::RemoveContainer>());
   }
+  SECTION("on: not once a SHUTDOWN started the agent's grace (what is left is for the exit)") {
+    Harness h(cfg);
+    reach(h, Phase::TerminalUpdateSent);
+    h.on(ev::Shutdown{});
+    h.on(ev::Acknowledged{"t1", "u", true, true});
+    CHECK(h.has<act::Exit>());
+    CHECK_FALSE(h.has<act::RemoveContainer>());
+  }
   SECTION("on: not at the agent's shutdown deadline (no time left for Docker)") {
     Harness h(cfg);
     reach(h, Phase::TerminalUpdateSent);

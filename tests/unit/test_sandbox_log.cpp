@@ -2,7 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -142,6 +144,7 @@ TEST_CASE("Files planted in the sandbox are replaced, their targets untouched: a
   log->feed(true, "to stderr\n");
   log->flush();  // would hang on the FIFO if it were opened for writing
   CHECK(slurp(victim) == "victim\n");
+  CHECK(fs::hard_link_count(victim) == 1);  // the hard link was removed, the file itself untouched
   struct stat st {};
   REQUIRE(::lstat(d.file("container.stdout").c_str(), &st) == 0);
   CHECK(S_ISREG(st.st_mode));
@@ -157,7 +160,7 @@ TEST_CASE("A full queue drops lines and counts them; it never blocks the reader"
   TempDir d;
   logs::SandboxLogOptions o;
   o.dir = d.path;
-  o.queue_bytes = 64;  // room for two of these lines at most
+  o.queue_bytes = 256;  // room for two of these lines at most (each costs its text and kEntryCost)
   auto opened = logs::SandboxLog::open(o);
   REQUIRE(opened);
   auto& log = **opened;
@@ -176,4 +179,37 @@ TEST_CASE("A sandbox that is not a folder: open fails, naming it") {
   auto log = logs::SandboxLog::open(o);
   REQUIRE_FALSE(log);
   CHECK_THAT(log.error().message, Catch::Contains(d.file("plain")));
+}
+
+TEST_CASE("Whatever is planted is looked at without being opened: a FIFO's reader never sees a writer come") {
+  // A device node would have its driver's open() run as root; a FIFO with a reader shows the same
+  // thing without a device: its reader gets POLLHUP only once a writer has opened and closed it.
+  TempDir d;
+  REQUIRE(::mkfifo(d.file("container.stdout").c_str(), 0644) == 0);
+  const int reader = ::open(d.file("container.stdout").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  REQUIRE(reader >= 0);
+  {
+    auto log = open_log(d);
+    log->feed(false, "line\n");
+    log->flush();
+  }
+  pollfd p{reader, POLLIN, 0};
+  CHECK(::poll(&p, 1, 0) == 0);  // no writer ever opened the FIFO
+  ::close(reader);
+  struct stat st {};
+  REQUIRE(::lstat(d.file("container.stdout").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(slurp(d.file("container.stdout")) == "line\n");
+}
+
+TEST_CASE("A device node planted under a log name is replaced by a plain file") {
+  TempDir d;
+  REQUIRE(::mknod(d.file("container.stderr").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0);  // /dev/null's
+  auto log = open_log(d);
+  log->feed(true, "err\n");
+  log->flush();
+  struct stat st {};
+  REQUIRE(::lstat(d.file("container.stderr").c_str(), &st) == 0);
+  CHECK(S_ISREG(st.st_mode));
+  CHECK(slurp(d.file("container.stderr")) == "err\n");
 }

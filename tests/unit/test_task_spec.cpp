@@ -517,6 +517,7 @@ TEST_CASE("EXECUTOR_MOUNT_SANDBOX: the sandbox at /mnt/mesos/sandbox, MESOS_SAND
     auto s = build_container_spec(t, o);
     REQUIRE(s.ok());
     CHECK(s->body["HostConfig"]["Binds"] == json::array({o.sandbox_mount + ":/mnt/mesos/sandbox"}));
+    CHECK(s->body["HostConfig"]["CapDrop"] == json::array({"MKNOD"}));  // no device nodes left in the sandbox
     CHECK(s->body["Env"].get<std::vector<std::string>>() ==
           std::vector<std::string>{"TASK_ID=task-1", "SERVICE_VERSION=1.2", "MESOS_SANDBOX=/mnt/mesos/sandbox"});
   }
@@ -547,9 +548,11 @@ TEST_CASE("DockerInfo.network USER: the first named network is the network mode,
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error().message, Catch::Contains("network_infos"));
   }
+  SpecOptions allowed;
+  allowed.policy.allowed_networks = {"net-a", "net.b_2"};
   SECTION("one, two and a repeated name") {
     for (const char* n : {"net-a", "net.b_2", "net-a"}) t.mutable_container()->add_network_infos()->set_name(n);
-    auto s = build_container_spec(t, SpecOptions{});
+    auto s = build_container_spec(t, allowed);
     REQUIRE(s.ok());
     CHECK(s->body["HostConfig"]["NetworkMode"] == "net-a");
     CHECK(s->extra_networks == std::vector<std::string>{"net.b_2"});
@@ -558,11 +561,22 @@ TEST_CASE("DockerInfo.network USER: the first named network is the network mode,
     for (const char* bad : {"host", "none", "default", "container:abc", "../x", "-lead", "a b", "net\r\nX"}) {
       v1::TaskInfo u = t;
       u.mutable_container()->add_network_infos()->set_name(bad);
-      auto s = build_container_spec(u, SpecOptions{});
+      auto s = build_container_spec(u, allowed);
       INFO(bad);
       REQUIRE_FALSE(s.ok());
       CHECK_THAT(s.error().message, Catch::Contains("network_infos name"));
       CHECK(s.error().message.find('\r') == std::string::npos);
     }
+  }
+  SECTION("a network the site does not list is refused, naming the policy key (none is listed by default)") {
+    t.mutable_container()->add_network_infos()->set_name("net-a");
+    auto s = build_container_spec(t, SpecOptions{});
+    REQUIRE_FALSE(s.ok());
+    CHECK_THAT(s.error().message, Catch::Contains("policy.allowed_networks"));
+    v1::TaskInfo u = t;
+    u.mutable_container()->add_network_infos()->set_name("3f");  // an id prefix dockerd would resolve
+    auto p = build_container_spec(u, allowed);
+    REQUIRE_FALSE(p.ok());
+    CHECK_THAT(p.error().message, Catch::Contains("'3f'"));
   }
 }
