@@ -13,6 +13,7 @@
 #include "app/options.h"
 #include "app/site.h"
 #include "docker/client.h"
+#include "docker/health_checker.h"
 #include "docker/runtime.h"
 #include "executor/machine.h"
 #include "mesos/agent_client.h"
@@ -139,7 +140,8 @@ int main(int argc, char** argv) {
   spdlog::info("Docker endpoint {}", endpoint->describe());
   sidecar::Adapter sidecar(app::watchdog_options(cfg, *agent_env), post);
   shell::OwnProcess process;
-  shell::Dispatcher dispatcher({agent, loop, containers, secrets, sidecar, process});
+  docker::HealthChecker health(*endpoint, post);
+  shell::Dispatcher dispatcher({agent, loop, containers, secrets, sidecar, process, health});
 
   agent.start();
   executor::act::Exit ending;
@@ -157,6 +159,7 @@ int main(int argc, char** argv) {
   // queued (an update made just before) gets a short last chance.
   if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
+  health.stop();
   // A secret read in flight is cut (and its thread joined) before the containers' shutdown: while the
   // Secrets step runs no container exists yet, so nothing waits on a container to be killed.
   secrets.shutdown();

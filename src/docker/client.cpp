@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <sstream>
+#include <thread>
 
 #include "util/http_safe.h"
 #include "util/json_get.h"
@@ -346,6 +347,7 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
     st.exit_code = s["ExitCode"].get<int>();
   }
   st.oom_killed = util::json_bool(s, "OOMKilled", false);
+  if (s.contains("Pid") && s["Pid"].is_number_integer()) st.pid = s["Pid"].get<long long>();
   st.error = util::json_string(s, "Error");
   if (j.contains("Config")) st.tty = util::json_bool(j["Config"], "Tty", false);
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
@@ -411,13 +413,58 @@ util::Result<void> Client::connect_network(const std::string& network, const std
   }
   nlohmann::json body = {{"Container", id}};
   auto res = call(HttpRequest{"POST",
-                              "/networks/" + path_escape(network, "") + "/connect",
+                              path("/networks/" + path_escape(network, "") + "/connect"),
                               {{"Content-Type", "application/json"}},
                               body.dump(),
                               timeout_},
                   {200});
   if (!res) return res.error();
   return {};
+}
+
+util::Result<int> Client::exec(const std::string& id, const std::vector<std::string>& cmd,
+                               std::chrono::milliseconds timeout, const util::CancelFlag* cancel) {
+  auto p = container_path(id, "/exec");
+  if (!p) return p.error();
+  const nlohmann::json body = {{"AttachStdin", false}, {"AttachStdout", false}, {"AttachStderr", false}, {"Cmd", cmd}};
+  auto res = call(HttpRequest{"POST",
+                              *p,
+                              {{"Content-Type", "application/json"}},
+                              body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                              timeout_},
+                  {201});
+  if (!res) return res.error();
+  auto j = nlohmann::json::parse(res->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {
+    return util::make_error(fmt::format("exec create: answer without an Id: {}", daemon_message(res->body)));
+  }
+  const std::string exec_id = j["Id"].get<std::string>();
+  if (exec_id.empty() || exec_id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return util::make_error("exec create: the daemon's exec id is not hex");
+  }
+  const std::string exec_path = path("/exec/" + exec_id);
+  auto started = call(HttpRequest{"POST",
+                                  exec_path + "/start",
+                                  {{"Content-Type", "application/json"}},
+                                  R"({"Detach":true,"Tty":false})",
+                                  timeout_},
+                      {200});
+  if (!started) return started.error();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto st = call(HttpRequest{"GET", exec_path + "/json", {}, "", timeout_}, {200});
+    if (!st) return st.error();
+    auto s = nlohmann::json::parse(st->body, nullptr, false);
+    if (s.is_object() && !util::json_bool(s, "Running", true) && s.contains("ExitCode") &&
+        s["ExitCode"].is_number_integer()) {
+      return s["ExitCode"].get<int>();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return util::make_error(fmt::format("timed out after {} ms", timeout.count()));
+    }
+    if (cancel && cancel->is_set()) return util::make_error("cancelled");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 util::Result<void> Client::remove(const std::string& id) {

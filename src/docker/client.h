@@ -38,6 +38,7 @@ struct ContainerState {
   std::optional<int> exit_code;
   bool oom_killed = false;
   std::string error;  // State.Error
+  long long pid = 0;  // State.Pid: the container's first process on the host (0: not running)
   std::string ip_address;
   // NetworkSettings.Networks with an address, HostConfig.NetworkMode's first, then by name.
   struct Network {
@@ -90,6 +91,11 @@ class Client {
                           const std::function<void(LogStream, std::string_view)>& sink,
                           const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
   util::Result<void> remove(const std::string& id);
+  // docker exec, detached: runs `cmd` in the running container and polls until it ends (its exit code)
+  // or `timeout` passes (an error; the process in the container is left to end by itself, as the
+  // Mesos Docker executor leaves it).
+  util::Result<int> exec(const std::string& id, const std::vector<std::string>& cmd, std::chrono::milliseconds timeout,
+                         const util::CancelFlag* cancel = nullptr);
   // POST /networks/{network}/connect: the created container joins one more network.
   util::Result<void> connect_network(const std::string& network, const std::string& id);
 

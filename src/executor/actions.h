@@ -62,6 +62,11 @@ struct StartWatchdog {
   std::string host{};  // the host Sidecar knows the task by (TASK_HOST)
 };
 struct StopWatchdog {};
+struct StartHealthChecks {  // TaskInfo.health_check, reported as ev::HealthResult after each check
+  std::string container_id;
+  ::mesos::v1::HealthCheck check;
+};
+struct StopHealthChecks {};
 struct CopyFailureLogs {  // last LogsSince of output to the executor's stdout/stderr
   std::string container_id;
 };
@@ -84,9 +89,10 @@ struct Log {
 
 }  // namespace act
 
-using Action = std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::FetchSeeds, act::CreateContainer,
-                            act::StartContainer, act::WatchContainer, act::StopContainer, act::RemoveContainer,
-                            act::Drain, act::StartWatchdog, act::StopWatchdog, act::CopyFailureLogs, act::StartTimer,
-                            act::CancelTimer, act::Exit, act::Log>;
+using Action =
+    std::variant<act::SendUpdate, act::PullImage, act::ResolveSecrets, act::FetchSeeds, act::CreateContainer,
+                 act::StartContainer, act::WatchContainer, act::StopContainer, act::RemoveContainer, act::Drain,
+                 act::StartWatchdog, act::StopWatchdog, act::StartHealthChecks, act::StopHealthChecks,
+                 act::CopyFailureLogs, act::StartTimer, act::CancelTimer, act::Exit, act::Log>;
 
 }  // namespace executor

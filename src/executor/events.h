@@ -15,7 +15,7 @@ namespace executor {
 
 using Duration = std::chrono::nanoseconds;
 
-enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline, MaxCompletion };
+enum class TimerId : unsigned char { TerminalAck, DrainWait, ShutdownDeadline, MaxCompletion, HealthGrace };
 // The launch, in order; Seeds only with EXECUTOR_SEED_SIDECAR.
 enum class LaunchStep : unsigned char { Pull, Secrets, Seeds, Create, Start };
 
@@ -110,6 +110,12 @@ struct WatchdogKill {
   std::string verdict;  // e.g. "UNHEALTHY 4 times in a row"
 };
 
+// --- from the health checker (TaskInfo.health_check) ---
+struct HealthResult {
+  bool healthy = false;
+  std::string detail;  // why a check failed ("HTTP 503", "connection refused", "exit code 1")
+};
+
 // --- from the Vault module ---
 struct CredentialsExpiring {
   std::string message;
@@ -129,7 +135,7 @@ using Event =
     std::variant<ev::Subscribed, ev::Launch, ev::LaunchGroup, ev::Kill, ev::Acknowledged, ev::Shutdown, ev::Heartbeat,
                  ev::AgentError, ev::AgentMessage, ev::UnknownEvent, ev::UpdateAccepted, ev::UpdateRefused,
                  ev::Disconnected, ev::AgentGone, ev::StepDone, ev::StepFailed, ev::ContainerExited, ev::HealthChanged,
-                 ev::WatchdogKill, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
+                 ev::WatchdogKill, ev::HealthResult, ev::CredentialsExpiring, ev::TimerFired, ev::Signal>;
 
 // A short name of the event for logs ("LAUNCH", "container exited").
 std::string describe(const Event& e);

@@ -34,6 +34,7 @@ const char* to_string(TimerId t) {
     case TimerId::DrainWait: return "drain-wait";
     case TimerId::ShutdownDeadline: return "shutdown-deadline";
     case TimerId::MaxCompletion: return "max-completion";
+    case TimerId::HealthGrace: return "health-grace";
   }
   return "?";
 }
@@ -71,6 +72,9 @@ struct Describe {
   std::string operator()(const ev::ContainerExited&) const { return "container exited"; }
   std::string operator()(const ev::HealthChanged&) const { return "health changed"; }
   std::string operator()(const ev::WatchdogKill&) const { return "watchdog kill"; }
+  std::string operator()(const ev::HealthResult& e) const {
+    return e.healthy ? "health check passed" : "health check failed";
+  }
   std::string operator()(const ev::CredentialsExpiring&) const { return "credentials expiring"; }
   std::string operator()(const ev::TimerFired& e) const { return fmt::format("timer {}", to_string(e.id)); }
   std::string operator()(const ev::Signal& e) const { return fmt::format("signal {}", e.signo); }
@@ -350,6 +354,7 @@ class Machine::Step {
         return;
       case Phase::Running:
         if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
+        if (s_.health_checked) out_.emplace_back(act::StopHealthChecks{});
         own_exit(e);
         return;
       case Phase::Killing: killed(e); return;
@@ -364,6 +369,7 @@ class Machine::Step {
     }
     const char* verdict = e.healthy ? "healthy" : "unhealthy";
     log(LogLevel::Info, fmt::format("task {}: Sidecar reports the service {}", s_.task_id, verdict));
+    if (s_.health_checked) return;  // the healthy flag follows the task's own health check
     act::SendUpdate u = base_update(s_.task_id, v1::TASK_RUNNING);
     u.healthy = e.healthy;
     u.reason = v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
@@ -378,6 +384,39 @@ class Machine::Step {
     }
     log(LogLevel::Warn, fmt::format("task {}: Sidecar health checks failed ({}): killing", s_.task_id, e.verdict));
     begin_kill(KillCause::Watchdog, e.verdict, plan_kill(s_.task_kill_grace));
+  }
+
+  // As the Mesos Docker executor's health checker (src/checks/health_checker.cpp): a failure before the
+  // first success is ignored while the grace period runs; every counted failure sends healthy=false;
+  // the first success, and the first after failures, send healthy=true; consecutive_failures counted
+  // failures kill the task (its terminal update says unhealthy).
+  void on(const ev::HealthResult& e) {
+    if (s_.phase != Phase::Running || !s_.health_checked) {
+      log(LogLevel::Debug, fmt::format("health check result in phase {} ignored", to_string(s_.phase)));
+      return;
+    }
+    if (e.healthy) {
+      s_.health_failures = 0;
+      const bool report = s_.health_initializing || s_.health_reported != std::optional<bool>(true);
+      s_.health_initializing = false;
+      if (report) health_update(true, "health check passed");
+      return;
+    }
+    if (s_.health_initializing && !s_.health_grace_over) {
+      log(LogLevel::Info,
+          fmt::format("task {}: health check failed during the grace period (ignored): {}", s_.task_id, e.detail));
+      return;
+    }
+    ++s_.health_failures;
+    const std::uint32_t limit = s_.task ? s_.task->health_check().consecutive_failures() : 3;
+    log(LogLevel::Warn,
+        fmt::format("task {}: health check failed ({} of {}): {}", s_.task_id, s_.health_failures, limit, e.detail));
+    health_update(false, fmt::format("health check failed: {}", e.detail));
+    if (s_.health_failures >= limit) {
+      begin_kill(KillCause::HealthCheck,
+                 fmt::format("killed after {} consecutive failed health checks: {}", s_.health_failures, e.detail),
+                 plan_kill(s_.task_kill_grace));
+    }
   }
 
   void on(const ev::CredentialsExpiring& e) {
@@ -408,6 +447,7 @@ class Machine::Step {
           return;
         }
         break;
+      case TimerId::HealthGrace: s_.health_grace_over = true; return;
       case TimerId::MaxCompletion:
         // As the Mesos Docker executor (taskCompletionTimeout): a task not already being killed is
         // stopped without grace and without TASK_KILLING, and fails.
@@ -511,6 +551,32 @@ class Machine::Step {
     drop_launch_data();
   }
 
+  // The checks start once the container runs; the grace period counts from then (as the Mesos
+  // checker's start time).
+  void start_health_checks() {
+    const auto& hc = s_.task->health_check();
+    s_.health_checked = true;
+    out_.emplace_back(act::StartHealthChecks{s_.container_id, hc});
+    const double grace = hc.grace_period_seconds();
+    if (grace > 0) {
+      out_.emplace_back(act::StartTimer{TimerId::HealthGrace,
+                                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(grace))});
+    } else {
+      s_.health_grace_over = true;
+    }
+    log(LogLevel::Info, fmt::format("task {}: {} health checks start (first in {} s, every {} s)", s_.task_id,
+                                    v1::HealthCheck::Type_Name(hc.type()), hc.delay_seconds(), hc.interval_seconds()));
+  }
+
+  void health_update(bool healthy, std::string message) {
+    s_.health_reported = healthy;
+    act::SendUpdate u = base_update(s_.task_id, v1::TASK_RUNNING);
+    u.healthy = healthy;
+    u.reason = v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
+    u.message = std::move(message);
+    out_.emplace_back(std::move(u));
+  }
+
   // TaskInfo.max_completion_time (0: none), capped at 100 years so a timer's deadline cannot overflow.
   Duration max_completion_time() const {
     if (!s_.task || !s_.task->has_max_completion_time()) return Duration{0};
@@ -567,6 +633,7 @@ class Machine::Step {
         update(s_.task_id, v1::TASK_RUNNING, std::nullopt, "");
         out_.emplace_back(act::WatchContainer{s_.container_id});
         if (s_.watchdog_enabled) out_.emplace_back(act::StartWatchdog{s_.container_id, task_host()});
+        if (s_.task && s_.task->has_health_check()) start_health_checks();
         return;
     }
   }
@@ -704,6 +771,7 @@ class Machine::Step {
     if (s_.phase != Phase::Running) return;
 
     if (s_.watchdog_enabled) out_.emplace_back(act::StopWatchdog{});
+    if (s_.health_checked) out_.emplace_back(act::StopHealthChecks{});
     if (!s_.watchdog_enabled) s_.drain = Duration{0};
     if (s_.drain > Duration{0}) {
       log(LogLevel::Info, fmt::format("draining task {} in Sidecar for {}, then stopping it with grace {}", s_.task_id,
@@ -741,6 +809,10 @@ class Machine::Step {
       case KillCause::AgentGone:
         o.state = v1::TASK_FAILED;  // (REASON_EXECUTOR_TERMINATED is the agent's own reason)
         o.message = fmt::format("stopped because the agent is gone: {}", s_.kill_detail);
+        break;
+      case KillCause::HealthCheck:
+        o.state = v1::TASK_KILLED;
+        o.message = s_.kill_detail;
         break;
       case KillCause::MaxCompletion:
         o.state = v1::TASK_FAILED;
@@ -819,7 +891,7 @@ class Machine::Step {
     u.reason = o.reason;
     u.message = o.message;
     // As the Mesos Docker executor after a health-check kill: the terminal update says unhealthy.
-    if (s_.kill_cause == KillCause::Watchdog) u.healthy = false;
+    if (s_.kill_cause == KillCause::Watchdog || s_.kill_cause == KillCause::HealthCheck) u.healthy = false;
     out_.emplace_back(std::move(u));
     s_.phase = Phase::TerminalUpdateSent;
     if (s_.agent_gone) exit(1);  // nobody is left to acknowledge it

@@ -60,6 +60,15 @@ class Sidecar {
   virtual void fetch_seeds() = 0;
 };
 
+// The task's own health checks (TaskInfo.health_check): ev::HealthResult after each check, from the
+// first one after delay_seconds, every interval_seconds, until stopped.
+class HealthChecks {
+ public:
+  virtual ~HealthChecks() = default;
+  virtual void start(const act::StartHealthChecks& request) = 0;
+  virtual void stop() = 0;
+};
+
 // The executor's own process: what it shows and keeps while a task runs.
 class Process {
  public:
@@ -75,6 +84,7 @@ struct Ports {
   Secrets& secrets;
   Sidecar& sidecar;
   Process& process;
+  HealthChecks& health;
 };
 
 }  // namespace executor::port

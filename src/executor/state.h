@@ -1,6 +1,7 @@
 // The executor's state: one task's life from subscription to exit.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,7 +35,8 @@ enum class KillCause : unsigned char {
   Watchdog,
   CredentialsExpiring,
   AgentGone,
-  MaxCompletion  // TaskInfo.max_completion_time passed: stopped at once, TASK_FAILED
+  MaxCompletion,  // TaskInfo.max_completion_time passed: stopped at once, TASK_FAILED
+  HealthCheck     // TaskInfo.health_check failed consecutive_failures times: TASK_KILLED, unhealthy
 };
 
 struct State {
@@ -49,6 +51,12 @@ struct State {
   std::string ip_address;
   std::vector<ContainerNetwork> networks;
   bool watchdog_enabled = false;
+  // TaskInfo.health_check, as the Mesos Docker executor counts it.
+  bool health_checked = false;          // checks started
+  bool health_initializing = true;      // no success yet
+  bool health_grace_over = false;       // grace_period_seconds since the checks started
+  std::uint32_t health_failures = 0;    // consecutive counted failures
+  std::optional<bool> health_reported;  // the last healthy flag sent
   // The launch's data, from the step that made it to the create that uses it.
   PlanPtr plan;
   SecretEnv secrets;  // never logged

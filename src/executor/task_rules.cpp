@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "util/http_safe.h"
 #include "util/values.h"
 
 namespace executor {
@@ -20,7 +21,47 @@ std::string validate_task(const v1::TaskInfo& task) {
            "container.docker.image)";
   }
   if (task.container().docker().image().empty()) return "TaskInfo has an empty container.docker.image";
+  if (task.has_health_check()) {
+    if (std::string why = validate_health_check(task.health_check()); !why.empty()) {
+      return "TaskInfo.health_check: " + why;
+    }
+  }
   return {};
+}
+
+// The Mesos master's rules for a HealthCheck (src/common/validation.cpp validateHealthCheck): a task
+// that breaks them would never reach an executor under a real master.
+std::string validate_health_check(const v1::HealthCheck& hc) {
+  for (const auto& [name, v] : {std::pair<const char*, double>{"delay_seconds", hc.delay_seconds()},
+                                {"interval_seconds", hc.interval_seconds()},
+                                {"timeout_seconds", hc.timeout_seconds()},
+                                {"grace_period_seconds", hc.grace_period_seconds()}}) {
+    if (!(v >= 0) || v > 365.0 * 86400) return fmt::format("{} is {}: from 0 to a year", name, v);
+  }
+  switch (hc.type()) {
+    case v1::HealthCheck::COMMAND:
+      if (!hc.has_command() || hc.command().value().empty()) return "type COMMAND needs command.value";
+      return {};
+    case v1::HealthCheck::HTTP: {
+      if (!hc.has_http() || !hc.http().has_port()) return "type HTTP needs http.port";
+      const auto& h = hc.http();
+      if (h.port() == 0 || h.port() > 65535) return fmt::format("http.port {} is not a port", h.port());
+      if (h.has_scheme() && h.scheme() != "http" && h.scheme() != "https") {
+        return fmt::format("http.scheme must be http or https, not '{}'", util::escape_control_chars(h.scheme()));
+      }
+      if (h.has_path() && !h.path().empty() && h.path()[0] != '/') return "http.path must start with '/'";
+      if (util::has_control_chars(h.path()) || h.path().find(' ') != std::string::npos) {
+        return "http.path holds a space or a control character";
+      }
+      return {};
+    }
+    case v1::HealthCheck::TCP:
+      if (!hc.has_tcp() || !hc.tcp().has_port()) return "type TCP needs tcp.port";
+      if (hc.tcp().port() == 0 || hc.tcp().port() > 65535)
+        return fmt::format("tcp.port {} is not a port", hc.tcp().port());
+      return {};
+    default: return "type must be COMMAND, HTTP or TCP";
+  }
 }
 
 TerminalOutcome map_exit(const ev::ContainerExited& exit) {

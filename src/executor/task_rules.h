@@ -12,6 +12,8 @@ namespace executor {
 
 // Empty when the task can be run by this executor, else the reason it cannot.
 std::string validate_task(const ::mesos::v1::TaskInfo& task);
+// Empty when the health check is one the executor can run, else why not.
+std::string validate_health_check(const ::mesos::v1::HealthCheck& check);
 
 struct TerminalOutcome {
   ::mesos::v1::TaskState state = ::mesos::v1::TASK_FAILED;

@@ -55,6 +55,10 @@ std::optional<act::Exit> Dispatcher::run(const executor::Action& action) {
           ports_.sidecar.start_watchdog(a.container_id, a.host);
         } else if constexpr (std::is_same_v<T, act::StopWatchdog>) {
           ports_.sidecar.stop_watchdog();
+        } else if constexpr (std::is_same_v<T, act::StartHealthChecks>) {
+          ports_.health.start(a);
+        } else if constexpr (std::is_same_v<T, act::StopHealthChecks>) {
+          ports_.health.stop();
         } else {
           static_assert(std::is_same_v<T, void>, "an action without a port");
         }

@@ -78,6 +78,10 @@ class TaskBuilder {
     for (const auto& n : names) t_.mutable_container()->add_network_infos()->set_name(n);
     return *this;
   }
+  TaskBuilder& health_check(const ::mesos::v1::HealthCheck& check) {
+    *t_.mutable_health_check() = check;
+    return *this;
+  }
   TaskBuilder& data(std::string bytes) {
     t_.set_data(std::move(bytes));
     return *this;

@@ -320,3 +320,54 @@ TEST_CASE("Sandbox logs off (EXECUTOR_SANDBOX_LOGS=false): no files") {
   CHECK_FALSE(std::ifstream(h.sandbox + "/container.stdout").good());
   CHECK_FALSE(std::ifstream(h.sandbox + "/container.stderr").good());
 }
+
+TEST_CASE("Mesos health checks (HTTP, TCP, COMMAND): healthy, then unhealthy at each failure, then killed") {
+  struct Case {
+    const char* name;
+    v1::HealthCheck::Type type;
+    std::string shell;  // healthy for about 4 s, then not
+  };
+  const std::string web =
+      "mkdir -p /www && echo ok > /www/index.html && httpd -p 8080 -h /www && sleep 4 && killall httpd";
+  for (const Case& c : {Case{"http", v1::HealthCheck::HTTP, web}, Case{"tcp", v1::HealthCheck::TCP, web},
+                        Case{"command", v1::HealthCheck::COMMAND, "touch /tmp/ok && sleep 4 && rm /tmp/ok"}}) {
+    INFO(c.name);
+    v1::HealthCheck hc;
+    hc.set_type(c.type);
+    if (c.type == v1::HealthCheck::HTTP) {
+      hc.mutable_http()->set_port(8080);
+      hc.mutable_http()->set_path("/index.html");
+    } else if (c.type == v1::HealthCheck::TCP) {
+      hc.mutable_tcp()->set_port(8080);
+    } else {
+      hc.mutable_command()->set_value("test -f /tmp/ok");
+    }
+    hc.set_delay_seconds(0.5);
+    hc.set_interval_seconds(1);
+    hc.set_timeout_seconds(2);
+    hc.set_grace_period_seconds(0);
+    hc.set_consecutive_failures(2);
+    const std::string task = std::string("health-") + c.name;
+    Harness h;
+    h.agent.launch(TaskBuilder(task, image()).health_check(hc).shell("sh -c '" + c.shell + "; sleep 600'"));
+    const auto killed = h.wait_state(task, v1::TASK_KILLED, 40s);
+    REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+    // RUNNING, RUNNING healthy, RUNNING unhealthy ×2, KILLED unhealthy.
+    std::vector<std::string> seen;
+    for (const auto& s : h.updates_of(task)) {
+      std::string x = v1::TaskState_Name(s.state());
+      if (s.has_healthy()) x += s.healthy() ? " healthy" : " unhealthy";
+      seen.push_back(x);
+    }
+    INFO(h.exe->output());
+    CHECK(seen == std::vector<std::string>{"TASK_STARTING", "TASK_RUNNING", "TASK_RUNNING healthy",
+                                           "TASK_RUNNING unhealthy", "TASK_RUNNING unhealthy",
+                                           "TASK_KILLED unhealthy"});
+    for (const auto& s : h.updates_of(task)) {
+      if (s.state() == v1::TASK_RUNNING && s.has_healthy()) {
+        CHECK(s.reason() == v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED);
+      }
+    }
+    CHECK_THAT(killed.message(), Catch::Contains("2 consecutive failed health checks"));
+  }
+}

@@ -93,6 +93,15 @@ struct FakeProcess final : port::Process {
   Calls& calls;
 };
 
+struct FakeHealth final : port::HealthChecks {
+  explicit FakeHealth(Calls& c) : calls(c) {}
+  void start(const act::StartHealthChecks& r) override {
+    calls.log.push_back("health.start " + r.container_id + " " + v1::HealthCheck::Type_Name(r.check.type()));
+  }
+  void stop() override { calls.log.push_back("health.stop"); }
+  Calls& calls;
+};
+
 struct World {
   Calls calls;
   FakeAgent agent{calls};
@@ -101,7 +110,8 @@ struct World {
   FakeSecrets secrets{calls};
   FakeSidecar sidecar{calls};
   FakeProcess process{calls};
-  shell::Dispatcher dispatcher{{agent, timers, containers, secrets, sidecar, process}};
+  FakeHealth health{calls};
+  shell::Dispatcher dispatcher{{agent, timers, containers, secrets, sidecar, process, health}};
 
   // Runs every action; the Exit, if one came.
   std::optional<act::Exit> run(const std::vector<Action>& actions) {
@@ -301,4 +311,14 @@ TEST_CASE("Walk 2: the container's exit to the terminal update, then the exit on
   auto exit = w.run(m.handle(ev::Acknowledged{"t1", "u", true, true}));
   REQUIRE(exit);
   CHECK(exit->code == 0);
+}
+
+TEST_CASE("The health-check actions reach the health port with the task's check") {
+  World w;
+  v1::HealthCheck hc;
+  hc.set_type(v1::HealthCheck::HTTP);
+  hc.mutable_http()->set_port(8080);
+  const auto exit = w.run({act::StartHealthChecks{"c1", hc}, act::StopHealthChecks{}});
+  CHECK_FALSE(exit);
+  CHECK(w.take() == std::vector<std::string>{"health.start c1 HTTP", "health.stop"});
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <functional>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -1013,5 +1014,136 @@ TEST_CASE(
     h.on(ev::Launch{task_with_max_completion(std::numeric_limits<std::int64_t>::max())});
     REQUIRE(h.all<act::StartTimer>().size() == 1);
     CHECK(h.all<act::StartTimer>()[0].after <= Duration(std::chrono::hours(24 * 365 * 100)));
+  }
+}
+
+namespace {
+v1::TaskInfo task_with_health(std::uint32_t failures = 2, double grace = 10) {
+  v1::TaskInfo t = docker_task("t1", /*sidecar=*/false);
+  auto* hc = t.mutable_health_check();
+  hc->set_type(v1::HealthCheck::HTTP);
+  hc->mutable_http()->set_port(8080);
+  hc->set_consecutive_failures(failures);
+  hc->set_grace_period_seconds(grace);
+  return t;
+}
+void run_task(Harness& h, const v1::TaskInfo& t) {
+  h.on(ev::Subscribed{true, "agent"});
+  h.on(ev::Launch{t});
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
+}
+std::vector<std::optional<bool>> healthy_flags(const Harness& h) {
+  std::vector<std::optional<bool>> out;
+  for (const auto& u : h.all<act::SendUpdate>()) out.push_back(u.healthy);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("Health checks start with the container, the grace timer with them") {
+  Harness h;
+  run_task(h, task_with_health(2, 10));
+  REQUIRE(h.all<act::StartHealthChecks>().size() == 1);
+  CHECK(h.all<act::StartHealthChecks>()[0].container_id == kContainer);
+  CHECK(h.all<act::StartHealthChecks>()[0].check.http().port() == 8080);
+  bool grace_timer = false;
+  for (const auto& t : h.all<act::StartTimer>())
+    grace_timer |= t.id == TimerId::HealthGrace && t.after == Duration(10s);
+  CHECK(grace_timer);
+}
+
+TEST_CASE("Health checks as Mesos counts them: grace, healthy once, unhealthy each time, killed at the limit") {
+  Harness h;
+  run_task(h, task_with_health(2, 10));
+  SECTION("failures before the first success are ignored while the grace runs") {
+    h.on(ev::HealthResult{false, "connection refused"});
+    CHECK(h.states().empty());
+    h.on(ev::HealthResult{true, ""});
+    REQUIRE(h.all<act::SendUpdate>().size() == 1);
+    const auto u = h.all<act::SendUpdate>()[0];
+    CHECK(u.state == v1::TASK_RUNNING);
+    CHECK(u.healthy == std::optional<bool>(true));
+    CHECK(u.reason == std::optional(v1::TaskStatus::REASON_TASK_HEALTH_CHECK_STATUS_UPDATED));
+    h.on(ev::HealthResult{true, ""});
+    CHECK(h.states().empty());  // healthy again: nothing new to say
+    // After a success the grace no longer applies: each failure is counted and reported.
+    h.on(ev::HealthResult{false, "HTTP 503"});
+    CHECK(healthy_flags(h) == std::vector<std::optional<bool>>{false});
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("HTTP 503"));
+    CHECK_FALSE(h.has<act::StopContainer>());
+    h.on(ev::HealthResult{true, ""});  // back: healthy=true again, the count restarts
+    CHECK(healthy_flags(h) == std::vector<std::optional<bool>>{true});
+    h.on(ev::HealthResult{false, "HTTP 503"});
+    CHECK_FALSE(h.has<act::StopContainer>());
+    h.on(ev::HealthResult{false, "HTTP 503"});  // the 2nd in a row: killed
+    CHECK(h.states() == std::vector{v1::TASK_RUNNING, v1::TASK_KILLING});
+    CHECK(healthy_flags(h)[0] == std::optional<bool>(false));
+    CHECK(h.has<act::StopHealthChecks>());
+    CHECK(h.has<act::StopContainer>());
+    h.on(ev::ContainerExited{137, false, "", ""});
+    REQUIRE(h.all<act::SendUpdate>().size() == 1);
+    CHECK(h.all<act::SendUpdate>()[0].state == v1::TASK_KILLED);
+    CHECK(h.all<act::SendUpdate>()[0].healthy == std::optional<bool>(false));
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("2 consecutive failed health checks"));
+  }
+  SECTION("once the grace is over, failures count before any success") {
+    h.on(ev::TimerFired{TimerId::HealthGrace});
+    h.on(ev::HealthResult{false, "refused"});
+    CHECK(healthy_flags(h) == std::vector<std::optional<bool>>{false});
+    h.on(ev::HealthResult{false, "refused"});
+    CHECK(h.has<act::StopContainer>());
+  }
+}
+
+TEST_CASE("Health checks: consecutive_failures 0 kills at the first counted failure; no grace means none ignored") {
+  Harness h;
+  run_task(h, task_with_health(0, 0));
+  for (const auto& t : h.all<act::StartTimer>()) CHECK(t.id != TimerId::HealthGrace);
+  h.on(ev::HealthResult{false, "refused"});
+  CHECK(h.has<act::StopContainer>());
+}
+
+TEST_CASE("With a health check, Sidecar's verdict sends no update: the healthy flag is the health check's") {
+  Harness h;
+  v1::TaskInfo t = task_with_health();
+  t.mutable_container()->mutable_docker()->clear_parameters();  // Sidecar watches it too
+  run_task(h, t);
+  h.on(ev::HealthChanged{false});
+  CHECK(h.states().empty());
+  h.on(ev::WatchdogKill{"UNHEALTHY 3 times"});  // but either may kill (Sidecar's way: drain first)
+  CHECK(h.phase() == Phase::Draining);
+}
+
+TEST_CASE("Health check results are ignored outside the running phase; the checks stop when the container ends") {
+  Harness h;
+  run_task(h, task_with_health());
+  h.on(ev::ContainerExited{0, false, "", ""});
+  CHECK(h.has<act::StopHealthChecks>());
+  h.on(ev::HealthResult{true, ""});
+  CHECK(h.states().empty());
+}
+
+TEST_CASE("An invalid health check is TASK_ERROR at the launch, naming the problem") {
+  for (auto mutate : std::vector<std::function<void(v1::HealthCheck&)>>{
+           [](v1::HealthCheck& c) { c.set_type(v1::HealthCheck::UNKNOWN); },
+           [](v1::HealthCheck& c) { c.mutable_http()->clear_port(); },
+           [](v1::HealthCheck& c) { c.mutable_http()->set_scheme("ftp"); },
+           [](v1::HealthCheck& c) { c.mutable_http()->set_path("no-slash"); },
+           [](v1::HealthCheck& c) { c.set_interval_seconds(-1); },
+           [](v1::HealthCheck& c) {
+             c.set_type(v1::HealthCheck::COMMAND);
+             c.clear_command();
+           },
+           [](v1::HealthCheck& c) { c.set_type(v1::HealthCheck::TCP); }}) {
+    v1::TaskInfo t = task_with_health();
+    mutate(*t.mutable_health_check());
+    Harness h;
+    h.on(ev::Subscribed{});
+    h.on(ev::Launch{t});
+    REQUIRE(h.all<act::SendUpdate>().size() == 1);
+    CHECK(h.all<act::SendUpdate>()[0].state == v1::TASK_ERROR);
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("TaskInfo.health_check"));
   }
 }
