@@ -74,21 +74,29 @@ std::string http_check(const v1::HealthCheck::HTTPCheckInfo& http, milliseconds 
     cli.set_read_timeout(sec.count(), usec.count());
     cli.set_write_timeout(sec.count(), usec.count());
   };
+  // Only the status matters: the request ends once the headers are in (an app answering with an
+  // endless or huge body costs nothing).
+  int status = 0;
+  const httplib::ResponseHandler on_headers = [&](const httplib::Response& r) {
+    status = r.status;
+    return false;
+  };
+  const httplib::ContentReceiver no_body = [](const char*, std::size_t) { return false; };
   httplib::Result res{nullptr, httplib::Error::Unknown};
   if (https) {
     httplib::SSLClient cli(host, port);
     configure(cli);
     cli.enable_server_certificate_verification(false);  // a check of the app, not of its certificate
-    res = cli.Get(path);
+    res = cli.Get(path, on_headers, no_body);
   } else {
     httplib::Client cli(host, port);
     configure(cli);
-    res = cli.Get(path);
+    res = cli.Get(path, on_headers, no_body);
   }
   const std::string url = fmt::format("{}://{}:{}{}", https ? "https" : "http", host, port, path);
-  if (!res) return fmt::format("GET {}: {}", url, httplib::to_string(res.error()));
-  if (res->status >= 200 && res->status < 400) return "";
-  return fmt::format("GET {}: HTTP {}", url, res->status);
+  if (status == 0) return fmt::format("GET {}: {}", url, httplib::to_string(res.error()));
+  if (status >= 200 && status < 400) return "";
+  return fmt::format("GET {}: HTTP {}", url, status);
 }
 
 HealthChecker::HealthChecker(Endpoint endpoint, Sink sink) : endpoint_(std::move(endpoint)), sink_(std::move(sink)) {}
