@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   // queued (an update made just before) gets a short last chance.
   if (!ending.at_deadline) agent.flush(std::chrono::milliseconds(500));
   sidecar.shutdown();
-  health.stop();
+  health.join();
   // A secret read in flight is cut (and its thread joined) before the containers' shutdown: while the
   // Secrets step runs no container exists yet, so nothing waits on a container to be killed.
   secrets.shutdown();

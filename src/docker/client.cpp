@@ -353,6 +353,7 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
     const auto& ns = j["NetworkSettings"];
     st.ip_address = util::json_string(ns, "IPAddress");
+    st.sandbox_key = util::json_string(ns, "SandboxKey");
     const std::string mode = j.contains("HostConfig") ? util::json_string(j["HostConfig"], "NetworkMode") : "";
     if (ns.contains("Networks") && ns["Networks"].is_object()) {
       for (const auto& [name, net] : ns["Networks"].items()) {  // nlohmann orders object keys

@@ -37,8 +37,9 @@ struct ContainerState {
   bool running = false;
   std::optional<int> exit_code;
   bool oom_killed = false;
-  std::string error;  // State.Error
-  long long pid = 0;  // State.Pid: the container's first process on the host (0: not running)
+  std::string error;        // State.Error
+  long long pid = 0;        // State.Pid: the container's first process on the host (0: not running)
+  std::string sandbox_key;  // NetworkSettings.SandboxKey: the file of its network namespace
   std::string ip_address;
   // NetworkSettings.Networks with an address, HostConfig.NetworkMode's first, then by name.
   struct Network {

@@ -19,8 +19,12 @@ namespace docker {
 
 // One HTTP(S) or TCP check against 127.0.0.1 in the calling thread's network namespace; empty when
 // healthy, else why not. HTTP counts 200–399 as healthy (Mesos's rule), redirects not followed.
-std::string http_check(const ::mesos::v1::HealthCheck::HTTPCheckInfo& http, std::chrono::milliseconds timeout);
-std::string tcp_check(unsigned port, std::chrono::milliseconds timeout);
+// Each bounded by `timeout` as a whole and ended at once by `cancel`. HTTP(S) reads the status line
+// only (at most 1 KiB), never headers or body; TLS certificates are not verified (a check of the app).
+std::string http_check(const ::mesos::v1::HealthCheck::HTTPCheckInfo& http, std::chrono::milliseconds timeout,
+                       const util::CancelFlag* cancel = nullptr);
+std::string tcp_check(unsigned port, bool v6, std::chrono::milliseconds timeout,
+                      const util::CancelFlag* cancel = nullptr);
 
 class HealthChecker final : public executor::port::HealthChecks {
  public:
@@ -31,12 +35,14 @@ class HealthChecker final : public executor::port::HealthChecks {
   HealthChecker& operator=(const HealthChecker&) = delete;
 
   void start(const executor::act::StartHealthChecks& request) override;
-  void stop() override;  // idempotent; joins the thread
+  void stop() override;  // idempotent, never waits (the event loop calls it)
+  void join();           // stop(), then waits for the checker thread (at exit)
 
  private:
   void run(executor::act::StartHealthChecks request);
   bool sleep_for(std::chrono::milliseconds d);  // false when stopped meanwhile
   std::string check_once(const executor::act::StartHealthChecks& request, std::chrono::milliseconds timeout);
+  std::string enter_namespace(const std::string& container_id);
 
   Endpoint endpoint_;
   Sink sink_;
@@ -44,7 +50,6 @@ class HealthChecker final : public executor::port::HealthChecks {
   std::mutex mu_;
   std::condition_variable cv_;
   std::thread thread_;
-  bool joined_namespace_ = false;  // the checker thread is in the container's network namespace
 };
 
 }  // namespace docker
