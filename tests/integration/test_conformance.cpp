@@ -52,10 +52,24 @@ bool logged(const Harness& h, const std::string& text) { return h.exe->output().
 }  // namespace
 
 TEST_CASE("A task ending while SUBSCRIBED is held back still gets TASK_FINISHED to the agent before the exit") {
-  Harness h({}, /*checkpoint=*/true);
+  Harness h({{"EXECUTOR_DEBUG", "true"}}, /*checkpoint=*/true);
   // The container ends when the test says so (a file appears), whatever the machine's load.
   h.agent.launch(TaskBuilder("held-1", image()).shell("sh -c 'until [ -e /tmp/go ]; do sleep 0.1; done'"));
   const auto running = h.wait_state("held-1", v1::TASK_RUNNING);
+  // STARTING and RUNNING acknowledged by the executor (not only sent by the agent) before the stream
+  // drops: the SUBSCRIBE below then has nothing of its own to list (under a loaded machine the RUNNING
+  // acknowledgement could still be in flight, and the SUBSCRIBE would rightly list RUNNING).
+  REQUIRE(FakeAgent::wait_until(
+      [&] {
+        const std::string out = h.exe->output();
+        std::size_t n = 0;
+        for (auto at = out.find("of task held-1 acknowledged"); at != std::string::npos;
+             at = out.find("of task held-1 acknowledged", at + 1)) {
+          ++n;
+        }
+        return n >= 2;
+      },
+      15s));
   // The agent restarts its stream: the executor re-subscribes, the 200 comes, SUBSCRIBED does not.
   h.agent.hold_subscribed(true);
   h.agent.drop_stream();
