@@ -468,15 +468,21 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
   });
 }
 
+// The log pump ends by itself once the container's stream ends: let it send and write the last
+// lines. A burst can leave the daemon some seconds behind the container's exit: up to 30 s.
+void Runtime::wait_for_log_pump() {
+  for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 void Runtime::remove(const std::string& id) {
   spawn([this, id] {
-    // The container's output goes before the container: the failure-log copy and the relay finish
-    // first (each bounded: 30 s, as the relay's wait at shutdown).
+    // The container's output goes before the container: the failure-log copy and the log pump finish
+    // first (each bounded: 30 s).
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(30), [this] { return copying_ == 0; });
     }
-    for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    wait_for_log_pump();
     if (auto r = client_.remove(id); !r && !r.error().not_found()) {
       spdlog::warn("remove of container {}: {}", id.substr(0, 12), r.error().message);
     } else {
@@ -529,9 +535,7 @@ void Runtime::shutdown(bool at_deadline) {
     // stop it) is killed first, and nothing is waited for.
     kill_if_running(created);
   } else {
-    // The log relay ends by itself once the container's stream ends: let it send the last lines. A
-    // burst can leave the daemon some seconds behind the container's exit: allow up to 30 s.
-    for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    wait_for_log_pump();
   }
   relay_cancel_.set();
   cancel_.set();

@@ -107,6 +107,7 @@ class Runtime final : public executor::port::Containers {
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
   void run_log_pump(const std::string& id);
+  void wait_for_log_pump();
   std::atomic<bool> relay_stopped_{false};  // the startup-only relay's time is over (the files go on)
   util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};

@@ -20,11 +20,15 @@
 #include "executor_harness.h"
 #include "fake_vault.h"
 #include "task_builder.h"
+#include "test_files.h"
 
 using namespace std::chrono_literals;
+using testing_support::container_exists;
 using testing_support::DockerDaemon;
 using testing_support::FakeVault;
 using testing_support::Harness;
+using testing_support::read_file;
+using testing_support::SiteFile;
 using testing_support::TaskBuilder;
 namespace v1 = ::mesos::v1;
 
@@ -37,23 +41,8 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-bool container_exists(const DockerDaemon& d, const std::string& task) {
-  return !d.cli({"ps", "-aq", "--filter", "name=" + docker::container_name(task)}).empty();
-}
-
 struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/sce-features-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
+  TempDir() : path(testing_support::make_temp_dir("sce-features-")) {}
   ~TempDir() { testing_support::remove_tree(path); }
   std::string path;
 };
@@ -139,20 +128,9 @@ TEST_CASE("max_completion_time: a task that ends before it is FINISHED as usual"
   REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
 }
 
-// A site file (root's, 0644) that lets tasks join these networks.
-struct NetworkSite {
-  NetworkSite() {
-    char tmpl[] = "/tmp/sce-net-site-XXXXXX";
-    const int fd = ::mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    const std::string text = "policy:\n  allowed_networks: [sce-net-a, sce-net-b, sce-no-such-net]\n";
-    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-    ::fchmod(fd, 0644);
-    ::close(fd);
-    path = tmpl;
-  }
-  ~NetworkSite() { ::unlink(path.c_str()); }
-  std::string path;
+// A site that lets tasks join these networks.
+struct NetworkSite : SiteFile {
+  NetworkSite() : SiteFile("policy:\n  allowed_networks: [sce-net-a, sce-net-b, sce-no-such-net]\n") {}
 };
 
 TEST_CASE("User-defined networks: TASK_RUNNING names every network joined with the container's address in each") {

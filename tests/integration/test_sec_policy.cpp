@@ -19,11 +19,15 @@
 #include "executor_harness.h"
 #include "fake_vault.h"
 #include "task_builder.h"
+#include "test_files.h"
 
 using namespace std::chrono_literals;
+using testing_support::container_exists;
 using testing_support::DockerDaemon;
 using testing_support::FakeVault;
 using testing_support::Harness;
+using testing_support::read_file;
+using testing_support::SiteFile;
 using testing_support::TaskBuilder;
 namespace v1 = ::mesos::v1;
 
@@ -31,36 +35,10 @@ namespace {
 
 std::string image() { return DockerDaemon::shared().image("test/bb:1"); }
 
-// A site file owned by root (the test runs as root), 0644.
-struct SiteFile {
-  explicit SiteFile(const std::string& text) {
-    char tmpl[] = "/tmp/sce-site-XXXXXX";
-    const int fd = ::mkstemp(tmpl);
-    REQUIRE(fd >= 0);
-    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
-    ::fchmod(fd, 0644);
-    ::close(fd);
-    path = tmpl;
-  }
-  ~SiteFile() { ::unlink(path.c_str()); }
-  std::string path;
-};
-
-bool container_exists(const DockerDaemon& d, const std::string& task) {
-  return !d.cli({"ps", "-aq", "--filter", "name=" + docker::container_name(task)}).empty();
-}
-
 std::string inspect(const DockerDaemon& d, const std::string& task, const std::string& format) {
   std::string out = d.cli({"inspect", "--format", format, docker::container_name(task)});
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 }  // namespace

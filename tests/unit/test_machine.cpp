@@ -96,6 +96,16 @@ void reach(Harness& h, Phase target, bool sidecar = true) {
   h.on(ev::Acknowledged{"t1", "u", true, true});
 }
 
+// SUBSCRIBED, LAUNCH of `t`, every launch step done: the container runs.
+void launch_to_running(Harness& h, const v1::TaskInfo& t, bool task_killing_state = false) {
+  h.on(ev::Subscribed{task_killing_state, "agent"});
+  h.on(ev::Launch{t});
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
+  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
+}
+
 std::vector<std::pair<std::string, Event>> sample_events() {
   return {
       {"SUBSCRIBED", ev::Subscribed{true, "agent"}},
@@ -961,12 +971,7 @@ TEST_CASE(
   }
   SECTION("the container ended by itself first: its own outcome, the late timer ignored") {
     Harness h;
-    h.on(ev::Subscribed{});
-    h.on(ev::Launch{task_with_max_completion(Duration(60s).count())});
-    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
-    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
-    h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
-    h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+    launch_to_running(h, task_with_max_completion(Duration(60s).count()));
     h.on(ev::ContainerExited{0, false, "", ""});
     CHECK(h.states() == std::vector{v1::TASK_FINISHED});
     h.on(ev::TimerFired{TimerId::MaxCompletion});
@@ -975,12 +980,7 @@ TEST_CASE(
   }
   SECTION("a KILL first: KILLED as any kill, the timer then changes nothing") {
     Harness h;
-    h.on(ev::Subscribed{});
-    h.on(ev::Launch{task_with_max_completion(Duration(60s).count())});
-    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
-    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
-    h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
-    h.on(ev::StepDone{LaunchStep::Start, kContainer, ""});
+    launch_to_running(h, task_with_max_completion(Duration(60s).count()));
     h.on(ev::Kill{"t1", Duration(2s)});
     h.on(ev::TimerFired{TimerId::MaxCompletion});
     CHECK_FALSE(h.has<act::StopContainer>());
@@ -1027,14 +1027,6 @@ v1::TaskInfo task_with_health(std::uint32_t failures = 2, double grace = 10) {
   hc->set_grace_period_seconds(grace);
   return t;
 }
-void run_task(Harness& h, const v1::TaskInfo& t) {
-  h.on(ev::Subscribed{true, "agent"});
-  h.on(ev::Launch{t});
-  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
-  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
-  h.on(ev::StepDone{LaunchStep::Create, kContainer, ""});
-  h.on(ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"});
-}
 std::vector<std::optional<bool>> healthy_flags(const Harness& h) {
   std::vector<std::optional<bool>> out;
   for (const auto& u : h.all<act::SendUpdate>()) out.push_back(u.healthy);
@@ -1044,7 +1036,7 @@ std::vector<std::optional<bool>> healthy_flags(const Harness& h) {
 
 TEST_CASE("Health checks start with the container, the grace timer with them") {
   Harness h;
-  run_task(h, task_with_health(2, 10));
+  launch_to_running(h, task_with_health(2, 10), true);
   REQUIRE(h.all<act::StartHealthChecks>().size() == 1);
   CHECK(h.all<act::StartHealthChecks>()[0].container_id == kContainer);
   CHECK(h.all<act::StartHealthChecks>()[0].check.http().port() == 8080);
@@ -1056,7 +1048,7 @@ TEST_CASE("Health checks start with the container, the grace timer with them") {
 
 TEST_CASE("Health checks as Mesos counts them: grace, healthy once, unhealthy each time, killed at the limit") {
   Harness h;
-  run_task(h, task_with_health(2, 10));
+  launch_to_running(h, task_with_health(2, 10), true);
   SECTION("failures before the first success are ignored while the grace runs") {
     h.on(ev::HealthResult{false, "connection refused"});
     CHECK(h.states().empty());
@@ -1099,7 +1091,7 @@ TEST_CASE("Health checks as Mesos counts them: grace, healthy once, unhealthy ea
 
 TEST_CASE("Health checks: consecutive_failures 0 kills at the first counted failure; no grace means none ignored") {
   Harness h;
-  run_task(h, task_with_health(0, 0));
+  launch_to_running(h, task_with_health(0, 0), true);
   for (const auto& t : h.all<act::StartTimer>()) CHECK(t.id != TimerId::HealthGrace);
   h.on(ev::HealthResult{false, "refused"});
   CHECK(h.has<act::StopContainer>());
@@ -1109,7 +1101,7 @@ TEST_CASE("With a health check, Sidecar's verdict sends no update: the healthy f
   Harness h;
   v1::TaskInfo t = task_with_health();
   t.mutable_container()->mutable_docker()->clear_parameters();  // Sidecar watches it too
-  run_task(h, t);
+  launch_to_running(h, t, true);
   h.on(ev::HealthChanged{false});
   CHECK(h.states().empty());
   h.on(ev::WatchdogKill{"UNHEALTHY 3 times"});  // but either may kill (Sidecar's way: drain first)
@@ -1118,7 +1110,7 @@ TEST_CASE("With a health check, Sidecar's verdict sends no update: the healthy f
 
 TEST_CASE("Health check results are ignored outside the running phase; the checks stop when the container ends") {
   Harness h;
-  run_task(h, task_with_health());
+  launch_to_running(h, task_with_health(), true);
   h.on(ev::ContainerExited{0, false, "", ""});
   CHECK(h.has<act::StopHealthChecks>());
   h.on(ev::HealthResult{true, ""});
