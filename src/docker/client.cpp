@@ -329,6 +329,55 @@ util::Result<int> Client::wait(const std::string& id, const util::CancelFlag* ca
   return j["StatusCode"].get<int>();
 }
 
+util::Result<void> Client::events(const std::string& id, const std::function<void(int status)>& on_open,
+                                  const std::function<bool(const ContainerEvent&)>& on_event,
+                                  const util::CancelFlag* cancel) {
+  if (!is_container_ref(id)) {
+    return util::make_error(
+        fmt::format("container \"{}\" is not a Docker container id or name: request refused", shown(id)),
+        util::ErrorKind::Refused);
+  }
+  const nlohmann::json filters = {{"container", {id}}, {"event", {"die", "oom"}}, {"type", {"container"}}};
+  HttpRequest req{"GET", path("/events?filters=" + url_escape(filters.dump())), {}, "", std::chrono::milliseconds(0),
+                  cancel};
+  req.on_head = on_open;
+  constexpr std::size_t kMaxEventLine = 1u << 20;
+  std::string line, bad;
+  auto res = http_.stream(req, [&](std::string_view piece) {
+    // The daemon writes one JSON object per line (Go's json.Encoder), split anywhere by the transport.
+    while (!piece.empty()) {
+      const auto nl = piece.find('\n');
+      line.append(piece.substr(0, nl));
+      if (line.size() > kMaxEventLine) {
+        bad = fmt::format("an event line over {} KiB", kMaxEventLine >> 10);
+        return false;
+      }
+      if (nl == std::string_view::npos) return true;
+      piece.remove_prefix(nl + 1);
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      line.clear();
+      if (!j.is_object()) {
+        bad = "an event that is not a JSON object";
+        return false;
+      }
+      ContainerEvent e;
+      e.action = util::json_string(j, "Action");
+      if (e.action.empty()) e.action = util::json_string(j, "status");  // before API 1.22
+      if (j.contains("Actor") && j["Actor"].is_object() && j["Actor"].contains("Attributes") &&
+          j["Actor"]["Attributes"].is_object()) {
+        for (const auto& [k, v] : j["Actor"]["Attributes"].items()) {
+          if (v.is_string()) e.attributes[k] = v.get<std::string>();
+        }
+      }
+      if (!on_event(e)) return false;
+    }
+    return true;
+  });
+  if (!res || res->status != 200) return fail(req, res);
+  if (!bad.empty()) return util::make_error(fmt::format("{} {}: {}", req.method, req.path, bad));
+  return {};
+}
+
 util::Result<ContainerState> Client::inspect(const std::string& id) {
   auto p = container_path(id, "/json");
   if (!p) return p.error();

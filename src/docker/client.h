@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -50,6 +51,12 @@ struct ContainerState {
   bool tty = false;
 };
 
+// One event of GET /events: its Action ("die", "oom"…) and the Actor's attributes ("exitCode"…).
+struct ContainerEvent {
+  std::string action;
+  std::map<std::string, std::string> attributes;
+};
+
 struct LogsOptions {
   bool stdout_stream = true;
   bool stderr_stream = true;
@@ -86,6 +93,13 @@ class Client {
   // Blocks until the container is not running; its exit code. Abandoned when `cancel` turns true.
   util::Result<int> wait(const std::string& id, const util::CancelFlag* cancel = nullptr);
   util::Result<ContainerState> inspect(const std::string& id);
+  // GET /events for one container's die and oom events, from the moment the daemon answers on: that
+  // moment is `on_open` (with the HTTP status), each event then goes to `on_event`, which returns
+  // false to end the stream. Abandoned when `cancel` turns true. An event line over 1 MiB or not a
+  // JSON object ends the stream with an error.
+  util::Result<void> events(const std::string& id, const std::function<void(int status)>& on_open,
+                            const std::function<bool(const ContainerEvent&)>& on_event,
+                            const util::CancelFlag* cancel = nullptr);
   // Log pieces to `sink` (stdout and stderr apart; a TTY container's raw stream comes as stdout).
   // `on_idle` is called whenever the pieces received so far have all been given to `sink`.
   util::Result<void> logs(const std::string& id, const LogsOptions& opts, bool tty,

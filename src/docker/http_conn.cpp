@@ -365,7 +365,14 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
 
   ResponseParser parser;
   std::string error_body;
+  bool head_told = false;
+  const auto tell_head = [&] {
+    if (head_told || !parser.head_done()) return;
+    head_told = true;
+    if (req.on_head) req.on_head(parser.response().status);
+  };
   const ResponseParser::BodySink deliver = [&](std::string_view piece) {
+    tell_head();
     if (parser.response().status < 300) return on_data(piece);
     if (error_body.size() < kMaxErrorBody) error_body.append(piece.substr(0, kMaxErrorBody - error_body.size()));
     return true;
@@ -377,6 +384,7 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
     if (!got) return where(got.error().message);
     auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.data(), *got), deliver);
     if (!fed) return where(fed.error().message);
+    tell_head();
   }
   HttpResponse res = parser.response();
   res.body = std::move(error_body);

@@ -55,6 +55,9 @@ struct HttpRequest {
   // Called when everything received so far has been handed out and the client is about to wait for
   // more: the moment to flush work batched from the pieces (the log relay's datagrams).
   std::function<void()> on_idle = nullptr;
+  // Called once when the answer's status and headers are in, before any of its body: for a stream
+  // that only reports what happens from now on (/events), the moment it is listening.
+  std::function<void(int status)> on_head = nullptr;
 };
 
 // Bounds on what a peer may send before the body.

@@ -256,6 +256,7 @@ void Runtime::create(const executor::act::CreateContainer& create) {
 
 void Runtime::start(const std::string& id) {
   spawn([this, id] {
+    open_exit_events(id);
     if (auto r = client_.start(id); !r) {
       sink_(ev::StepFailed{LaunchStep::Start, r.error().message});
       return;
@@ -387,6 +388,84 @@ std::string Runtime::stderr_tail(const std::string& id, bool tty) {
   return out;
 }
 
+void Runtime::open_exit_events(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (exits_[id].events != EventsState::Off) return;
+    exits_[id].events = EventsState::Opening;
+  }
+  spawn([this, id] { run_exit_events(id); });
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, std::chrono::seconds(2),
+                    [&] { return exits_[id].events != EventsState::Opening || stopping_; })) {
+    spdlog::warn("Docker's event stream did not answer within 2 s: the container's exit is seen by /wait");
+  }
+}
+
+void Runtime::run_exit_events(const std::string& id) {
+  const auto opened = [&](EventsState st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (exits_[id].events == EventsState::Opening) exits_[id].events = st;
+    }
+    cv_.notify_all();
+  };
+  bool oom = false;
+  std::optional<int> code;
+  auto r = client_.events(
+      id, [&](int status) { opened(status == 200 ? EventsState::Open : EventsState::Failed); },
+      [&](const ContainerEvent& e) {
+        if (e.action == "oom") {
+          oom = true;
+          return true;
+        }
+        if (e.action != "die") return true;
+        const auto it = e.attributes.find("exitCode");
+        if (it != e.attributes.end() && !it->second.empty() && it->second.size() <= 4 &&
+            it->second.find_first_not_of("0123456789") == std::string::npos) {
+          code = std::stoi(it->second);
+        } else {
+          spdlog::warn("container {}: a die event without an exit code; waiting for /wait", id.substr(0, 12));
+        }
+        return false;
+      },
+      &cancel_);
+  opened(EventsState::Failed);
+  if (cancel_) return;
+  if (!code) {
+    if (!r) spdlog::warn("Docker's event stream: {}; the container's exit is seen by /wait", r.error().message);
+    return;
+  }
+  spdlog::debug("container {} died with exit code {} (Docker's die event)", id.substr(0, 12), *code);
+  ev::ContainerExited out;
+  out.exit_code = code;
+  out.oom_killed = oom;
+  if (*code != 0) {
+    // A failure: its state (OOM-killed, TTY) and the stderr tail for the message. Docker answers these
+    // once its clean-up of the container ends; a clean exit needs none of it.
+    if (auto st = client_.inspect(id); st) {
+      out.oom_killed = oom || st->oom_killed;
+      out.error = st->error;
+      out.stderr_tail = stderr_tail(id, st->tty);
+    }
+  }
+  report_exit(id, std::move(out));
+}
+
+void Runtime::report_exit(const std::string& id, ev::ContainerExited exit) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& w = exits_[id];
+    if (w.reported) return;
+    if (!w.watching) {
+      if (!w.early) w.early = std::move(exit);
+      return;
+    }
+    w.reported = true;
+  }
+  sink_(std::move(exit));
+}
+
 void Runtime::do_watch(const std::string& id) {
   std::optional<Clock::time_point> failing_since;
   std::string last_error;
@@ -398,14 +477,19 @@ void Runtime::do_watch(const std::string& id) {
   while (true) {
     auto code = client_.wait(id, &cancel_);
     if (cancel_) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (exits_[id].reported) return;  // the die event was first
+    }
     if (code || code.error().not_found()) break;
     spdlog::warn("waiting for container {}: {}; retrying", id.substr(0, 12), code.error().message);
     if (lost(code.error().message)) {
-      sink_(ev::ContainerExited{
-          std::nullopt, false,
-          fmt::format("lost the Docker daemon for {} s: {}",
-                      std::chrono::duration_cast<std::chrono::seconds>(opts_.daemon_retry).count(), last_error),
-          ""});
+      report_exit(
+          id, ev::ContainerExited{
+                  std::nullopt, false,
+                  fmt::format("lost the Docker daemon for {} s: {}",
+                              std::chrono::duration_cast<std::chrono::seconds>(opts_.daemon_retry).count(), last_error),
+                  ""});
       return;
     }
     if (!sleep_cancellable(std::chrono::seconds(1))) return;
@@ -435,10 +519,24 @@ void Runtime::do_watch(const std::string& id) {
     }
     if (!sleep_cancellable(std::chrono::seconds(1))) return;
   }
-  sink_(std::move(out));
+  report_exit(id, std::move(out));
 }
 
 void Runtime::watch(const std::string& id) {
+  std::optional<ev::ContainerExited> early;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& w = exits_[id];
+    w.watching = true;
+    if (w.early && !w.reported) {
+      w.reported = true;
+      early.swap(w.early);
+    }
+  }
+  if (early) {
+    sink_(std::move(*early));
+    return;
+  }
   spawn([this, id] { do_watch(id); });
 }
 

@@ -1,6 +1,8 @@
 // The container runtime of the executor over the Docker Engine API (the Containers port): runs each
 // step the state machine asks for on a thread of its own and reports the outcome as an event
-// (StepDone, StepFailed, ContainerExited). Exits are seen through a blocking /wait, never by polling.
+// (StepDone, StepFailed, ContainerExited). An exit is seen in Docker's /events (the container's die
+// event, on a stream opened before the start), with a blocking /wait beside it as the fallback; never
+// by polling, and reported once.
 #pragma once
 
 #include <atomic>
@@ -93,6 +95,13 @@ class Runtime final : public executor::port::Containers {
   util::Result<void> ensure_negotiated();
   util::Result<void> do_pull(const std::string& image, bool force);
   void do_watch(const std::string& id);
+  // The die-event watcher: opened before the start (waits up to 2 s for the daemon's answer), reports
+  // the exit as soon as Docker announces it, without waiting for the daemon's clean-up.
+  void open_exit_events(const std::string& id);
+  void run_exit_events(const std::string& id);
+  // The one ContainerExited: the first of the event and /wait paths goes to the machine, once it
+  // asked to watch (an earlier exit is held until then); any later one is dropped.
+  void report_exit(const std::string& id, executor::ev::ContainerExited exit);
   bool sleep_cancellable(std::chrono::milliseconds d);
   std::string stderr_tail(const std::string& id, bool tty);
 
@@ -111,7 +120,17 @@ class Runtime final : public executor::port::Containers {
   std::atomic<bool> relay_stopped_{false};  // the startup-only relay's time is over (the files go on)
   util::CancelFlag relay_cancel_;
   std::atomic<bool> relay_running_{false};
-  int copying_ = 0;        // failure-log copies in flight (guarded by mu_): a remove waits for them
+  int copying_ = 0;  // failure-log copies in flight (guarded by mu_): a remove waits for them
+  // Per container, guarded by mu_: the events stream's state, whether the machine asked to watch,
+  // the exit seen before it did, and whether the exit went out.
+  enum class EventsState { Off, Opening, Open, Failed };
+  struct ExitWatch {
+    EventsState events = EventsState::Off;
+    bool watching = false;
+    std::optional<executor::ev::ContainerExited> early;
+    bool reported = false;
+  };
+  std::map<std::string, ExitWatch> exits_;
   nlohmann::json labels_;  // the created container's labels
   void write_container_id_file(const std::string& id, const std::string& name);
 };

@@ -163,9 +163,13 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- LAUNCH → TASK_RUNNING and container exit → terminal update, through the executor. ----
-  std::vector<double> launch_running, exit_terminal;
+  std::vector<double> launch_running, exit_terminal, exec_subscribe;
   for (int i = 0; i < reps * 2; ++i) {
     Harness h;
+    // Start-up: from the fork of the executor to its SUBSCRIBE call received by the agent.
+    const auto subscribes = h.agent.calls_of(v1::executor::Call::SUBSCRIBE);
+    REQUIRE(!subscribes.empty());
+    exec_subscribe.push_back(ms(subscribes.front().at - h.exe->started_at()));
     const std::string task = fmt::format("bench-run-{}", i);
     const auto t0 = Clock::now();
     h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell("sleep 1"));
@@ -201,15 +205,20 @@ TEST_CASE("executor benchmarks") {
   rows.push_back({"LAUNCH → TASK_RUNNING (image present)", fmt::format("{:.1f} ms create+start", fcs),
                   fmt::format("{:.1f} ms (+{:.1f} ms, {:.2f}×)", lr, lr - fcs, lr / fcs), "≤ +5 ms, ≤ 1.05×",
                   verdict(lr - fcs <= 5 && lr / fcs <= 1.05)});
-  const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99);
-  rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", median(floor_exit)),
-                  fmt::format("p50 {:.1f} ms, p99 {:.1f} ms", e50, e99), "p99 ≤ 50 ms", verdict(e99 <= 50)});
+  const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99), fw = median(floor_exit);
+  rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", fw),
+                  fmt::format("p50 {:.1f} ms, p99 {:.1f} ms", e50, e99), "p99 ≤ /wait p50", verdict(e99 <= fw)});
+  const double s50 = median(exec_subscribe);
+  rows.push_back({"exec → SUBSCRIBE on the wire", "-",
+                  fmt::format("p50 {:.2f} ms, p99 {:.2f} ms", s50, percentile(exec_subscribe, 99)), "p50 ≤ 5 ms",
+                  verdict(s50 <= 5)});
   const double fs = median(floor_stop), kk = median(kill_killed);
   rows.push_back({"KILL → TASK_KILLED (SIGTERM obeyed, no drain)", fmt::format("{:.1f} ms stop", fs),
                   fmt::format("{:.1f} ms ({:.2f}×)", kk, kk / fs), "≤ 1.05×", verdict(kk / fs <= 1.05)});
   results["floor"] = {{"create_start_ms", floor_create_start}, {"stop_ms", floor_stop}, {"wait_exit_ms", floor_exit}};
   results["launch_to_running_ms"] = launch_running;
   results["exit_to_terminal_ms"] = exit_terminal;
+  results["exec_to_subscribe_ms"] = exec_subscribe;
   results["kill_to_killed_ms"] = kill_killed;
 
   // ---- Memory and CPU with a running task: one executor polling Sidecar every second, one without

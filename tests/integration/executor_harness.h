@@ -131,6 +131,16 @@ struct Harness {
     const std::string out = daemon.cli({"ps", "-q", "--filter", "name=" + name});
     return !out.empty();
   }
+  // Not running, or no longer within 1 s: the executor reports an exit on Docker's `die` event, which
+  // the daemon sends before its own clean-up marks the container stopped (tens of milliseconds).
+  bool container_stopped(const std::string& task) const {
+    return FakeAgent::wait_until([&] { return !container_running(task); }, 1s);
+  }
+  // The host pid of the task container's first process (0 when it has none).
+  long container_pid(const std::string& task) const {
+    const std::string out = daemon.cli({"inspect", "-f", "{{.State.Pid}}", docker::container_name(task)});
+    return out.empty() ? 0 : std::stol(out);
+  }
 
   DockerDaemon& daemon;
   FakeAgent agent;

@@ -35,6 +35,7 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
   std::vector<char*> cenv;
   for (auto& e : env_strings) cenv.push_back(e.data());
   cenv.push_back(nullptr);
+  started_at_ = std::chrono::steady_clock::now();
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {

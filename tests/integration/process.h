@@ -23,6 +23,8 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
+  // The moment just before the fork: where a start-up time is measured from.
+  std::chrono::steady_clock::time_point started_at() const { return started_at_; }
   // The exit code (or 128+signal) if the process ended within `timeout`.
   std::optional<int> wait(std::chrono::milliseconds timeout);
   void signal(int signo);
@@ -30,6 +32,7 @@ class Process {
 
  private:
   pid_t pid_ = -1;
+  std::chrono::steady_clock::time_point started_at_;
   std::optional<int> status_;
   std::string log_path_;
 };

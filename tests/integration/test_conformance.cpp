@@ -125,7 +125,7 @@ TEST_CASE("SHUTDOWN with a 4 s grace period and a container ignoring SIGTERM: TA
   // The official margin: stop 2 s (grace - 1 s - 1 s), everything over 1 s before the agent's deadline.
   CHECK(exited < 3.0 + 0.3);  // the 0.3 s: the test's own polling and process reaping
   CHECK(killed < exited);
-  CHECK_FALSE(h.container_running("grace-4"));
+  CHECK(h.container_stopped("grace-4"));
   CHECK_THAT(h.exe->output(), Catch::Contains("SIGKILL after 2000 ms"));
   (void)running;
 }
@@ -195,7 +195,7 @@ TEST_CASE("A re-SUBSCRIBE answered 400 (the agent forgot the framework): contain
   REQUIRE(code.has_value());
   CHECK(*code != 0);
   CHECK(took < 10.0);  // not the 20 s recovery timeout
-  CHECK_FALSE(h.container_running("forgot-1"));
+  CHECK(h.container_stopped("forgot-1"));
   CHECK_THAT(h.exe->output(), Catch::Contains("Framework cannot be found"));
 }
 
@@ -247,7 +247,7 @@ TEST_CASE("A terminating executor's re-SUBSCRIBE gets SHUTDOWN instead of SUBSCR
   INFO(h.exe->output());
   REQUIRE(code.has_value());
   CHECK(took < 10.0);
-  CHECK_FALSE(h.container_running("term-sub"));
+  CHECK(h.container_stopped("term-sub"));
   CHECK_THAT(h.exe->output(), Catch::Contains("the agent shut the executor down"));
 }
 

@@ -27,10 +27,12 @@
 #include "docker/runtime.h"
 #include "docker/task_spec.h"
 #include "docker_daemon.h"
+#include "docker_proxy.h"
 #include "task_builder.h"
 
 using namespace std::chrono_literals;
 using testing_support::DockerDaemon;
+using testing_support::DockerProxy;
 using testing_support::EventLog;
 using testing_support::TaskBuilder;
 namespace ev = executor::ev;
@@ -242,6 +244,74 @@ TEST_CASE("Exit detection by /wait, exit code and the stderr tail") {
   REQUIRE(finished.has_value());
   WARN("exit seen " << std::chrono::duration_cast<std::chrono::milliseconds>(seen_at - *finished).count()
                     << " ms after the container's FinishedAt");
+  rt.remove(id);
+  rt.shutdown();
+}
+
+TEST_CASE("The exit comes from Docker's die event, with /wait unanswered; an exit before watch() is held for it") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  DockerProxy proxy(d.socket(), "/wait", DockerProxy::Mode::hang);  // /wait never answers
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  const std::string id = launch(rt, log, TaskBuilder("die-event-1", image).shell("sh -c 'echo bye >&2; exit 7'"));
+  // Exited by now, but the machine has not asked to watch: nothing is reported yet.
+  CHECK_FALSE(log.next(1500ms).has_value());
+  rt.watch(id);
+  const auto exited = expect<ev::ContainerExited>(log, 10s);
+  CHECK(exited.exit_code == 7);
+  CHECK(!exited.oom_killed);
+  CHECK_THAT(exited.stderr_tail, Catch::Contains("bye"));
+  CHECK(proxy.taken() == 0);  // held: no /wait was needed
+  rt.remove(id);
+  rt.shutdown();
+}
+
+TEST_CASE("The die event beats /wait and the exit is reported once") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  DockerProxy proxy(d.socket(), "/wait", DockerProxy::Mode::hang);
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  const std::string id = launch(rt, log, TaskBuilder("die-event-3", image).shell("sh -c 'sleep 1; exit 0'"));
+  rt.watch(id);
+  const auto exited = expect<ev::ContainerExited>(log, 15s);
+  CHECK(exited.exit_code == 0);
+  CHECK(exited.stderr_tail.empty());
+  CHECK(proxy.taken() == 1);  // the /wait was asked for and is still hanging: the event answered
+  rt.remove(id);
+  rt.shutdown();
+
+  // Both paths answer against the daemon itself: still one exit.
+  EventLog log2;
+  docker::Runtime rt2(options(d), log2.sink());
+  const std::string id2 = launch(rt2, log2, TaskBuilder("die-event-4", image).shell("sh -c 'sleep 0.5; exit 0'"));
+  rt2.watch(id2);
+  CHECK(expect<ev::ContainerExited>(log2, 15s).exit_code == 0);
+  CHECK_FALSE(log2.next(1500ms).has_value());
+  rt2.remove(id2);
+  rt2.shutdown();
+}
+
+TEST_CASE("Without Docker's event stream the exit is seen by /wait") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  DockerProxy proxy(d.socket(), "/events", DockerProxy::Mode::refuse);
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  const std::string id = launch(rt, log, TaskBuilder("no-events-1", image).shell("sh -c 'echo late >&2; exit 5'"));
+  CHECK(proxy.taken() == 1);
+  rt.watch(id);
+  const auto exited = expect<ev::ContainerExited>(log, 15s);
+  CHECK(exited.exit_code == 5);
+  CHECK_THAT(exited.stderr_tail, Catch::Contains("late"));
+  CHECK_FALSE(log.next(1000ms).has_value());
   rt.remove(id);
   rt.shutdown();
 }

@@ -57,7 +57,7 @@ TEST_CASE("SIGUSR1 stops the container and reports its own exit; the executor ex
     const auto last = h.wait_state(task, go.state, 20s);
     CHECK_THAT(last.message(), Catch::Contains("SIGUSR1"));
     CHECK(h.exe->wait(15s) == std::optional<int>(0));
-    CHECK_FALSE(h.container_running(task));
+    CHECK(h.container_stopped(task));
     CHECK_THAT(h.exe->output(), Catch::Contains("Received signal 'user defined signal 1', attempting clean shutdown"));
   }
 }

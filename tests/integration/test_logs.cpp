@@ -73,6 +73,7 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
   const char* sanitized = std::getenv("SCE_SANITIZED");
   const int burst = sanitized != nullptr && std::string(sanitized) == "1" ? 20000 : 100000;
   UdpReceiver rx;
+  const std::uint64_t kernel_drops_before = testing_support::kernel_udp_drops();
   Harness h(relay_env(rx));
   h.agent.launch(TaskBuilder("relay-1", DockerDaemon::shared().image("test/bb:1"))
                      .param("label", "ServiceName=web")
@@ -118,9 +119,38 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
   want.push_back("bad \357\277\275 byte");  // Docker's json-file log keeps lines as JSON strings: U+FFFD
   for (int i = 1; i <= burst; ++i) want.push_back(std::to_string(i));
   want.push_back("end");
-  CHECK(out.size() == want.size());
-  CHECK(out == want);
-  CHECK_THAT(h.exe->output(), Catch::Contains("0 dropped"));
+  // The executor's own account: every line went to the kernel, none dropped.
+  std::smatch done;
+  const std::string output = h.exe->output();
+  REQUIRE(std::regex_search(output, done, std::regex(R"(log relay done: (\d+) line\(s\) sent, 0 dropped)")));
+  const std::size_t sent = std::stoull(done[1].str());
+  const std::uint64_t kernel_lost = testing_support::kernel_udp_drops() - kernel_drops_before;
+  if (kernel_lost == 0) {
+    CHECK(sent == msgs.size());
+    CHECK(out.size() == want.size());
+    CHECK(out == want);
+  } else {
+    // A loaded machine's loopback can drop a burst (the softirq backlog overflows); the kernel counts
+    // it. Then what came is what was sent less at most what the kernel dropped, in order, unaltered.
+    WARN("the kernel dropped " << kernel_lost << " datagram(s) during the test; " << sent - msgs.size()
+                               << " of the relay's did not arrive");
+    CHECK(msgs.size() <= sent);
+    CHECK(sent - msgs.size() <= kernel_lost);
+    const auto whole = [](const std::vector<std::string>& v) {
+      std::vector<std::string> keep;  // the 100000-byte line's pieces left out: one may be lost
+      for (const auto& l : v) {
+        if (l.empty() || l.find_first_not_of('L') != std::string::npos) keep.push_back(l);
+      }
+      return keep;
+    };
+    const auto got = whole(out), wanted = whole(want);
+    std::size_t at = 0;
+    for (const auto& l : got) {
+      while (at < wanted.size() && wanted[at] != l) ++at;
+      REQUIRE(at < wanted.size());  // every line that came is one of the task's, in the task's order
+      ++at;
+    }
+  }
 }
 
 TEST_CASE("Startup-only relay stops after its time; with no receiver the task runs normally") {

@@ -99,7 +99,7 @@ TEST_CASE("A registry of the task's choosing receives no credentials of another 
     INFO(h.exe->output());
     CHECK(failed.reason() == v1::TaskStatus::REASON_CONTAINER_LAUNCH_FAILED);
     CHECK_THAT(failed.message(), Catch::Contains("pull") && Catch::Contains(image));
-    CHECK_FALSE(h.container_running(task));
+    CHECK(h.container_stopped(task));
     REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
 
     // The pull did reach the fake registry (so a credential sent would have been seen)…

@@ -85,7 +85,7 @@ TEST_CASE("UNHEALTHY on MAX_FAILS+1 checks in a row kills the task, FAILED with 
   CHECK_THAT(failed.message(), Catch::Contains("Sidecar"));
   // Exactly the Go count: the 4th consecutive failure kills.
   CHECK(served(s) == std::vector<int>{kUnhealthy, kUnhealthy, kUnhealthy, kUnhealthy});
-  CHECK_FALSE(h.container_running("watch-1"));
+  CHECK(h.container_stopped("watch-1"));
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
 
@@ -190,7 +190,7 @@ TEST_CASE("MAX_FAILS=1: UNHEALTHY, Sidecar down, UNHEALTHY kills at the second U
                  {"Failed Sidecar health check, but below fail limit", "Failed 1 attempts to fetch state from Sidecar!",
                   "Failed 2 attempts to fetch state from Sidecar!", "Can't contact Sidecar! Assuming healthy...",
                   "Health failure count exceeded 1", "Error! Unhealthy container: " + full_id + " failing task!"}));
-  CHECK_FALSE(h.container_running("go-count-1"));
+  CHECK(h.container_stopped("go-count-1"));
   REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
 }
 

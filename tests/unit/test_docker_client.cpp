@@ -199,6 +199,77 @@ TEST_CASE("A wait is abandoned when cancelled") {
   CHECK(std::chrono::steady_clock::now() - t0 < 2500ms);
 }
 
+TEST_CASE("The event stream: filtered to one container's die and oom, opened before any event, lines split anywhere") {
+  const std::string oom = R"({"status":"oom","id":"abc","Type":"container","Action":"oom","Actor":{"ID":"abc",)"
+                          R"("Attributes":{"image":"bb:1","name":"n"}},"time":1,"timeNano":1})"
+                          "\n";
+  const std::string die = R"({"status":"die","id":"abc","Type":"container","Action":"die","Actor":{"ID":"abc",)"
+                          R"("Attributes":{"exitCode":"137","image":"bb:1","name":"n"}},"time":1,"timeNano":2})"
+                          "\n";
+  const std::string body = oom + die;
+  // The head alone first, then the two lines cut in three pieces across chunk boundaries.
+  CannedServer srv({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+                    chunk(body.substr(0, 30)), chunk(body.substr(30, oom.size())),
+                    chunk(body.substr(30 + oom.size())) + "0\r\n\r\n"},
+                   50ms);
+  docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+  std::vector<std::string> seen;
+  int opened = 0;
+  auto r = c.events(
+      "abc",
+      [&](int status) {
+        CHECK(seen.empty());  // told before the first event
+        opened = status;
+      },
+      [&](const docker::ContainerEvent& e) {
+        seen.push_back(e.action + (e.attributes.count("exitCode") ? ":" + e.attributes.at("exitCode") : ""));
+        CHECK(e.attributes.at("image") == "bb:1");
+        return e.action != "die";
+      });
+  REQUIRE(r);
+  CHECK(opened == 200);
+  CHECK(seen == std::vector<std::string>{"oom", "die:137"});
+  const std::string line = first_line(srv.request());
+  CHECK(line == "GET /events?filters=" +
+                    docker::url_escape(R"({"container":["abc"],"event":["die","oom"],"type":["container"]})") +
+                    " HTTP/1.1");
+}
+
+TEST_CASE("The event stream: an error answer, a line that is not JSON, a refused id") {
+  CannedServer err({json_answer(500, "Internal Server Error", R"({"message":"no events today"})")});
+  docker::Client c(docker::Endpoint::unix_socket(err.path()), 2000ms);
+  int opened = 0;
+  int events = 0;
+  auto r = c.events(
+      "abc", [&](int status) { opened = status; },
+      [&](const docker::ContainerEvent&) {
+        ++events;
+        return true;
+      });
+  REQUIRE_FALSE(r);
+  CHECK(opened == 500);
+  CHECK(events == 0);
+  CHECK_THAT(r.error().message, Catch::Contains("no events today"));
+
+  CannedServer junk({"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     chunk("[1,2]\n") + "0\r\n\r\n"});
+  docker::Client c2(docker::Endpoint::unix_socket(junk.path()), 2000ms);
+  r = c2.events(
+      "abc", [](int) {},
+      [&](const docker::ContainerEvent&) {
+        ++events;
+        return true;
+      });
+  REQUIRE_FALSE(r);
+  CHECK(events == 0);
+  CHECK_THAT(r.error().message, Catch::Contains("not a JSON object"));
+
+  r = c2.events(
+      "../x", [](int) {}, [](const docker::ContainerEvent&) { return true; });
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message, Catch::Contains("request refused"));
+}
+
 TEST_CASE("Helper programs: output, exit code, input, and a time limit") {
   auto r = util::run_program({"sh", "-c", "read x; echo got:$x; echo err >&2; exit 3"}, "hello\n", 5000ms);
   REQUIRE(r);

@@ -1,0 +1,147 @@
+// A unix-socket proxy in front of the real dockerd that takes one route away: requests whose request
+// line contains `route` are answered 500 (Mode::refuse) or never answered (Mode::hang); everything else
+// goes through byte for byte. For tests of the runtime's fallbacks against the real daemon.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace testing_support {
+
+class DockerProxy {
+ public:
+  enum class Mode { refuse, hang };
+
+  DockerProxy(std::string upstream, std::string route, Mode mode)
+      : upstream_(std::move(upstream)), route_(std::move(route)), mode_(mode) {
+    static std::atomic<int> counter{0};
+    path_ = "/tmp/sidecar-executor-proxy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sock";
+    ::unlink(path_.c_str());
+    fd_ = listen_on(path_);
+    acceptor_ = std::thread([this] { accept_loop(); });
+  }
+  ~DockerProxy() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    acceptor_.join();
+    for (auto& t : conns_) t.join();
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  DockerProxy(const DockerProxy&) = delete;
+  DockerProxy& operator=(const DockerProxy&) = delete;
+
+  const std::string& path() const { return path_; }
+  // How many requests on the taken route came.
+  int taken() const { return taken_; }
+
+ private:
+  static int listen_on(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    return fd;
+  }
+  static int connect_to(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  // Waits for `fd` to be readable, giving up when the proxy stops; false then.
+  bool readable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) return true;
+    }
+    return false;
+  }
+
+  void accept_loop() {
+    while (!stop_) {
+      const int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      conns_.emplace_back([this, c] {
+        serve(c);
+        ::close(c);
+      });
+    }
+  }
+
+  void serve(int c) {
+    std::string head;
+    char buf[65536];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      if (!readable(c)) return;
+      const ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) return;
+      head.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string line = head.substr(0, head.find("\r\n"));
+    if (line.find(route_) != std::string::npos) {
+      ++taken_;
+      if (mode_ == Mode::refuse) {
+        const std::string body = R"({"message":"taken away by the test proxy"})";
+        const std::string answer =
+            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+            "Content-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        if (::write(c, answer.data(), answer.size()) < 0) return;
+        return;
+      }
+      while (readable(c)) {  // hang: until the client or the proxy gives up
+        if (::read(c, buf, sizeof buf) <= 0) return;
+      }
+      return;
+    }
+    const int u = connect_to(upstream_);
+    if (u < 0) return;
+    bool ok = ::write(u, head.data(), head.size()) == static_cast<ssize_t>(head.size());
+    while (ok && !stop_) {
+      pollfd p[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+      if (::poll(p, 2, 100) <= 0) continue;
+      for (int i = 0; i < 2 && ok; ++i) {
+        if (p[i].revents == 0) continue;
+        const ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          ok = false;
+          break;
+        }
+        const int to = i == 0 ? u : c;
+        ok = ::write(to, buf, static_cast<std::size_t>(n)) == n;
+      }
+    }
+    ::close(u);
+  }
+
+  std::string upstream_, route_, path_;
+  Mode mode_;
+  int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> taken_{0};
+  std::mutex mu_;
+  std::list<std::thread> conns_;
+  std::thread acceptor_;
+};
+
+}  // namespace testing_support
