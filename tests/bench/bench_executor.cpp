@@ -184,6 +184,9 @@ TEST_CASE("executor benchmarks") {
     const auto died = die_time(d, docker::container_name(task));
     exit_terminal.push_back(std::chrono::duration<double, std::milli>(to_system(*finished_at) - died).count());
     REQUIRE(h.exe->wait(15s).has_value());
+    // The executor reports on the die event, before Docker's own clean-up of the container ends: let
+    // that finish before the next launch, as the floor's remove does, so no start runs beside it.
+    REQUIRE(h.container_stopped(task));
   }
 
   // ---- KILL → TASK_KILLED with a SIGTERM-obeying container, no drain. ----

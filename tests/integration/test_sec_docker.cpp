@@ -1,7 +1,8 @@
 // Attacks on the Docker wire through a task's image, against a real (private) dockerd: a CR/LF image
 // that embeds a second request, and images with '%', '?', '#' or '..' that would otherwise reach
 // another name or endpoint. Each case first shows, with raw bytes, that the daemon would act on the
-// attack, then that the validator refuses the image and the client neither smuggles nor strays.
+// attack, then that the validator refuses the image and the client neither smuggles nor strays; the
+// last case launches such images as tasks through the executor.
 #include <catch2/catch.hpp>
 
 #include <poll.h>
@@ -20,10 +21,17 @@
 #include "docker/client.h"
 #include "docker/image_ref.h"
 #include "docker_daemon.h"
+#include "docker_proxy.h"
+#include "executor_harness.h"
+#include "task_builder.h"
 #include "util/http_safe.h"
 
 using namespace std::chrono_literals;
 using testing_support::DockerDaemon;
+using testing_support::DockerProxy;
+using testing_support::Harness;
+using testing_support::TaskBuilder;
+namespace v1 = ::mesos::v1;
 
 namespace {
 
@@ -183,4 +191,34 @@ TEST_CASE("'%', '?', '#' and '../' images are refused, and fed to the client sta
   auto real = c.image_present(base);
   REQUIRE(real);
   CHECK(*real);
+}
+
+TEST_CASE("Tasks with a smuggling, '%', '?', '#' or '../' image end TASK_ERROR before Docker hears of the image") {
+  auto& d = DockerDaemon::shared();
+  const std::string base = d.image("sce-sec:latest");
+  const std::vector<std::string> images = {
+      smuggling_image(base, "smuggled-by-task"),
+      "sce-sec%3alatest",
+      base + "/json?x=",
+      "sce-sec:latest#x",
+      "../../containers/json",
+  };
+  int n = 0;
+  for (const auto& image : images) {
+    INFO(image);
+    // The executor talks to the daemon through a proxy that counts image requests (and refuses them):
+    // none may come, so not even the image lookup carried the task's text.
+    DockerProxy proxy(d.socket(), "/images/", DockerProxy::Mode::refuse);
+    Harness h({{"DOCKER_HOST", "unix://" + proxy.path()}});
+    const std::string task = fmt::format("sec-image-{}", n++);
+    h.agent.launch(TaskBuilder(task, image).shell("true"));
+    const auto s = h.wait_state(task, v1::TASK_ERROR);
+    CHECK(s.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+    CHECK_THAT(s.message(), Catch::Contains("invalid image reference"));
+    CHECK_FALSE(util::has_control_chars(s.message()));
+    REQUIRE(h.exe->wait(15s).has_value());
+    CHECK(proxy.taken() == 0);
+    CHECK_FALSE(has_container(d, docker::container_name(task)));
+  }
+  CHECK_FALSE(has_container(d, "smuggled-by-task"));
 }

@@ -507,10 +507,9 @@ TEST_CASE("Cleanup at exit: a Vault that dribbles the revocations does not delay
   CHECK_THAT(h.exe->output(), Catch::Contains("could not revoke"));
 }
 
-// Hidden until src/main.cpp calls secrets.cancel() before containers.shutdown() (which joins the
-// thread blocked in resolve): run with `test_vault "[needs-main-cancel]"`.
-TEST_CASE("A kill while Vault dribbles the secret read: the exit follows the terminal update within 2 s",
-          "[needs-main-cancel]") {
+// The executor cancels a Vault read in flight before it joins the container runtime (whose thread is
+// blocked in the read): src/main.cpp, secrets.shutdown().
+TEST_CASE("A kill while Vault dribbles the secret read: the exit follows the terminal update within 2 s") {
   FakeVault vault;
   const std::string token = vault.add_token();
   vault.put_kv1("db", {{"value", kCanary}});
