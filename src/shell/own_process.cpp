@@ -12,8 +12,26 @@ void OwnProcess::container_starting(const std::string& container_id, const std::
   ProcessTitle::set(fmt::format("sidecar-executor {} ({})", container_id.substr(0, 12), image));
 }
 
+OwnProcess::~OwnProcess() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (later_.joinable()) later_.join();
+}
+
 void OwnProcess::container_running() {
   spdlog::debug("released {} KiB of start-up pages", release_startup_pages() / 1024);
+  if (later_.joinable()) return;  // one container per executor: once
+  later_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (cv_.wait_for(lock, second_release_, [this] { return stopping_; })) return;
+    lock.unlock();
+    const std::size_t released = release_startup_pages();
+    drop_executable_cache();  // what faults in from now on maps small pieces (see resident.h)
+    spdlog::debug("released {} KiB of pages again", released / 1024);
+  });
 }
 
 }  // namespace shell

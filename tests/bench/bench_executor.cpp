@@ -117,6 +117,32 @@ struct Row {
 
 std::string verdict(bool met) { return met ? "met" : "missed"; }
 
+// The executor as deployed: the wrapper (packaging/executor.sh) copies the binary into each task's
+// sandbox with cp and runs that copy, so no two executors share program text. A `Deployed` is such a
+// copy (removed with it); `start_deployed` starts a Harness whose executor runs it.
+struct Deployed {
+  std::string dir, path;
+  Deployed() {
+    dir = testing_support::make_temp_dir("sce-bench-copy.");
+    path = dir + "/sidecar-executor";
+    REQUIRE(std::system(fmt::format("cp '{}' '{}'", testing_support::executor_binary(), path).c_str()) == 0);
+  }
+  ~Deployed() {
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+  Deployed(const Deployed&) = delete;
+  Deployed& operator=(const Deployed&) = delete;
+};
+
+std::unique_ptr<Harness> start_deployed(const Deployed& copy, std::map<std::string, std::string> extra = {}) {
+  const std::string shipped = testing_support::executor_binary();
+  ::setenv("SIDECAR_EXECUTOR_BIN", copy.path.c_str(), 1);  // what the Harness starts
+  auto h = std::make_unique<Harness>(std::move(extra));
+  ::setenv("SIDECAR_EXECUTOR_BIN", shipped.c_str(), 1);
+  return h;
+}
+
 const char* kTrapCmd = "sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.1; done'";
 
 }  // namespace
@@ -229,10 +255,14 @@ TEST_CASE("executor benchmarks") {
   {
     const auto idle_window = quick() ? 10s : 60s;
     testing_support::FakeSidecar sidecar;
-    Harness polling({{"EXECUTOR_SIDECAR_URL", sidecar.url()},
-                     {"EXECUTOR_SIDECAR_BACKOFF", "0s"},
-                     {"EXECUTOR_SIDECAR_POLL_INTERVAL", "1s"}});
-    Harness quiet;
+    // Each executor runs its own copy, as the wrapper deploys it.
+    Deployed polling_copy, quiet_copy;
+    auto polling_h = start_deployed(polling_copy, {{"EXECUTOR_SIDECAR_URL", sidecar.url()},
+                                                   {"EXECUTOR_SIDECAR_BACKOFF", "0s"},
+                                                   {"EXECUTOR_SIDECAR_POLL_INTERVAL", "1s"}});
+    auto quiet_h = start_deployed(quiet_copy);
+    Harness& polling = *polling_h;
+    Harness& quiet = *quiet_h;
     polling.agent.launch(TaskBuilder("bench-poll", image).env("TASK_HOST", "bench-host").shell("sleep 600"));
     quiet.agent.launch(TaskBuilder("bench-quiet", image).param("label", "SidecarDiscover=false").shell("sleep 600"));
     const auto running = polling.wait_state("bench-poll", v1::TASK_RUNNING, 60s);
@@ -320,8 +350,12 @@ TEST_CASE("executor benchmarks") {
   {
     const int n = quick() ? 20 : 100;
     const std::string gate = testing_support::make_temp_dir("sce-bench-gate.");
+    std::vector<std::unique_ptr<Deployed>> copies;  // each its own copy, as the wrapper deploys it
     std::vector<std::unique_ptr<Harness>> hs;
-    for (int i = 0; i < n; ++i) hs.push_back(std::make_unique<Harness>());
+    for (int i = 0; i < n; ++i) {
+      copies.push_back(std::make_unique<Deployed>());
+      hs.push_back(start_deployed(*copies.back()));
+    }
     const auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
       hs[i]->agent.launch(TaskBuilder(fmt::format("scale-{}", i), image)
@@ -337,7 +371,7 @@ TEST_CASE("executor benchmarks") {
     };
     const bool all_running = fake::FakeAgent::wait_until([&] { return all(v1::TASK_RUNNING); }, 300s);
     const double secs_running = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::this_thread::sleep_for(2s);
+    std::this_thread::sleep_for(5s);  // steady: past the executors' second release (3 s after RUNNING)
     long total_rss = 0, max_rss = 0;
     for (auto& h : hs) {
       const long r = status_kib(h->exe->pid(), "VmRSS:");
