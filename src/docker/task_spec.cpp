@@ -14,6 +14,7 @@
 #include "docker/image_ref.h"
 #include "settings/settings.h"
 #include "util/http_safe.h"
+#include "util/split.h"
 
 namespace docker {
 
@@ -116,17 +117,7 @@ std::optional<double> scalar_resource(const v1::TaskInfo& task, const std::strin
 }
 
 std::vector<std::string> protocols(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string p = text.substr(start, comma - start);
-    p.erase(0, p.find_first_not_of(' '));
-    if (auto last = p.find_last_not_of(' '); last != std::string::npos) p.erase(last + 1);
-    if (!p.empty()) out.push_back(p);
-    start = comma + 1;
-  }
+  std::vector<std::string> out = util::split(text, ',', {.trim_spaces = true, .skip_empty = true});
   if (out.empty()) out.push_back("tcp");
   return out;
 }
@@ -156,18 +147,6 @@ util::Error param_error(const Param& p, const std::string& why) {
 util::Error refused(const Param& p, const std::string& allow_with) {
   return param_error(p,
                      fmt::format("not allowed by the site policy ({} in the site config file allows it)", allow_with));
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto at = text.find(sep, start);
-    if (at == std::string::npos) at = text.size();
-    parts.push_back(text.substr(start, at - start));
-    start = at + 1;
-  }
-  return parts;
 }
 
 std::string upper(std::string s) {
@@ -323,7 +302,7 @@ const ParamHandler kParamHandlers[] = {
     {"init", [](const Param& p, ParamState& st) { return set_bool_host(p, st, "Init"); }},
     {"device",
      [](const Param& p, ParamState& st) -> util::Result<void> {
-       const auto parts = split(p.value(), ':');
+       const auto parts = util::split(p.value(), ':');
        if (parts.empty() || parts[0].empty() || parts.size() > 3) {
          return param_error(p, "expected /dev/host[:/dev/container[:rwm]]");
        }

@@ -20,6 +20,7 @@
 #include "util/http_deadline.h"
 #include "util/http_safe.h"
 #include "util/secrets.h"
+#include "util/split.h"
 #include "util/values.h"
 
 namespace vault {
@@ -631,10 +632,7 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 // Go's url.Values.Get("key") as the executor uses it (q["key"][0]): the first pair named `key`, its
 // value form-decoded, possibly empty; a pair that does not decode, or holds a ';', is skipped.
 std::optional<std::string> query_key(std::string_view query) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  for (const std::string_view pair : util::split(query, '&')) {
     if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
     const auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);
