@@ -376,6 +376,32 @@ util::Result<void> apply_parameters(const v1::ContainerInfo::DockerInfo& docker,
   return {};
 }
 
+// (a) the variables of the task's executor command (Singularity's TASK_HOST, TASK_ID…): where Env starts.
+std::vector<std::string> command_env(const v1::TaskInfo& task) {
+  std::vector<std::string> env;
+  for (const auto& v : task.executor().command().environment().variables()) env.push_back(v.name() + "=" + v.value());
+  return env;
+}
+
+// (e) MESOS_HOSTNAME, the task's TASK_HOST (the last one given); (f) SERVICE_NAME and ENVIRONMENT, its
+// ServiceName and Environment labels; (g) SERVICE_VERSION, the image's tag. Then every entry the site
+// resolved (a Vault reference) replaced, wherever it came from.
+void apply_service_env(const v1::TaskInfo& task, const ImageRef& image,
+                       const std::map<std::string, std::string>& labels, const SpecOptions& opts,
+                       std::vector<std::string>& env) {
+  std::optional<std::string> task_host;
+  for (const auto& v : task.executor().command().environment().variables()) {
+    if (v.name() == "TASK_HOST") task_host = v.value();
+  }
+  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
+  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
+  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
+  if (auto version = service_version(image)) env.push_back("SERVICE_VERSION=" + *version);
+  for (auto& e : env) {
+    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
+  }
+}
+
 // (d) ports: MESOS_PORT_<container>=<host>, exposed and published ports.
 util::Result<void> apply_ports(const v1::ContainerInfo::DockerInfo& docker, std::vector<std::string>& env, json& body,
                                json& host) {
@@ -565,12 +591,7 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   body["Image"] = docker.image();
 
   // (a) the executor's environment (Singularity's TASK_HOST, TASK_ID…)
-  std::vector<std::string> env;
-  std::optional<std::string> task_host;
-  for (const auto& v : task.executor().command().environment().variables()) {
-    env.push_back(v.name() + "=" + v.value());
-    if (v.name() == "TASK_HOST") task_host = v.value();
-  }
+  std::vector<std::string> env = command_env(task);
   // (b) docker parameters, under the site policy
   ParamState st{body, host, opts.policy, env, {}, {}, {}, json::object(), {}};
   if (auto r = apply_parameters(docker, st); !r) return r.error();
@@ -582,15 +603,9 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   for (const auto& e : opts.extra_env) env.push_back(e);
   // (d) ports
   if (auto r = apply_ports(docker, env, body, host); !r) return r.error();
-  // (e), (f), (g)
-  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
+  // (e), (f), (g) the service's variables, then the resolved references
   auto& labels = st.labels;
-  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
-  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
-  if (auto version = service_version(*image)) env.push_back("SERVICE_VERSION=" + *version);
-  for (auto& e : env) {
-    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
-  }
+  apply_service_env(task, *image, labels, opts, env);
   if (!opts.sandbox_mount.empty()) {
     if (auto r = apply_sandbox_mount(opts.sandbox_mount, env, host); !r) return r.error();
   }
