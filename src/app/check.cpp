@@ -3,12 +3,14 @@
 
 #include <fmt/format.h>
 #include <netdb.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "app/options.h"
 #include "docker/client.h"
 #include "docker/credentials.h"
 #include "docker/image_ref.h"
@@ -17,6 +19,7 @@
 #include "sidecar/watchdog.h"
 #include "util/http_safe.h"
 #include "vault/vault.h"
+#include "version.h"
 
 namespace app {
 namespace {
@@ -183,6 +186,20 @@ std::string format_check_table(const std::vector<CheckLine>& lines) {
 
 int check_exit_code(const std::vector<CheckLine>& lines) {
   return std::any_of(lines.begin(), lines.end(), [](const CheckLine& l) { return l.verdict == Verdict::Fail; }) ? 1 : 0;
+}
+
+int run_check(const CommandLine& cl, const util::Result<Site>& site) {
+  if (!site) {
+    const std::vector<CheckLine> bad{{"settings", Verdict::Fail, site.error().message}};
+    fmt::print("{}", format_check_table(bad));
+    return 1;
+  }
+  spdlog::set_level(spdlog::level::off);  // the table is the output
+  const CheckOptions opts{cl.image, cl.executor_dir.empty() ? SIDECAR_EXECUTOR_DIR : cl.executor_dir, site->file.path,
+                          task_host(util::process_env())};
+  const auto lines = run_site_check(site->settings, util::process_env(), opts);
+  fmt::print("{}", format_check_table(lines));
+  return check_exit_code(lines);
 }
 
 }  // namespace app

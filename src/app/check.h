@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include "app/cli.h"
+#include "app/site.h"
 #include "settings/settings.h"
 #include "util/env.h"
+#include "util/result.h"
 
 namespace app {
 
@@ -32,6 +35,10 @@ std::vector<CheckLine> run_site_check(const settings::Settings& cfg, const util:
 // The table as printed, and the exit code: 0 only when no line failed.
 std::string format_check_table(const std::vector<CheckLine>& lines);
 int check_exit_code(const std::vector<CheckLine>& lines);
+
+// The whole of `sidecar-executor --check` once the site is read (or failed to be): the table on stdout
+// (nothing else is logged), and the process's exit code.
+int run_check(const CommandLine& cl, const util::Result<Site>& site);
 
 // A file an operator installs for root to run: regular, owned by root, not writable by group or others,
 // executable. Empty when it is; else why not.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "app/check.h"
 #include "mesos/agent_env.h"
 #include "settings/config_file.h"
 #include "util/env.h"
@@ -47,6 +48,34 @@ CommandLine parse_command_line(int argc, char** argv) {
     }
   }
   return cl;
+}
+
+int config_error(const std::string& message) {
+  fmt::print(stderr, "sidecar-executor: {}\n", message);
+  return kConfigError;
+}
+
+std::optional<int> run_without_site(const CommandLine& cl) {
+  switch (cl.action) {
+    case CommandLine::Action::Help: print_help(); return 0;
+    case CommandLine::Action::Version: fmt::print("sidecar-executor {}\n", SIDECAR_EXECUTOR_VERSION); return 0;
+    case CommandLine::Action::SettingsMarkdown: print_settings_markdown(); return 0;
+    case CommandLine::Action::Error: return config_error(cl.error);
+    case CommandLine::Action::Run:
+    case CommandLine::Action::Check:
+    case CommandLine::Action::PrintConfig: break;
+  }
+  return std::nullopt;
+}
+
+std::optional<int> run_without_agent(const CommandLine& cl, const util::Result<Site>& site) {
+  if (cl.action == CommandLine::Action::Check) return run_check(cl, site);
+  if (!site) return config_error(site.error().message);
+  if (cl.action == CommandLine::Action::PrintConfig) {
+    print_config(site->settings);
+    return 0;
+  }
+  return std::nullopt;
 }
 
 void print_help() {

@@ -2,9 +2,12 @@
 // --settings-markdown, --print-config, and the Go executor's startup dump.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "app/site.h"
 #include "settings/settings.h"
+#include "util/result.h"
 
 namespace app {
 
@@ -21,6 +24,19 @@ struct CommandLine {
 CommandLine parse_command_line(int argc, char** argv);
 
 void print_help();
+
+// A configuration the executor cannot run with: `message` on stderr, and the exit code that says so (2).
+inline constexpr int kConfigError = 2;
+int config_error(const std::string& message);
+
+// What the command line asks for that needs no site file (--help, --version, --settings-markdown), done,
+// or its error reported: the process's exit code; nullopt when there is more to do (a run, --check,
+// --print-config).
+std::optional<int> run_without_site(const CommandLine& cl);
+
+// What needs the site but no agent (--check, --print-config), done, or the site's error reported: the
+// process's exit code; nullopt for a run.
+std::optional<int> run_without_agent(const CommandLine& cl, const util::Result<Site>& site);
 // The settings table as Markdown (the README's settings section; a test compares them).
 void print_settings_markdown();
 // Effective settings and the agent's variables, secrets redacted.

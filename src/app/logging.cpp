@@ -15,6 +15,7 @@
 #include "util/http_safe.h"
 #include "util/secrets.h"
 #include "util/utf8.h"
+#include "version.h"
 
 namespace app {
 namespace {
@@ -136,6 +137,24 @@ void setup_logging(const settings::Settings& s) {
   logger->set_level(s.debug ? spdlog::level::debug : spdlog::level::info);
   logger->flush_on(spdlog::level::debug);
   spdlog::set_default_logger(logger);
+}
+
+void log_startup(const Site& site, const mesos::AgentEnv& agent) {
+  spdlog::info("sidecar-executor {} starting for executor {} of framework {}", SIDECAR_EXECUTOR_VERSION,
+               agent.executor_id, agent.framework_id);
+  if (!site.file.path.empty()) spdlog::info("site config file {}", site.file.path);
+  for (const auto& name : site.settings.from_unprefixed) {
+    spdlog::info("EXECUTOR_{} is not set: {} is used instead, as the Go executor does", name, name);
+  }
+  for (const auto& note : site.locks) {
+    spdlog::warn("{} is locked by the site config file: the value in the task's environment is ignored", note.name);
+  }
+  if (!site.ignored_token_file.empty()) {
+    spdlog::warn(
+        "VAULT_TOKEN_FILE={} ignored: its folder is not in policy.vault_token_dirs of the site config file "
+        "(no Vault token is read from or cached there)",
+        site.ignored_token_file);
+  }
 }
 
 }  // namespace app

@@ -6,11 +6,18 @@
 #include <string>
 #include <string_view>
 
+#include "app/site.h"
+#include "mesos/agent_env.h"
 #include "settings/settings.h"
 
 namespace app {
 
 void setup_logging(const settings::Settings& s);
+
+// The first lines of the log: who starts for which executor, the site file read, and what the
+// operator should know about the settings (unprefixed names used, locked variables the task tried to
+// set, a Vault token file ignored).
+void log_startup(const Site& site, const mesos::AgentEnv& agent);
 
 // The pieces of a logrus line, exposed for tests: a UTC offset as RFC 3339 writes it ("Z", "+02:00"),
 // a value as logrus's TextFormatter writes it (bare or Go-quoted), and Go's strconv.Quote.

@@ -12,6 +12,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mesos/agent_tls.h"
+#include "util/secrets.h"
+
 namespace app {
 namespace {
 
@@ -37,13 +40,28 @@ constexpr const char* kWrapperNonceVar = "SIDECAR_EXECUTOR_WRAPPER_NONCE";
 constexpr const char* kIdFileVar = "SIDECAR_EXECUTOR_ID_FILE";
 }  // namespace
 
+util::Result<mesos::AgentEnv> take_agent_env() {
+  auto agent = mesos::load_agent_env(util::process_env());
+  if (!agent) return agent.error();
+  if (agent->auth_token) util::register_secret(*agent->auth_token);
+  util::wipe_env(mesos::kAuthTokenVar);
+  if (agent->tls.enabled) {
+    if (auto tls = mesos::check_agent_tls(agent->tls, agent->agent_host); !tls) return tls.error();
+  }
+  return agent;
+}
+
+std::string task_host(const util::EnvLookup& env) {
+  const auto host = env("TASK_HOST");
+  return host && !host->empty() ? *host : util::hostname();
+}
+
 executor::MachineConfig machine_config(const settings::Settings& s, const mesos::AgentEnv& agent,
                                        const util::EnvLookup& env) {
   executor::MachineConfig mc;
   mc.seed_sidecar = s.seed_sidecar;
   mc.remove_container = s.remove_container;
-  const auto task_host = env("TASK_HOST");
-  mc.host = task_host && !task_host->empty() ? *task_host : util::hostname();
+  mc.host = task_host(env);
   mc.kill_grace = std::chrono::seconds(s.kill_task_timeout_s);
   mc.draining_duration = s.sidecar_draining_duration;
   mc.shutdown_grace = agent.shutdown_grace_period;
@@ -117,6 +135,15 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   return ro;
 }
 
+util::Result<docker::RuntimeOptions> docker_options(const settings::Settings& s, const mesos::AgentEnv& agent,
+                                                    const settings::SitePolicy& policy, const util::EnvLookup& env) {
+  auto endpoint = docker::endpoint_from_env(env);
+  if (!endpoint) return endpoint.error();
+  docker::RuntimeOptions ro = runtime_options(s, agent, policy);
+  ro.endpoint = *endpoint;
+  return ro;
+}
+
 sidecar::WatchdogOptions watchdog_options(const settings::Settings& s, const mesos::AgentEnv& agent) {
   sidecar::WatchdogOptions wo;
   wo.agent_endpoint = agent.endpoint();
@@ -139,6 +166,12 @@ vault::AwsOptions aws_options(const settings::Settings& s) {
   aws.max_ttl = s.aws_role_max_ttl;
   aws.expiry_jitter_pct = s.aws_expiry_jitter_pct;
   return aws;
+}
+
+util::EnvLookup take_vault_env() {
+  util::EnvLookup env = util::map_env(util::process_env_snapshot());
+  for (const char* v : {"VAULT_TOKEN", "VAULT_PASSWORD", "VAULT_USERNAME"}) util::wipe_env(v);
+  return env;
 }
 
 }  // namespace app

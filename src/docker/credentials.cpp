@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/http_safe.h"
+#include "util/json_get.h"
 #include "util/secrets.h"
 
 namespace docker {
@@ -48,9 +49,7 @@ std::string home_of_executor_user() {
 // A helper's answer may hold the secret even when it failed: registered before any text of it is used.
 void register_answer_secret(const std::string& out) {
   auto j = nlohmann::json::parse(out, nullptr, false);
-  if (j.is_object() && j.contains("Secret") && j["Secret"].is_string()) {
-    util::register_secret(j["Secret"].get<std::string>());
-  }
+  if (const std::string* secret = util::json_string_ptr(j, "Secret")) util::register_secret(*secret);
 }
 
 std::string one_line(std::string text, std::size_t max) {
@@ -130,17 +129,18 @@ util::Result<RegistryCredentials> run_credential_helper(const std::string& helpe
     return util::make_error(fmt::format("{} get for {} exited with {}: {}", program, server, r->exit_code, why));
   }
   auto j = nlohmann::json::parse(r->out, nullptr, false);
-  if (!j.is_object() || !j.contains("Secret") || !j["Secret"].is_string()) {
+  const std::string* secret = util::json_string_ptr(j, "Secret");
+  if (secret == nullptr) {
     return util::make_error(fmt::format("{} get for {}: the answer is not a credentials object", program, server));
   }
   RegistryCredentials c;
   c.server_address = server;
-  const std::string user = j.contains("Username") && j["Username"].is_string() ? j["Username"].get<std::string>() : "";
+  const std::string user = util::json_string(j, "Username");
   if (user == "<token>") {  // the helpers' convention for identity tokens
-    c.identity_token = j["Secret"].get<std::string>();
+    c.identity_token = *secret;
   } else {
     c.username = user;
-    c.password = j["Secret"].get<std::string>();
+    c.password = *secret;
   }
   c.source = fmt::format("credential helper {}", program);
   return c;

@@ -8,6 +8,7 @@
 
 #include "util/base64.h"
 #include "util/http_safe.h"
+#include "util/json_get.h"
 #include "util/secrets.h"
 
 namespace docker {
@@ -40,23 +41,13 @@ std::vector<std::string> matching_keys(const Json& obj, const std::vector<std::s
   return out;
 }
 
-const Json* member(const Json& doc, const char* name) {
-  auto it = doc.find(name);
-  return it == doc.end() ? nullptr : &*it;
-}
-
-std::string string_member(const Json& obj, const char* name) {
-  auto it = obj.find(name);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // The credentials an auths entry holds (none: username and token empty); `source` names the entry.
 // Secrets are registered before anything else is done with them.
 util::Result<RegistryCredentials> entry_credentials(const Json& entry, std::string source) {
   RegistryCredentials c;
   c.source = std::move(source);
   if (!entry.is_object()) return c;
-  if (const std::string auth = string_member(entry, "auth"); !auth.empty()) {
+  if (const std::string auth = util::json_string(entry, "auth"); !auth.empty()) {
     util::register_secret(auth);
     auto decoded = util::base64_decode(auth);
     if (!decoded) return util::make_error(fmt::format("Docker config {}: auth is not base64", c.source));
@@ -67,12 +58,12 @@ util::Result<RegistryCredentials> entry_credentials(const Json& entry, std::stri
     c.password = decoded->substr(colon + 1);
     util::register_secret(c.password);
     c.username = decoded->substr(0, colon);
-  } else if (const std::string password = string_member(entry, "password"); !password.empty()) {
+  } else if (const std::string password = util::json_string(entry, "password"); !password.empty()) {
     util::register_secret(password);  // the older layout: username and password in the clear
     c.password = password;
-    c.username = string_member(entry, "username");
+    c.username = util::json_string(entry, "username");
   }
-  c.identity_token = string_member(entry, "identitytoken");
+  c.identity_token = util::json_string(entry, "identitytoken");
   util::register_secret(c.identity_token);
   return c;
 }
@@ -83,9 +74,9 @@ util::Result<RegistryCredentials> entry_credentials(const Json& entry, std::stri
 // string are taken, so config.json's other sections (credHelpers, HttpHeaders…) are never entries.
 Json legacy_entries(const Json& doc) {
   Json out = Json::object();
-  if (const Json* auths = member(doc, "auths"); auths != nullptr && auths->is_object() && !auths->empty()) return out;
+  if (const Json* auths = util::json_object(doc, "auths"); auths != nullptr && !auths->empty()) return out;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    if (it->is_object() && it->contains("auth") && (*it)["auth"].is_string()) out[it.key()] = *it;
+    if (util::json_string_ptr(*it, "auth") != nullptr) out[it.key()] = *it;
   }
   return out;
 }
@@ -99,8 +90,8 @@ bool repository_key_applies(const Json& doc, std::string_view key, const std::st
   if (named == wanted) return true;
   const std::string k(key);
   for (const char* section : {"auths", "credHelpers"}) {
-    const Json* s = member(doc, section);
-    if (s != nullptr && s->is_object() && s->contains(k)) {
+    const Json* s = util::json_object(doc, section);
+    if (s != nullptr && s->contains(k)) {
       notes.push_back(
           fmt::format("EXECUTOR_DOCKER_REPOSITORY names {}[{}], which is for registry {}, not the image's registry {}: "
                       "not used for this image",
@@ -163,7 +154,7 @@ util::Result<AuthLookup> find_registry_auth(std::string_view config_json, std::s
   exact.emplace_back(image_registry);
 
   const Json legacy = legacy_entries(doc);
-  const Json* auths = legacy.empty() ? member(doc, "auths") : &legacy;
+  const Json* auths = legacy.empty() ? util::json_member(doc, "auths") : &legacy;
   if (auths != nullptr) {
     for (const auto& key : matching_keys(*auths, exact, wanted)) {
       auto c = entry_credentials((*auths)[key], legacy.empty() ? fmt::format("auths[{}]", in_quotes(key))
@@ -186,15 +177,14 @@ util::Result<AuthLookup> find_registry_auth(std::string_view config_json, std::s
     out.helper_server = helper_server;
     return true;
   };
-  if (const Json* helpers = member(doc, "credHelpers")) {
+  if (const Json* helpers = util::json_member(doc, "credHelpers")) {
     for (const auto& key : matching_keys(*helpers, exact, wanted)) {
       const Json& v = (*helpers)[key];
       if (v.is_string() && use_helper(v.get<std::string>(), fmt::format("credHelpers[{}]", in_quotes(key)))) return out;
     }
   }
-  if (const Json* store = member(doc, "credsStore");
-      store != nullptr && store->is_string() && !store->get<std::string>().empty()) {
-    use_helper(store->get<std::string>(), "credsStore");
+  if (const std::string store = util::json_string(doc, "credsStore"); !store.empty()) {
+    use_helper(store, "credsStore");
   }
   return out;
 }

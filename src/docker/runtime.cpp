@@ -156,10 +156,6 @@ util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
   return util::make_error(last_error);
 }
 
-void Runtime::pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force) {
-  pull(executor::act::PullImage{image, force, task});
-}
-
 void Runtime::pull(const executor::act::PullImage& pull) {
   // The task is checked (image reference, site policy, every parameter) and its container plan built
   // once, before Docker is asked anything.
@@ -180,16 +176,6 @@ void Runtime::pull(const executor::act::PullImage& pull) {
       sink_(ev::StepFailed{LaunchStep::Pull, fmt::format("image {}: {}", image, r.error().message)});
     }
   });
-}
-
-void Runtime::create(const ::mesos::v1::TaskInfo& task) {
-  auto spec = build_container_spec(task, opts_.spec);
-  if (!spec) {
-    sink_(ev::StepFailed{LaunchStep::Create, spec.error().message, true});
-    return;
-  }
-  create(
-      executor::act::CreateContainer{std::make_shared<const Plan>(std::move(*spec), task.task_id().value()), {}, {}});
 }
 
 void Runtime::create(const executor::act::CreateContainer& create) {

@@ -77,9 +77,6 @@ class Runtime final : public executor::port::Containers {
   void pull(const executor::act::PullImage& pull) override;
   // Creates the plan's container with the secrets and the executor's variables put in place.
   void create(const executor::act::CreateContainer& create) override;
-  // The same steps for a task given directly (tests and tools): its plan is built here.
-  void pull(const ::mesos::v1::TaskInfo& task, const std::string& image, bool force);
-  void create(const ::mesos::v1::TaskInfo& task);
   void start(const std::string& container_id) override;
   void watch(const std::string& container_id) override;
   void stop(const std::string& container_id, executor::Duration grace) override;

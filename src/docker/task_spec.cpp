@@ -14,6 +14,7 @@
 #include "docker/image_ref.h"
 #include "settings/settings.h"
 #include "util/http_safe.h"
+#include "util/split.h"
 
 namespace docker {
 
@@ -116,17 +117,7 @@ std::optional<double> scalar_resource(const v1::TaskInfo& task, const std::strin
 }
 
 std::vector<std::string> protocols(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string p = text.substr(start, comma - start);
-    p.erase(0, p.find_first_not_of(' '));
-    if (auto last = p.find_last_not_of(' '); last != std::string::npos) p.erase(last + 1);
-    if (!p.empty()) out.push_back(p);
-    start = comma + 1;
-  }
+  std::vector<std::string> out = util::split(text, ',', {.trim_spaces = true, .skip_empty = true});
   if (out.empty()) out.push_back("tcp");
   return out;
 }
@@ -156,18 +147,6 @@ util::Error param_error(const Param& p, const std::string& why) {
 util::Error refused(const Param& p, const std::string& allow_with) {
   return param_error(p,
                      fmt::format("not allowed by the site policy ({} in the site config file allows it)", allow_with));
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    auto at = text.find(sep, start);
-    if (at == std::string::npos) at = text.size();
-    parts.push_back(text.substr(start, at - start));
-    start = at + 1;
-  }
-  return parts;
 }
 
 std::string upper(std::string s) {
@@ -323,7 +302,7 @@ const ParamHandler kParamHandlers[] = {
     {"init", [](const Param& p, ParamState& st) { return set_bool_host(p, st, "Init"); }},
     {"device",
      [](const Param& p, ParamState& st) -> util::Result<void> {
-       const auto parts = split(p.value(), ':');
+       const auto parts = util::split(p.value(), ':');
        if (parts.empty() || parts[0].empty() || parts.size() > 3) {
          return param_error(p, "expected /dev/host[:/dev/container[:rwm]]");
        }
@@ -395,6 +374,32 @@ util::Result<void> apply_parameters(const v1::ContainerInfo::DockerInfo& docker,
     st.host["Privileged"] = true;
   }
   return {};
+}
+
+// (a) the variables of the task's executor command (Singularity's TASK_HOST, TASK_ID…): where Env starts.
+std::vector<std::string> command_env(const v1::TaskInfo& task) {
+  std::vector<std::string> env;
+  for (const auto& v : task.executor().command().environment().variables()) env.push_back(v.name() + "=" + v.value());
+  return env;
+}
+
+// (e) MESOS_HOSTNAME, the task's TASK_HOST (the last one given); (f) SERVICE_NAME and ENVIRONMENT, its
+// ServiceName and Environment labels; (g) SERVICE_VERSION, the image's tag. Then every entry the site
+// resolved (a Vault reference) replaced, wherever it came from.
+void apply_service_env(const v1::TaskInfo& task, const ImageRef& image,
+                       const std::map<std::string, std::string>& labels, const SpecOptions& opts,
+                       std::vector<std::string>& env) {
+  std::optional<std::string> task_host;
+  for (const auto& v : task.executor().command().environment().variables()) {
+    if (v.name() == "TASK_HOST") task_host = v.value();
+  }
+  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
+  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
+  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
+  if (auto version = service_version(image)) env.push_back("SERVICE_VERSION=" + *version);
+  for (auto& e : env) {
+    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
+  }
 }
 
 // (d) ports: MESOS_PORT_<container>=<host>, exposed and published ports.
@@ -586,12 +591,7 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   body["Image"] = docker.image();
 
   // (a) the executor's environment (Singularity's TASK_HOST, TASK_ID…)
-  std::vector<std::string> env;
-  std::optional<std::string> task_host;
-  for (const auto& v : task.executor().command().environment().variables()) {
-    env.push_back(v.name() + "=" + v.value());
-    if (v.name() == "TASK_HOST") task_host = v.value();
-  }
+  std::vector<std::string> env = command_env(task);
   // (b) docker parameters, under the site policy
   ParamState st{body, host, opts.policy, env, {}, {}, {}, json::object(), {}};
   if (auto r = apply_parameters(docker, st); !r) return r.error();
@@ -603,15 +603,9 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   for (const auto& e : opts.extra_env) env.push_back(e);
   // (d) ports
   if (auto r = apply_ports(docker, env, body, host); !r) return r.error();
-  // (e), (f), (g)
-  if (task_host) env.push_back("MESOS_HOSTNAME=" + *task_host);
+  // (e), (f), (g) the service's variables, then the resolved references
   auto& labels = st.labels;
-  if (auto it = labels.find("ServiceName"); it != labels.end()) env.push_back("SERVICE_NAME=" + it->second);
-  if (auto it = labels.find("Environment"); it != labels.end()) env.push_back("ENVIRONMENT=" + it->second);
-  if (auto version = service_version(*image)) env.push_back("SERVICE_VERSION=" + *version);
-  for (auto& e : env) {
-    if (auto it = opts.env_replacements.find(e); it != opts.env_replacements.end()) e = it->second;
-  }
+  apply_service_env(task, *image, labels, opts, env);
   if (!opts.sandbox_mount.empty()) {
     if (auto r = apply_sandbox_mount(opts.sandbox_mount, env, host); !r) return r.error();
   }

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <limits>
 
+#include "util/split.h"
+
 namespace settings {
 namespace {
 
@@ -177,17 +179,7 @@ std::vector<SettingSpec> build_specs() {
   v.push_back(SettingSpec{"EXECUTOR_SEND_DOCKER_LABELS", "SendDockerLabels", "",
                           "Comma-separated container labels added as fields to every relayed log line.",
                           [](std::string_view t, Settings& s) -> Result<void> {
-                            s.send_docker_labels.clear();
-                            std::size_t start = 0;
-                            while (start <= t.size()) {
-                              std::size_t comma = t.find(',', start);
-                              if (comma == std::string_view::npos) comma = t.size();
-                              std::string_view item = t.substr(start, comma - start);
-                              while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-                              while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-                              if (!item.empty()) s.send_docker_labels.emplace_back(item);
-                              start = comma + 1;
-                            }
+                            s.send_docker_labels = util::split(t, ',', {.trim_spaces = true, .skip_empty = true});
                             return {};
                           },
                           [](const Settings& s) { return fmt::format("{}", fmt::join(s.send_docker_labels, ",")); }});

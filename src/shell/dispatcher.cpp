@@ -67,4 +67,18 @@ std::optional<act::Exit> Dispatcher::run(const executor::Action& action) {
   return ending;
 }
 
+act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher) {
+  act::Exit ending;
+  loop.run([&](const executor::Event& e) {
+    for (const auto& action : machine.handle(e)) {
+      if (auto done = dispatcher.run(action)) {
+        ending = *done;
+        return false;
+      }
+    }
+    return true;
+  });
+  return ending;
+}
+
 }  // namespace shell

@@ -5,7 +5,9 @@
 #include <optional>
 
 #include "executor/actions.h"
+#include "executor/machine.h"
 #include "executor/ports.h"
+#include "shell/event_loop.h"
 
 namespace shell {
 
@@ -19,5 +21,9 @@ class Dispatcher {
  private:
   executor::port::Ports ports_;
 };
+
+// The executor's run, on the calling thread: each event of `loop` to the state machine, each action
+// the machine returns to `dispatcher`, until an action ends the run; returns that Exit.
+executor::act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher);
 
 }  // namespace shell

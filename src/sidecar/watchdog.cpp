@@ -17,6 +17,7 @@
 #include "sidecar/state_doc.h"
 #include "util/http_deadline.h"
 #include "util/http_safe.h"
+#include "util/json_get.h"
 
 namespace sidecar {
 
@@ -453,24 +454,25 @@ util::Result<std::string> fetch_seeds(const std::string& agent_endpoint, int mas
   auto sj = get_json("http://" + agent_endpoint, "/state", timeout, cancel, kAgentWording);
   if (!sj) return sj.error();
   const std::string agent_state = "GET http://" + util::escape_control_chars(agent_endpoint) + "/state";
-  if (!sj->contains("master_hostname") || !(*sj)["master_hostname"].is_string() ||
-      (*sj)["master_hostname"].get<std::string>().empty()) {
+  const std::string master = util::json_string(*sj, "master_hostname");
+  if (master.empty()) {
     return util::make_error(
         fmt::format(fmt::runtime(kAgentWording.unreadable), fmt::format("{}: no master_hostname", agent_state)));
   }
-  const std::string master = (*sj)["master_hostname"];
   const std::string base = fmt::format("http://{}:{}", master, master_port);
   auto lj = get_json(base, "/slaves", timeout, cancel, kMasterWording);
   if (!lj) return lj.error();
   const std::string slaves = "GET " + util::escape_control_chars(base) + "/slaves";
-  if (!lj->contains("slaves") || !(*lj)["slaves"].is_array()) {
+  const nlohmann::json* agents = util::json_array(*lj, "slaves");
+  if (agents == nullptr) {
     return util::make_error(
         fmt::format(fmt::runtime(kMasterWording.unreadable), fmt::format("{}: no slaves list", slaves)));
   }
   std::string seeds;
-  for (const auto& s : (*lj)["slaves"]) {
-    if (!s.is_object() || !s.contains("hostname") || !s["hostname"].is_string()) continue;
-    const std::string host = s["hostname"];
+  for (const auto& s : *agents) {
+    const std::string* hostname = util::json_string_ptr(s, "hostname");
+    if (hostname == nullptr) continue;
+    const std::string& host = *hostname;
     // A hostname with control characters or a comma would forge the list (or a log line): left out.
     if (host.empty() || util::has_control_chars(host) || host.find(',') != std::string::npos) {
       spdlog::warn("{}: agent hostname \"{}\" left out of the seeds", slaves, util::escape_control_chars(host));

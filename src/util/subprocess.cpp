@@ -15,6 +15,8 @@
 #include <cstring>
 #include <optional>
 
+#include "util/split.h"
+
 extern char** environ;
 
 namespace util {
@@ -181,12 +183,7 @@ std::optional<std::string> env_value(const std::vector<std::string>& env, std::s
 
 std::string find_program(const std::string& name, const std::string& search_path) {
   if (name.empty()) return "";
-  std::size_t start = 0;
-  while (start <= search_path.size()) {
-    std::size_t end = search_path.find(':', start);
-    if (end == std::string::npos) end = search_path.size();
-    const std::string dir = search_path.substr(start, end - start);
-    start = end + 1;
+  for (const std::string& dir : split(search_path, ':')) {
     if (dir.empty() || dir[0] != '/') continue;  // "" and relative entries mean the working directory
     const std::string candidate = dir + "/" + name;
     struct stat st {};

@@ -13,13 +13,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <random>
 #include <sstream>
 
 #include "util/http_deadline.h"
 #include "util/http_safe.h"
+#include "util/json_get.h"
 #include "util/secrets.h"
+#include "util/split.h"
 #include "util/values.h"
 
 namespace vault {
@@ -31,37 +32,11 @@ std::string getenv_or(const util::EnvLookup& env, const char* name, std::string 
   return v && !v->empty() ? *v : def;
 }
 
-// Typed member access that never throws: nullptr when absent or of another type.
-const nlohmann::json* member(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
-const std::string* string_member(const nlohmann::json& j, const char* key) {
-  const auto* m = member(j, key);
-  return m && m->is_string() ? m->get_ptr<const std::string*>() : nullptr;
-}
-const nlohmann::json* object_member(const nlohmann::json& j, const char* key) {
-  const auto* m = member(j, key);
-  return m && m->is_object() ? m : nullptr;
-}
-std::optional<long long> integer_member(const nlohmann::json& j, const char* key) {
-  const auto* m = member(j, key);
-  if (!m) return std::nullopt;
-  if (m->is_number_integer()) return m->get<long long>();
-  if (m->is_number_unsigned()) {
-    const auto u = m->get<unsigned long long>();
-    return u > static_cast<unsigned long long>(std::numeric_limits<long long>::max())
-               ? std::nullopt
-               : std::optional<long long>(static_cast<long long>(u));
-  }
-  return std::nullopt;
-}
-
 std::string joined_errors(const nlohmann::json& body) {
-  if (!body.is_object() || !body.contains("errors") || !body["errors"].is_array()) return "";
+  const auto* errors = util::json_array(body, "errors");
+  if (!errors) return "";
   std::string out;
-  for (const auto& e : body["errors"]) {
+  for (const auto& e : *errors) {
     if (e.is_string()) out += (out.empty() ? "" : "; ") + e.get<std::string>();
   }
   return out;
@@ -309,11 +284,11 @@ Response response_from(int status, std::string_view body) {
 
 std::optional<std::string> kv2_read_path(const Response& mount_answer, const std::string& path) {
   if (mount_answer.status != 200) return std::nullopt;
-  const auto* d = object_member(mount_answer.body, "data");
+  const auto* d = util::json_object(mount_answer.body, "data");
   if (!d) return std::nullopt;
-  const auto* options = object_member(*d, "options");
-  const auto* version = options ? string_member(*options, "version") : nullptr;
-  const auto* mount = string_member(*d, "path");
+  const auto* options = util::json_object(*d, "options");
+  const auto* version = options ? util::json_string_ptr(*options, "version") : nullptr;
+  const auto* mount = util::json_string_ptr(*d, "path");
   if (!version || *version != "2" || !mount) return std::nullopt;
   std::string mount_path = *mount;
   if (!mount_path.empty() && mount_path.back() != '/') mount_path += '/';
@@ -326,13 +301,13 @@ util::Result<std::string> secret_from_answer(const Response& r, const Reference&
     return util::make_error(fmt::format("permission denied reading '{}' ({})", ref.path, describe(r)));
   }
   if (r.status != 200) return util::make_error(fmt::format("Path '{}' not found ({})", ref.path, describe(r)));
-  const nlohmann::json* data = object_member(r.body, "data");
+  const nlohmann::json* data = util::json_object(r.body, "data");
   // The answer's shape tells v2 too (a mount we could not ask about).
-  if (data && object_member(*data, "data") && member(*data, "metadata")) {
+  if (data && util::json_object(*data, "data") && util::json_member(*data, "metadata")) {
     v2 = true;
-    data = object_member(*data, "data");
+    data = util::json_object(*data, "data");
   }
-  const std::string* value = data ? string_member(*data, ref.key.c_str()) : nullptr;
+  const std::string* value = data ? util::json_string_ptr(*data, ref.key.c_str()) : nullptr;
   if (!value) {
     return util::make_error(
         fmt::format("Value for path '{}' not found (no string field '{}'{})", ref.path, ref.key, v2 ? ", KV v2" : ""));
@@ -342,37 +317,37 @@ util::Result<std::string> secret_from_answer(const Response& r, const Reference&
 
 util::Result<std::string> token_from_login(const Response& r) {
   if (r.status != 200) return util::make_error(describe(r));
-  const auto* auth = object_member(r.body, "auth");
-  const auto* token = auth ? string_member(*auth, "client_token") : nullptr;
+  const auto* auth = util::json_object(r.body, "auth");
+  const auto* token = auth ? util::json_string_ptr(*auth, "client_token") : nullptr;
   if (!token || token->empty()) return util::make_error("the answer has no auth.client_token");
   return *token;
 }
 
 util::Result<AwsCredentials> aws_from_answer(const Response& r) {
   if (r.status != 200) return util::make_error(describe(r));
-  const auto* d = object_member(r.body, "data");
-  const auto* access = d ? string_member(*d, "access_key") : nullptr;
-  const auto* secret = d ? string_member(*d, "secret_key") : nullptr;
+  const auto* d = util::json_object(r.body, "data");
+  const auto* access = d ? util::json_string_ptr(*d, "access_key") : nullptr;
+  const auto* secret = d ? util::json_string_ptr(*d, "secret_key") : nullptr;
   if (!access || !secret) return util::make_error("the answer has no access_key/secret_key");
   AwsCredentials out;
   out.access_key = *access;
   out.secret_key = *secret;
-  if (const auto* t = string_member(*d, "security_token")) out.session_token = *t;
-  if (const auto* l = string_member(r.body, "lease_id")) out.lease_id = *l;
+  if (const auto* t = util::json_string_ptr(*d, "security_token")) out.session_token = *t;
+  if (const auto* l = util::json_string_ptr(r.body, "lease_id")) out.lease_id = *l;
   out.lease_duration = lease_duration_of(r).value_or(Duration{0});
   return out;
 }
 
 std::optional<Duration> lease_duration_of(const Response& r) {
-  const auto v = integer_member(r.body, "lease_duration");
+  const auto v = util::json_int(r.body, "lease_duration");
   // Anything beyond ten years is nonsense: treated as absent.
   if (!v || *v < 0 || *v > 10LL * 365 * 24 * 3600) return std::nullopt;
   return std::chrono::seconds(*v);
 }
 
 std::optional<Duration> token_ttl_of(const Response& r) {
-  const auto* auth = object_member(r.body, "auth");
-  const auto v = auth ? integer_member(*auth, "lease_duration") : std::nullopt;
+  const auto* auth = util::json_object(r.body, "auth");
+  const auto v = auth ? util::json_int(*auth, "lease_duration") : std::nullopt;
   if (!v || *v < 0 || *v > 10LL * 365 * 24 * 3600) return std::nullopt;
   return std::chrono::seconds(*v);
 }
@@ -631,10 +606,7 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 // Go's url.Values.Get("key") as the executor uses it (q["key"][0]): the first pair named `key`, its
 // value form-decoded, possibly empty; a pair that does not decode, or holds a ';', is skipped.
 std::optional<std::string> query_key(std::string_view query) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  for (const std::string_view pair : util::split(query, '&')) {
     if (pair.empty() || pair.find(';') != std::string_view::npos) continue;
     const auto eq = pair.find('=');
     auto name = percent_decode(pair.substr(0, eq), true);

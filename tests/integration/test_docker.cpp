@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "../docker_steps.h"
 #include "../event_log.h"
 #include "docker/client.h"
 #include "docker/runtime.h"
@@ -76,11 +77,13 @@ std::string logs_of(docker::Client& c, const std::string& id, docker::LogStream 
   return out;
 }
 
-// Creates and starts the task's container through the runtime; returns its id.
-std::string launch(docker::Runtime& rt, EventLog& log, const mesos::v1::TaskInfo& task) {
-  rt.pull(task, task.container().docker().image(), false);
+// Creates and starts the task's container through the runtime (made with the spec options `spec`);
+// returns its id.
+std::string launch(docker::Runtime& rt, EventLog& log, const mesos::v1::TaskInfo& task,
+                   const docker::SpecOptions& spec) {
+  testing_support::pull_task(rt, task, task.container().docker().image(), false);
   expect<ev::StepDone>(log);
-  rt.create(task);
+  REQUIRE(testing_support::create_task(rt, task, spec));
   const auto created = expect<ev::StepDone>(log);
   REQUIRE(!created.container_id.empty());
   rt.start(created.container_id);
@@ -173,7 +176,7 @@ TEST_CASE("create+start: env, labels, a published port, a read-only bind, cap-dr
       .shell(
           "sh -c 'env; echo hello > /tmp/page; touch /data/new-file; echo touch=$?; "
           "touch /tmp/f; chown 65534 /tmp/f; echo chown=$?; exec httpd -f -p 8080 -h /tmp'");
-  const std::string id = launch(rt, log, task);
+  const std::string id = launch(rt, log, task, opts.spec);
 
   // Inspect: what the daemon recorded.
   const auto j = inspect_raw(d, id);
@@ -228,7 +231,8 @@ TEST_CASE("Exit detection by /wait, exit code and the stderr tail") {
   const std::string id =
       launch(rt, log,
              TaskBuilder("exit-3", image)
-                 .shell("sh -c 'echo to-stdout; echo first-err >&2; sleep 0.3; echo last words >&2; exit 3'"));
+                 .shell("sh -c 'echo to-stdout; echo first-err >&2; sleep 0.3; echo last words >&2; exit 3'"),
+             options(d).spec);
   rt.watch(id);
   const auto exited = expect<ev::ContainerExited>(log, 30s);
   const auto seen_at = std::chrono::system_clock::now();
@@ -256,7 +260,8 @@ TEST_CASE("The exit comes from Docker's die event, with /wait unanswered; an exi
   opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
   EventLog log;
   docker::Runtime rt(opts, log.sink());
-  const std::string id = launch(rt, log, TaskBuilder("die-event-1", image).shell("sh -c 'echo bye >&2; exit 7'"));
+  const std::string id =
+      launch(rt, log, TaskBuilder("die-event-1", image).shell("sh -c 'echo bye >&2; exit 7'"), opts.spec);
   // Exited by now, but the machine has not asked to watch: nothing is reported yet.
   CHECK_FALSE(log.next(1500ms).has_value());
   rt.watch(id);
@@ -277,7 +282,7 @@ TEST_CASE("The die event beats /wait and the exit is reported once") {
   opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
   EventLog log;
   docker::Runtime rt(opts, log.sink());
-  const std::string id = launch(rt, log, TaskBuilder("die-event-3", image).shell("sh -c 'sleep 1; exit 0'"));
+  const std::string id = launch(rt, log, TaskBuilder("die-event-3", image).shell("sh -c 'sleep 1; exit 0'"), opts.spec);
   rt.watch(id);
   const auto exited = expect<ev::ContainerExited>(log, 15s);
   CHECK(exited.exit_code == 0);
@@ -289,7 +294,8 @@ TEST_CASE("The die event beats /wait and the exit is reported once") {
   // Both paths answer against the daemon itself: still one exit.
   EventLog log2;
   docker::Runtime rt2(options(d), log2.sink());
-  const std::string id2 = launch(rt2, log2, TaskBuilder("die-event-4", image).shell("sh -c 'sleep 0.5; exit 0'"));
+  const std::string id2 =
+      launch(rt2, log2, TaskBuilder("die-event-4", image).shell("sh -c 'sleep 0.5; exit 0'"), options(d).spec);
   rt2.watch(id2);
   CHECK(expect<ev::ContainerExited>(log2, 15s).exit_code == 0);
   CHECK_FALSE(log2.next(1500ms).has_value());
@@ -305,7 +311,8 @@ TEST_CASE("Without Docker's event stream the exit is seen by /wait") {
   opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
   EventLog log;
   docker::Runtime rt(opts, log.sink());
-  const std::string id = launch(rt, log, TaskBuilder("no-events-1", image).shell("sh -c 'echo late >&2; exit 5'"));
+  const std::string id =
+      launch(rt, log, TaskBuilder("no-events-1", image).shell("sh -c 'echo late >&2; exit 5'"), opts.spec);
   CHECK(proxy.taken() == 1);
   rt.watch(id);
   const auto exited = expect<ev::ContainerExited>(log, 15s);
@@ -322,7 +329,7 @@ TEST_CASE("A container that ignores SIGTERM is SIGKILLed after the grace period 
   EventLog log;
   docker::Runtime rt(options(d), log.sink());
   // PID 1 without a TERM handler ignores SIGTERM.
-  const std::string id = launch(rt, log, TaskBuilder("stubborn", image).shell("sleep 600"));
+  const std::string id = launch(rt, log, TaskBuilder("stubborn", image).shell("sleep 600"), options(d).spec);
   rt.watch(id);
   const auto t0 = std::chrono::steady_clock::now();
   rt.stop(id, 1s);
@@ -374,7 +381,8 @@ TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 
   for (const auto& k : cases) {
     INFO("case " << k.name);
     const std::string id = launch(
-        rt, log, TaskBuilder(std::string("demux-") + k.name, image).param("log-driver", k.driver).shell(k.command));
+        rt, log, TaskBuilder(std::string("demux-") + k.name, image).param("log-driver", k.driver).shell(k.command),
+        options(d).spec);
     rt.watch(id);
     REQUIRE(expect<ev::ContainerExited>(log, 30s).exit_code == 0);
     CHECK(first_difference(logs_of(c, id, docker::LogStream::Stdout), k.want_out) == "equal");
@@ -420,7 +428,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     auto opts = options(d);
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
     docker::Runtime rt(opts, log.sink());
-    rt.pull(TaskBuilder("p1", remote), remote, false);
+    testing_support::pull_task(rt, TaskBuilder("p1", remote), remote, false);
     expect<ev::StepDone>(log);
     docker::Client c(docker::Endpoint::unix_socket(d.socket()));
     auto present = c.image_present(remote);
@@ -435,7 +443,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     opts.pull_backoff = 3s;
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "wrong-pw")}});
     docker::Runtime rt(opts, log.sink());
-    rt.pull(TaskBuilder("p2", remote), remote, false);
+    testing_support::pull_task(rt, TaskBuilder("p2", remote), remote, false);
     const auto failed = expect<ev::StepFailed>(log, 2500ms);  // a retry would have waited 3 s
     CHECK_THAT(failed.message, Catch::Contains("unauthorized"));
     CHECK_THAT(failed.message, !Catch::Contains("wrong-pw"));
@@ -448,7 +456,7 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
     opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}});
     docker::Runtime rt(opts, log.sink());
     const std::string absent = registry.address() + "/team/nope:1";
-    rt.pull(TaskBuilder("p3", absent), absent, false);
+    testing_support::pull_task(rt, TaskBuilder("p3", absent), absent, false);
     const auto failed = expect<ev::StepFailed>(log, 2500ms);
     CHECK_THAT(failed.message, Catch::Contains("team/nope"));
     CHECK_THAT(failed.message, Catch::Contains("not found") || Catch::Contains("unknown"));
@@ -481,7 +489,7 @@ Launch run_task(DockerDaemon& d, const std::string& docker_config, const mesos::
   opts.env = util::map_env({{"DOCKER_CONFIG", docker_config}, {"HOME", "/nonexistent"}});
   docker::Runtime rt(opts, log.sink());
   Launch out;
-  rt.pull(task, task.container().docker().image(), task.container().docker().force_pull_image());
+  testing_support::pull_task(rt, task, task.container().docker().image(), task.container().docker().force_pull_image());
   auto pulled = log.next(60s);
   REQUIRE(pulled.has_value());
   if (auto* failed = std::get_if<ev::StepFailed>(&*pulled)) {
@@ -490,7 +498,7 @@ Launch run_task(DockerDaemon& d, const std::string& docker_config, const mesos::
     return out;
   }
   REQUIRE(std::holds_alternative<ev::StepDone>(*pulled));
-  rt.create(task);
+  REQUIRE(testing_support::create_task(rt, task, opts.spec));
   const std::string id = expect<ev::StepDone>(log).container_id;
   rt.start(id);
   expect<ev::StepDone>(log);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../docker_steps.h"
 #include "../event_log.h"
 #include "docker/runtime.h"
 
@@ -38,7 +39,7 @@ mesos::v1::TaskInfo task(const std::string& image) {
 TEST_CASE("A pull with no daemon fails after its attempts, naming where Docker was looked for") {
   Events events;
   docker::Runtime rt(no_daemon(), [&](executor::Event e) { events.push(std::move(e)); });
-  rt.pull(task("bb:1"), "bb:1", false);
+  testing_support::pull_task(rt, task("bb:1"), "bb:1", false);
   auto e = events.next(10s);
   REQUIRE(e);
   REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
@@ -62,19 +63,23 @@ TEST_CASE("Watching a container when the daemon is gone for good ends with an un
   rt.shutdown();
 }
 
-TEST_CASE("A task with a bad docker parameter fails at create, naming the parameter") {
+TEST_CASE("A task with a bad docker parameter fails its first step, before Docker is asked, naming the parameter") {
   Events events;
   docker::Runtime rt(no_daemon(), [&](executor::Event e) { events.push(std::move(e)); });
   auto t = task("bb:1");
   auto* p = t.mutable_container()->mutable_docker()->add_parameters();
   p->set_key("shm-size");
   p->set_value("lots");
-  rt.create(t);
+  testing_support::pull_task(rt, t, "bb:1", false);
   auto e = events.next(10s);
   REQUIRE(e);
   REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
-  CHECK(std::get<ev::StepFailed>(*e).step == executor::LaunchStep::Create);
+  CHECK(std::get<ev::StepFailed>(*e).step == executor::LaunchStep::Pull);
+  CHECK(std::get<ev::StepFailed>(*e).task_invalid);
   CHECK_THAT(std::get<ev::StepFailed>(*e).message, Catch::Contains("shm-size"));
+  CHECK_THAT(std::get<ev::StepFailed>(*e).message, !Catch::Contains("sidecar-executor-unit-no-daemon.sock"));
+  // Its plan does not build, so there is nothing to create.
+  CHECK_FALSE(testing_support::container_plan(t, no_daemon().spec));
   rt.shutdown();
 }
 

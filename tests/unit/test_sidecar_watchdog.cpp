@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "../event_log.h"
 #include "sidecar/watchdog.h"
 
 using namespace std::chrono_literals;
@@ -589,8 +590,7 @@ TEST_CASE("The adapter end to end: MAX_FAILS=1 and UNHEALTHY, 500, garbage, not 
   for (Ans a : {Ans::Unhealthy, Ans::Http500, Ans::Garbage, Ans::NotListed, Ans::Unhealthy, Ans::Alive}) {
     script.push_back(fetches_for(a).front());
   }
-  std::mutex mu;
-  std::vector<executor::Event> events;
+  testing_support::EventLog events;
   std::atomic<std::size_t> fetched{0};
   sidecar::WatchdogOptions o;
   o.backoff = 0ms;
@@ -599,30 +599,23 @@ TEST_CASE("The adapter end to end: MAX_FAILS=1 and UNHEALTHY, 500, garbage, not 
   o.retry_delay = 1ms;
   o.max_fails = 1;
   LogCapture cap;
+  std::optional<executor::Event> first, second;
   {
-    sidecar::Adapter a(
-        o,
-        [&](executor::Event e) {
-          std::lock_guard<std::mutex> lock(mu);
-          events.push_back(std::move(e));
-        },
-        [&] { return script[std::min(fetched++, script.size() - 1)]; });
+    sidecar::Adapter a(o, events.sink(), [&] { return script[std::min(fetched++, script.size() - 1)]; });
     a.start_watchdog(kContainer, kHost);
-    REQUIRE(wait_for(
-        [&] {
-          std::lock_guard<std::mutex> lock(mu);
-          return !events.empty() && std::holds_alternative<executor::ev::WatchdogKill>(events.back());
-        },
-        5s));
+    first = events.next(5s);
+    REQUIRE(first);
+    second = events.next(5s);
+    REQUIRE(second);
     std::this_thread::sleep_for(20ms);  // no check after the kill
     a.shutdown();
   }
   CHECK(fetched == 5);
-  REQUIRE(events.size() == 2);
-  const auto* health = std::get_if<executor::ev::HealthChanged>(&events[0]);
+  REQUIRE_FALSE(events.next(0ms));  // the two events are all
+  const auto* health = std::get_if<executor::ev::HealthChanged>(&*first);
   REQUIRE(health != nullptr);
   CHECK_FALSE(health->healthy);
-  const auto* kill = std::get_if<executor::ev::WatchdogKill>(&events[1]);
+  const auto* kill = std::get_if<executor::ev::WatchdogKill>(&*second);
   REQUIRE(kill != nullptr);
   CHECK_THAT(kill->verdict, Catch::Contains("UNHEALTHY"));
   const auto lines = cap.lines();

@@ -11,6 +11,7 @@
 
 #include "mesos/ledger.h"
 #include "mesos/recordio.h"
+#include "util/split.h"
 
 namespace fake {
 
@@ -37,12 +38,7 @@ std::optional<Encoding> negotiate(const std::string& accept_header) {
   std::string accept = accept_header.empty() ? "*/*" : accept_header;
   bool json = false;
   bool protobuf = false;
-  std::size_t start = 0;
-  while (start <= accept.size()) {
-    std::size_t comma = accept.find(',', start);
-    if (comma == std::string::npos) comma = accept.size();
-    std::string item = accept.substr(start, comma - start);
-    start = comma + 1;
+  for (std::string item : util::split(accept, ',')) {
     std::string params;
     if (auto semi = item.find(';'); semi != std::string::npos) {
       params = item.substr(semi);

@@ -21,6 +21,7 @@
 #include "docker/image_ref.h"
 #include "fake_agent.h"
 #include "task_file.h"
+#include "util/env.h"
 #include "util/uuid.h"
 
 extern char** environ;
@@ -129,8 +130,7 @@ int main(int argc, char** argv) {
     executor = abs;
     std::free(abs);
   }
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
+  const std::string host = util::hostname();
   {  // Singularity puts TASK_HOST in the task's environment; so do we.
     auto* env = task->mutable_executor()->mutable_command()->mutable_environment();
     bool has = false;
