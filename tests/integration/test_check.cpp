@@ -1,5 +1,6 @@
 // `sidecar-executor --check` against a healthy site (a real dockerd, a fake Vault and Sidecar, a root-owned
-// wrapper folder) and a broken one (Docker down, Vault down, a credentials file anyone can write).
+// wrapper folder) and a broken one (Docker down, Vault down, a credentials file anyone can write, one
+// that is not JSON, a syslog address that does not resolve, a missing wrapper, a group-writable binary).
 #include <catch2/catch.hpp>
 
 #include <fmt/format.h>
@@ -101,28 +102,55 @@ TEST_CASE("--check on a healthy site: every line ok, exit 0, no secret printed")
   CHECK(r.out.find(token) == std::string::npos);
 }
 
-TEST_CASE("--check on a broken site: Docker down, Vault down, an unsafe credentials file, Sidecar without us") {
+TEST_CASE("--check on a broken site: each broken part a failed line with its reason, exit 1, no secret printed") {
   Site site;
-  ::chmod((site.docker_config + "/config.json").c_str(), 0666);  // anyone could change the credentials
+  const std::string unsafe_config = site.docker_config + "/config.json";
+  ::chmod(unsafe_config.c_str(), 0666);  // anyone could change the credentials
+  // The next config file looked at ($HOME/.docker/config.json) is not JSON.
+  const std::string home = site.dir + "/home";
+  ::mkdir(home.c_str(), 0700);
+  ::mkdir((home + "/.docker").c_str(), 0700);
+  const std::string malformed_config = home + "/.docker/config.json";
+  std::ofstream(malformed_config) << R"({"auths":{"127.0.0.1:5000":{"auth":)";
+  ::chmod(malformed_config.c_str(), 0600);
+  // The wrapper is gone and the binary is writable by its group.
+  ::unlink((site.executor_dir + "/executor.sh").c_str());
+  ::chmod((site.executor_dir + "/sidecar-executor").c_str(), 0775);
   FakeSidecar sidecar;
   sidecar.set_service("another-host", "0123456789ab", 0);
   const int closed_port = testing_support::free_tcp_port();
+  const std::string vault_addr = fmt::format("http://127.0.0.1:{}", closed_port);
   const auto r = check({{"PATH", "/usr/bin:/bin"},
                         {"DOCKER_HOST", "unix:///tmp/sce-check-no-such.sock"},
                         {"DOCKER_CONFIG", site.docker_config},
-                        {"HOME", "/nonexistent"},
-                        {"VAULT_ADDR", fmt::format("http://127.0.0.1:{}", closed_port)},
+                        {"HOME", home},
+                        {"VAULT_ADDR", vault_addr},
                         {"VAULT_TOKEN", "check-canary-vault-token"},
                         {"EXECUTOR_SIDECAR_URL", sidecar.url()},
-                        {"TASK_HOST", "check-host"}},
-                       {"--image", "127.0.0.1:5000/app:1", "--executor-dir", site.dir + "/missing"});
+                        {"TASK_HOST", "check-host"},
+                        // The relay is on, so an address that does not resolve fails the check (a
+                        // warning only when the relay is off). .invalid never resolves (RFC 6761).
+                        {"EXECUTOR_RELAY_SYSLOG", "true"},
+                        {"EXECUTOR_SYSLOG_ADDR", "no-such-host.invalid:514"}},
+                       {"--image", "127.0.0.1:5000/app:1", "--executor-dir", site.executor_dir});
   INFO(r.out);
   CHECK(r.code == 1);
   CHECK_THAT(line_of(r.out, "docker"), Catch::Contains("FAIL") && Catch::Contains("sce-check-no-such.sock"));
-  CHECK_THAT(line_of(r.out, "vault"), Catch::Contains("FAIL"));
-  CHECK_THAT(line_of(r.out, "registry"), Catch::Contains("FAIL") && Catch::Contains("config.json"));
+  // The request that failed, at the address given, and why (the HTTP client's name for a connection
+  // that could not be made).
+  CHECK_THAT(line_of(r.out, "vault"),
+             Catch::StartsWith("vault     FAIL") && Catch::Contains(vault_addr + "/v1/sys/health: Connection"));
+  const std::string registry = line_of(r.out, "registry");
+  CHECK_THAT(registry, Catch::StartsWith("registry  FAIL") && Catch::Contains("no credentials found"));
+  CHECK_THAT(registry, Catch::Contains(unsafe_config + ": writable by group or others: not used"));
+  CHECK_THAT(registry, Catch::Contains(malformed_config + ": Docker config is not a JSON object"));
   CHECK_THAT(line_of(r.out, "sidecar"), Catch::Contains("FAIL") && Catch::Contains("check-host"));
-  CHECK_THAT(line_of(r.out, "wrapper"), Catch::Contains("FAIL") && Catch::Contains("missing"));
+  CHECK_THAT(line_of(r.out, "syslog"),
+             Catch::StartsWith("syslog    FAIL") && Catch::Contains("no-such-host.invalid:514 does not resolve"));
+  CHECK(line_of(r.out, "wrapper") == "wrapper   FAIL   " + site.executor_dir + "/executor.sh: missing");
+  CHECK(line_of(r.out, "binary") ==
+        "binary    FAIL   " + site.executor_dir + "/sidecar-executor: writable by group or others (mode 775)");
+  CHECK(line_of(r.out, "folder").empty());  // the folder itself is root's and 0755
   CHECK(r.out.find("check-canary-vault-token") == std::string::npos);
   CHECK(r.out.find(kRegistryPassword) == std::string::npos);
 }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -16,12 +17,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "../udp_receiver.h"
 #include "executor_harness.h"
 #include "logs/relay.h"
 #include "task_builder.h"
+#include "test_files.h"
 
 using namespace std::chrono_literals;
 using fake::FakeAgent;
@@ -271,4 +274,54 @@ TEST_CASE("The unprefixed LOG_HOSTNAME names the datagrams' Hostname when EXECUT
   REQUIRE(FakeAgent::wait_until([&] { return rx.messages().size() >= 2; }, 5s));
   for (const auto& m : rx.messages()) CHECK(m["Hostname"] == "go-style-host");
   CHECK_THAT(h.exe->output(), Catch::Contains("EXECUTOR_LOG_HOSTNAME is not set: LOG_HOSTNAME is used instead"));
+}
+
+// One reader of Docker's log stream feeds both the syslog relay and the sandbox files: the same task's
+// lines reach both ends, the same and in the same order per stream (a datagram does not say its
+// stream: each line here names its own). A few hundred lines, far below what the loopback could drop.
+TEST_CASE("One task's output: the relay's datagrams and the sandbox files hold the same lines in the same order") {
+  UdpReceiver rx;
+  const std::uint64_t kernel_drops_before = testing_support::kernel_udp_drops();
+  Harness h(relay_env(rx));
+  // stdout and stderr interleaved, then an empty line and a CRLF line. Not a last line without a
+  // newline: Docker's followed log stream can end before it (then it reaches neither end).
+  h.agent.launch(TaskBuilder("relay-both", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'for i in $(seq 1 300); do echo \"out $i: h\303\251llo  world\"; "
+                            "echo \"err $i: ERROR at $i\" >&2; done; echo; printf \"out crlf\\r\\n\"; echo out end'"));
+  h.wait_state("relay-both", v1::TASK_FINISHED, 60s);
+  REQUIRE(h.exe->wait(20s) == std::optional<int>(0));
+  // Both ends are complete once the executor has exited; the receiver reads what is still queued.
+  const auto msgs = rx.messages();
+  std::vector<std::string> want_out, want_err;
+  for (int i = 1; i <= 300; ++i) {
+    want_out.push_back("out " + std::to_string(i) + ": h\303\251llo  world");
+    want_err.push_back("err " + std::to_string(i) + ": ERROR at " + std::to_string(i));
+  }
+  want_out.insert(want_out.end(), {"", "out crlf", "out end"});
+
+  std::vector<std::string> relayed_out, relayed_err;
+  for (const auto& m : msgs) {
+    if (is_marker(m)) continue;
+    const std::string payload = m["Payload"];
+    (payload.rfind("err ", 0) == 0 ? relayed_err : relayed_out).push_back(payload);
+  }
+  const auto file_lines = [](const std::string& path) {
+    std::vector<std::string> lines;
+    std::istringstream in(testing_support::read_file(path));
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  };
+  const auto file_out = file_lines(h.sandbox + "/container.stdout");
+  const auto file_err = file_lines(h.sandbox + "/container.stderr");
+
+  // No datagram was lost on the way: a difference below is the executor's.
+  REQUIRE(testing_support::kernel_udp_drops() - kernel_drops_before == 0);
+  const std::string output = h.exe->output();
+  CHECK_THAT(output, Catch::Contains(fmt::format("log relay done: {} line(s) sent, 0 dropped", msgs.size())));
+  CHECK_THAT(output, Catch::Contains(fmt::format("sandbox logs done: {} line(s) written, 0 dropped",
+                                                 want_out.size() + want_err.size())));
+  CHECK(relayed_out == want_out);
+  CHECK(relayed_err == want_err);
+  CHECK(file_out == relayed_out);
+  CHECK(file_err == relayed_err);
 }
