@@ -556,6 +556,10 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
 // lines. A burst can leave the daemon some seconds behind the container's exit: up to 30 s.
 void Runtime::wait_for_log_pump() {
   for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (relay_running_) {
+    spdlog::warn("the container's log stream has not ended 30 s after the container: it is cut, what Docker had "
+                 "not yet sent is not relayed");
+  }
 }
 
 void Runtime::remove(const std::string& id) {
