@@ -332,6 +332,7 @@ void Runtime::run_log_pump(const std::string& id) {
       &relay_cancel_,
       [&] {
         if (relay_open()) relay->send_pending();
+        if (files) files->write_pending();
       });
   if (!r && !relay_cancel_) spdlog::warn("container log stream: {}", r.error().message);
   if (relay) {

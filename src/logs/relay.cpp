@@ -276,8 +276,11 @@ util::Result<std::unique_ptr<Relay>> Relay::open(RelayOptions opts) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   sockaddr_storage addr{};
   std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
-  const socklen_t len = res->ai_addrlen;
+  socklen_t len = res->ai_addrlen;
   ::freeaddrinfo(res);
+  // A connected socket: the kernel keeps the route instead of looking it up for every datagram, and
+  // no address goes with each one. Where connect fails (no route yet), each datagram names it.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), len) == 0) len = 0;
   std::unique_ptr<Relay> relay(new Relay(std::move(opts), fd, addr, len));
   if (!relay->opts_.container_id.empty()) {
     // Go sends it before it reads any output (log_relay.go:58), so it is always the first datagram.
@@ -324,7 +327,7 @@ void Relay::send_batch() {
   for (std::size_t i = 0; i < batch_used_; ++i) {
     iov[i] = {batch_[i].data(), batch_[i].size()};
     msgs[i] = {};
-    msgs[i].msg_hdr.msg_name = &addr_;
+    msgs[i].msg_hdr.msg_name = addr_len_ ? &addr_ : nullptr;
     msgs[i].msg_hdr.msg_namelen = addr_len_;
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <numeric>
 
 namespace logs {
 
@@ -91,23 +93,65 @@ util::Result<void> RotatingFile::rotate() {
   return open_current();
 }
 
-util::Result<void> RotatingFile::write_line(std::string_view line) {
-  if (fd_ < 0) {
-    if (auto r = open_current(); !r) return r;
-  }
-  if (size_ > 0 && size_ + line.size() > max_size_) {
-    if (auto r = rotate(); !r) return r;
-  }
-  while (!line.empty()) {
-    const ssize_t n = ::write(fd_, line.data(), line.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("write " + name_);
+void RotatingFile::write_lines(std::string_view lines, Outcome& outcome) {
+  const auto fail = [&](const util::Error& e) {
+    // The line that failed is dropped and the next one tried, as write_line one by one would.
+    const std::size_t end = lines.find('\n');
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
+    ++outcome.dropped;
+    if (outcome.error.empty()) outcome.error = e.message;
+  };
+  while (!lines.empty()) {
+    if (fd_ < 0) {
+      if (auto r = open_current(); !r) {
+        fail(r.error());
+        continue;
+      }
     }
-    size_ += static_cast<std::uint64_t>(n);
-    line.remove_prefix(static_cast<std::size_t>(n));
+    // The first line rotates the file if it would take it past max_size; those after it go in the
+    // same write while they fit.
+    std::size_t take = lines.find('\n');
+    take = take == std::string_view::npos ? lines.size() : take + 1;
+    if (size_ > 0 && size_ + take > max_size_) {
+      if (auto r = rotate(); !r) {
+        fail(r.error());
+        continue;
+      }
+    }
+    std::uint64_t count = 1;
+    while (take < lines.size()) {
+      std::size_t end = lines.find('\n', take);
+      end = end == std::string_view::npos ? lines.size() : end + 1;
+      if (size_ + end > max_size_) break;
+      take = end;
+      ++count;
+    }
+    std::string_view batch = lines.substr(0, take);
+    while (!batch.empty()) {
+      const ssize_t n = ::write(fd_, batch.data(), batch.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      size_ += static_cast<std::uint64_t>(n);
+      batch.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (batch.empty()) {
+      outcome.written += count;
+      lines.remove_prefix(take);
+      continue;
+    }
+    // A write failed: the lines before it are written, the one it cut is dropped.
+    const util::Error e = errno_error("write " + name_);
+    const std::string_view done = lines.substr(0, take - batch.size());
+    const auto whole = static_cast<std::uint64_t>(std::count(done.begin(), done.end(), '\n'));
+    outcome.written += whole;
+    lines.remove_prefix(done.size());
+    const std::size_t cut = lines.find('\n');
+    lines.remove_prefix(cut == std::string_view::npos ? lines.size() : cut + 1);
+    ++outcome.dropped;
+    if (outcome.error.empty()) outcome.error = e.message;
   }
-  return {};
 }
 
 util::Result<std::unique_ptr<SandboxLog>> SandboxLog::open(SandboxLogOptions opts) {
@@ -123,7 +167,8 @@ SandboxLog::SandboxLog(SandboxLogOptions opts, int dirfd)
       out_file_(dirfd, "container.stdout", opts_.max_size, opts_.keep),
       err_file_(dirfd, "container.stderr", opts_.max_size, opts_.keep),
       out_([this](std::string_view l) { enqueue(false, l); }),
-      err_([this](std::string_view l) { enqueue(true, l); }) {
+      err_([this](std::string_view l) { enqueue(true, l); }),
+      wake_bytes_(std::min(kWakeBytes, opts_.queue_bytes / 4)) {
   writer_ = std::thread([this] { run(); });
 }
 
@@ -140,9 +185,19 @@ SandboxLog::~SandboxLog() {
 
 void SandboxLog::feed(bool is_stderr, std::string_view data) { (is_stderr ? err_ : out_).feed(data); }
 
+void SandboxLog::write_pending() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.empty() || wake_) return;
+    wake_ = true;
+  }
+  cv_.notify_one();
+}
+
 void SandboxLog::flush() {
   out_.flush();
   err_.flush();
+  write_pending();
   std::unique_lock<std::mutex> lock(mu_);
   drained_.wait_for(lock, kFlushBudget, [this] { return queue_.empty() && !writing_; });
 }
@@ -158,6 +213,7 @@ std::uint64_t SandboxLog::dropped() const {
 }
 
 void SandboxLog::enqueue(bool is_stderr, std::string_view line) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // What a queued line really costs: its text and its entry (a flood of empty lines is not free).
@@ -165,43 +221,72 @@ void SandboxLog::enqueue(bool is_stderr, std::string_view line) {
       ++dropped_;
       return;
     }
-    std::string text;
-    text.reserve(line.size() + 1);
-    text.append(line);
-    text.push_back('\n');
-    queued_bytes_ += text.size() + kEntryCost;
-    queue_.push_back(Line{is_stderr, std::move(text)});
+    if (queue_.empty() || queue_.back().is_stderr != is_stderr || queue_.back().text.size() >= kBlockBytes) {
+      // A block left with much unused room (the other stream came) gives it back: the bound on
+      // queue_bytes is about memory.
+      if (!queue_.empty() && queue_.back().text.capacity() - queue_.back().text.size() > 4096) {
+        queue_.back().text.shrink_to_fit();
+      }
+      queue_.push_back(Block{is_stderr, {}, 0});
+    }
+    Block& b = queue_.back();
+    // Grown by doubling up to kBlockBytes, so a full block has little unused room.
+    const std::size_t need = b.text.size() + line.size() + 1;
+    if (need > b.text.capacity()) b.text.reserve(std::max(need, std::min(2 * b.text.capacity(), kBlockBytes)));
+    b.text.append(line);
+    b.text.push_back('\n');
+    ++b.lines;
+    queued_bytes_ += line.size() + 1 + kEntryCost;
+    if (!wake_ && queued_bytes_ >= wake_bytes_) wake = wake_ = true;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
+}
+
+bool SandboxLog::out_of_time() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_ && std::chrono::steady_clock::now() > stop_by_;
 }
 
 void SandboxLog::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_, and everything written
-    if (stop_ && std::chrono::steady_clock::now() > stop_by_) {
-      dropped_ += queue_.size();  // a disk this slow does not hold up the executor's exit
+    cv_.wait(lock, [this] { return stop_ || (wake_ && !queue_.empty()); });
+    wake_ = false;
+    if (queue_.empty()) {
+      if (stop_) return;  // everything written
+      continue;
+    }
+    // Everything queued at once; its bytes stay counted until written, so the queue's bound holds.
+    std::deque<Block> work;
+    work.swap(queue_);
+    writing_ = true;
+    lock.unlock();
+    RotatingFile::Outcome outcome;
+    std::size_t done_bytes = 0;
+    bool late = false;
+    for (const Block& b : work) {
+      done_bytes += b.text.size() + b.lines * kEntryCost;
+      if (late || (late = out_of_time())) {
+        outcome.dropped += b.lines;  // a disk this slow does not hold up the executor's exit
+        continue;
+      }
+      (b.is_stderr ? err_file_ : out_file_).write_lines(b.text, outcome);
+    }
+    lock.lock();
+    writing_ = false;
+    queued_bytes_ -= done_bytes;
+    written_ += outcome.written;
+    dropped_ += outcome.dropped;
+    if (!outcome.error.empty() && !warned_) {
+      warned_ = true;
+      spdlog::warn("sandbox log: {} (this line and later failures are dropped and counted)", outcome.error);
+    }
+    if (late) {
+      dropped_ += std::accumulate(queue_.begin(), queue_.end(), std::uint64_t{0},
+                                  [](std::uint64_t n, const Block& b) { return n + b.lines; });
       queue_.clear();
       queued_bytes_ = 0;
       return;
-    }
-    Line line = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= line.text.size() + kEntryCost;
-    writing_ = true;
-    lock.unlock();
-    auto r = (line.is_stderr ? err_file_ : out_file_).write_line(line.text);
-    lock.lock();
-    writing_ = false;
-    if (r) {
-      ++written_;
-    } else {
-      ++dropped_;
-      if (!warned_) {
-        warned_ = true;
-        spdlog::warn("sandbox log: {} (this line and later failures are dropped and counted)", r.error().message);
-      }
     }
     if (queue_.empty()) drained_.notify_all();
   }

@@ -36,9 +36,15 @@ class RotatingFile {
   RotatingFile(const RotatingFile&) = delete;
   RotatingFile& operator=(const RotatingFile&) = delete;
 
-  // Appends `line` (its newline included). Rotates first when the file is not empty and the line
-  // would take it past max_size: a line is never split between two files.
-  util::Result<void> write_line(std::string_view line);
+  // Appends `lines` (whole lines, each with its newline), as many in one write as fit. Before a line
+  // that would take a non-empty file past max_size the file is rotated: a line is never split
+  // between two files. Counts the lines written and the lines dropped (each line a write, an open or
+  // a rotation failed for; the next line is tried again); `error` is the first failure.
+  struct Outcome {
+    std::uint64_t written = 0, dropped = 0;
+    std::string error;
+  };
+  void write_lines(std::string_view lines, Outcome& outcome);
 
  private:
   util::Result<void> open_current();
@@ -60,8 +66,12 @@ class SandboxLog {
   SandboxLog(const SandboxLog&) = delete;
   SandboxLog& operator=(const SandboxLog&) = delete;
 
-  // The container's output as it comes, per stream (the reader's thread).
+  // The container's output as it comes, per stream (the reader's thread). The writer is woken once
+  // kWakeBytes are queued (a quarter of queue_bytes when that is less), or by write_pending.
   void feed(bool is_stderr, std::string_view data);
+  // Wakes the writer for what is queued (call when no more input is at hand).
+  void write_pending();
+  static constexpr std::size_t kWakeBytes = 64 * 1024;
   // Gives out partial last lines (with a newline added) and waits until the queue is written.
   // Bounded: after kFlushBudget it returns with what is still queued (the destructor then has
   // kStopBudget to write it; what is left after that is dropped and counted).
@@ -77,6 +87,7 @@ class SandboxLog {
   SandboxLog(SandboxLogOptions opts, int dirfd);
   void enqueue(bool is_stderr, std::string_view line);
   void run();
+  bool out_of_time();
 
   SandboxLogOptions opts_;
   int dirfd_;
@@ -84,12 +95,17 @@ class SandboxLog {
   LineSplitter out_, err_;
   mutable std::mutex mu_;
   std::condition_variable cv_, drained_;
-  struct Line {
+  // Consecutive lines of one stream, each with its newline.
+  struct Block {
     bool is_stderr;
     std::string text;
+    std::uint64_t lines = 0;
   };
-  std::deque<Line> queue_;
-  std::size_t queued_bytes_ = 0;
+  static constexpr std::size_t kBlockBytes = 64 * 1024;
+  std::deque<Block> queue_;
+  std::size_t queued_bytes_ = 0;  // the queue's and the writer's lines, kEntryCost each included
+  std::size_t wake_bytes_;
+  bool wake_ = false;  // the writer may take the queue
   bool writing_ = false;
   bool stop_ = false;
   std::chrono::steady_clock::time_point stop_by_{};
