@@ -28,9 +28,7 @@ void OwnProcess::container_running() {
     std::unique_lock<std::mutex> lock(mu_);
     if (cv_.wait_for(lock, second_release_, [this] { return stopping_; })) return;
     lock.unlock();
-    const std::size_t released = release_startup_pages();
-    drop_executable_cache();  // what faults in from now on maps small pieces (see resident.h)
-    spdlog::debug("released {} KiB of pages again", released / 1024);
+    spdlog::debug("released {} KiB of pages again", release_startup_pages() / 1024);
   });
 }
 

@@ -1,8 +1,7 @@
 // The executor's own process as the Process port: its title in `ps` while a container runs, and the
-// start-up pages released once the launch is over — at once, and again a few seconds later (with the
-// executable's page cache dropped, see shell/resident.h), when the work that follows the launch (the
-// RUNNING update and its acknowledgement, the log, exit and health threads starting) has faulted its
-// code back in.
+// start-up pages released once the launch is over — at once, and again a few seconds later, when the
+// work that follows the launch (the RUNNING update and its acknowledgement, the log, exit and health
+// threads starting) has faulted its code back in.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,5 @@
 #include "shell/resident.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -63,16 +62,6 @@ std::size_t release_startup_pages() {
     if (::madvise(reinterpret_cast<void*>(m.start), len, MADV_DONTNEED) == 0) released += len;
   }
   return released;
-}
-
-bool drop_executable_cache() {
-  const int fd = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  // Dirty pages (a copy made moments ago) are not dropped: write them back first.
-  ::fdatasync(fd);
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  ::close(fd);
-  return true;
 }
 
 }  // namespace shell

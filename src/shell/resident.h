@@ -7,14 +7,12 @@
 // those still used fault back in, and the rest, no longer mapped, are the first the kernel reclaims
 // under memory pressure. Written mappings (data, relocated RELRO pages) are never touched.
 //
-// How much a fault maps depends on how the file sits in the page cache: a file written or read with
-// read() (the wrapper's copy into the sandbox) is cached in large folios, and one fault maps its
-// whole folio — up to hundreds of KiB, so a few faults bring most of the binary back. A release is
-// therefore followed by dropping the executable's unmapped pages from the page cache (written back
-// first): what faults in afterwards is read again in the small pieces of mmap read-around, and a
-// fault maps at most the kernel's fault-around window (64 KiB). Each task runs its own copy of the
-// binary (the wrapper's), so no other executor loses cached pages; a binary shared by several
-// executors only has its unused pages read from disk again.
+// How much a fault maps depends on how the file sits in the page cache. The wrapper's fresh copy
+// into the sandbox is cached in small pieces and a fault maps the 64 KiB fault-around window; a file
+// cached in large folios (the build's output, read whole after an eviction) maps a whole folio per
+// fault, hundreds of KiB. tools/bench therefore measures executors run from their own copies, as
+// deployed. Dropping the executable's page cache after the release would make any file behave like
+// the copy, but the code a KILL needs would then be read from disk when it must be fast: not done.
 #pragma once
 
 #include <cstddef>
@@ -23,10 +21,5 @@ namespace shell {
 
 // Returns the bytes of mappings released (0 when there was nothing to do or /proc is unreadable).
 std::size_t release_startup_pages();
-
-// Writes back and drops from the page cache the executable's pages that no process maps (call it
-// after release_startup_pages, off any thread that must answer quickly: the write-back of a fresh
-// copy waits for the disk); false when the file cannot be opened.
-bool drop_executable_cache();
 
 }  // namespace shell
