@@ -558,8 +558,9 @@ void Runtime::stop(const std::string& id, executor::Duration grace) {
 void Runtime::wait_for_log_pump() {
   for (int i = 0; i < 1500 && relay_running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (relay_running_) {
-    spdlog::warn("the container's log stream has not ended 30 s after the container: it is cut, what Docker had "
-                 "not yet sent is not relayed");
+    spdlog::warn(
+        "the container's log stream has not ended 30 s after the container: it is cut, what Docker had "
+        "not yet sent is not relayed");
   }
 }
 
