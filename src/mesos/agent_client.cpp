@@ -12,6 +12,7 @@
 #include "mesos/agent_tls.h"
 #include "mesos/launch_peek.h"
 #include "mesos/recordio.h"
+#include "util/http_deadline.h"
 #include "util/http_safe.h"
 #include "util/uuid.h"
 
@@ -259,7 +260,7 @@ bool AgentClient::subscribe_once(std::string& reason, bool& refused) {
   }
   if (!reason.empty()) return subscribed;
   if (status == 0) {
-    reason = fmt::format("SUBSCRIBE to {}{}: {}", env_.base_url(), kPath, httplib::to_string(err));
+    reason = fmt::format("SUBSCRIBE to {}{}: {}", env_.base_url(), kPath, util::http_error_text(err));
     if (const std::string refusal = agent_tls_refusal(*cli); !refusal.empty()) reason += ": " + refusal;
   } else if (status == 503) {
     reason = fmt::format("the agent is recovering (503): {}", error_body);
@@ -270,7 +271,8 @@ bool AgentClient::subscribe_once(std::string& reason, bool& refused) {
         fmt::format("the agent refused SUBSCRIBE with HTTP {}: {}", status, util::escape_control_chars(error_body));
     refused = status < 500;  // a 5xx other than 503 is the agent's own failure: try again
   } else {
-    reason = ok ? "the agent closed the event stream" : fmt::format("event stream broke: {}", httplib::to_string(err));
+    reason =
+        ok ? "the agent closed the event stream" : fmt::format("event stream broke: {}", util::http_error_text(err));
     if (decoder.mid_record()) reason += " (in the middle of a record)";
   }
   return subscribed;
@@ -435,7 +437,7 @@ void AgentClient::sender_loop() {
       spdlog::warn("update {}: agent answered HTTP {} ({}); retrying", uuid_text, res->status, res->body);
     } else {
       spdlog::warn("update {}: {}; retrying (it also goes into the next SUBSCRIBE)", uuid_text,
-                   httplib::to_string(res.error()));
+                   util::http_error_text(res.error()));
     }
     if (!sleep_interruptible(std::chrono::milliseconds(250))) return;
   }

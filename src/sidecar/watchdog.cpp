@@ -57,7 +57,7 @@ util::Result<httplib::Response> send_bounded(httplib::Client& client, Duration t
   if (outcome.cancelled) return util::make_error("cancelled: the executor is stopping");
   if (outcome.expired) return util::make_error(fmt::format("no complete answer within {}", ms(total)));
   if (!res) return util::make_error("no request sent");
-  if (!*res) return util::make_error(httplib::to_string(res->error()));
+  if (!*res) return util::make_error(util::http_error_text(res->error()));
   return std::move(res->value());
 }
 

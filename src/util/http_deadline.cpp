@@ -62,4 +62,21 @@ void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each) 
   set(each, [&](time_t s, time_t us) { client.set_write_timeout(s, us); });
 }
 
+std::string http_error_text(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection: return "could not connect";
+    case httplib::Error::ConnectionTimeout: return "connection timed out";
+    case httplib::Error::Read: return "no complete answer (the connection failed or went silent)";
+    case httplib::Error::Write: return "could not send the request";
+    case httplib::Error::Canceled: return "cancelled";
+    case httplib::Error::SSLConnection: return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts: return "could not load the TLS certificates";
+    case httplib::Error::SSLServerVerification: return "the server's TLS certificate did not verify";
+    case httplib::Error::ExceedRedirectCount: return "too many redirects";
+    case httplib::Error::Compression: return "could not decompress the answer";
+    case httplib::Error::BindIPAddress: return "could not bind the local address";
+    default: return "HTTP client error " + httplib::to_string(error);
+  }
+}
+
 }  // namespace util

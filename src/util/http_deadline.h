@@ -6,12 +6,14 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 
 #include "util/cancel.h"
 
 namespace httplib {
 class Client;
-}
+enum class Error;
+}  // namespace httplib
 
 namespace util {
 
@@ -30,5 +32,9 @@ inline constexpr std::chrono::milliseconds kMaxConnectTimeout{1500};
 // Read and write timeouts of `each` on a client, and a connection timeout of at most
 // kMaxConnectTimeout.
 void set_http_timeouts(httplib::Client& client, std::chrono::milliseconds each);
+
+// What a failed cpp-httplib request means, in words an operator reads in a log line or a status
+// message ("could not connect" rather than the library's "Connection").
+std::string http_error_text(httplib::Error error);
 
 }  // namespace util

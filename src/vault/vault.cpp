@@ -256,7 +256,7 @@ util::Result<Response> Client::call(const std::string& method, const std::string
       const bool expired = outcome.expired || Clock::now() - began >= total;
       last = expired ? fmt::format("{} {}{}: no complete answer within {} ms (the request's total deadline)", method,
                                    cfg_.addr, shown, total.count())
-                     : fmt::format("{} {}{}: {}", method, cfg_.addr, shown, httplib::to_string(res.error()));
+                     : fmt::format("{} {}{}: {}", method, cfg_.addr, shown, util::http_error_text(res.error()));
       continue;
     }
     if (res->status == 412 || res->status == 429 || res->status >= 500) {

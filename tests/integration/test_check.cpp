@@ -139,7 +139,7 @@ TEST_CASE("--check on a broken site: each broken part a failed line with its rea
   // The request that failed, at the address given, and why (the HTTP client's name for a connection
   // that could not be made).
   CHECK_THAT(line_of(r.out, "vault"),
-             Catch::StartsWith("vault     FAIL") && Catch::Contains(vault_addr + "/v1/sys/health: Connection"));
+             Catch::StartsWith("vault     FAIL") && Catch::Contains(vault_addr + "/v1/sys/health: could not connect"));
   const std::string registry = line_of(r.out, "registry");
   CHECK_THAT(registry, Catch::StartsWith("registry  FAIL") && Catch::Contains("no credentials found"));
   CHECK_THAT(registry, Catch::Contains(unsafe_config + ": writable by group or others: not used"));

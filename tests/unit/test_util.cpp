@@ -1,11 +1,16 @@
 // The shared helpers of src/util without a module of their own: util::split, the one splitter of text
 // lists (ports' protocols, docker parameters, the labels setting, PATH, the agent emulator's Accept),
 // and the JSON getters of json_get.h that read other programs' answers.
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
+#include "util/http_deadline.h"
 #include "util/json_get.h"
 #include "util/split.h"
 
@@ -75,4 +80,24 @@ TEST_CASE("JSON getters give the member only when it is there with the asked typ
   CHECK(util::json_int(doc, "f") == std::nullopt);
   CHECK(util::json_int(doc, "digits") == std::nullopt);
   CHECK(util::json_int(doc, "absent") == std::nullopt);
+}
+
+TEST_CASE("A failed HTTP request reads as words: a refused connection is \"could not connect\"") {
+  // A loopback port nobody listens on: bound, its number read, closed.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  httplib::Client client("127.0.0.1", ntohs(a.sin_port));
+  util::set_http_timeouts(client, std::chrono::milliseconds(1000));
+  auto res = client.Get("/");
+  REQUIRE_FALSE(res);
+  CHECK(util::http_error_text(res.error()) == "could not connect");
+  CHECK(util::http_error_text(httplib::Error::Read) == "no complete answer (the connection failed or went silent)");
+  CHECK(util::http_error_text(httplib::Error::Unknown) == "HTTP client error Unknown");
 }
