@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../free_port.h"  // free_tcp_port
 #include "process.h"
 
 namespace testing_support {
@@ -73,7 +74,6 @@ class LocalRegistry {
   std::unique_ptr<Process> proc_;
 };
 
-int free_tcp_port();
 std::string make_temp_dir(const std::string& prefix);
 void remove_tree(const std::string& path);
 

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "../free_port.h"
 #include "../test_pki.h"
 #include "docker/health_checker.h"
 
@@ -179,15 +180,7 @@ TEST_CASE("HTTP and TCP checks end at once when stopped") {
 TEST_CASE("TCP check: a listening port is healthy, a closed one is not") {
   Server open([](int) {});
   CHECK(docker::tcp_check(open.port, false, 2s) == "");
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const unsigned unused = ntohs(a.sin_port);
-  ::close(fd);  // bound, never listened: refused
+  const auto unused = static_cast<unsigned>(testing_support::free_tcp_port());  // refused
   CHECK_THAT(docker::tcp_check(unused, false, 2s), Catch::Contains("connect to 127.0.0.1:"));
 }
 
@@ -218,15 +211,7 @@ TEST_CASE("HTTPS check: a peer that does not speak TLS, or a closed port, is unh
   CHECK_THAT(why, Catch::StartsWith("GET https://127.0.0.1:" + std::to_string(plain.port) + "/health: ") &&
                       Catch::Contains("TLS handshake"));
 
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const unsigned unused = ntohs(a.sin_port);
-  ::close(fd);  // bound, never listened: refused
+  const auto unused = static_cast<unsigned>(testing_support::free_tcp_port());  // refused
   CHECK_THAT(docker::http_check(https_on(unused), 2s),
              Catch::StartsWith("GET https://127.0.0.1:" + std::to_string(unused) + "/health: connect to 127.0.0.1:"));
 }

@@ -2,14 +2,12 @@
 // lists (ports' protocols, docker parameters, the labels setting, PATH, the agent emulator's Accept),
 // and the JSON getters of json_get.h that read other programs' answers.
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
+#include "../free_port.h"
 #include "util/http_deadline.h"
 #include "util/json_get.h"
 #include "util/split.h"
@@ -83,17 +81,7 @@ TEST_CASE("JSON getters give the member only when it is there with the asked typ
 }
 
 TEST_CASE("A failed HTTP request reads as words: a refused connection is \"could not connect\"") {
-  // A loopback port nobody listens on: bound, its number read, closed.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  httplib::Client client("127.0.0.1", ntohs(a.sin_port));
+  httplib::Client client("127.0.0.1", testing_support::free_tcp_port());  // refused
   util::set_http_timeouts(client, std::chrono::milliseconds(1000));
   auto res = client.Get("/");
   REQUIRE_FALSE(res);
