@@ -30,7 +30,7 @@ class OwnProcess final : public executor::port::Process {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::thread later_;  // the second release; the exit waits for it only while it writes back
+  std::thread later_;  // the second release; the destructor wakes and joins it
 };
 
 }  // namespace shell
