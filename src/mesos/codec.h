@@ -42,8 +42,11 @@ util::Result<std::string> encode_call(Encoding e, const v1::executor::Call& call
 util::Result<v1::executor::Call> decode_call(Encoding e, std::string_view body);
 util::Result<std::string> encode_event(Encoding e, const v1::executor::Event& event);
 
-// JSON text of a message as the agent writes it (proto field names, enum names, base64 bytes).
-util::Result<std::string> to_json(const google::protobuf::Message& m);
-util::Result<void> from_json(std::string_view json, google::protobuf::Message& m);
+// JSON text of a message as the agent writes it (protobuf's JSON mapping: proto field names, enum
+// names, base64 bytes), and back. For Event, Call, TaskInfo and TaskStatus (codec.cpp instantiates them).
+template <class M>
+util::Result<std::string> to_json(const M& m);
+template <class M>
+util::Result<void> from_json(std::string_view json, M& m);
 
 }  // namespace mesos

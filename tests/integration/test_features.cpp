@@ -19,6 +19,7 @@
 #include "docker_daemon.h"
 #include "executor_harness.h"
 #include "fake_vault.h"
+#include "mesos/codec.h"
 #include "task_builder.h"
 #include "test_files.h"
 
@@ -159,7 +160,7 @@ TEST_CASE("User-defined networks: TASK_RUNNING names every network joined with t
     REQUIRE_FALSE(ip_b.empty());
     CHECK(trimmed(d.cli({"inspect", "--format", "{{.HostConfig.NetworkMode}}", name})) == a);
     const auto& nets = running.container_status().network_infos();
-    INFO(running.DebugString());
+    INFO(*mesos::to_json(running));
     REQUIRE(nets.size() == 2);
     CHECK(nets[0].name() == a);  // the network mode first
     REQUIRE(nets[0].ip_addresses_size() >= 1);
