@@ -1,5 +1,5 @@
 // HTTP/1.1 over AF_UNIX, TCP or TLS, and the response parser it reads with.
-#include "docker/http_conn.h"
+#include "net/http_conn.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,7 +22,7 @@
 
 #include "util/http_safe.h"
 
-namespace docker {
+namespace net {
 
 struct HttpClient::Tls {
   SSL_CTX* ctx = nullptr;
@@ -643,4 +643,4 @@ util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySi
   return {};
 }
 
-}  // namespace docker
+}  // namespace net

@@ -1,9 +1,9 @@
-// A small HTTP/1.1 client for the Docker Engine API: over a unix socket (Debian's cpp-httplib has no
-// AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One connection per
-// request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a streaming mode for
-// wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how long the daemon may
-// stay silent. What goes out is checked (no control characters in the request line or headers);
-// what comes in goes through a bounded parser that works on bytes alone (fuzzed:
+// A small HTTP/1.1 client, first written for the Docker Engine API: over a unix socket (Debian's
+// cpp-httplib has no AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One
+// connection per request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a
+// streaming mode for wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how
+// long the peer may stay silent. What goes out is checked (no control characters in the request line
+// or headers); what comes in goes through a bounded parser that works on bytes alone (fuzzed:
 // tests/fuzz/fuzz_http_response.cpp).
 #pragma once
 
@@ -19,9 +19,9 @@
 #include "util/cancel.h"
 #include "util/result.h"
 
-namespace docker {
+namespace net {
 
-// Where the daemon listens (DOCKER_HOST and the DOCKER_TLS_* variables).
+// Where the peer listens (for Docker: DOCKER_HOST and the DOCKER_TLS_* variables).
 struct Endpoint {
   std::string unix_path;  // set: a unix socket
   std::string host;       // else TCP
@@ -144,4 +144,4 @@ class HttpClient {
   std::string setup_error_;
 };
 
-}  // namespace docker
+}  // namespace net
