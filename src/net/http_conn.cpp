@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <mutex>
 #include <vector>
 
 #include "util/http_safe.h"
@@ -29,6 +30,26 @@ struct HttpClient::Tls {
   ~Tls() {
     if (ctx) SSL_CTX_free(ctx);
   }
+};
+
+namespace {
+
+// One address a TCP peer was resolved to.
+struct Address {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = 0, socktype = 0, protocol = 0;
+};
+
+}  // namespace
+
+// The addresses the peer's name resolved to last time a connection was made: a client that calls
+// every second (the Sidecar poll) does not resolve the name every time (in a static executable that
+// reads /etc/hosts, and runs code that stays resident for the executor's life). A call that cannot
+// connect to any of them resolves the name again.
+struct HttpClient::Addresses {
+  std::mutex mu;
+  std::vector<Address> list;
 };
 
 namespace {
@@ -48,7 +69,49 @@ std::string openssl_error() {
   return buf;
 }
 
-// One connection: a socket, maybe wrapped in TLS. Reads wait with a silence limit and a cancel flag.
+// How long one call may wait, and what cuts it short.
+struct Limits {
+  std::chrono::milliseconds silence{0};                // the longest wait for the peer (connect, each read); zero: none
+  std::chrono::milliseconds total{0};                  // the whole call; zero: none
+  Clock::time_point until = Clock::time_point::max();  // start + total
+  const util::CancelFlag* cancel = nullptr;
+
+  // An error once the call is over: cancelled, or past its total deadline.
+  util::Result<void> over() const {
+    if (cancel && cancel->is_set()) return util::make_error("cancelled");
+    if (Clock::now() >= until) return util::make_error(fmt::format("no complete answer within {} ms", total.count()));
+    return {};
+  }
+  // Whether a wait that began at `since` has lasted the silence limit.
+  bool silent_since(Clock::time_point since) const { return silence.count() > 0 && Clock::now() - since >= silence; }
+  // Waits up to the silence limit counted from `since`, the total deadline (and, without an eventfd,
+  // the cancel check's period) for `events` on `fd`, or for the cancel flag; the revents, 0 when
+  // nothing happened (the caller then asks over() and silent_since() again).
+  util::Result<short> wait(int fd, short events, Clock::time_point since) const {
+    const auto now = Clock::now();
+    Clock::duration left = Clock::duration::max();
+    if (until != Clock::time_point::max()) left = until - now;
+    if (silence.count() > 0) left = std::min<Clock::duration>(left, since + silence - now);
+    const bool cancel_fd = cancel && cancel->fd() >= 0;
+    if (cancel && !cancel_fd) left = std::min<Clock::duration>(left, kCancelCheck);
+    int ms = -1;
+    if (left != Clock::duration::max()) {
+      // Rounded up: a poll that returns a moment before the limit would only spin.
+      ms = static_cast<int>(std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0,
+                                                  std::numeric_limits<int>::max()));
+    }
+    pollfd p[2] = {{fd, events, 0}, {cancel_fd ? cancel->fd() : -1, POLLIN, 0}};
+    const int r = ::poll(p, cancel_fd ? 2 : 1, ms);
+    if (r < 0) {
+      if (errno == EINTR) return short{0};
+      return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    if (cancel_fd && p[1].revents != 0) return util::make_error("cancelled");
+    return p[0].revents;
+  }
+};
+
+// One connection: a socket, maybe wrapped in TLS. Every wait is bounded by the call's Limits.
 class Conn {
  public:
   Conn() = default;
@@ -62,25 +125,40 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, std::chrono::milliseconds timeout) {
+  util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, const Limits& limits, HttpClient::Addresses& known) {
     if (!ep.unix_path.empty()) return open_unix(ep.unix_path);
-    if (auto r = open_tcp(ep.host, ep.port, timeout); !r) return r;
+    if (auto r = open_tcp(ep.host, ep.port, limits, known); !r) return r;
     if (!ep.tls) return {};
     ssl_ = SSL_new(ctx);
     if (!ssl_) return util::make_error(fmt::format("TLS: {}", openssl_error()));
     SSL_set_fd(ssl_, fd_);
     SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep.host.c_str()));
     SSL_set1_host(ssl_, ep.host.c_str());
-    set_socket_timeouts(timeout);  // bounds the blocking handshake
-    if (SSL_connect(ssl_) != 1) {
-      const long verify = SSL_get_verify_result(ssl_);
-      if (verify != X509_V_OK) {
-        return util::make_error(
-            fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, X509_verify_cert_error_string(verify)));
+    // The handshake runs on the non-blocking socket, each wait bounded by the limits and the cancel flag.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    const auto started = Clock::now();
+    while (true) {
+      ERR_clear_error();
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) break;
+      const int err = SSL_get_error(ssl_, rc);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        const long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+          return util::make_error(
+              fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, X509_verify_cert_error_string(verify)));
+        }
+        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
       }
-      return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
+      const auto fail = [&](const std::string& why) {
+        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, why));
+      };
+      if (auto over = limits.over(); !over) return fail(over.error().message);
+      if (limits.silent_since(started)) return fail(fmt::format("no answer for {} ms", limits.silence.count()));
+      auto ready = limits.wait(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, started);
+      if (!ready) return fail(ready.error().message);
     }
-    set_socket_timeouts(std::chrono::milliseconds(0));
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     return {};
   }
 
@@ -102,29 +180,15 @@ class Conn {
     return {};
   }
 
-  // Reads with a silence limit (zero: none) and a cancel flag; 0 bytes = EOF.
-  util::Result<std::size_t> read_some(char* buf, std::size_t n, std::chrono::milliseconds silence,
-                                      const util::CancelFlag* cancel) {
-    const auto deadline = Clock::now() + silence;
+  // Reads within the limits (the silence limit counted from now); 0 bytes = EOF.
+  util::Result<std::size_t> read_some(char* buf, std::size_t n, const Limits& limits) {
+    const auto since = Clock::now();
     while (!(ssl_ && SSL_pending(ssl_) > 0)) {
-      if (cancel && cancel->is_set()) return util::make_error("cancelled");
-      std::chrono::milliseconds wait =
-          silence.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                              : std::chrono::milliseconds(-1);
-      if (silence.count() > 0 && wait.count() <= 0) {
-        return util::make_error(fmt::format("no data for {} ms", silence.count()));
-      }
-      // The cancel flag's eventfd wakes the poll; without one, the flag is checked on a timer.
-      const bool cancel_fd = cancel && cancel->fd() >= 0;
-      if (cancel && !cancel_fd && (wait.count() < 0 || wait > kCancelCheck)) wait = kCancelCheck;
-      pollfd p[2] = {{fd_, POLLIN, 0}, {cancel_fd ? cancel->fd() : -1, POLLIN, 0}};
-      const int r = ::poll(p, cancel_fd ? 2 : 1, static_cast<int>(wait.count()));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
-      }
-      if (cancel_fd && p[1].revents != 0) return util::make_error("cancelled");
-      if (r > 0) break;
+      if (auto over = limits.over(); !over) return over.error();
+      if (limits.silent_since(since)) return util::make_error(fmt::format("no data for {} ms", limits.silence.count()));
+      auto ready = limits.wait(fd_, POLLIN, since);
+      if (!ready) return ready.error();
+      if (*ready != 0) break;
     }
     if (ssl_) {
       const int got = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
@@ -155,7 +219,18 @@ class Conn {
     return {};
   }
 
-  util::Result<void> open_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
+  // The cached addresses first; when none of them accepts, the name resolved again.
+  util::Result<void> open_tcp(const std::string& host, int port, const Limits& limits, HttpClient::Addresses& known) {
+    std::vector<Address> cached;
+    {
+      std::lock_guard<std::mutex> lock(known.mu);
+      cached = known.list;
+    }
+    if (!cached.empty()) {
+      bool ended = false;
+      auto r = connect_any(cached, host, port, limits, ended);
+      if (r || ended) return r;
+    }
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -164,20 +239,60 @@ class Conn {
     if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
       return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
     }
-    std::string last = "no address";
+    std::vector<Address> fresh;
     for (addrinfo* a = list; a; a = a->ai_next) {
-      const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+      if (a->ai_addrlen > sizeof(sockaddr_storage)) continue;
+      Address x;
+      std::memcpy(&x.addr, a->ai_addr, a->ai_addrlen);
+      x.len = a->ai_addrlen;
+      x.family = a->ai_family;
+      x.socktype = a->ai_socktype;
+      x.protocol = a->ai_protocol;
+      fresh.push_back(x);
+    }
+    ::freeaddrinfo(list);
+    bool ended = false;
+    auto r = connect_any(fresh, host, port, limits, ended);
+    std::lock_guard<std::mutex> lock(known.mu);
+    known.list = r ? std::move(fresh) : std::vector<Address>{};
+    return r;
+  }
+
+  // Connects to the first of `addrs` that accepts. `ended`: the call was cancelled or is past its
+  // deadline (no other address is worth trying).
+  util::Result<void> connect_any(const std::vector<Address>& addrs, const std::string& host, int port,
+                                 const Limits& limits, bool& ended) {
+    std::string last = "no address";
+    for (const Address& a : addrs) {
+      const int fd = ::socket(a.family, a.socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.protocol);
       if (fd < 0) continue;
-      int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+      int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len);
       if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        rc = ::poll(&p, 1, timeout.count() > 0 ? static_cast<int>(timeout.count()) : -1);
+        // Each address has the silence limit; the total deadline and the cancel flag end them all.
+        const auto started = Clock::now();
+        util::Result<short> ready = short{0};
+        bool timed_out = false;
+        while (ready && *ready == 0) {
+          if (auto over = limits.over(); !over) {
+            ready = over.error();
+          } else if (limits.silent_since(started)) {
+            timed_out = true;
+            break;
+          } else {
+            ready = limits.wait(fd, POLLOUT, started);
+          }
+        }
+        if (!ready) {
+          ::close(fd);
+          ended = true;
+          return ready.error();
+        }
         int soerr = 0;
         socklen_t len = sizeof soerr;
-        if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
+        if (!timed_out && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
           rc = 0;
         } else {
-          last = rc == 0 ? "timed out" : std::strerror(soerr ? soerr : errno);
+          last = timed_out ? "timed out" : std::strerror(soerr ? soerr : errno);
           rc = -1;
         }
       } else if (rc != 0) {
@@ -188,29 +303,22 @@ class Conn {
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         fd_ = fd;
-        ::freeaddrinfo(list);
         return {};
       }
       ::close(fd);
     }
-    ::freeaddrinfo(list);
     return util::make_error(fmt::format("connect to {}:{}: {}", host, port, last));
-  }
-
-  void set_socket_timeouts(std::chrono::milliseconds t) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   }
 
   int fd_ = -1;
   SSL* ssl_ = nullptr;
 };
 
+// ASCII only, as HTTP's names are (and no locale table: the Sidecar poll runs this every second).
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return s;
 }
 
@@ -251,13 +359,25 @@ bool is_framing_header(std::string_view name) {
   return l == "host" || l == "connection" || l == "content-length" || l == "transfer-encoding";
 }
 
+// util::check_http_text, its message built only for a text that fails.
+bool has_ctl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+util::Result<void> check_text(std::string_view what, std::string_view text, bool show_text = true) {
+  if (!has_ctl(text)) return {};
+  return util::check_http_text(what, text, show_text);
+}
+
 // Everything that goes into the request head, checked before a byte is written.
 util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
-  if (auto r = util::check_http_text("request method", req.method); !r) return r;
+  if (auto r = check_text("request method", req.method); !r) return r;
   if (!is_token(req.method)) {
     return util::make_error(fmt::format("request method \"{}\" is not an HTTP token: request refused", req.method));
   }
-  if (auto r = util::check_http_text("request path", req.path); !r) return r;
+  if (auto r = check_text("request path", req.path); !r) return r;
   if (req.path.empty() || req.path.front() != '/') {
     return util::make_error(fmt::format("request path \"{}\" does not start with '/': request refused", req.path));
   }
@@ -267,16 +387,16 @@ util::Result<void> check_request(const HttpRequest& req, std::string_view host) 
                                           excerpt(req.path, 200)));
     }
   }
-  if (auto r = util::check_http_text("Host header", host); !r) return r;
+  if (auto r = check_text("Host header", host); !r) return r;
   for (const auto& [name, value] : req.headers) {
-    if (auto r = util::check_http_text("header name", name); !r) return r;
+    if (auto r = check_text("header name", name); !r) return r;
     if (!is_token(name)) {
       return util::make_error(fmt::format("header name \"{}\" is not an HTTP token: request refused", name));
     }
     if (is_framing_header(name)) {
       return util::make_error(fmt::format("header {} is written by the HTTP client itself: request refused", name));
     }
-    if (auto r = util::check_http_text(fmt::format("header {}", name), value, false); !r) return r;
+    if (has_ctl(value)) return util::check_http_text(fmt::format("header {}", name), value, false);
   }
   return {};
 }
@@ -288,7 +408,14 @@ std::string Endpoint::describe() const {
   return fmt::format("tcp://{}:{}{}", host, port, tls ? " (TLS)" : "");
 }
 
-HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {
+HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)), addresses_(std::make_unique<Addresses>()) {
+  // An IPv6 address goes in brackets in the Host header.
+  host_header_ = "docker";
+  if (endpoint_.unix_path.empty()) {
+    host_header_ = endpoint_.host.find(':') != std::string::npos
+                       ? fmt::format("[{}]:{}", endpoint_.host, endpoint_.port)
+                       : fmt::format("{}:{}", endpoint_.host, endpoint_.port);
+  }
   if (endpoint_.unix_path.empty() && endpoint_.tls) {
     tls_ = std::make_unique<Tls>();
     tls_->ctx = SSL_CTX_new(TLS_client_method());
@@ -342,24 +469,38 @@ util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
 
 util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
                                               const std::function<bool(std::string_view)>& on_data) const {
+  auto res = exchange(req, on_data);
+  if (res) return res;
   // The method and path are shown escaped: a refused request must not forge a log line either.
-  const auto where = [&](const std::string& what) {
-    return util::make_error(
-        fmt::format("{} {}: {}", util::escape_control_chars(req.method), util::escape_control_chars(req.path), what));
-  };
+  return util::make_error(fmt::format("{} {}: {}", util::escape_control_chars(req.method),
+                                      util::escape_control_chars(req.path), res.error().message));
+}
+
+util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
+                                                const std::function<bool(std::string_view)>& on_data) const {
+  const auto where = [](const std::string& what) { return util::make_error(what); };
+  Limits limits;
+  limits.silence = req.timeout;
+  limits.total = req.total;
+  if (req.total.count() > 0) limits.until = Clock::now() + req.total;
+  limits.cancel = req.cancel;
   if (!setup_error_.empty()) return where(setup_error_);
-  const std::string host =
-      endpoint_.unix_path.empty() ? fmt::format("{}:{}", endpoint_.host, endpoint_.port) : "docker";
-  if (auto ok = check_request(req, host); !ok) return where(ok.error().message);
+  if (auto ok = check_request(req, host_header_); !ok) return where(ok.error().message);
 
   Conn conn;
-  if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, req.timeout); !o) return where(o.error().message);
-  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, req.path, host);
-  for (const auto& [k, v] : req.headers) head += fmt::format("{}: {}\r\n", k, v);
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
-    head += fmt::format("Content-Length: {}\r\n", req.body.size());
+  if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, limits, *addresses_); !o) {
+    return where(o.error().message);
   }
-  head += "\r\n";
+  // Appended, not formatted: a poll every second keeps its code path short.
+  std::string head;
+  head.reserve(64 + req.method.size() + req.path.size() + host_header_.size());
+  head.append(req.method).append(" ").append(req.path).append(" HTTP/1.1\r\nHost: ").append(host_header_);
+  head.append("\r\nConnection: close\r\n");
+  for (const auto& [k, v] : req.headers) head.append(k).append(": ").append(v).append("\r\n");
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
+    head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+  }
+  head.append("\r\n");
   if (auto w = conn.write_all(head); !w) return where(w.error().message);
   if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
@@ -369,7 +510,7 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
   const auto tell_head = [&] {
     if (head_told || !parser.head_done()) return;
     head_told = true;
-    if (req.on_head) req.on_head(parser.response().status);
+    if (req.on_head) req.on_head(parser.response());
   };
   const ResponseParser::BodySink deliver = [&](std::string_view piece) {
     tell_head();
@@ -377,12 +518,13 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
     if (error_body.size() < kMaxErrorBody) error_body.append(piece.substr(0, kMaxErrorBody - error_body.size()));
     return true;
   };
-  std::vector<char> buf(kReadBuffer);
+  // Not zero-filled: only the pages a read writes become resident.
+  const std::unique_ptr<char[]> buf(new char[kReadBuffer]);
   while (!parser.done()) {
     if (req.on_idle) req.on_idle();
-    auto got = conn.read_some(buf.data(), buf.size(), req.timeout, req.cancel);
+    auto got = conn.read_some(buf.get(), kReadBuffer, limits);
     if (!got) return where(got.error().message);
-    auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.data(), *got), deliver);
+    auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.get(), *got), deliver);
     if (!fed) return where(fed.error().message);
     tell_head();
   }

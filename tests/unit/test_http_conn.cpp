@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <string>
@@ -399,4 +400,20 @@ TEST_CASE("The client reports a parser refusal with the call") {
   auto r = net::HttpClient(srv.path()).send({"GET", "/many", {}, "", 2000ms});
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().message, Catch::Contains("GET /many: more than 100 header lines"));
+}
+
+TEST_CASE(
+    "A total deadline ends a call the peer keeps alive piece by piece; exchange() leaves the naming to the caller") {
+  std::signal(SIGPIPE, SIG_IGN);  // the server writes on after the client has hung up
+  CannedServer srv({"HTTP/1.1 200 OK\r\n", "Content-Length: 4\r\n", "\r\n", "a", "b", "c", "d"}, 150ms);
+  net::HttpClient cli(srv.path());
+  net::HttpRequest req{"GET", "/slow", {}, "", 2000ms};  // no silence ever lasts 2 s
+  req.total = 400ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = cli.exchange(req, [](std::string_view) { return true; });
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message == "no complete answer within 400 ms");
+  CHECK(took >= 350ms);
+  CHECK(took < 1000ms);
 }
