@@ -21,6 +21,7 @@
 #include <mutex>
 #include <vector>
 
+#include "util/hot_path.h"
 #include "util/http_safe.h"
 
 namespace net {
@@ -77,17 +78,19 @@ struct Limits {
   const util::CancelFlag* cancel = nullptr;
 
   // An error once the call is over: cancelled, or past its total deadline.
-  util::Result<void> over() const {
+  HOT_PATH util::Result<void> over() const {
     if (cancel && cancel->is_set()) return util::make_error("cancelled");
     if (Clock::now() >= until) return util::make_error(fmt::format("no complete answer within {} ms", total.count()));
     return {};
   }
   // Whether a wait that began at `since` has lasted the silence limit.
-  bool silent_since(Clock::time_point since) const { return silence.count() > 0 && Clock::now() - since >= silence; }
+  HOT_PATH bool silent_since(Clock::time_point since) const {
+    return silence.count() > 0 && Clock::now() - since >= silence;
+  }
   // Waits up to the silence limit counted from `since`, the total deadline (and, without an eventfd,
   // the cancel check's period) for `events` on `fd`, or for the cancel flag; the revents, 0 when
   // nothing happened (the caller then asks over() and silent_since() again).
-  util::Result<short> wait(int fd, short events, Clock::time_point since) const {
+  HOT_PATH util::Result<short> wait(int fd, short events, Clock::time_point since) const {
     const auto now = Clock::now();
     Clock::duration left = Clock::duration::max();
     if (until != Clock::time_point::max()) left = until - now;
@@ -115,7 +118,7 @@ struct Limits {
 class Conn {
  public:
   Conn() = default;
-  ~Conn() {
+  HOT_PATH ~Conn() {
     if (ssl_) {
       SSL_shutdown(ssl_);
       SSL_free(ssl_);
@@ -125,7 +128,8 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, const Limits& limits, HttpClient::Addresses& known) {
+  HOT_PATH util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, const Limits& limits,
+                                   HttpClient::Addresses& known) {
     if (!ep.unix_path.empty()) return open_unix(ep.unix_path);
     if (auto r = open_tcp(ep.host, ep.port, limits, known); !r) return r;
     if (!ep.tls) return {};
@@ -162,7 +166,7 @@ class Conn {
     return {};
   }
 
-  util::Result<void> write_all(std::string_view data) {
+  HOT_PATH util::Result<void> write_all(std::string_view data) {
     while (!data.empty()) {
       if (ssl_) {
         const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
@@ -181,7 +185,7 @@ class Conn {
   }
 
   // Reads within the limits (the silence limit counted from now); 0 bytes = EOF.
-  util::Result<std::size_t> read_some(char* buf, std::size_t n, const Limits& limits) {
+  HOT_PATH util::Result<std::size_t> read_some(char* buf, std::size_t n, const Limits& limits) {
     const auto since = Clock::now();
     while (!(ssl_ && SSL_pending(ssl_) > 0)) {
       if (auto over = limits.over(); !over) return over.error();
@@ -220,7 +224,8 @@ class Conn {
   }
 
   // The cached addresses first; when none of them accepts, the name resolved again.
-  util::Result<void> open_tcp(const std::string& host, int port, const Limits& limits, HttpClient::Addresses& known) {
+  HOT_PATH util::Result<void> open_tcp(const std::string& host, int port, const Limits& limits,
+                                       HttpClient::Addresses& known) {
     std::vector<Address> cached;
     {
       std::lock_guard<std::mutex> lock(known.mu);
@@ -260,8 +265,8 @@ class Conn {
 
   // Connects to the first of `addrs` that accepts. `ended`: the call was cancelled or is past its
   // deadline (no other address is worth trying).
-  util::Result<void> connect_any(const std::vector<Address>& addrs, const std::string& host, int port,
-                                 const Limits& limits, bool& ended) {
+  HOT_PATH util::Result<void> connect_any(const std::vector<Address>& addrs, const std::string& host, int port,
+                                          const Limits& limits, bool& ended) {
     std::string last = "no address";
     for (const Address& a : addrs) {
       const int fd = ::socket(a.family, a.socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.protocol);
@@ -315,29 +320,29 @@ class Conn {
 };
 
 // ASCII only, as HTTP's names are (and no locale table: the Sidecar poll runs this every second).
-std::string lower(std::string s) {
+HOT_PATH std::string lower(std::string s) {
   for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return s;
 }
 
-bool is_token_char(char c) {
+HOT_PATH bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
+HOT_PATH bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
 
 // Control characters other than horizontal tab (which header values and reason phrases may hold).
-bool has_ctl_but_tab(std::string_view s) {
+HOT_PATH bool has_ctl_but_tab(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return (u < 0x20 && c != '\t') || u == 0x7f;
   });
 }
 
-std::string_view trim_ows(std::string_view s) {
+HOT_PATH std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -346,7 +351,7 @@ std::string_view trim_ows(std::string_view s) {
 // For errors: a piece of what the peer sent, control characters escaped.
 std::string excerpt(std::string_view s, std::size_t max = 80) { return util::escape_control_chars(s.substr(0, max)); }
 
-int hex_value(char c) {
+HOT_PATH int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -354,25 +359,25 @@ int hex_value(char c) {
 }
 
 // Headers the client writes itself: a caller's copy would make a second, conflicting one.
-bool is_framing_header(std::string_view name) {
+HOT_PATH bool is_framing_header(std::string_view name) {
   const std::string l = lower(std::string(name));
   return l == "host" || l == "connection" || l == "content-length" || l == "transfer-encoding";
 }
 
 // util::check_http_text, its message built only for a text that fails.
-bool has_ctl(std::string_view s) {
+HOT_PATH bool has_ctl(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u < 0x20 || u == 0x7f;
   });
 }
-util::Result<void> check_text(std::string_view what, std::string_view text, bool show_text = true) {
+HOT_PATH util::Result<void> check_text(std::string_view what, std::string_view text, bool show_text = true) {
   if (!has_ctl(text)) return {};
   return util::check_http_text(what, text, show_text);
 }
 
 // Everything that goes into the request head, checked before a byte is written.
-util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
+HOT_PATH util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
   if (auto r = check_text("request method", req.method); !r) return r;
   if (!is_token(req.method)) {
     return util::make_error(fmt::format("request method \"{}\" is not an HTTP token: request refused", req.method));
@@ -476,8 +481,8 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
                                       util::escape_control_chars(req.path), res.error().message));
 }
 
-util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
-                                                const std::function<bool(std::string_view)>& on_data) const {
+HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
+                                                         const std::function<bool(std::string_view)>& on_data) const {
   const auto where = [](const std::string& what) { return util::make_error(what); };
   Limits limits;
   limits.silence = req.timeout;
@@ -541,7 +546,7 @@ util::Result<void> ResponseParser::fail(std::string message) {
   return util::make_error(error_);
 }
 
-util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& sink) {
   if (state_ == State::Failed) return util::make_error(error_);
   if (!bytes.empty()) any_byte_ = true;
   while (!bytes.empty() && state_ != State::Done) {
@@ -550,7 +555,7 @@ util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& 
   return {};
 }
 
-util::Result<void> ResponseParser::finish() {
+HOT_PATH util::Result<void> ResponseParser::finish() {
   switch (state_) {
     case State::Failed: return util::make_error(error_);
     case State::Done:
@@ -570,7 +575,7 @@ util::Result<void> ResponseParser::finish() {
   return fail("connection closed");
 }
 
-util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink& sink) {
   switch (state_) {
     case State::ChunkData:
     case State::LengthBody:
@@ -589,7 +594,7 @@ util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink&
 
 // Moves bytes up to and including the next LF into line_, within the current part's size limit;
 // true once line_ holds a whole line (its CR LF then removed).
-util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
+HOT_PATH util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   const auto lf = bytes.find('\n');
   const std::string_view part = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
   const std::size_t total = line_.size() + part.size();
@@ -634,7 +639,7 @@ util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   return true;
 }
 
-util::Result<void> ResponseParser::on_line() {
+HOT_PATH util::Result<void> ResponseParser::on_line() {
   switch (state_) {
     case State::StatusLine: return status_line();
     case State::Header: return line_.empty() ? head_end() : header_line(false);
@@ -654,7 +659,7 @@ util::Result<void> ResponseParser::on_line() {
 }
 
 // "HTTP/1.x NNN reason", the reason optional.
-util::Result<void> ResponseParser::status_line() {
+HOT_PATH util::Result<void> ResponseParser::status_line() {
   const std::string_view l = line_;
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
   if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
@@ -671,7 +676,7 @@ util::Result<void> ResponseParser::status_line() {
   return {};
 }
 
-util::Result<void> ResponseParser::header_line(bool trailer) {
+HOT_PATH util::Result<void> ResponseParser::header_line(bool trailer) {
   const char* section = trailer ? "chunked trailer" : "response";
   if (++header_count_ > kMaxResponseHeaders) {
     return fail(fmt::format("more than {} header lines in the {}", kMaxResponseHeaders, section));
@@ -701,7 +706,7 @@ util::Result<void> ResponseParser::header_line(bool trailer) {
   return {};
 }
 
-util::Result<void> ResponseParser::head_end() {
+HOT_PATH util::Result<void> ResponseParser::head_end() {
   if (res_.status < 200) {
     if (res_.status == 101) return fail("unexpected 101 Switching Protocols");
     state_ = State::StatusLine;  // an interim answer (100 Continue, 103 Early Hints): the final one follows
@@ -743,7 +748,7 @@ util::Result<void> ResponseParser::head_end() {
 }
 
 // hex size, optional whitespace, optional ";extension".
-util::Result<void> ResponseParser::chunk_size_line() {
+HOT_PATH util::Result<void> ResponseParser::chunk_size_line() {
   const std::string_view l = line_;
   const auto bad = [&] { return fail(fmt::format("bad chunk size \"{}\"", excerpt(l, 20))); };
   std::size_t i = 0;
@@ -769,7 +774,7 @@ util::Result<void> ResponseParser::chunk_size_line() {
   return {};
 }
 
-util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySink& sink) {
   std::string_view piece = bytes;
   if (state_ != State::EofBody)
     piece = piece.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(left_, piece.size())));

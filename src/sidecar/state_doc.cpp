@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "util/hot_path.h"
+
 namespace sidecar {
 
-const char* to_string(Status s) {
+HOT_PATH const char* to_string(Status s) {
   switch (s) {
     case Status::Alive: return "ALIVE";
     case Status::Tombstone: return "TOMBSTONE";
@@ -34,7 +36,7 @@ class Finder {
   bool number_unsigned(unsigned long long v) { return number(v <= INT_MAX ? static_cast<int>(v) : -1); }
   bool number_float() { return not_integer(); }
   bool string() { return not_integer(); }
-  bool start_object() {
+  HOT_PATH bool start_object() {
     not_integer();
     path_.push_back(pending_key_);
     pending_key_.clear();
@@ -42,21 +44,21 @@ class Finder {
     if (at({"Servers", host_, "Services", id_})) service_seen_ = true;
     return true;
   }
-  bool end_object() {
+  HOT_PATH bool end_object() {
     path_.pop_back();
     return true;
   }
-  bool start_array() {
+  HOT_PATH bool start_array() {
     not_integer();
     path_.push_back(pending_key_);
     pending_key_.clear();
     return true;
   }
-  bool end_array() {
+  HOT_PATH bool end_array() {
     path_.pop_back();
     return true;
   }
-  bool key(const std::string& k) {
+  HOT_PATH bool key(const std::string& k) {
     pending_key_ = k;
     return true;
   }
@@ -70,7 +72,7 @@ class Finder {
 
  private:
   // path_ = [root "", "Servers", host, "Services", id] for the service object.
-  bool at(std::initializer_list<std::string_view> want) const {
+  HOT_PATH bool at(std::initializer_list<std::string_view> want) const {
     if (path_.size() != want.size() + 1) return false;
     std::size_t i = 1;
     for (auto w : want) {
@@ -78,13 +80,13 @@ class Finder {
     }
     return true;
   }
-  bool at_our_status() const { return pending_key_ == "Status" && at({"Servers", host_, "Services", id_}); }
+  HOT_PATH bool at_our_status() const { return pending_key_ == "Status" && at({"Servers", host_, "Services", id_}); }
   // A value of another type than integer at our Status: noted, and the pass goes on.
-  bool not_integer() {
+  HOT_PATH bool not_integer() {
     if (at_our_status()) status_not_integer_ = true;
     return true;
   }
-  bool number(int v) {  // v < 0: out of range
+  HOT_PATH bool number(int v) {  // v < 0: out of range
     if (at_our_status()) {
       if (v < 0) {
         error_ = "our service's Status is out of range";
@@ -116,7 +118,7 @@ class Reader {
 
   // True when the whole document was read; false when it is not JSON (error() says why) or the
   // Finder ended the pass.
-  bool read(Finder& f) {
+  HOT_PATH bool read(Finder& f) {
     if (s_.size() >= 1 && static_cast<unsigned char>(s_[0]) == 0xEF) {
       if (s_.size() < 3 || static_cast<unsigned char>(s_[1]) != 0xBB || static_cast<unsigned char>(s_[2]) != 0xBF) {
         return fail("a byte order mark must be EF BB BF");
@@ -196,17 +198,17 @@ class Reader {
   const std::string& error() const { return error_; }
 
  private:
-  bool fail(const char* what) {
+  HOT_PATH bool fail(const char* what) {
     error_ = std::string("not JSON at byte ") + std::to_string(i_) + ": " + what;
     return false;
   }
 
-  void skip_ws() {
+  HOT_PATH void skip_ws() {
     while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) ++i_;
   }
 
   // An object key and its colon, told to the Finder.
-  bool key(Finder& f) {
+  HOT_PATH bool key(Finder& f) {
     skip_ws();
     if (i_ >= s_.size() || s_[i_] != '"') return fail("expected a key");
     ++i_;
@@ -218,7 +220,7 @@ class Reader {
     return f.key(key_);
   }
 
-  int hex4() {
+  HOT_PATH int hex4() {
     if (s_.size() - i_ < 4) return -1;
     int v = 0;
     for (int k = 0; k < 4; ++k) {
@@ -253,7 +255,7 @@ class Reader {
   }
 
   // The rest of a string after its opening quote; decoded into `out` when given.
-  bool string(std::string* out) {
+  HOT_PATH bool string(std::string* out) {
     while (true) {
       if (i_ >= s_.size()) return fail("the document ends inside a string");
       const auto c = static_cast<unsigned char>(s_[i_]);
@@ -330,7 +332,7 @@ class Reader {
 
   // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?: an integer that fits 64 bits is told as one (signed
   // when negative), anything else as a fraction.
-  bool number(Finder& f, bool& more) {
+  HOT_PATH bool number(Finder& f, bool& more) {
     const bool negative = s_[i_] == '-';
     if (negative) ++i_;
     const auto digits = [&] {
@@ -388,7 +390,7 @@ class Reader {
 
 }  // namespace
 
-Lookup find_service_status(std::string_view document, std::string_view host, std::string_view service_id) {
+HOT_PATH Lookup find_service_status(std::string_view document, std::string_view host, std::string_view service_id) {
   Finder f(host, service_id);
   Lookup out;
   Reader reader(document);

@@ -17,6 +17,7 @@
 
 #include "net/http_conn.h"
 #include "sidecar/state_doc.h"
+#include "util/hot_path.h"
 #include "util/http_safe.h"
 #include "util/json_get.h"
 
@@ -35,7 +36,7 @@ std::string ms(Duration d) {
   return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-std::chrono::milliseconds to_ms(Duration d) {
+HOT_PATH std::chrono::milliseconds to_ms(Duration d) {
   return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
@@ -98,9 +99,9 @@ struct Client {
 // can be tens of megabytes, and growing a string to that size copies it over and over); `too_big`
 // tells a refused body apart from a failed request. Errors say what went wrong, the caller names the
 // request.
-util::Result<net::HttpResponse> send(const Client& client, const char* method, const std::string& path,
-                                     std::size_t max_bytes, Duration total, const util::CancelFlag* cancel,
-                                     bool& too_big) {
+HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const char* method, const std::string& path,
+                                              std::size_t max_bytes, Duration total, const util::CancelFlag* cancel,
+                                              bool& too_big) {
   too_big = false;
   if (cancel != nullptr && cancel->is_set()) return util::make_error("cancelled: the executor is stopping");
   if (!client.http) return util::make_error(client.error);
@@ -134,6 +135,24 @@ util::Result<net::HttpResponse> send(const Client& client, const char* method, c
   if (!res) return res.error();
   if (res->status < 300) res->body = std::move(body);
   return res;
+}
+
+// One GET of the state document at `url` (`path` on `client`).
+HOT_PATH Fetched fetch_state(const Client& client, const std::string& path, const std::string& url, Duration timeout,
+                             const util::CancelFlag* cancel) {
+  Fetched f;
+  auto res = send(client, "GET", path, kMaxStateBytes, timeout, cancel, f.too_big);
+  if (f.too_big) {
+    f.http_status = 200;
+    f.error = fmt::format("the state document at {} is larger than {} MiB", url, kMaxStateBytes >> 20);
+  } else if (!res) {
+    f.cancelled = cancel != nullptr && cancel->is_set();
+    f.error = fmt::format("GET {}: {}", url, res.error().message);
+  } else {
+    f.http_status = res->status;
+    f.body = std::move(res->body);
+  }
+  return f;
 }
 
 // The Go executor's wording of a failed seed lookup (executor_utils.go:65, :78, :103, :116): one for
@@ -186,7 +205,7 @@ util::Result<SplitUrl> split_url(const std::string& url) {
   return out;
 }
 
-bool FailureCounter::observe(bool failed) {
+HOT_PATH bool FailureCounter::observe(bool failed) {
   if (!failed) {
     count_ = 0;
     return false;
@@ -199,7 +218,7 @@ bool FailureCounter::observe(bool failed) {
   return true;
 }
 
-CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12) {
+HOT_PATH CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12) {
   using Kind = CheckResult::Kind;
   if (f.http_status == 0) return {Kind::Unreachable, std::nullopt, f.error};
   if (f.too_big) return {Kind::Unparsable, std::nullopt, f.error};
@@ -224,8 +243,9 @@ CheckResult read_answer(const Fetched& f, const std::string& host, const std::st
   return {Kind::Unparsable, std::nullopt, "unknown lookup result"};
 }
 
-std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count, const std::function<bool()>& pause,
-                                     const std::string& host, const std::string& id12) {
+HOT_PATH std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count,
+                                              const std::function<bool()>& pause, const std::string& host,
+                                              const std::string& id12) {
   Fetched f;
   // Go: executor.go:200-208, a failed fetch is logged and followed by the retry delay, the last too.
   for (int attempt = 0; attempt <= retry_count; ++attempt) {
@@ -240,11 +260,11 @@ std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count,
 
 namespace {
 
-bool is_failure(const std::optional<long long>& status) {
+HOT_PATH bool is_failure(const std::optional<long long>& status) {
   return status && (*status == static_cast<int>(Status::Unhealthy) || *status == static_cast<int>(Status::Tombstone));
 }
 
-std::string status_name(const std::optional<long long>& status) {
+HOT_PATH std::string status_name(const std::optional<long long>& status) {
   if (!status) return "without a Status";
   if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return to_string(static_cast<Status>(*status));
   return fmt::format("status {}", *status);
@@ -254,7 +274,7 @@ std::string with_detail(const std::string& detail) { return detail.empty() ? "" 
 
 }  // namespace
 
-Watch::Actions Watch::after(const CheckResult& r) {
+HOT_PATH Watch::Actions Watch::after(const CheckResult& r) {
   using Kind = CheckResult::Kind;
   Actions out;
   // No verdict: Go logs, assumes healthy and leaves the count as it is (executor.go:214-231).
@@ -305,7 +325,7 @@ Watch::Actions Watch::after(const CheckResult& r) {
   return out;
 }
 
-PollTicker::Clock::time_point PollTicker::next(Clock::time_point now) {
+HOT_PATH PollTicker::Clock::time_point PollTicker::next(Clock::time_point now) {
   if (!origin_) origin_ = now;  // Go starts the ticker once the first check is over
   const long long passed = (now - *origin_) / interval_;
   if (passed > last_tick_) {  // a tick came during the check: taken now, the others dropped
@@ -326,7 +346,7 @@ bool Adapter::sleep_for(Duration d) {
   return !cv_.wait_for(lock, d, [this] { return watchdog_stop_ || shutdown_; });
 }
 
-bool Adapter::sleep_until(std::chrono::steady_clock::time_point t) {
+HOT_PATH bool Adapter::sleep_until(std::chrono::steady_clock::time_point t) {
   std::unique_lock<std::mutex> lock(mu_);
   return !cv_.wait_until(lock, t, [this] { return watchdog_stop_ || shutdown_; });
 }
@@ -371,40 +391,17 @@ Fetched fetch_state_once(const std::string& state_url, Duration timeout) {
     f.error = url.error().message;
     return f;
   }
-  const Client client(url->base);
-  auto res = send(client, "GET", url->path, kMaxStateBytes, timeout, nullptr, f.too_big);
-  if (f.too_big) {
-    f.http_status = 200;
-    f.error = fmt::format("the state document at {} is larger than {} MiB", state_url, kMaxStateBytes >> 20);
-  } else if (!res) {
-    f.error = fmt::format("GET {}: {}", state_url, res.error().message);
-  } else {
-    f.http_status = res->status;
-    f.body = std::move(res->body);
-  }
-  return f;
+  return fetch_state(Client(url->base), url->path, state_url, timeout, nullptr);
 }
 
 StateFetcher Adapter::http_fetcher(const SplitUrl& url) {
   auto client = std::make_shared<const Client>(url.base);
   return [this, client, path = url.path] {
-    Fetched f;
-    auto res = send(*client, "GET", path, kMaxStateBytes, opts_.http_timeout, &watchdog_cancel_, f.too_big);
-    if (f.too_big) {
-      f.http_status = 200;
-      f.error = fmt::format("the state document at {} is larger than {} MiB", opts_.state_url, kMaxStateBytes >> 20);
-    } else if (!res) {
-      f.cancelled = watchdog_cancel_.is_set();
-      f.error = fmt::format("GET {}: {}", opts_.state_url, res.error().message);
-    } else {
-      f.http_status = res->status;
-      f.body = std::move(res->body);
-    }
-    return f;
+    return fetch_state(*client, path, opts_.state_url, opts_.http_timeout, &watchdog_cancel_);
   };
 }
 
-void Adapter::run_watchdog(std::string container_id, std::string host) {
+HOT_PATH void Adapter::run_watchdog(std::string container_id, std::string host) {
   StateFetcher fetch = fetch_;
   if (!fetch) {
     auto url = split_url(opts_.state_url);
