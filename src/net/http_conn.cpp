@@ -319,6 +319,14 @@ class Conn {
   SSL* ssl_ = nullptr;
 };
 
+// The text the client reads or writes on every call, made once at start-up. The program's string
+// literals are merged across the whole binary (a short one may be the tail of a library's message),
+// so each literal a call reads can keep a 64 KiB window of read-only data resident of its own.
+const std::string kHttp1 = "HTTP/1.", kSpace = " ",
+                  kVersionHost = " HTTP/1.1\r\nHost: ", kClose = "\r\nConnection: close\r\n", kColon = ": ",
+                  kCrlf = "\r\n", kContentLengthHeader = "Content-Length: ", kPost = "POST", kPut = "PUT",
+                  kContentLength = "content-length", kTransferEncoding = "transfer-encoding", kChunked = "chunked";
+
 // ASCII only, as HTTP's names are (and no locale table: the Sidecar poll runs this every second).
 HOT_PATH std::string lower(std::string s) {
   for (char& c : s) {
@@ -499,13 +507,13 @@ HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
   // Appended, not formatted: a poll every second keeps its code path short.
   std::string head;
   head.reserve(64 + req.method.size() + req.path.size() + host_header_.size());
-  head.append(req.method).append(" ").append(req.path).append(" HTTP/1.1\r\nHost: ").append(host_header_);
-  head.append("\r\nConnection: close\r\n");
-  for (const auto& [k, v] : req.headers) head.append(k).append(": ").append(v).append("\r\n");
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
-    head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+  head.append(req.method).append(kSpace).append(req.path).append(kVersionHost).append(host_header_);
+  head.append(kClose);
+  for (const auto& [k, v] : req.headers) head.append(k).append(kColon).append(v).append(kCrlf);
+  if (!req.body.empty() || req.method == kPost || req.method == kPut) {
+    head.append(kContentLengthHeader).append(std::to_string(req.body.size())).append(kCrlf);
   }
-  head.append("\r\n");
+  head.append(kCrlf);
   if (auto w = conn.write_all(head); !w) return where(w.error().message);
   if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
@@ -623,9 +631,9 @@ HOT_PATH util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   bytes.remove_prefix(part.size());
   if (state_ == State::StatusLine) {
     // Refuse a peer that is not speaking HTTP at once, not after 64 KiB of it.
-    constexpr std::string_view kPrefix = "HTTP/1.";
-    const std::size_t n = std::min(line_.size(), kPrefix.size());
-    if (std::string_view(line_).substr(0, n) != kPrefix.substr(0, n)) {
+    const std::string_view prefix = kHttp1;
+    const std::size_t n = std::min(line_.size(), prefix.size());
+    if (std::string_view(line_).substr(0, n) != prefix.substr(0, n)) {
       return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(line_))).error();
     }
   }
@@ -662,7 +670,7 @@ HOT_PATH util::Result<void> ResponseParser::on_line() {
 HOT_PATH util::Result<void> ResponseParser::status_line() {
   const std::string_view l = line_;
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
+  if (l.size() < 12 || l.substr(0, 7) != kHttp1 || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
       !digit(l[11]) || (l.size() > 12 && l[12] != ' ')) {
     return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(l)));
   }
@@ -697,7 +705,7 @@ HOT_PATH util::Result<void> ResponseParser::header_line(bool trailer) {
   const std::string key = lower(std::string(name));
   auto [it, inserted] = res_.headers.emplace(key, std::string(value));
   if (inserted) return {};
-  if (key == "content-length") {
+  if (key == kContentLength) {
     // Two lengths would let a peer frame the body two ways.
     if (it->second != value) return fail("conflicting Content-Length headers");
     return {};
@@ -717,17 +725,17 @@ HOT_PATH util::Result<void> ResponseParser::head_end() {
     state_ = State::Done;
     return {};
   }
-  if (auto te = res_.headers.find("transfer-encoding"); te != res_.headers.end()) {
+  if (auto te = res_.headers.find(kTransferEncoding); te != res_.headers.end()) {
     // Chunked only when it is the last coding; otherwise the body runs to the end of the connection
     // (RFC 9112 6.3), whatever Content-Length says.
     std::string_view codings = te->second;
     const auto comma = codings.rfind(',');
     const std::string last =
         lower(std::string(trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1))));
-    state_ = last == "chunked" ? State::ChunkSize : State::EofBody;
+    state_ = last == kChunked ? State::ChunkSize : State::EofBody;
     return {};
   }
-  if (auto cl = res_.headers.find("content-length"); cl != res_.headers.end()) {
+  if (auto cl = res_.headers.find(kContentLength); cl != res_.headers.end()) {
     const std::string& text = cl->second;
     std::uint64_t length = 0;
     for (const char c : text) {

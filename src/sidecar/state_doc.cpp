@@ -23,6 +23,11 @@ HOT_PATH const char* to_string(Status s) {
 
 namespace {
 
+// The names compared on every poll, made once at start-up: the program's string literals are merged
+// across the whole binary ("Status" is the tail of a TLS library's message), so a literal read on
+// every poll keeps a 64 KiB window of read-only data resident of its own.
+const std::string kServers = "Servers", kServices = "Services", kStatus = "Status";
+
 // Path of object keys from the root; arrays push an empty key so depths stay aligned. Told each
 // piece of the document in order, as a JSON parser's events; a call returning false ends the pass.
 class Finder {
@@ -40,8 +45,8 @@ class Finder {
     not_integer();
     path_.push_back(pending_key_);
     pending_key_.clear();
-    if (at({"Servers", host_})) host_seen_ = true;
-    if (at({"Servers", host_, "Services", id_})) service_seen_ = true;
+    if (at({kServers, host_})) host_seen_ = true;
+    if (at({kServers, host_, kServices, id_})) service_seen_ = true;
     return true;
   }
   HOT_PATH bool end_object() {
@@ -80,7 +85,7 @@ class Finder {
     }
     return true;
   }
-  HOT_PATH bool at_our_status() const { return pending_key_ == "Status" && at({"Servers", host_, "Services", id_}); }
+  HOT_PATH bool at_our_status() const { return pending_key_ == kStatus && at({kServers, host_, kServices, id_}); }
   // A value of another type than integer at our Status: noted, and the pass goes on.
   HOT_PATH bool not_integer() {
     if (at_our_status()) status_not_integer_ = true;

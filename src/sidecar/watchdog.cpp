@@ -40,6 +40,14 @@ HOT_PATH std::chrono::milliseconds to_ms(Duration d) {
   return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
+// The text the poll reads every second, made once at start-up: the program's string literals are
+// merged across the whole binary, so each literal the poll reads can keep a 64 KiB window of
+// read-only data resident of its own.
+const std::string kGet = "GET", kPost = "POST", kJsonSpace = " \t\r\n", kNull = "null";
+const std::string kStatusNames[] = {to_string(Status::Alive), to_string(Status::Tombstone),
+                                    to_string(Status::Unhealthy), to_string(Status::Unknown),
+                                    to_string(Status::Draining)};
+
 // "http://host:port" (split_url's base) as the client's endpoint: https is TLS, verified against the
 // system's CAs and the host name; the port defaults to the scheme's; an IPv6 address is in brackets.
 util::Result<net::Endpoint> endpoint_of(const std::string& base) {
@@ -99,7 +107,7 @@ struct Client {
 // can be tens of megabytes, and growing a string to that size copies it over and over); `too_big`
 // tells a refused body apart from a failed request. Errors say what went wrong, the caller names the
 // request.
-HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const char* method, const std::string& path,
+HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const std::string& method, const std::string& path,
                                               std::size_t max_bytes, Duration total, const util::CancelFlag* cancel,
                                               bool& too_big) {
   too_big = false;
@@ -108,7 +116,7 @@ HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const char* 
   net::HttpRequest req;
   req.method = method;
   req.path = path;
-  if (req.method == "POST") req.headers.emplace("Content-Type", "application/json");
+  if (req.method == kPost) req.headers.emplace("Content-Type", "application/json");
   req.timeout = to_ms(total);
   req.total = to_ms(total);
   req.cancel = cancel;
@@ -141,7 +149,7 @@ HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const char* 
 HOT_PATH Fetched fetch_state(const Client& client, const std::string& path, const std::string& url, Duration timeout,
                              const util::CancelFlag* cancel) {
   Fetched f;
-  auto res = send(client, "GET", path, kMaxStateBytes, timeout, cancel, f.too_big);
+  auto res = send(client, kGet, path, kMaxStateBytes, timeout, cancel, f.too_big);
   if (f.too_big) {
     f.http_status = 200;
     f.error = fmt::format("the state document at {} is larger than {} MiB", url, kMaxStateBytes >> 20);
@@ -179,7 +187,7 @@ util::Result<nlohmann::json> get_json(const std::string& base, const std::string
   if (auto ok = util::check_http_text("URL", base + path); !ok) return unreachable(ok.error().message);
   const Client client(base);
   bool too_big = false;
-  auto res = send(client, "GET", path, kMaxSeedsBytes, timeout, cancel, too_big);
+  auto res = send(client, kGet, path, kMaxSeedsBytes, timeout, cancel, too_big);
   if (too_big) return unreadable(fmt::format("answer larger than {} MiB", kMaxSeedsBytes >> 20));
   if (!res) return unreachable(res.error().message);
   if (res->status != 200) return unreadable(fmt::format("HTTP {}", res->status));
@@ -225,13 +233,13 @@ HOT_PATH CheckResult read_answer(const Fetched& f, const std::string& host, cons
   // Go parses any answer's body; a non-200 answer is an error page here, never the state.
   if (f.http_status != 200) return {Kind::Unparsable, std::nullopt, fmt::format("HTTP {}", f.http_status)};
   // Go decodes into a struct: a document that is not an object (or null) does not decode.
-  const auto first = f.body.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && f.body[first] != '{' && f.body.compare(first, 4, "null") != 0) {
+  const auto first = f.body.find_first_not_of(kJsonSpace);
+  if (first != std::string::npos && f.body[first] != '{' && f.body.compare(first, 4, kNull) != 0) {
     return {Kind::Unparsable, std::nullopt, "not a JSON object"};
   }
   const Lookup l = find_service_status(f.body, host, id12);
   switch (l.kind) {
-    case Lookup::Kind::Found: return {Kind::Listed, l.status, ""};
+    case Lookup::Kind::Found: return {Kind::Listed, l.status, {}};
     case Lookup::Kind::Invalid: return {Kind::Unparsable, std::nullopt, l.error};
     case Lookup::Kind::NoHost: return {Kind::HostNotListed, std::nullopt, ""};
     case Lookup::Kind::NoService: return {Kind::ServiceNotListed, std::nullopt, fmt::format("service {}", id12)};
@@ -266,7 +274,7 @@ HOT_PATH bool is_failure(const std::optional<long long>& status) {
 
 HOT_PATH std::string status_name(const std::optional<long long>& status) {
   if (!status) return "without a Status";
-  if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return to_string(static_cast<Status>(*status));
+  if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return kStatusNames[*status];
   return fmt::format("status {}", *status);
 }
 
@@ -481,7 +489,7 @@ void Adapter::do_drain(std::string id12) {
       if (shutdown_) break;
     }
     bool too_big = false;  // the answer's body is not kept
-    auto res = send(client, "POST", path, 0, opts_.http_timeout, &shutdown_cancel_, too_big);
+    auto res = send(client, kPost, path, 0, opts_.http_timeout, &shutdown_cancel_, too_big);
     if (res && res->status == 202) {
       spdlog::info("Sidecar is draining service {}", id12);
       return;
