@@ -114,6 +114,31 @@ struct Limits {
   }
 };
 
+// The addresses `host` resolves to for a TCP connection to `port`.
+util::Result<std::vector<Address>> resolve(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
+    return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+  }
+  std::vector<Address> out;
+  for (addrinfo* a = list; a; a = a->ai_next) {
+    if (a->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    Address x;
+    std::memcpy(&x.addr, a->ai_addr, a->ai_addrlen);
+    x.len = a->ai_addrlen;
+    x.family = a->ai_family;
+    x.socktype = a->ai_socktype;
+    x.protocol = a->ai_protocol;
+    out.push_back(x);
+  }
+  ::freeaddrinfo(list);
+  return out;
+}
+
 // One connection: a socket, maybe wrapped in TLS. Every wait is bounded by the call's Limits.
 class Conn {
  public:
@@ -223,7 +248,8 @@ class Conn {
     return {};
   }
 
-  // The cached addresses first; when none of them accepts, the name resolved again.
+  // The cached addresses first (the one that accepted last time at their head); when none of them
+  // accepts, the name resolved again.
   HOT_PATH util::Result<void> open_tcp(const std::string& host, int port, const Limits& limits,
                                        HttpClient::Addresses& known) {
     std::vector<Address> cached;
@@ -231,44 +257,37 @@ class Conn {
       std::lock_guard<std::mutex> lock(known.mu);
       cached = known.list;
     }
+    std::size_t used = 0;
     if (!cached.empty()) {
       bool ended = false;
-      auto r = connect_any(cached, host, port, limits, ended);
+      auto r = connect_any(cached, host, port, limits, ended, used);
+      if (r && used != 0) remember(known, std::move(cached), used);
       if (r || ended) return r;
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* list = nullptr;
-    const std::string service = std::to_string(port);
-    if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
-      return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
-    }
-    std::vector<Address> fresh;
-    for (addrinfo* a = list; a; a = a->ai_next) {
-      if (a->ai_addrlen > sizeof(sockaddr_storage)) continue;
-      Address x;
-      std::memcpy(&x.addr, a->ai_addr, a->ai_addrlen);
-      x.len = a->ai_addrlen;
-      x.family = a->ai_family;
-      x.socktype = a->ai_socktype;
-      x.protocol = a->ai_protocol;
-      fresh.push_back(x);
-    }
-    ::freeaddrinfo(list);
+    auto fresh = resolve(host, port);
+    if (!fresh) return fresh.error();
     bool ended = false;
-    auto r = connect_any(fresh, host, port, limits, ended);
-    std::lock_guard<std::mutex> lock(known.mu);
-    known.list = r ? std::move(fresh) : std::vector<Address>{};
+    auto r = connect_any(*fresh, host, port, limits, ended, used);
+    remember(known, r ? std::move(*fresh) : std::vector<Address>{}, used);
     return r;
   }
 
-  // Connects to the first of `addrs` that accepts. `ended`: the call was cancelled or is past its
-  // deadline (no other address is worth trying).
+  // Keeps `list` for the next call, its element `used` (the one that accepted) first.
+  static void remember(HttpClient::Addresses& known, std::vector<Address> list, std::size_t used) {
+    if (used < list.size())
+      std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(used),
+                  list.begin() + static_cast<std::ptrdiff_t>(used) + 1);
+    std::lock_guard<std::mutex> lock(known.mu);
+    known.list = std::move(list);
+  }
+
+  // Connects to the first of `addrs` that accepts (its index in `used`). `ended`: the call was
+  // cancelled or is past its deadline (no other address is worth trying).
   HOT_PATH util::Result<void> connect_any(const std::vector<Address>& addrs, const std::string& host, int port,
-                                          const Limits& limits, bool& ended) {
+                                          const Limits& limits, bool& ended, std::size_t& used) {
     std::string last = "no address";
-    for (const Address& a : addrs) {
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      const Address& a = addrs[i];
       const int fd = ::socket(a.family, a.socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.protocol);
       if (fd < 0) continue;
       int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len);
@@ -308,6 +327,7 @@ class Conn {
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         fd_ = fd;
+        used = i;
         return {};
       }
       ::close(fd);
@@ -459,6 +479,14 @@ HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)), addr
 }
 
 HttpClient::~HttpClient() = default;
+
+void HttpClient::resolve() const {
+  if (!endpoint_.unix_path.empty()) return;
+  auto addrs = net::resolve(endpoint_.host, endpoint_.port);
+  if (!addrs) return;  // the first call resolves again, and says why it cannot
+  std::lock_guard<std::mutex> lock(addresses_->mu);
+  if (addresses_->list.empty()) addresses_->list = std::move(*addrs);
+}
 
 util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
   std::string body;

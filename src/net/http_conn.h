@@ -143,6 +143,11 @@ class HttpClient {
   util::Result<HttpResponse> exchange(const HttpRequest& req,
                                       const std::function<bool(std::string_view)>& on_data) const;
 
+  // Resolves the peer's name now (TCP), for a client made ahead of its first call: that call then
+  // connects to the addresses found here (a failure here is left to it). The names a client
+  // resolves are kept from call to call until none of their addresses accepts.
+  void resolve() const;
+
   const Endpoint& endpoint() const { return endpoint_; }
   // An error building the TLS context (bad certificate files) is reported by every call.
   const std::string& setup_error() const { return setup_error_; }

@@ -404,6 +404,10 @@ Fetched fetch_state_once(const std::string& state_url, Duration timeout) {
 
 StateFetcher Adapter::http_fetcher(const SplitUrl& url) {
   auto client = std::make_shared<const Client>(url.base);
+  // Resolved now, as the task starts running: the executor then drops the pages its start-up used,
+  // the name lookup's (in a static executable, /etc/hosts and the resolver) among them. Resolved at
+  // the first check instead, after the backoff, they would stay resident for the task's life.
+  if (client->http) client->http->resolve();
   return [this, client, path = url.path] {
     return fetch_state(*client, path, opts_.state_url, opts_.http_timeout, &watchdog_cancel_);
   };
