@@ -340,7 +340,7 @@ util::Result<void> Client::events(const std::string& id, const std::function<voi
   const nlohmann::json filters = {{"container", {id}}, {"event", {"die", "oom"}}, {"type", {"container"}}};
   HttpRequest req{"GET", path("/events?filters=" + url_escape(filters.dump())), {}, "", std::chrono::milliseconds(0),
                   cancel};
-  req.on_head = on_open;
+  if (on_open) req.on_head = [&on_open](const HttpResponse& head) { on_open(head.status); };
   constexpr std::size_t kMaxEventLine = 1u << 20;
   std::string line, bad;
   auto res = http_.stream(req, [&](std::string_view piece) {

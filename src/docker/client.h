@@ -14,13 +14,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "docker/http_conn.h"
 #include "docker/image_ref.h"
 #include "docker/log_demux.h"
+#include "net/http_conn.h"
 #include "util/env.h"
 #include "util/result.h"
 
 namespace docker {
+
+// The daemon's address, and the HTTP client the Engine API calls go through (src/net).
+using net::Endpoint;
+using net::HttpClient;
+using net::HttpRequest;
+using net::HttpResponse;
 
 // DOCKER_HOST (unix:// default /var/run/docker.sock, or tcp://host:port), DOCKER_TLS_VERIFY and
 // DOCKER_CERT_PATH (default ~/.docker: ca.pem, cert.pem, key.pem).

@@ -1,10 +1,11 @@
-// Sidecar watchdog, drain and seeds over HTTP (cpp-httplib). Every request has the HTTP timeout as
-// its total deadline, not only per read (a peer sending one byte a second would otherwise hold it
-// forever), and is cut at once when the adapter stops: the executor's exit never waits on Sidecar.
+// Sidecar watchdog, drain and seeds over HTTP (the executor's own client, src/net). Every request
+// has the HTTP timeout as its total deadline, not only per read (a peer sending one byte a second
+// would otherwise hold it forever), and is cut at once when the adapter stops: the executor's exit
+// never waits on Sidecar. The poll runs once a second on a task's whole life, so its path is kept
+// short: no thread per request, no regex, the state document read without building it.
 #include "sidecar/watchdog.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,8 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "net/http_conn.h"
 #include "sidecar/state_doc.h"
-#include "util/http_deadline.h"
+#include "util/hot_path.h"
 #include "util/http_safe.h"
 #include "util/json_get.h"
 
@@ -34,58 +36,131 @@ std::string ms(Duration d) {
   return fmt::format("{} ms", std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-std::chrono::milliseconds to_ms(Duration d) {
+HOT_PATH std::chrono::milliseconds to_ms(Duration d) {
   return std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(d));
 }
 
-// A client whose connect/read/write timeouts are the total (the deadline below bounds the whole).
-std::unique_ptr<httplib::Client> make_client(const std::string& base, Duration total) {
-  auto client = std::make_unique<httplib::Client>(base);
-  util::set_http_timeouts(*client, to_ms(total));
-  return client;
+// The text the poll reads every second, made once at start-up: the program's string literals are
+// merged across the whole binary, so each literal the poll reads can keep a 64 KiB window of
+// read-only data resident of its own.
+const std::string kGet = "GET", kPost = "POST", kJsonSpace = " \t\r\n", kNull = "null";
+const std::string kStatusNames[] = {to_string(Status::Alive), to_string(Status::Tombstone),
+                                    to_string(Status::Unhealthy), to_string(Status::Unknown),
+                                    to_string(Status::Draining)};
+
+// "http://host:port" (split_url's base) as the client's endpoint: https is TLS, verified against the
+// system's CAs and the host name; the port defaults to the scheme's; an IPv6 address is in brackets.
+util::Result<net::Endpoint> endpoint_of(const std::string& base) {
+  net::Endpoint ep;
+  const auto scheme_end = base.find("://");
+  if (scheme_end == std::string::npos) return util::make_error(fmt::format("\"{}\" is not an http(s) URL", base));
+  ep.tls = base.compare(0, scheme_end, "https") == 0;
+  std::string_view authority = std::string_view(base).substr(scheme_end + 3);
+  std::string_view port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return util::make_error(fmt::format("\"{}\": unclosed '['", base));
+    ep.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (!authority.empty() && authority.front() != ':') {
+      return util::make_error(fmt::format("\"{}\": no port after ']'", base));
+    }
+    if (!authority.empty()) port = authority.substr(1);
+  } else {
+    const auto colon = authority.rfind(':');
+    ep.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (ep.host.empty()) return util::make_error(fmt::format("\"{}\" has no host", base));
+  ep.port = ep.tls ? 443 : 80;
+  if (!port.empty()) {
+    int n = 0;
+    for (const char c : port) {
+      if (c < '0' || c > '9' || n > 65535) break;
+      n = n * 10 + (c - '0');
+    }
+    if (n < 1 || n > 65535 || port.find_first_not_of("0123456789") != std::string_view::npos) {
+      return util::make_error(fmt::format("\"{}\" has no valid port", base));
+    }
+    ep.port = n;
+  }
+  return ep;
 }
 
-// Sends one request (`send` calls `client`) under the total deadline `total`, cut at once when
-// `cancel` is set. A request cut short is a failure even if httplib saw a response: a body that ends
-// at EOF would look complete after the socket was shut down.
-util::Result<httplib::Response> send_bounded(httplib::Client& client, Duration total, const util::CancelFlag* cancel,
-                                             const std::function<httplib::Result()>& send) {
-  if (cancel != nullptr && cancel->is_set()) return util::make_error("cancelled: the executor is stopping");
-  std::optional<httplib::Result> res;
-  const auto outcome = util::run_with_deadline(
-      client, to_ms(total), [&] { res.emplace(send()); }, cancel);
-  if (outcome.cancelled) return util::make_error("cancelled: the executor is stopping");
-  if (outcome.expired) return util::make_error(fmt::format("no complete answer within {}", ms(total)));
-  if (!res) return util::make_error("no request sent");
-  if (!*res) return util::make_error(util::http_error_text(res->error()));
-  return std::move(res->value());
-}
+// The client for one base URL, or why there is none (a URL it cannot reach: every request then fails
+// with that reason).
+struct Client {
+  explicit Client(const std::string& base) {
+    auto ep = endpoint_of(base);
+    if (!ep) {
+      error = ep.error().message;
+      return;
+    }
+    http = std::make_unique<net::HttpClient>(std::move(*ep));
+  }
+  std::unique_ptr<net::HttpClient> http;
+  std::string error;
+};
 
-// GET `path` from `base`, the body capped at `max_bytes` (reserved at once from Content-Length: a
-// cluster's document can be tens of megabytes, and growing a string to that size copies it over and
-// over). `too_big` tells a refused body apart from a failed request.
-util::Result<httplib::Response> get_capped(httplib::Client& client, const std::string& path, std::size_t max_bytes,
-                                           Duration total, const util::CancelFlag* cancel, bool& too_big) {
-  std::string body;
+// Sends `method path` under the total deadline `total`, cut at once when `cancel` is set. A 200
+// answer's body is kept up to `max_bytes` (reserved at once from Content-Length: a cluster's document
+// can be tens of megabytes, and growing a string to that size copies it over and over); `too_big`
+// tells a refused body apart from a failed request. Errors say what went wrong, the caller names the
+// request.
+HOT_PATH util::Result<net::HttpResponse> send(const Client& client, const std::string& method, const std::string& path,
+                                              std::size_t max_bytes, Duration total, const util::CancelFlag* cancel,
+                                              bool& too_big) {
   too_big = false;
-  auto res = send_bounded(client, total, cancel, [&] {
-    return client.Get(
-        path,
-        [&](const httplib::Response& r) {
-          if (r.status == 200 && r.has_header("Content-Length")) {
-            const auto n = std::strtoull(r.get_header_value("Content-Length").c_str(), nullptr, 10);
-            if (n <= max_bytes) body.reserve(static_cast<std::size_t>(n));
-          }
-          return true;
-        },
-        [&](const char* data, std::size_t n) {
-          too_big = body.size() + n > max_bytes;
-          if (!too_big) body.append(data, n);
-          return !too_big;
-        });
+  if (cancel != nullptr && cancel->is_set()) return util::make_error("cancelled: the executor is stopping");
+  if (!client.http) return util::make_error(client.error);
+  net::HttpRequest req;
+  req.method = method;
+  req.path = path;
+  if (req.method == kPost) req.headers.emplace("Content-Type", "application/json");
+  req.timeout = to_ms(total);
+  req.total = to_ms(total);
+  req.cancel = cancel;
+  std::string body;
+  req.on_head = [&](const net::HttpResponse& head) {
+    if (head.status != 200) return;
+    if (const auto cl = head.headers.find("content-length"); cl != head.headers.end()) {
+      // Digits only: the parser has checked them (and their bound) already.
+      std::size_t n = 0;
+      for (const char c : cl->second) {
+        n = n * 10 + static_cast<std::size_t>(c - '0');
+        if (n > max_bytes) return;
+      }
+      body.reserve(n);
+    }
+  };
+  auto res = client.http->exchange(req, [&](std::string_view piece) {
+    too_big = body.size() + piece.size() > max_bytes;
+    if (!too_big) body.append(piece);
+    return !too_big;
   });
-  if (res) res->body = std::move(body);
+  // A request cut short is a failure even if an answer was coming: the cancel says why.
+  if (cancel != nullptr && cancel->is_set()) return util::make_error("cancelled: the executor is stopping");
+  if (!res) return res.error();
+  if (res->status < 300) res->body = std::move(body);
   return res;
+}
+
+// One GET of the state document at `url` (`path` on `client`).
+HOT_PATH Fetched fetch_state(const Client& client, const std::string& path, const std::string& url, Duration timeout,
+                             const util::CancelFlag* cancel) {
+  Fetched f;
+  auto res = send(client, kGet, path, kMaxStateBytes, timeout, cancel, f.too_big);
+  if (f.too_big) {
+    f.http_status = 200;
+    f.error = fmt::format("the state document at {} is larger than {} MiB", url, kMaxStateBytes >> 20);
+  } else if (!res) {
+    f.cancelled = cancel != nullptr && cancel->is_set();
+    f.error = fmt::format("GET {}: {}", url, res.error().message);
+  } else {
+    f.http_status = res->status;
+    f.body = std::move(res->body);
+  }
+  return f;
 }
 
 // The Go executor's wording of a failed seed lookup (executor_utils.go:65, :78, :103, :116): one for
@@ -110,9 +185,9 @@ util::Result<nlohmann::json> get_json(const std::string& base, const std::string
     return util::make_error(fmt::format(fmt::runtime(wording.unreadable), fmt::format("{}: {}", what, why)));
   };
   if (auto ok = util::check_http_text("URL", base + path); !ok) return unreachable(ok.error().message);
-  auto client = make_client(base, timeout);
+  const Client client(base);
   bool too_big = false;
-  auto res = get_capped(*client, path, kMaxSeedsBytes, timeout, cancel, too_big);
+  auto res = send(client, kGet, path, kMaxSeedsBytes, timeout, cancel, too_big);
   if (too_big) return unreadable(fmt::format("answer larger than {} MiB", kMaxSeedsBytes >> 20));
   if (!res) return unreachable(res.error().message);
   if (res->status != 200) return unreadable(fmt::format("HTTP {}", res->status));
@@ -138,7 +213,7 @@ util::Result<SplitUrl> split_url(const std::string& url) {
   return out;
 }
 
-bool FailureCounter::observe(bool failed) {
+HOT_PATH bool FailureCounter::observe(bool failed) {
   if (!failed) {
     count_ = 0;
     return false;
@@ -151,20 +226,20 @@ bool FailureCounter::observe(bool failed) {
   return true;
 }
 
-CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12) {
+HOT_PATH CheckResult read_answer(const Fetched& f, const std::string& host, const std::string& id12) {
   using Kind = CheckResult::Kind;
   if (f.http_status == 0) return {Kind::Unreachable, std::nullopt, f.error};
   if (f.too_big) return {Kind::Unparsable, std::nullopt, f.error};
   // Go parses any answer's body; a non-200 answer is an error page here, never the state.
   if (f.http_status != 200) return {Kind::Unparsable, std::nullopt, fmt::format("HTTP {}", f.http_status)};
   // Go decodes into a struct: a document that is not an object (or null) does not decode.
-  const auto first = f.body.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && f.body[first] != '{' && f.body.compare(first, 4, "null") != 0) {
+  const auto first = f.body.find_first_not_of(kJsonSpace);
+  if (first != std::string::npos && f.body[first] != '{' && f.body.compare(first, 4, kNull) != 0) {
     return {Kind::Unparsable, std::nullopt, "not a JSON object"};
   }
   const Lookup l = find_service_status(f.body, host, id12);
   switch (l.kind) {
-    case Lookup::Kind::Found: return {Kind::Listed, l.status, ""};
+    case Lookup::Kind::Found: return {Kind::Listed, l.status, {}};
     case Lookup::Kind::Invalid: return {Kind::Unparsable, std::nullopt, l.error};
     case Lookup::Kind::NoHost: return {Kind::HostNotListed, std::nullopt, ""};
     case Lookup::Kind::NoService: return {Kind::ServiceNotListed, std::nullopt, fmt::format("service {}", id12)};
@@ -176,8 +251,9 @@ CheckResult read_answer(const Fetched& f, const std::string& host, const std::st
   return {Kind::Unparsable, std::nullopt, "unknown lookup result"};
 }
 
-std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count, const std::function<bool()>& pause,
-                                     const std::string& host, const std::string& id12) {
+HOT_PATH std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count,
+                                              const std::function<bool()>& pause, const std::string& host,
+                                              const std::string& id12) {
   Fetched f;
   // Go: executor.go:200-208, a failed fetch is logged and followed by the retry delay, the last too.
   for (int attempt = 0; attempt <= retry_count; ++attempt) {
@@ -192,13 +268,13 @@ std::optional<CheckResult> run_check(const StateFetcher& fetch, int retry_count,
 
 namespace {
 
-bool is_failure(const std::optional<long long>& status) {
+HOT_PATH bool is_failure(const std::optional<long long>& status) {
   return status && (*status == static_cast<int>(Status::Unhealthy) || *status == static_cast<int>(Status::Tombstone));
 }
 
-std::string status_name(const std::optional<long long>& status) {
+HOT_PATH std::string status_name(const std::optional<long long>& status) {
   if (!status) return "without a Status";
-  if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return to_string(static_cast<Status>(*status));
+  if (*status >= 0 && *status <= static_cast<int>(Status::Draining)) return kStatusNames[*status];
   return fmt::format("status {}", *status);
 }
 
@@ -206,7 +282,7 @@ std::string with_detail(const std::string& detail) { return detail.empty() ? "" 
 
 }  // namespace
 
-Watch::Actions Watch::after(const CheckResult& r) {
+HOT_PATH Watch::Actions Watch::after(const CheckResult& r) {
   using Kind = CheckResult::Kind;
   Actions out;
   // No verdict: Go logs, assumes healthy and leaves the count as it is (executor.go:214-231).
@@ -257,7 +333,7 @@ Watch::Actions Watch::after(const CheckResult& r) {
   return out;
 }
 
-PollTicker::Clock::time_point PollTicker::next(Clock::time_point now) {
+HOT_PATH PollTicker::Clock::time_point PollTicker::next(Clock::time_point now) {
   if (!origin_) origin_ = now;  // Go starts the ticker once the first check is over
   const long long passed = (now - *origin_) / interval_;
   if (passed > last_tick_) {  // a tick came during the check: taken now, the others dropped
@@ -278,7 +354,7 @@ bool Adapter::sleep_for(Duration d) {
   return !cv_.wait_for(lock, d, [this] { return watchdog_stop_ || shutdown_; });
 }
 
-bool Adapter::sleep_until(std::chrono::steady_clock::time_point t) {
+HOT_PATH bool Adapter::sleep_until(std::chrono::steady_clock::time_point t) {
   std::unique_lock<std::mutex> lock(mu_);
   return !cv_.wait_until(lock, t, [this] { return watchdog_stop_ || shutdown_; });
 }
@@ -323,40 +399,21 @@ Fetched fetch_state_once(const std::string& state_url, Duration timeout) {
     f.error = url.error().message;
     return f;
   }
-  auto client = make_client(url->base, timeout);
-  auto res = get_capped(*client, url->path, kMaxStateBytes, timeout, nullptr, f.too_big);
-  if (f.too_big) {
-    f.http_status = 200;
-    f.error = fmt::format("the state document at {} is larger than {} MiB", state_url, kMaxStateBytes >> 20);
-  } else if (!res) {
-    f.error = fmt::format("GET {}: {}", state_url, res.error().message);
-  } else {
-    f.http_status = res->status;
-    f.body = std::move(res->body);
-  }
-  return f;
+  return fetch_state(Client(url->base), url->path, state_url, timeout, nullptr);
 }
 
 StateFetcher Adapter::http_fetcher(const SplitUrl& url) {
-  auto client = std::shared_ptr<httplib::Client>(make_client(url.base, opts_.http_timeout));
+  auto client = std::make_shared<const Client>(url.base);
+  // Resolved now, as the task starts running: the executor then drops the pages its start-up used,
+  // the name lookup's (in a static executable, /etc/hosts and the resolver) among them. Resolved at
+  // the first check instead, after the backoff, they would stay resident for the task's life.
+  if (client->http) client->http->resolve();
   return [this, client, path = url.path] {
-    Fetched f;
-    auto res = get_capped(*client, path, kMaxStateBytes, opts_.http_timeout, &watchdog_cancel_, f.too_big);
-    if (f.too_big) {
-      f.http_status = 200;
-      f.error = fmt::format("the state document at {} is larger than {} MiB", opts_.state_url, kMaxStateBytes >> 20);
-    } else if (!res) {
-      f.cancelled = watchdog_cancel_.is_set();
-      f.error = fmt::format("GET {}: {}", opts_.state_url, res.error().message);
-    } else {
-      f.http_status = res->status;
-      f.body = std::move(res->body);
-    }
-    return f;
+    return fetch_state(*client, path, opts_.state_url, opts_.http_timeout, &watchdog_cancel_);
   };
 }
 
-void Adapter::run_watchdog(std::string container_id, std::string host) {
+HOT_PATH void Adapter::run_watchdog(std::string container_id, std::string host) {
   StateFetcher fetch = fetch_;
   if (!fetch) {
     auto url = split_url(opts_.state_url);
@@ -424,7 +481,7 @@ void Adapter::do_drain(std::string id12) {
     spdlog::error("no drain: {}", ok.error().message);
     return;
   }
-  auto client = make_client(url->base, opts_.http_timeout);
+  const Client client(url->base);
   // Go: executor_utils.go:185 and :203, the lines logged around the drain calls.
   spdlog::warn("Setting service ID \"{}\" status to DRAINING in Sidecar", id12);
   std::string last;
@@ -435,8 +492,8 @@ void Adapter::do_drain(std::string id12) {
       cv_.wait_for(lock, opts_.retry_delay, [this] { return shutdown_; });
       if (shutdown_) break;
     }
-    auto res = send_bounded(*client, opts_.http_timeout, &shutdown_cancel_,
-                            [&] { return client->Post(path.c_str(), "", "application/json"); });
+    bool too_big = false;  // the answer's body is not kept
+    auto res = send(client, kPost, path, 0, opts_.http_timeout, &shutdown_cancel_, too_big);
     if (res && res->status == 202) {
       spdlog::info("Sidecar is draining service {}", id12);
       return;

@@ -8,23 +8,23 @@
 #include <string>
 #include <string_view>
 
-#include "docker/http_conn.h"
+#include "net/http_conn.h"
 
 namespace {
 
 struct Outcome {
   bool failed = false;
   bool done = false;
-  docker::HttpResponse res;
+  net::HttpResponse res;
   std::string body;
   std::size_t pieces = 0;
 };
 
 // Piece sizes from a small LCG seeded by the first byte: 1..2*`step` bytes, or the whole input.
 Outcome run(std::string_view in, std::uint32_t seed, std::size_t step, std::size_t stop_after) {
-  docker::ResponseParser p;
+  net::ResponseParser p;
   Outcome out;
-  const docker::ResponseParser::BodySink sink = [&](std::string_view piece) {
+  const net::ResponseParser::BodySink sink = [&](std::string_view piece) {
     if (piece.empty()) std::abort();  // never an empty piece
     out.body.append(piece);
     return ++out.pieces < stop_after;
@@ -55,7 +55,7 @@ Outcome run(std::string_view in, std::uint32_t seed, std::size_t step, std::size
   return out;
 }
 
-void check_head(const docker::HttpResponse& res) {
+void check_head(const net::HttpResponse& res) {
   if (res.status < 200 || res.status > 599) std::abort();
   for (const auto& [name, value] : res.headers) {
     if (name.empty()) std::abort();

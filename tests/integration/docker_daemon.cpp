@@ -15,7 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "docker/http_conn.h"
+#include "net/http_conn.h"
 #include "util/base64.h"
 #include "util/subprocess.h"
 
@@ -127,9 +127,9 @@ void DockerDaemon::restart(const std::vector<std::string>& flags, std::chrono::m
 
 void DockerDaemon::wait_ready(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  docker::HttpClient http(socket_);
+  net::HttpClient http(socket_);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = http.send(docker::HttpRequest{"GET", "/_ping", {}, "", 2000ms});
+    auto r = http.send(net::HttpRequest{"GET", "/_ping", {}, "", 2000ms});
     if (r && r->status == 200) return;
     if (proc_->wait(0ms)) throw std::runtime_error("dockerd exited: " + proc_->output());
     std::this_thread::sleep_for(50ms);
@@ -206,13 +206,13 @@ auth:
                                                dir_, port_));
   proc_ = std::make_unique<Process>(std::vector<std::string>{"/usr/bin/docker-registry", "serve", dir_ + "/config.yml"},
                                     std::map<std::string, std::string>{{"PATH", "/usr/bin:/bin"}});
-  docker::Endpoint ep;
+  net::Endpoint ep;
   ep.host = "127.0.0.1";
   ep.port = port_;
-  docker::HttpClient http(ep);
+  net::HttpClient http(ep);
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = http.send(docker::HttpRequest{"GET", "/v2/", {}, "", 1000ms});
+    auto r = http.send(net::HttpRequest{"GET", "/v2/", {}, "", 1000ms});
     if (r && r->status == 401) return;
     if (proc_->wait(0ms)) throw std::runtime_error("docker-registry exited: " + proc_->output());
     std::this_thread::sleep_for(50ms);

@@ -61,7 +61,7 @@ docker::RuntimeOptions options(const DockerDaemon& d) {
 }
 
 nlohmann::json inspect_raw(const DockerDaemon& d, const std::string& id) {
-  docker::HttpClient http(d.socket());
+  net::HttpClient http(d.socket());
   auto r = http.send({"GET", "/containers/" + id + "/json", {}, "", 10000ms});
   REQUIRE(r);
   REQUIRE(r->status == 200);

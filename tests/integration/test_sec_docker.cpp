@@ -60,7 +60,7 @@ std::string raw_exchange(const DockerDaemon& d, const std::string& bytes) {
 
 // Names of every container on the daemon, asked through the API.
 std::vector<std::string> container_names(const DockerDaemon& d) {
-  docker::HttpClient http(d.socket());
+  net::HttpClient http(d.socket());
   auto r = http.send({"GET", "/containers/json?all=1", {}, "", 10000ms});
   REQUIRE(r);
   REQUIRE(r->status == 200);
@@ -121,7 +121,7 @@ TEST_CASE("A CR/LF image cannot smuggle a second request: no container of the sm
   CHECK_FALSE(util::has_control_chars(present.error().message));
 
   // So does the HTTP layer, for a path built without the client.
-  docker::HttpClient http(d.socket());
+  net::HttpClient http(d.socket());
   auto sent = http.send({"GET", "/images/" + image + "/json", {}, "", 10000ms});
   REQUIRE_FALSE(sent);
   CHECK_THAT(sent.error().message, Catch::Contains("request path"));
@@ -144,7 +144,7 @@ TEST_CASE("'%', '?', '#' and '../' images are refused, and fed to the client sta
   const std::string base = d.image("sce-sec:latest");
   docker::Client c(docker::Endpoint::unix_socket(d.socket()), 10000ms);
   REQUIRE(c.negotiate());
-  docker::HttpClient http(d.socket());
+  net::HttpClient http(d.socket());
 
   // Written unchecked, these name the existing image (the daemon decodes %3a; '?' starts a query)
   // although the text is no such image: the answer would be about another image than the task's.

@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "../test_pki.h"
-#include "docker/http_conn.h"
 #include "docker_daemon.h"
+#include "net/http_conn.h"
 #include "process.h"
 #include "vault/vault.h"
 
@@ -26,14 +26,14 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
       {"/usr/bin/openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
        dir + "/server.pem", "-key", dir + "/server-key.pem", "-www"},
       {{"PATH", "/usr/bin:/bin"}});
-  docker::Endpoint ep;
+  net::Endpoint ep;
   ep.host = "127.0.0.1";
   ep.port = port;
   ep.tls = true;
   ep.ca_file = dir + "/ca.pem";
-  docker::HttpClient good(ep);
+  net::HttpClient good(ep);
   REQUIRE(good.setup_error().empty());
-  util::Result<docker::HttpResponse> r = util::make_error("not tried");
+  util::Result<net::HttpResponse> r = util::make_error("not tried");
   for (int i = 0; i < 100; ++i) {
     r = good.send({"GET", "/", {}, "", 2000ms});
     if (r) break;
@@ -45,7 +45,7 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   CHECK(ep.describe() == "tcp://127.0.0.1:" + std::to_string(port) + " (TLS)");
 
   ep.ca_file = dir + "/other.pem";
-  docker::HttpClient wrong(ep);
+  net::HttpClient wrong(ep);
   auto refused = wrong.send({"GET", "/", {}, "", 2000ms});
   REQUIRE_FALSE(refused);
   CHECK_THAT(refused.error().message, Catch::Contains("TLS handshake"));
@@ -84,7 +84,7 @@ TEST_CASE("TLS: the daemon's certificate is verified against DOCKER_CERT_PATH/ca
   }
 
   ep.ca_file = dir + "/missing.pem";
-  docker::HttpClient missing(ep);
+  net::HttpClient missing(ep);
   CHECK_THAT(missing.setup_error(), Catch::Contains("missing.pem"));
   auto no_ca = missing.send({"GET", "/", {}, "", 2000ms});
   REQUIRE_FALSE(no_ca);

@@ -6,13 +6,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <string>
 #include <thread>
 
 #include "canned_server.h"
-#include "docker/http_conn.h"
+#include "net/http_conn.h"
 #include "util/http_safe.h"
 
 using namespace std::chrono_literals;
@@ -21,8 +22,8 @@ using testing_support::CannedServer;
 TEST_CASE("Content-Length body, and the request as written") {
   CannedServer srv(
       {"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n", "{\"Id\":\"abc\"}\n"});
-  docker::HttpClient cli(srv.path());
-  docker::HttpRequest req;
+  net::HttpClient cli(srv.path());
+  net::HttpRequest req;
   req.method = "POST";
   req.path = "/v1.41/containers/create?name=mesos-x";
   req.headers["Content-Type"] = "application/json";
@@ -41,7 +42,7 @@ TEST_CASE("Content-Length body, and the request as written") {
 TEST_CASE("Chunked body split across writes is de-chunked and streamed") {
   CannedServer srv(
       {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "lo\r\n", "6\r\n world\r", "\n0\r\n\r\n"}, 5ms);
-  docker::HttpClient cli(srv.path());
+  net::HttpClient cli(srv.path());
   std::vector<std::string> pieces;
   auto r = cli.stream({"GET", "/x", {}, "", 2000ms}, [&](std::string_view p) {
     pieces.emplace_back(p);
@@ -56,7 +57,7 @@ TEST_CASE("Chunked body split across writes is de-chunked and streamed") {
 
 TEST_CASE("An error status keeps the daemon's message") {
   CannedServer srv({"HTTP/1.1 404 Not Found\r\nContent-Length: 37\r\n\r\n{\"message\":\"No such container: nope\"}"});
-  docker::HttpClient cli(srv.path());
+  net::HttpClient cli(srv.path());
   auto r = cli.send({"GET", "/containers/nope/json", {}, "", 2000ms});
   REQUIRE(r.ok());
   CHECK(r->status == 404);
@@ -65,11 +66,11 @@ TEST_CASE("An error status keeps the daemon's message") {
 
 TEST_CASE("204 has no body; a body up to EOF is read when there is no length") {
   CannedServer a({"HTTP/1.1 204 No Content\r\n\r\n"});
-  auto r = docker::HttpClient(a.path()).send({"POST", "/containers/x/start", {}, "", 2000ms});
+  auto r = net::HttpClient(a.path()).send({"POST", "/containers/x/start", {}, "", 2000ms});
   REQUIRE(r.ok());
   CHECK(r->status == 204);
   CannedServer b({"HTTP/1.0 200 OK\r\n\r\nraw ", "stream"});
-  auto r2 = docker::HttpClient(b.path()).send({"GET", "/logs", {}, "", 2000ms});
+  auto r2 = net::HttpClient(b.path()).send({"GET", "/logs", {}, "", 2000ms});
   REQUIRE(r2.ok());
   CHECK(r2->body == "raw stream");
 }
@@ -77,24 +78,24 @@ TEST_CASE("204 has no body; a body up to EOF is read when there is no length") {
 TEST_CASE("Broken responses are errors naming the call") {
   SECTION("closed mid-chunk") {
     CannedServer s({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nA\r\nabc"});
-    auto r = docker::HttpClient(s.path()).send({"GET", "/a", {}, "", 2000ms});
+    auto r = net::HttpClient(s.path()).send({"GET", "/a", {}, "", 2000ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("GET /a"));
   }
   SECTION("not HTTP") {
     CannedServer s({"SSH-2.0-OpenSSH\r\n"});
-    auto r = docker::HttpClient(s.path()).send({"GET", "/b", {}, "", 2000ms});
+    auto r = net::HttpClient(s.path()).send({"GET", "/b", {}, "", 2000ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("not an HTTP response"));
   }
   SECTION("silent daemon") {
     CannedServer s({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"}, 1000ms);
-    auto r = docker::HttpClient(s.path()).send({"POST", "/wait", {}, "", 200ms});
+    auto r = net::HttpClient(s.path()).send({"POST", "/wait", {}, "", 200ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("no data for 200 ms"));
   }
   SECTION("nothing listening") {
-    auto r = docker::HttpClient("/tmp/sidecar-executor-no-such.sock").send({"GET", "/_ping", {}, "", 200ms});
+    auto r = net::HttpClient("/tmp/sidecar-executor-no-such.sock").send({"GET", "/_ping", {}, "", 200ms});
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("connect to /tmp/sidecar-executor-no-such.sock"));
   }
@@ -107,8 +108,8 @@ namespace {
 // A socket path nothing listens on: an error that says "connect to" means the request got that far.
 const char* kNowhere = "/tmp/sidecar-executor-http-nowhere.sock";
 
-util::Result<docker::HttpResponse> send_nowhere(const docker::HttpRequest& req) {
-  return docker::HttpClient(kNowhere).send(req);
+util::Result<net::HttpResponse> send_nowhere(const net::HttpRequest& req) {
+  return net::HttpClient(kNowhere).send(req);
 }
 
 }  // namespace
@@ -155,7 +156,7 @@ TEST_CASE("CR, LF and other control characters in the method, path or headers: r
   }
   SECTION("header name with CR LF, ':' or a space") {
     for (const std::string name : {"X-A\r\nX-B", "X-A:", "X A"}) {
-      docker::HttpRequest req{"GET", "/x", {{name, "v"}}, "", 500ms};
+      net::HttpRequest req{"GET", "/x", {{name, "v"}}, "", 500ms};
       auto r = send_nowhere(req);
       REQUIRE_FALSE(r);
       CHECK_THAT(r.error().message, Catch::Contains("header name"));
@@ -163,7 +164,7 @@ TEST_CASE("CR, LF and other control characters in the method, path or headers: r
     }
   }
   SECTION("header value with CR LF: refused, and the value (maybe a credential) is not repeated") {
-    docker::HttpRequest req{
+    net::HttpRequest req{
         "POST", "/images/create", {{"X-Registry-Auth", "c2VjcmV0LXBhc3N3b3Jk\r\nX-Evil: 1"}}, "", 500ms};
     auto r = send_nowhere(req);
     REQUIRE_FALSE(r);
@@ -174,7 +175,7 @@ TEST_CASE("CR, LF and other control characters in the method, path or headers: r
   }
   SECTION("framing headers the client writes itself") {
     for (const std::string name : {"Content-Length", "transfer-encoding", "Host", "Connection"}) {
-      docker::HttpRequest req{"POST", "/x", {{name, "5"}}, "", 500ms};
+      net::HttpRequest req{"POST", "/x", {{name, "5"}}, "", 500ms};
       auto r = send_nowhere(req);
       REQUIRE_FALSE(r);
       CHECK_THAT(r.error().message, Catch::Contains("written by the HTTP client itself"));
@@ -202,7 +203,7 @@ struct Parsed {
 
 // Feeds `wire` in pieces of `step` bytes (0: all at once), then EOF when `eof`.
 Parsed parse(const std::string& wire, std::size_t step = 0, bool eof = true) {
-  docker::ResponseParser p;
+  net::ResponseParser p;
   Parsed out;
   const auto sink = [&](std::string_view piece) {
     out.body.append(piece);
@@ -298,7 +299,7 @@ TEST_CASE("Parser: header count and header size are bounded") {
   const std::string big = "HTTP/1.1 200 OK\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n";
   CHECK_THAT(error_of(big), Catch::Contains("response header larger than 65536 bytes"));
   // No line end at all: refused once the limit is passed, not buffered forever.
-  docker::ResponseParser p;
+  net::ResponseParser p;
   auto r = p.feed("HTTP/1.1 200 OK\r\nX: ", nullptr);
   REQUIRE(r);
   const std::string chunk(4096, 'b');
@@ -370,7 +371,7 @@ TEST_CASE("Parser: status line and header lines are checked") {
   CHECK_THAT(error_of("HTTP/1.1 200 OK\r\nX: 1\r\n"), Catch::Contains("in the middle of the response header"));
   CHECK_THAT(error_of(""), Catch::Contains("before any response"));
   // A peer that does not speak HTTP is refused from its first bytes.
-  docker::ResponseParser p;
+  net::ResponseParser p;
   auto r = p.feed("SSH-2.0", nullptr);
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().message, Catch::Contains("not an HTTP response"));
@@ -380,7 +381,7 @@ TEST_CASE("Parser: status line and header lines are checked") {
 }
 
 TEST_CASE("Parser: a sink that says stop ends the message") {
-  docker::ResponseParser p;
+  net::ResponseParser p;
   int calls = 0;
   auto r = p.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n1\r\nb\r\n", [&](std::string_view) {
     ++calls;
@@ -396,7 +397,23 @@ TEST_CASE("The client reports a parser refusal with the call") {
   std::string head = "HTTP/1.1 200 OK\r\n";
   for (int i = 0; i < 150; ++i) head += "X-H: v\r\n";
   CannedServer srv({head + "\r\n"});
-  auto r = docker::HttpClient(srv.path()).send({"GET", "/many", {}, "", 2000ms});
+  auto r = net::HttpClient(srv.path()).send({"GET", "/many", {}, "", 2000ms});
   REQUIRE_FALSE(r);
   CHECK_THAT(r.error().message, Catch::Contains("GET /many: more than 100 header lines"));
+}
+
+TEST_CASE(
+    "A total deadline ends a call the peer keeps alive piece by piece; exchange() leaves the naming to the caller") {
+  std::signal(SIGPIPE, SIG_IGN);  // the server writes on after the client has hung up
+  CannedServer srv({"HTTP/1.1 200 OK\r\n", "Content-Length: 4\r\n", "\r\n", "a", "b", "c", "d"}, 150ms);
+  net::HttpClient cli(srv.path());
+  net::HttpRequest req{"GET", "/slow", {}, "", 2000ms};  // no silence ever lasts 2 s
+  req.total = 400ms;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = cli.exchange(req, [](std::string_view) { return true; });
+  const auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message == "no complete answer within 400 ms");
+  CHECK(took >= 350ms);
+  CHECK(took < 1000ms);
 }

@@ -148,3 +148,46 @@ TEST_CASE("A Status outside int's range is no status: the document is refused (f
   CHECK(ok.kind == sidecar::Lookup::Kind::Found);
   CHECK(ok.status == 2147483647);
 }
+
+TEST_CASE("The reader is strict JSON: escapes and UTF-8 checked, keys decoded, integers told from fractions") {
+  const auto lookup = [](const std::string& doc) { return find_service_status(doc, "h", "abc"); };
+  const auto with_status = [](const std::string& status) {
+    return R"({"Servers": {"h": {"Services": {"abc": {"Status": )" + status + "}}}}}";
+  };
+  // Keys are compared decoded; a BOM may open the document.
+  auto l = lookup(R"({"Serv\u0065rs": {"h": {"Services": {"a\u0062c": {"Status": 1}}}}})");
+  CHECK(l.kind == Lookup::Kind::Found);
+  CHECK(l.status == 1);
+  CHECK(lookup("\xEF\xBB\xBF" + with_status("2")).status == 2);
+  CHECK(lookup("\xEF\xBB" + with_status("2")).kind == Lookup::Kind::Invalid);
+  // Numbers: -0 is an integer; fractions and exponents are not; bare signs and dots are not JSON.
+  // ("01" reads as 0 followed by garbage: the lookup has its answer at the 0 and stops there.)
+  CHECK(lookup(with_status("-0")).kind == Lookup::Kind::Found);
+  for (const char* fraction : {"1.0", "1e2", "2E-1", "99999999999999999999"}) {
+    INFO(fraction);
+    l = lookup(with_status(fraction));
+    CHECK(l.kind == Lookup::Kind::NoStatus);
+    CHECK(l.status_not_integer);
+  }
+  for (const char* bad : {"-", "1.", ".5", "1e", "+1", "tru", "nul"}) {
+    INFO(bad);
+    CHECK(lookup(with_status(bad)).kind == Lookup::Kind::Invalid);
+  }
+  // Not JSON anywhere before our Status: trailing commas, comments, bad escapes or UTF-8, control
+  // characters, unpaired surrogates.
+  for (const std::string bad : {R"({"a": [1, 2,], "Servers": {}})", R"({"a": 1,})", R"(// c
+{"Servers": {}})",
+                                R"({"a": "\x"})", R"({"a": "\ud800"})", R"({"a": "\udc00"})", "{\"a\": \"\xC0\x80\"}",
+                                "{\"a\": \"\xED\xA0\x80\"}", "{\"a\": \"\xF4\x90\x80\x80\"}", "{\"a\": \"\x01\"}",
+                                R"({"a" 1})", R"({"a": 1 "b": 2})", R"({"a": 1}})", R"({"a": 1} x)"}) {
+    INFO(bad);
+    l = lookup(bad);
+    CHECK(l.kind == Lookup::Kind::Invalid);
+    CHECK_THAT(l.error, Catch::StartsWith("not JSON at byte "));
+  }
+  // Valid oddities: escapes, a surrogate pair, multi-byte UTF-8, nested arrays, white space.
+  l = lookup(
+      " {\"x\": \"\\\"\\\\\\/\\b\\f\\n\\r\\t\\ud83d\\ude00 \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\", \"y\": [[], {}, "
+      "[true, false, null, -1.5e+3]],\r\n\t\"Servers\": {\"h\": {\"Services\": {}}}} ");
+  CHECK(l.kind == Lookup::Kind::NoService);
+}

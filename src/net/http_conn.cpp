@@ -1,5 +1,5 @@
 // HTTP/1.1 over AF_UNIX, TCP or TLS, and the response parser it reads with.
-#include "docker/http_conn.h"
+#include "net/http_conn.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -15,20 +15,42 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <mutex>
 #include <vector>
 
+#include "util/hot_path.h"
 #include "util/http_safe.h"
 
-namespace docker {
+namespace net {
 
 struct HttpClient::Tls {
   SSL_CTX* ctx = nullptr;
   ~Tls() {
     if (ctx) SSL_CTX_free(ctx);
   }
+};
+
+namespace {
+
+// One address a TCP peer was resolved to.
+struct Address {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = 0, socktype = 0, protocol = 0;
+};
+
+}  // namespace
+
+// The addresses the peer's name resolved to last time a connection was made: a client that calls
+// every second (the Sidecar poll) does not resolve the name every time (in a static executable that
+// reads /etc/hosts, and runs code that stays resident for the executor's life). A call that cannot
+// connect to any of them resolves the name again.
+struct HttpClient::Addresses {
+  std::mutex mu;
+  std::vector<Address> list;
 };
 
 namespace {
@@ -48,11 +70,80 @@ std::string openssl_error() {
   return buf;
 }
 
-// One connection: a socket, maybe wrapped in TLS. Reads wait with a silence limit and a cancel flag.
+// How long one call may wait, and what cuts it short.
+struct Limits {
+  std::chrono::milliseconds silence{0};                // the longest wait for the peer (connect, each read); zero: none
+  std::chrono::milliseconds total{0};                  // the whole call; zero: none
+  Clock::time_point until = Clock::time_point::max();  // start + total
+  const util::CancelFlag* cancel = nullptr;
+
+  // An error once the call is over: cancelled, or past its total deadline.
+  HOT_PATH util::Result<void> over() const {
+    if (cancel && cancel->is_set()) return util::make_error("cancelled");
+    if (Clock::now() >= until) return util::make_error(fmt::format("no complete answer within {} ms", total.count()));
+    return {};
+  }
+  // Whether a wait that began at `since` has lasted the silence limit.
+  HOT_PATH bool silent_since(Clock::time_point since) const {
+    return silence.count() > 0 && Clock::now() - since >= silence;
+  }
+  // Waits up to the silence limit counted from `since`, the total deadline (and, without an eventfd,
+  // the cancel check's period) for `events` on `fd`, or for the cancel flag; the revents, 0 when
+  // nothing happened (the caller then asks over() and silent_since() again).
+  HOT_PATH util::Result<short> wait(int fd, short events, Clock::time_point since) const {
+    const auto now = Clock::now();
+    Clock::duration left = Clock::duration::max();
+    if (until != Clock::time_point::max()) left = until - now;
+    if (silence.count() > 0) left = std::min<Clock::duration>(left, since + silence - now);
+    const bool cancel_fd = cancel && cancel->fd() >= 0;
+    if (cancel && !cancel_fd) left = std::min<Clock::duration>(left, kCancelCheck);
+    int ms = -1;
+    if (left != Clock::duration::max()) {
+      // Rounded up: a poll that returns a moment before the limit would only spin.
+      ms = static_cast<int>(std::clamp<long long>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0,
+                                                  std::numeric_limits<int>::max()));
+    }
+    pollfd p[2] = {{fd, events, 0}, {cancel_fd ? cancel->fd() : -1, POLLIN, 0}};
+    const int r = ::poll(p, cancel_fd ? 2 : 1, ms);
+    if (r < 0) {
+      if (errno == EINTR) return short{0};
+      return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
+    }
+    if (cancel_fd && p[1].revents != 0) return util::make_error("cancelled");
+    return p[0].revents;
+  }
+};
+
+// The addresses `host` resolves to for a TCP connection to `port`.
+util::Result<std::vector<Address>> resolve(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
+    return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+  }
+  std::vector<Address> out;
+  for (addrinfo* a = list; a; a = a->ai_next) {
+    if (a->ai_addrlen > sizeof(sockaddr_storage)) continue;
+    Address x;
+    std::memcpy(&x.addr, a->ai_addr, a->ai_addrlen);
+    x.len = a->ai_addrlen;
+    x.family = a->ai_family;
+    x.socktype = a->ai_socktype;
+    x.protocol = a->ai_protocol;
+    out.push_back(x);
+  }
+  ::freeaddrinfo(list);
+  return out;
+}
+
+// One connection: a socket, maybe wrapped in TLS. Every wait is bounded by the call's Limits.
 class Conn {
  public:
   Conn() = default;
-  ~Conn() {
+  HOT_PATH ~Conn() {
     if (ssl_) {
       SSL_shutdown(ssl_);
       SSL_free(ssl_);
@@ -62,29 +153,45 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, std::chrono::milliseconds timeout) {
+  HOT_PATH util::Result<void> open(const Endpoint& ep, SSL_CTX* ctx, const Limits& limits,
+                                   HttpClient::Addresses& known) {
     if (!ep.unix_path.empty()) return open_unix(ep.unix_path);
-    if (auto r = open_tcp(ep.host, ep.port, timeout); !r) return r;
+    if (auto r = open_tcp(ep.host, ep.port, limits, known); !r) return r;
     if (!ep.tls) return {};
     ssl_ = SSL_new(ctx);
     if (!ssl_) return util::make_error(fmt::format("TLS: {}", openssl_error()));
     SSL_set_fd(ssl_, fd_);
     SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(ep.host.c_str()));
     SSL_set1_host(ssl_, ep.host.c_str());
-    set_socket_timeouts(timeout);  // bounds the blocking handshake
-    if (SSL_connect(ssl_) != 1) {
-      const long verify = SSL_get_verify_result(ssl_);
-      if (verify != X509_V_OK) {
-        return util::make_error(
-            fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, X509_verify_cert_error_string(verify)));
+    // The handshake runs on the non-blocking socket, each wait bounded by the limits and the cancel flag.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    const auto started = Clock::now();
+    while (true) {
+      ERR_clear_error();
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) break;
+      const int err = SSL_get_error(ssl_, rc);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        const long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+          return util::make_error(
+              fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, X509_verify_cert_error_string(verify)));
+        }
+        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
       }
-      return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, openssl_error()));
+      const auto fail = [&](const std::string& why) {
+        return util::make_error(fmt::format("TLS handshake with {}:{}: {}", ep.host, ep.port, why));
+      };
+      if (auto over = limits.over(); !over) return fail(over.error().message);
+      if (limits.silent_since(started)) return fail(fmt::format("no answer for {} ms", limits.silence.count()));
+      auto ready = limits.wait(fd_, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, started);
+      if (!ready) return fail(ready.error().message);
     }
-    set_socket_timeouts(std::chrono::milliseconds(0));
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     return {};
   }
 
-  util::Result<void> write_all(std::string_view data) {
+  HOT_PATH util::Result<void> write_all(std::string_view data) {
     while (!data.empty()) {
       if (ssl_) {
         const int n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
@@ -102,29 +209,15 @@ class Conn {
     return {};
   }
 
-  // Reads with a silence limit (zero: none) and a cancel flag; 0 bytes = EOF.
-  util::Result<std::size_t> read_some(char* buf, std::size_t n, std::chrono::milliseconds silence,
-                                      const util::CancelFlag* cancel) {
-    const auto deadline = Clock::now() + silence;
+  // Reads within the limits (the silence limit counted from now); 0 bytes = EOF.
+  HOT_PATH util::Result<std::size_t> read_some(char* buf, std::size_t n, const Limits& limits) {
+    const auto since = Clock::now();
     while (!(ssl_ && SSL_pending(ssl_) > 0)) {
-      if (cancel && cancel->is_set()) return util::make_error("cancelled");
-      std::chrono::milliseconds wait =
-          silence.count() > 0 ? std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now())
-                              : std::chrono::milliseconds(-1);
-      if (silence.count() > 0 && wait.count() <= 0) {
-        return util::make_error(fmt::format("no data for {} ms", silence.count()));
-      }
-      // The cancel flag's eventfd wakes the poll; without one, the flag is checked on a timer.
-      const bool cancel_fd = cancel && cancel->fd() >= 0;
-      if (cancel && !cancel_fd && (wait.count() < 0 || wait > kCancelCheck)) wait = kCancelCheck;
-      pollfd p[2] = {{fd_, POLLIN, 0}, {cancel_fd ? cancel->fd() : -1, POLLIN, 0}};
-      const int r = ::poll(p, cancel_fd ? 2 : 1, static_cast<int>(wait.count()));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return util::make_error(fmt::format("poll: {}", std::strerror(errno)));
-      }
-      if (cancel_fd && p[1].revents != 0) return util::make_error("cancelled");
-      if (r > 0) break;
+      if (auto over = limits.over(); !over) return over.error();
+      if (limits.silent_since(since)) return util::make_error(fmt::format("no data for {} ms", limits.silence.count()));
+      auto ready = limits.wait(fd_, POLLIN, since);
+      if (!ready) return ready.error();
+      if (*ready != 0) break;
     }
     if (ssl_) {
       const int got = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
@@ -155,29 +248,75 @@ class Conn {
     return {};
   }
 
-  util::Result<void> open_tcp(const std::string& host, int port, std::chrono::milliseconds timeout) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* list = nullptr;
-    const std::string service = std::to_string(port);
-    if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list); rc != 0) {
-      return util::make_error(fmt::format("resolve {}: {}", host, gai_strerror(rc)));
+  // The cached addresses first (the one that accepted last time at their head); when none of them
+  // accepts, the name resolved again.
+  HOT_PATH util::Result<void> open_tcp(const std::string& host, int port, const Limits& limits,
+                                       HttpClient::Addresses& known) {
+    std::vector<Address> cached;
+    {
+      std::lock_guard<std::mutex> lock(known.mu);
+      cached = known.list;
     }
+    std::size_t used = 0;
+    if (!cached.empty()) {
+      bool ended = false;
+      auto r = connect_any(cached, host, port, limits, ended, used);
+      if (r && used != 0) remember(known, std::move(cached), used);
+      if (r || ended) return r;
+    }
+    auto fresh = resolve(host, port);
+    if (!fresh) return fresh.error();
+    bool ended = false;
+    auto r = connect_any(*fresh, host, port, limits, ended, used);
+    remember(known, r ? std::move(*fresh) : std::vector<Address>{}, used);
+    return r;
+  }
+
+  // Keeps `list` for the next call, its element `used` (the one that accepted) first.
+  static void remember(HttpClient::Addresses& known, std::vector<Address> list, std::size_t used) {
+    if (used < list.size())
+      std::rotate(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(used),
+                  list.begin() + static_cast<std::ptrdiff_t>(used) + 1);
+    std::lock_guard<std::mutex> lock(known.mu);
+    known.list = std::move(list);
+  }
+
+  // Connects to the first of `addrs` that accepts (its index in `used`). `ended`: the call was
+  // cancelled or is past its deadline (no other address is worth trying).
+  HOT_PATH util::Result<void> connect_any(const std::vector<Address>& addrs, const std::string& host, int port,
+                                          const Limits& limits, bool& ended, std::size_t& used) {
     std::string last = "no address";
-    for (addrinfo* a = list; a; a = a->ai_next) {
-      const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    for (std::size_t i = 0; i < addrs.size(); ++i) {
+      const Address& a = addrs[i];
+      const int fd = ::socket(a.family, a.socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a.protocol);
       if (fd < 0) continue;
-      int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+      int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&a.addr), a.len);
       if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        rc = ::poll(&p, 1, timeout.count() > 0 ? static_cast<int>(timeout.count()) : -1);
+        // Each address has the silence limit; the total deadline and the cancel flag end them all.
+        const auto started = Clock::now();
+        util::Result<short> ready = short{0};
+        bool timed_out = false;
+        while (ready && *ready == 0) {
+          if (auto over = limits.over(); !over) {
+            ready = over.error();
+          } else if (limits.silent_since(started)) {
+            timed_out = true;
+            break;
+          } else {
+            ready = limits.wait(fd, POLLOUT, started);
+          }
+        }
+        if (!ready) {
+          ::close(fd);
+          ended = true;
+          return ready.error();
+        }
         int soerr = 0;
         socklen_t len = sizeof soerr;
-        if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
+        if (!timed_out && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == 0 && soerr == 0) {
           rc = 0;
         } else {
-          last = rc == 0 ? "timed out" : std::strerror(soerr ? soerr : errno);
+          last = timed_out ? "timed out" : std::strerror(soerr ? soerr : errno);
           rc = -1;
         }
       } else if (rc != 0) {
@@ -188,48 +327,50 @@ class Conn {
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         fd_ = fd;
-        ::freeaddrinfo(list);
+        used = i;
         return {};
       }
       ::close(fd);
     }
-    ::freeaddrinfo(list);
     return util::make_error(fmt::format("connect to {}:{}: {}", host, port, last));
-  }
-
-  void set_socket_timeouts(std::chrono::milliseconds t) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(t.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((t.count() % 1000) * 1000);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   }
 
   int fd_ = -1;
   SSL* ssl_ = nullptr;
 };
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+// The text the client reads or writes on every call, made once at start-up. The program's string
+// literals are merged across the whole binary (a short one may be the tail of a library's message),
+// so each literal a call reads can keep a 64 KiB window of read-only data resident of its own.
+const std::string kHttp1 = "HTTP/1.", kSpace = " ",
+                  kVersionHost = " HTTP/1.1\r\nHost: ", kClose = "\r\nConnection: close\r\n", kColon = ": ",
+                  kCrlf = "\r\n", kContentLengthHeader = "Content-Length: ", kPost = "POST", kPut = "PUT",
+                  kContentLength = "content-length", kTransferEncoding = "transfer-encoding", kChunked = "chunked";
+
+// ASCII only, as HTTP's names are (and no locale table: the Sidecar poll runs this every second).
+HOT_PATH std::string lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
   return s;
 }
 
-bool is_token_char(char c) {
+HOT_PATH bool is_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
+HOT_PATH bool is_token(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), is_token_char); }
 
 // Control characters other than horizontal tab (which header values and reason phrases may hold).
-bool has_ctl_but_tab(std::string_view s) {
+HOT_PATH bool has_ctl_but_tab(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return (u < 0x20 && c != '\t') || u == 0x7f;
   });
 }
 
-std::string_view trim_ows(std::string_view s) {
+HOT_PATH std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
@@ -238,7 +379,7 @@ std::string_view trim_ows(std::string_view s) {
 // For errors: a piece of what the peer sent, control characters escaped.
 std::string excerpt(std::string_view s, std::size_t max = 80) { return util::escape_control_chars(s.substr(0, max)); }
 
-int hex_value(char c) {
+HOT_PATH int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -246,18 +387,30 @@ int hex_value(char c) {
 }
 
 // Headers the client writes itself: a caller's copy would make a second, conflicting one.
-bool is_framing_header(std::string_view name) {
+HOT_PATH bool is_framing_header(std::string_view name) {
   const std::string l = lower(std::string(name));
   return l == "host" || l == "connection" || l == "content-length" || l == "transfer-encoding";
 }
 
+// util::check_http_text, its message built only for a text that fails.
+HOT_PATH bool has_ctl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+HOT_PATH util::Result<void> check_text(std::string_view what, std::string_view text, bool show_text = true) {
+  if (!has_ctl(text)) return {};
+  return util::check_http_text(what, text, show_text);
+}
+
 // Everything that goes into the request head, checked before a byte is written.
-util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
-  if (auto r = util::check_http_text("request method", req.method); !r) return r;
+HOT_PATH util::Result<void> check_request(const HttpRequest& req, std::string_view host) {
+  if (auto r = check_text("request method", req.method); !r) return r;
   if (!is_token(req.method)) {
     return util::make_error(fmt::format("request method \"{}\" is not an HTTP token: request refused", req.method));
   }
-  if (auto r = util::check_http_text("request path", req.path); !r) return r;
+  if (auto r = check_text("request path", req.path); !r) return r;
   if (req.path.empty() || req.path.front() != '/') {
     return util::make_error(fmt::format("request path \"{}\" does not start with '/': request refused", req.path));
   }
@@ -267,16 +420,16 @@ util::Result<void> check_request(const HttpRequest& req, std::string_view host) 
                                           excerpt(req.path, 200)));
     }
   }
-  if (auto r = util::check_http_text("Host header", host); !r) return r;
+  if (auto r = check_text("Host header", host); !r) return r;
   for (const auto& [name, value] : req.headers) {
-    if (auto r = util::check_http_text("header name", name); !r) return r;
+    if (auto r = check_text("header name", name); !r) return r;
     if (!is_token(name)) {
       return util::make_error(fmt::format("header name \"{}\" is not an HTTP token: request refused", name));
     }
     if (is_framing_header(name)) {
       return util::make_error(fmt::format("header {} is written by the HTTP client itself: request refused", name));
     }
-    if (auto r = util::check_http_text(fmt::format("header {}", name), value, false); !r) return r;
+    if (has_ctl(value)) return util::check_http_text(fmt::format("header {}", name), value, false);
   }
   return {};
 }
@@ -288,7 +441,14 @@ std::string Endpoint::describe() const {
   return fmt::format("tcp://{}:{}{}", host, port, tls ? " (TLS)" : "");
 }
 
-HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {
+HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)), addresses_(std::make_unique<Addresses>()) {
+  // An IPv6 address goes in brackets in the Host header.
+  host_header_ = "docker";
+  if (endpoint_.unix_path.empty()) {
+    host_header_ = endpoint_.host.find(':') != std::string::npos
+                       ? fmt::format("[{}]:{}", endpoint_.host, endpoint_.port)
+                       : fmt::format("{}:{}", endpoint_.host, endpoint_.port);
+  }
   if (endpoint_.unix_path.empty() && endpoint_.tls) {
     tls_ = std::make_unique<Tls>();
     tls_->ctx = SSL_CTX_new(TLS_client_method());
@@ -320,6 +480,14 @@ HttpClient::HttpClient(Endpoint endpoint) : endpoint_(std::move(endpoint)) {
 
 HttpClient::~HttpClient() = default;
 
+void HttpClient::resolve() const {
+  if (!endpoint_.unix_path.empty()) return;
+  auto addrs = net::resolve(endpoint_.host, endpoint_.port);
+  if (!addrs) return;  // the first call resolves again, and says why it cannot
+  std::lock_guard<std::mutex> lock(addresses_->mu);
+  if (addresses_->list.empty()) addresses_->list = std::move(*addrs);
+}
+
 util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
   std::string body;
   bool too_big = false;
@@ -342,24 +510,38 @@ util::Result<HttpResponse> HttpClient::send(const HttpRequest& req) const {
 
 util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
                                               const std::function<bool(std::string_view)>& on_data) const {
+  auto res = exchange(req, on_data);
+  if (res) return res;
   // The method and path are shown escaped: a refused request must not forge a log line either.
-  const auto where = [&](const std::string& what) {
-    return util::make_error(
-        fmt::format("{} {}: {}", util::escape_control_chars(req.method), util::escape_control_chars(req.path), what));
-  };
+  return util::make_error(fmt::format("{} {}: {}", util::escape_control_chars(req.method),
+                                      util::escape_control_chars(req.path), res.error().message));
+}
+
+HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
+                                                         const std::function<bool(std::string_view)>& on_data) const {
+  const auto where = [](const std::string& what) { return util::make_error(what); };
+  Limits limits;
+  limits.silence = req.timeout;
+  limits.total = req.total;
+  if (req.total.count() > 0) limits.until = Clock::now() + req.total;
+  limits.cancel = req.cancel;
   if (!setup_error_.empty()) return where(setup_error_);
-  const std::string host =
-      endpoint_.unix_path.empty() ? fmt::format("{}:{}", endpoint_.host, endpoint_.port) : "docker";
-  if (auto ok = check_request(req, host); !ok) return where(ok.error().message);
+  if (auto ok = check_request(req, host_header_); !ok) return where(ok.error().message);
 
   Conn conn;
-  if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, req.timeout); !o) return where(o.error().message);
-  std::string head = fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", req.method, req.path, host);
-  for (const auto& [k, v] : req.headers) head += fmt::format("{}: {}\r\n", k, v);
-  if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
-    head += fmt::format("Content-Length: {}\r\n", req.body.size());
+  if (auto o = conn.open(endpoint_, tls_ ? tls_->ctx : nullptr, limits, *addresses_); !o) {
+    return where(o.error().message);
   }
-  head += "\r\n";
+  // Appended, not formatted: a poll every second keeps its code path short.
+  std::string head;
+  head.reserve(64 + req.method.size() + req.path.size() + host_header_.size());
+  head.append(req.method).append(kSpace).append(req.path).append(kVersionHost).append(host_header_);
+  head.append(kClose);
+  for (const auto& [k, v] : req.headers) head.append(k).append(kColon).append(v).append(kCrlf);
+  if (!req.body.empty() || req.method == kPost || req.method == kPut) {
+    head.append(kContentLengthHeader).append(std::to_string(req.body.size())).append(kCrlf);
+  }
+  head.append(kCrlf);
   if (auto w = conn.write_all(head); !w) return where(w.error().message);
   if (auto w = conn.write_all(req.body); !w) return where(w.error().message);
 
@@ -369,7 +551,7 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
   const auto tell_head = [&] {
     if (head_told || !parser.head_done()) return;
     head_told = true;
-    if (req.on_head) req.on_head(parser.response().status);
+    if (req.on_head) req.on_head(parser.response());
   };
   const ResponseParser::BodySink deliver = [&](std::string_view piece) {
     tell_head();
@@ -377,12 +559,13 @@ util::Result<HttpResponse> HttpClient::stream(const HttpRequest& req,
     if (error_body.size() < kMaxErrorBody) error_body.append(piece.substr(0, kMaxErrorBody - error_body.size()));
     return true;
   };
-  std::vector<char> buf(kReadBuffer);
+  // Not zero-filled: only the pages a read writes become resident.
+  const std::unique_ptr<char[]> buf(new char[kReadBuffer]);
   while (!parser.done()) {
     if (req.on_idle) req.on_idle();
-    auto got = conn.read_some(buf.data(), buf.size(), req.timeout, req.cancel);
+    auto got = conn.read_some(buf.get(), kReadBuffer, limits);
     if (!got) return where(got.error().message);
-    auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.data(), *got), deliver);
+    auto fed = *got == 0 ? parser.finish() : parser.feed(std::string_view(buf.get(), *got), deliver);
     if (!fed) return where(fed.error().message);
     tell_head();
   }
@@ -399,7 +582,7 @@ util::Result<void> ResponseParser::fail(std::string message) {
   return util::make_error(error_);
 }
 
-util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& sink) {
   if (state_ == State::Failed) return util::make_error(error_);
   if (!bytes.empty()) any_byte_ = true;
   while (!bytes.empty() && state_ != State::Done) {
@@ -408,7 +591,7 @@ util::Result<void> ResponseParser::feed(std::string_view bytes, const BodySink& 
   return {};
 }
 
-util::Result<void> ResponseParser::finish() {
+HOT_PATH util::Result<void> ResponseParser::finish() {
   switch (state_) {
     case State::Failed: return util::make_error(error_);
     case State::Done:
@@ -428,7 +611,7 @@ util::Result<void> ResponseParser::finish() {
   return fail("connection closed");
 }
 
-util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink& sink) {
   switch (state_) {
     case State::ChunkData:
     case State::LengthBody:
@@ -447,7 +630,7 @@ util::Result<void> ResponseParser::step(std::string_view& bytes, const BodySink&
 
 // Moves bytes up to and including the next LF into line_, within the current part's size limit;
 // true once line_ holds a whole line (its CR LF then removed).
-util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
+HOT_PATH util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   const auto lf = bytes.find('\n');
   const std::string_view part = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
   const std::size_t total = line_.size() + part.size();
@@ -476,9 +659,9 @@ util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   bytes.remove_prefix(part.size());
   if (state_ == State::StatusLine) {
     // Refuse a peer that is not speaking HTTP at once, not after 64 KiB of it.
-    constexpr std::string_view kPrefix = "HTTP/1.";
-    const std::size_t n = std::min(line_.size(), kPrefix.size());
-    if (std::string_view(line_).substr(0, n) != kPrefix.substr(0, n)) {
+    const std::string_view prefix = kHttp1;
+    const std::size_t n = std::min(line_.size(), prefix.size());
+    if (std::string_view(line_).substr(0, n) != prefix.substr(0, n)) {
       return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(line_))).error();
     }
   }
@@ -492,7 +675,7 @@ util::Result<bool> ResponseParser::take_line(std::string_view& bytes) {
   return true;
 }
 
-util::Result<void> ResponseParser::on_line() {
+HOT_PATH util::Result<void> ResponseParser::on_line() {
   switch (state_) {
     case State::StatusLine: return status_line();
     case State::Header: return line_.empty() ? head_end() : header_line(false);
@@ -512,10 +695,10 @@ util::Result<void> ResponseParser::on_line() {
 }
 
 // "HTTP/1.x NNN reason", the reason optional.
-util::Result<void> ResponseParser::status_line() {
+HOT_PATH util::Result<void> ResponseParser::status_line() {
   const std::string_view l = line_;
   const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (l.size() < 12 || l.substr(0, 7) != "HTTP/1." || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
+  if (l.size() < 12 || l.substr(0, 7) != kHttp1 || !digit(l[7]) || l[8] != ' ' || !digit(l[9]) || !digit(l[10]) ||
       !digit(l[11]) || (l.size() > 12 && l[12] != ' ')) {
     return fail(fmt::format("not an HTTP response: \"{}\"", excerpt(l)));
   }
@@ -529,7 +712,7 @@ util::Result<void> ResponseParser::status_line() {
   return {};
 }
 
-util::Result<void> ResponseParser::header_line(bool trailer) {
+HOT_PATH util::Result<void> ResponseParser::header_line(bool trailer) {
   const char* section = trailer ? "chunked trailer" : "response";
   if (++header_count_ > kMaxResponseHeaders) {
     return fail(fmt::format("more than {} header lines in the {}", kMaxResponseHeaders, section));
@@ -550,7 +733,7 @@ util::Result<void> ResponseParser::header_line(bool trailer) {
   const std::string key = lower(std::string(name));
   auto [it, inserted] = res_.headers.emplace(key, std::string(value));
   if (inserted) return {};
-  if (key == "content-length") {
+  if (key == kContentLength) {
     // Two lengths would let a peer frame the body two ways.
     if (it->second != value) return fail("conflicting Content-Length headers");
     return {};
@@ -559,7 +742,7 @@ util::Result<void> ResponseParser::header_line(bool trailer) {
   return {};
 }
 
-util::Result<void> ResponseParser::head_end() {
+HOT_PATH util::Result<void> ResponseParser::head_end() {
   if (res_.status < 200) {
     if (res_.status == 101) return fail("unexpected 101 Switching Protocols");
     state_ = State::StatusLine;  // an interim answer (100 Continue, 103 Early Hints): the final one follows
@@ -570,17 +753,17 @@ util::Result<void> ResponseParser::head_end() {
     state_ = State::Done;
     return {};
   }
-  if (auto te = res_.headers.find("transfer-encoding"); te != res_.headers.end()) {
+  if (auto te = res_.headers.find(kTransferEncoding); te != res_.headers.end()) {
     // Chunked only when it is the last coding; otherwise the body runs to the end of the connection
     // (RFC 9112 6.3), whatever Content-Length says.
     std::string_view codings = te->second;
     const auto comma = codings.rfind(',');
     const std::string last =
         lower(std::string(trim_ows(comma == std::string_view::npos ? codings : codings.substr(comma + 1))));
-    state_ = last == "chunked" ? State::ChunkSize : State::EofBody;
+    state_ = last == kChunked ? State::ChunkSize : State::EofBody;
     return {};
   }
-  if (auto cl = res_.headers.find("content-length"); cl != res_.headers.end()) {
+  if (auto cl = res_.headers.find(kContentLength); cl != res_.headers.end()) {
     const std::string& text = cl->second;
     std::uint64_t length = 0;
     for (const char c : text) {
@@ -601,7 +784,7 @@ util::Result<void> ResponseParser::head_end() {
 }
 
 // hex size, optional whitespace, optional ";extension".
-util::Result<void> ResponseParser::chunk_size_line() {
+HOT_PATH util::Result<void> ResponseParser::chunk_size_line() {
   const std::string_view l = line_;
   const auto bad = [&] { return fail(fmt::format("bad chunk size \"{}\"", excerpt(l, 20))); };
   std::size_t i = 0;
@@ -627,7 +810,7 @@ util::Result<void> ResponseParser::chunk_size_line() {
   return {};
 }
 
-util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySink& sink) {
+HOT_PATH util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySink& sink) {
   std::string_view piece = bytes;
   if (state_ != State::EofBody)
     piece = piece.substr(0, static_cast<std::size_t>(std::min<std::uint64_t>(left_, piece.size())));
@@ -643,4 +826,4 @@ util::Result<void> ResponseParser::deliver(std::string_view& bytes, const BodySi
   return {};
 }
 
-}  // namespace docker
+}  // namespace net

@@ -1,9 +1,9 @@
-// A small HTTP/1.1 client for the Docker Engine API: over a unix socket (Debian's cpp-httplib has no
-// AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One connection per
-// request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a streaming mode for
-// wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how long the daemon may
-// stay silent. What goes out is checked (no control characters in the request line or headers);
-// what comes in goes through a bounded parser that works on bytes alone (fuzzed:
+// A small HTTP/1.1 client, first written for the Docker Engine API: over a unix socket (Debian's
+// cpp-httplib has no AF_UNIX support), plain TCP, or TCP with TLS (OpenSSL, client certificate). One
+// connection per request ("Connection: close"), Content-Length, chunked and read-to-EOF bodies, a
+// streaming mode for wait/logs/pull (stopped by the callback or a cancel flag), and a limit on how
+// long the peer may stay silent. What goes out is checked (no control characters in the request line
+// or headers); what comes in goes through a bounded parser that works on bytes alone (fuzzed:
 // tests/fuzz/fuzz_http_response.cpp).
 #pragma once
 
@@ -19,9 +19,9 @@
 #include "util/cancel.h"
 #include "util/result.h"
 
-namespace docker {
+namespace net {
 
-// Where the daemon listens (DOCKER_HOST and the DOCKER_TLS_* variables).
+// Where the peer listens (for Docker: DOCKER_HOST and the DOCKER_TLS_* variables).
 struct Endpoint {
   std::string unix_path;  // set: a unix socket
   std::string host;       // else TCP
@@ -48,16 +48,22 @@ struct HttpRequest {
   std::string path;  // with query
   std::map<std::string, std::string> headers;
   std::string body;
-  // Longest silence allowed from the daemon (for a plain call: the whole answer's pace); zero: none.
+  // Longest silence allowed from the peer (for a plain call: the whole answer's pace; also each
+  // connect and the TLS handshake); zero: none.
   std::chrono::milliseconds timeout{30000};
-  // set() from another thread abandons the call: its eventfd wakes a blocked read at once.
+  // set() from another thread abandons the call: its eventfd wakes a blocked connect, handshake or
+  // read at once.
   const util::CancelFlag* cancel = nullptr;
   // Called when everything received so far has been handed out and the client is about to wait for
   // more: the moment to flush work batched from the pieces (the log relay's datagrams).
   std::function<void()> on_idle = nullptr;
-  // Called once when the answer's status and headers are in, before any of its body: for a stream
-  // that only reports what happens from now on (/events), the moment it is listening.
-  std::function<void(int status)> on_head = nullptr;
+  // Called once when the answer's status and headers are in (its body still empty), before any of
+  // its body: for a stream that only reports what happens from now on (/events), the moment it is
+  // listening; for a body kept whole, its Content-Length.
+  std::function<void(const HttpResponse& head)> on_head = nullptr;
+  // The whole call, from the connection to the answer's last byte; zero: none. Past it the call
+  // fails ("no complete answer within N ms"), whatever pace the peer keeps.
+  std::chrono::milliseconds total{0};
 };
 
 // Bounds on what a peer may send before the body.
@@ -132,16 +138,29 @@ class HttpClient {
   // Streams the body: `on_data` gets each piece as it arrives (de-chunked) and returns false to stop.
   // The returned response carries status and headers; its body holds the first 64 KiB of an error body.
   util::Result<HttpResponse> stream(const HttpRequest& req, const std::function<bool(std::string_view)>& on_data) const;
+  // As stream(), with errors that say only what went wrong ("connect to h:7777: Connection refused"),
+  // for a caller that names the request itself (by its whole URL).
+  util::Result<HttpResponse> exchange(const HttpRequest& req,
+                                      const std::function<bool(std::string_view)>& on_data) const;
+
+  // Resolves the peer's name now (TCP), for a client made ahead of its first call: that call then
+  // connects to the addresses found here (a failure here is left to it). The names a client
+  // resolves are kept from call to call until none of their addresses accepts.
+  void resolve() const;
 
   const Endpoint& endpoint() const { return endpoint_; }
   // An error building the TLS context (bad certificate files) is reported by every call.
   const std::string& setup_error() const { return setup_error_; }
 
+  struct Addresses;  // the peer's addresses, kept from one call to the next
+
  private:
   struct Tls;
   Endpoint endpoint_;
   std::unique_ptr<Tls> tls_;
+  std::unique_ptr<Addresses> addresses_;
+  std::string host_header_;
   std::string setup_error_;
 };
 
-}  // namespace docker
+}  // namespace net
