@@ -273,6 +273,7 @@ TEST_CASE("Sandbox logs: rotation at 64 KiB keeping 2, no line lost or reordered
                             "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"; done'"));
   h.wait_state("slog-2", v1::TASK_FINISHED);
   REQUIRE(h.exe->wait(20s) == std::optional<int>(0));
+  testing_support::report_catch_up(h.exe->output());
   const std::string base = h.sandbox + "/container.stdout";
   std::vector<std::string> all;
   for (const std::string& f : {base + ".2", base + ".1", base}) {

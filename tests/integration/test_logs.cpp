@@ -131,6 +131,7 @@ TEST_CASE("Every line arrives once, in order per stream, with level, hostname an
   // The executor's own account: every line went to the kernel, none dropped.
   std::smatch done;
   const std::string output = h.exe->output();
+  testing_support::report_catch_up(output);
   REQUIRE(std::regex_search(output, done, std::regex(R"(log relay done: (\d+) line\(s\) sent, 0 dropped)")));
   const std::size_t sent = std::stoull(done[1].str());
   const std::uint64_t kernel_lost = testing_support::kernel_udp_drops() - kernel_drops_before;
@@ -324,6 +325,7 @@ TEST_CASE("One task's output: the relay's datagrams and the sandbox files hold t
   // No datagram was lost on the way: a difference below is the executor's.
   REQUIRE(testing_support::kernel_udp_drops() - kernel_drops_before == 0);
   const std::string output = h.exe->output();
+  testing_support::report_catch_up(output);
   CHECK_THAT(output, Catch::Contains(fmt::format("log relay done: {} line(s) sent, 0 dropped", msgs.size())));
   CHECK_THAT(output, Catch::Contains(fmt::format("sandbox logs done: {} line(s) written, 0 dropped",
                                                  want_out.size() + want_err.size())));
@@ -364,6 +366,7 @@ std::string run_and_compare(DockerProxy& proxy, const std::string& task, const s
   REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
   CHECK(proxy.taken() >= 1);  // the first followed stream was cut
   const std::string output = h.exe->output();
+  testing_support::report_catch_up(output);
   // The sandbox files lose nothing on the way: they must be exact.
   CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
   CHECK(lines_of(h.sandbox + "/container.stderr") == want_err);
