@@ -440,15 +440,16 @@ util::Result<void> Client::stamped_logs(const std::string& id, const LogsOptions
                                         std::function<void()> on_idle, const std::function<bool()>& keep_reading) {
   auto r = read_logs(
       id, opts, true, tty, [&](LogStream s, std::string_view piece) { reader.feed(s, piece); },
-      [&](LogStream s) { reader.frame(s); }, cancel, std::move(on_idle), keep_reading);
+      [&](LogStream s, std::uint32_t length) { reader.frame(s, length); }, cancel, std::move(on_idle), keep_reading);
   reader.end();
   return r;
 }
 
 util::Result<void> Client::read_logs(const std::string& id, const LogsOptions& opts, bool timestamps, bool tty,
                                      const std::function<void(LogStream, std::string_view)>& sink,
-                                     const std::function<void(LogStream)>& on_frame, const util::CancelFlag* cancel,
-                                     std::function<void()> on_idle, const std::function<bool()>& keep_reading) {
+                                     const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                                     const util::CancelFlag* cancel, std::function<void()> on_idle,
+                                     const std::function<bool()>& keep_reading) {
   std::string q = fmt::format("/logs?stdout={}&stderr={}&follow={}", opts.stdout_stream ? 1 : 0,
                               opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
   if (timestamps) q += "&timestamps=1";

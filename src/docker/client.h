@@ -131,11 +131,12 @@ class Client {
   util::Result<std::string> container_path(const std::string& id, std::string_view rest) const;
   util::Result<HttpResponse> call(HttpRequest req, std::initializer_list<int> ok) const;
   util::Error fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const;
-  // GET /containers/{id}/logs: payload pieces to `sink`, frame starts (multiplexed) to `on_frame`.
+  // GET /containers/{id}/logs: payload pieces to `sink`, frame headers (multiplexed) to `on_frame`.
   util::Result<void> read_logs(const std::string& id, const LogsOptions& opts, bool timestamps, bool tty,
                                const std::function<void(LogStream, std::string_view)>& sink,
-                               const std::function<void(LogStream)>& on_frame, const util::CancelFlag* cancel,
-                               std::function<void()> on_idle, const std::function<bool()>& keep_reading);
+                               const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                               const util::CancelFlag* cancel, std::function<void()> on_idle,
+                               const std::function<bool()>& keep_reading);
 
   HttpClient http_;
   std::chrono::milliseconds timeout_;

@@ -76,36 +76,66 @@ LogTime earlier(LogTime t, std::int64_t nanos) {
   return LogTime{total / 1'000'000'000, static_cast<std::uint32_t>(total % 1'000'000'000)};
 }
 
-void StampedLogReader::frame(LogStream s) {
-  if (in_prefix_) finish_prefix(false);
+void StampedLogReader::frame(LogStream s, std::uint32_t length) {
+  if (in_prefix_ || in_message_) end();  // cannot happen: the demuxer starts a frame after the last one
   stream_ = s;
-  in_prefix_ = true;
+  frame_left_ = length;
+  in_prefix_ = length > 0;
+}
+
+void StampedLogReader::begin_message(std::optional<LogTime> t) {
+  in_message_ = true;
+  streaming_ = false;
+  time_ = t;
+  held_.clear();
   content_ = 0;
 }
 
+// Payload bytes of the current message; `last`: the message ends with them.
+void StampedLogReader::payload(std::string_view bytes, bool last) {
+  if (!streaming_ && held_.empty() && last) {
+    // Whole in one piece (the usual case): handed out without a copy.
+    ++messages_;
+    on_message_(stream_, time_);
+    if (!bytes.empty()) on_payload_(stream_, bytes);
+  } else if (!streaming_ && held_.size() + bytes.size() <= kMaxMessage && !last) {
+    held_.append(bytes);
+    return;
+  } else {
+    if (!streaming_) {
+      ++messages_;
+      on_message_(stream_, time_);
+      streaming_ = true;
+      if (!held_.empty()) on_payload_(stream_, held_);
+      held_.clear();
+    }
+    if (!bytes.empty()) on_payload_(stream_, bytes);
+  }
+  if (last) {
+    in_message_ = false;
+    streaming_ = false;
+  }
+}
+
 // The time prefix is over: `complete` when it ended with its space (prefix_ holds it without the
-// space), else it was cut short (the frame or the read ended, or it grew too long).
+// space), else it was cut short (a newline or too many bytes came first, or its frame ended).
 void StampedLogReader::finish_prefix(bool complete) {
   in_prefix_ = false;
-  content_ = 0;
   std::optional<LogTime> t;
   if (complete) t = parse_log_time(prefix_);
-  if (!complete && prefix_.empty()) return;  // no message at all (an empty frame)
-  ++messages_;
-  if (t) {
-    on_message_(stream_, t);
-  } else {
+  begin_message(t);
+  if (!t) {
     ++unstamped_;
-    on_message_(stream_, std::nullopt);
     if (complete) prefix_.push_back(' ');
-    content_ = prefix_.size();
-    on_payload_(stream_, prefix_);
+    held_ = prefix_;  // the bytes are the message's
+    content_ = held_.size();
   }
   prefix_.clear();
 }
 
 void StampedLogReader::feed(LogStream s, std::string_view bytes) {
   if (tty_) stream_ = s;
+  if (!tty_) frame_left_ -= std::min<std::uint64_t>(frame_left_, bytes.size());
   while (!bytes.empty()) {
     if (in_prefix_) {
       // The space may be the byte after a prefix of full length.
@@ -117,14 +147,17 @@ void StampedLogReader::feed(LogStream s, std::string_view bytes) {
         bytes.remove_prefix(stop + 1);
         finish_prefix(true);
       } else if (stop != std::string_view::npos) {
-        // A newline before any space: not a time, and (TTY) the message's end.
+        // A newline before any space: not a time.
         prefix_.append(bytes.substr(0, stop + 1));
         bytes.remove_prefix(stop + 1);
         finish_prefix(false);
-        if (tty_) in_prefix_ = true;
+        if (tty_) {  // and the message's end
+          payload({}, true);
+          in_prefix_ = true;
+        }
       } else if (bytes.size() <= room) {
         prefix_.append(bytes);
-        return;
+        bytes = {};
       } else {
         prefix_.append(bytes.substr(0, room));
         bytes.remove_prefix(room);
@@ -132,30 +165,43 @@ void StampedLogReader::feed(LogStream s, std::string_view bytes) {
       }
       continue;
     }
+    if (!in_message_) return;  // bytes outside any frame: cannot happen with the demuxer
     if (!tty_) {
-      content_ += bytes.size();
-      on_payload_(stream_, bytes);
+      payload(bytes, frame_left_ == 0);
       return;
     }
     // TTY: the message ends after its newline or at kPartialBytes.
     const std::size_t room = kPartialBytes > content_ ? kPartialBytes - content_ : 0;
     const std::size_t nl = bytes.substr(0, room).find('\n');
     const std::size_t take = nl == std::string_view::npos ? std::min(room, bytes.size()) : nl + 1;
-    if (take > 0) on_payload_(stream_, bytes.substr(0, take));
     content_ += take;
+    const bool last = nl != std::string_view::npos || content_ >= kPartialBytes;
+    payload(bytes.substr(0, take), last);
     bytes.remove_prefix(take);
-    if (nl != std::string_view::npos || content_ >= kPartialBytes) {
-      in_prefix_ = true;
-      content_ = 0;
-    }
+    if (last) in_prefix_ = true;
+  }
+  // Multiplexed: a frame that ends inside or right after the time prefix is a whole message too.
+  if (!tty_ && frame_left_ == 0) {
+    if (in_prefix_) finish_prefix(false);
+    if (in_message_) payload({}, true);
   }
 }
 
 void StampedLogReader::end() {
-  if (in_prefix_) finish_prefix(false);
+  if (tty_) {
+    // The raw stream's last message (a last line without a newline, or a cut one: no frame tells).
+    if (in_prefix_ && !prefix_.empty()) finish_prefix(false);
+    if (in_message_) payload({}, true);
+  } else if (in_message_ || in_prefix_) {
+    ++cut_;  // the next read gives it whole (one over kMaxMessage was partly handed out already)
+  }
   in_prefix_ = tty_;  // a TTY's next read starts with a message; a multiplexed one with a frame
-  content_ = 0;
+  in_message_ = false;
+  streaming_ = false;
   prefix_.clear();
+  held_.clear();
+  content_ = 0;
+  frame_left_ = 0;
 }
 
 void LogCursor::begin_read() {

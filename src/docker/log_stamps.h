@@ -44,9 +44,13 @@ inline constexpr std::size_t kPartialBytes = 16 * 1024;
 // Longest time prefix taken (the longest RFC 3339 time with nanoseconds and an offset is 35 bytes).
 inline constexpr std::size_t kMaxTimePrefix = 40;
 
-// Cuts the time off each message of one read: `on_message` gets each message's stream and time
-// (nullopt when the message does not start with a time and a space: then its bytes are all payload),
-// then `on_payload` its bytes in pieces.
+// Cuts the time off each message of one read and hands out whole messages only: `on_message` gets
+// a message's stream and time (nullopt when it does not start with a time and a space: then its bytes
+// are all payload), then `on_payload` its bytes. A message the read ends inside is not handed out
+// (multiplexed: its frame is not whole), so that the next read, which gives it again, hands it out
+// whole; a TTY's last message is handed out at the end of the read (a TTY stream has no frames to tell
+// a cut message from a last line without a newline). A message over kMaxMessage is handed out in
+// pieces as it comes.
 class StampedLogReader {
  public:
   using OnMessage = std::function<void(LogStream, std::optional<LogTime>)>;
@@ -54,27 +58,37 @@ class StampedLogReader {
   StampedLogReader(bool tty, OnMessage on_message, OnPayload on_payload)
       : tty_(tty), on_message_(std::move(on_message)), on_payload_(std::move(on_payload)), in_prefix_(tty) {}
 
-  // Multiplexed: a frame of `s` begins (the demuxer's frame header).
-  void frame(LogStream s);
+  // Multiplexed: a frame of `s` with `length` payload bytes begins (the demuxer's frame header).
+  void frame(LogStream s, std::uint32_t length);
   // The bytes that follow (multiplexed: of the current frame; TTY: the raw stream, `s` stdout).
   void feed(LogStream s, std::string_view bytes);
-  // The read ended: a message cut inside its time is given as payload. Ready for another read.
+  // The read ended (see above). Ready for another read.
   void end();
 
-  std::uint64_t messages() const { return messages_; }
-  std::uint64_t unstamped() const { return unstamped_; }  // messages without a readable time
+  static constexpr std::size_t kMaxMessage = std::size_t{1} << 20;
+
+  std::uint64_t messages() const { return messages_; }    // handed out
+  std::uint64_t unstamped() const { return unstamped_; }  // handed out without a readable time
+  std::uint64_t cut() const { return cut_; }              // left out: the read ended inside them
 
  private:
   void finish_prefix(bool complete);
+  void payload(std::string_view bytes, bool last);
+  void begin_message(std::optional<LogTime> t);
 
   bool tty_;
   OnMessage on_message_;
   OnPayload on_payload_;
-  bool in_prefix_;  // reading a message's time
+  bool in_prefix_;           // reading a message's time
+  bool in_message_ = false;  // past its time, reading its payload
+  bool streaming_ = false;   // the message is over kMaxMessage: handed out as it comes
   LogStream stream_ = LogStream::Stdout;
   std::string prefix_;
-  std::size_t content_ = 0;  // TTY: the current message's payload bytes so far
-  std::uint64_t messages_ = 0, unstamped_ = 0;
+  std::optional<LogTime> time_;
+  std::string held_;              // the current message's payload so far
+  std::uint64_t frame_left_ = 0;  // multiplexed: bytes of the current frame still to come
+  std::size_t content_ = 0;       // TTY: the current message's payload bytes so far
+  std::uint64_t messages_ = 0, unstamped_ = 0, cut_ = 0;
 };
 
 // What the reads of one container's log have handed out, per stream: the last message's time and how
