@@ -432,16 +432,41 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
 util::Result<void> Client::logs(const std::string& id, const LogsOptions& opts, bool tty,
                                 const std::function<void(LogStream, std::string_view)>& sink,
                                 const util::CancelFlag* cancel, std::function<void()> on_idle) {
+  return read_logs(id, opts, false, tty, sink, nullptr, cancel, std::move(on_idle), nullptr);
+}
+
+util::Result<void> Client::stamped_logs(const std::string& id, const LogsOptions& opts, bool tty,
+                                        StampedLogReader& reader, const util::CancelFlag* cancel,
+                                        std::function<void()> on_idle, const std::function<bool()>& keep_reading) {
+  auto r = read_logs(
+      id, opts, true, tty, [&](LogStream s, std::string_view piece) { reader.feed(s, piece); },
+      [&](LogStream s, std::uint32_t length) { reader.frame(s, length); }, cancel, std::move(on_idle), keep_reading);
+  reader.end();
+  return r;
+}
+
+util::Result<void> Client::read_logs(const std::string& id, const LogsOptions& opts, bool timestamps, bool tty,
+                                     const std::function<void(LogStream, std::string_view)>& sink,
+                                     const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                                     const util::CancelFlag* cancel, std::function<void()> on_idle,
+                                     const std::function<bool()>& keep_reading) {
   std::string q = fmt::format("/logs?stdout={}&stderr={}&follow={}", opts.stdout_stream ? 1 : 0,
                               opts.stderr_stream ? 1 : 0, opts.follow ? 1 : 0);
-  if (opts.since) q += fmt::format("&since={}", *opts.since);
+  if (timestamps) q += "&timestamps=1";
+  if (opts.since_time) {
+    q += "&since=" + since_param(*opts.since_time);
+  } else if (opts.since) {
+    q += fmt::format("&since={}", *opts.since);
+  }
   if (opts.tail) q += fmt::format("&tail={}", *opts.tail);
   auto p = container_path(id, q);
   if (!p) return p.error();
-  HttpRequest req{"GET", *p, {}, "", opts.follow ? std::chrono::milliseconds(0) : timeout_, cancel, std::move(on_idle)};
-  LogDemuxer demux(sink);
+  const auto silence = opts.silence.value_or(opts.follow ? std::chrono::milliseconds(0) : timeout_);
+  HttpRequest req{"GET", *p, {}, "", silence, cancel, std::move(on_idle)};
+  LogDemuxer demux(sink, on_frame);
   std::string demux_error;
   auto res = http_.stream(req, [&](std::string_view piece) {
+    if (keep_reading && !keep_reading()) return false;
     if (tty) {
       sink(LogStream::Stdout, piece);
       return true;

@@ -16,6 +16,7 @@
 
 #include "docker/image_ref.h"
 #include "docker/log_demux.h"
+#include "docker/log_stamps.h"
 #include "net/http_conn.h"
 #include "util/env.h"
 #include "util/result.h"
@@ -67,8 +68,11 @@ struct LogsOptions {
   bool stdout_stream = true;
   bool stderr_stream = true;
   bool follow = false;
-  std::optional<long long> since;  // unix seconds
-  std::optional<int> tail;         // lines per stream
+  std::optional<long long> since;     // unix seconds
+  std::optional<LogTime> since_time;  // to the nanosecond (Docker: inclusive); wins over `since`
+  std::optional<int> tail;            // lines per stream
+  // Longest silence allowed from the daemon; unset: none when following, else the client's timeout.
+  std::optional<std::chrono::milliseconds> silence;
 };
 
 class Client {
@@ -111,6 +115,11 @@ class Client {
   util::Result<void> logs(const std::string& id, const LogsOptions& opts, bool tty,
                           const std::function<void(LogStream, std::string_view)>& sink,
                           const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
+  // The log read with timestamps=1: `reader` cuts each message's time off and hands it out
+  // (log_stamps.h). `keep_reading`, when set, is asked at each piece: false ends the read (no error).
+  util::Result<void> stamped_logs(const std::string& id, const LogsOptions& opts, bool tty, StampedLogReader& reader,
+                                  const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr,
+                                  const std::function<bool()>& keep_reading = nullptr);
   util::Result<void> remove(const std::string& id);
   // docker exec, detached: runs `cmd` in the running container and polls until it ends (its exit code)
   // or `timeout` passes (an error; the process in the container is left to end by itself, as the
@@ -128,6 +137,12 @@ class Client {
   util::Result<std::string> container_path(const std::string& id, std::string_view rest) const;
   util::Result<HttpResponse> call(HttpRequest req, std::initializer_list<int> ok) const;
   util::Error fail(const HttpRequest& req, const util::Result<HttpResponse>& res) const;
+  // GET /containers/{id}/logs: payload pieces to `sink`, frame headers (multiplexed) to `on_frame`.
+  util::Result<void> read_logs(const std::string& id, const LogsOptions& opts, bool timestamps, bool tty,
+                               const std::function<void(LogStream, std::string_view)>& sink,
+                               const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                               const util::CancelFlag* cancel, std::function<void()> on_idle,
+                               const std::function<bool()>& keep_reading);
 
   HttpClient http_;
   std::chrono::milliseconds timeout_;

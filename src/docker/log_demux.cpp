@@ -25,6 +25,7 @@ util::Result<void> LogDemuxer::feed(std::string_view chunk) {
       stream_ = static_cast<LogStream>(header_[0]);
       remaining_ = (std::uint32_t{header_[4]} << 24) | (std::uint32_t{header_[5]} << 16) |
                    (std::uint32_t{header_[6]} << 8) | std::uint32_t{header_[7]};
+      if (on_frame_) on_frame_(stream_, remaining_);
       continue;
     }
     const std::size_t take = std::min<std::size_t>(chunk.size(), remaining_);

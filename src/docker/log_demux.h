@@ -16,8 +16,12 @@ enum class LogStream : std::uint8_t { Stdin = 0, Stdout = 1, Stderr = 2 };
 
 class LogDemuxer {
  public:
-  // `sink` receives payload pieces as they arrive (a frame may come in several pieces).
-  explicit LogDemuxer(std::function<void(LogStream, std::string_view)> sink) : sink_(std::move(sink)) {}
+  // `sink` receives payload pieces as they arrive (a frame may come in several pieces); `on_frame`, when
+  // set, each frame's stream and payload length as its header is read (before its payload; an empty
+  // frame too).
+  explicit LogDemuxer(std::function<void(LogStream, std::string_view)> sink,
+                      std::function<void(LogStream, std::uint32_t)> on_frame = nullptr)
+      : sink_(std::move(sink)), on_frame_(std::move(on_frame)) {}
 
   // An error (unknown stream byte, non-zero padding) is final: the stream is not multiplexed.
   util::Result<void> feed(std::string_view chunk);
@@ -25,6 +29,7 @@ class LogDemuxer {
 
  private:
   std::function<void(LogStream, std::string_view)> sink_;
+  std::function<void(LogStream, std::uint32_t)> on_frame_;
   unsigned char header_[8] = {};
   std::size_t header_len_ = 0;
   std::uint32_t remaining_ = 0;

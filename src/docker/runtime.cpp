@@ -268,7 +268,10 @@ void Runtime::start(const std::string& id) {
           if (sleep_cancellable(opts_.relay_for)) {
             spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
             relay_stopped_ = true;
-            if (!opts_.sandbox_logs) relay_cancel_.set();  // nobody else reads the stream
+            if (!opts_.sandbox_logs) {
+              relay_cancel_.set();  // nobody else reads the stream
+              cv_.notify_all();
+            }
           }
         });
       }
@@ -311,8 +314,6 @@ void Runtime::run_log_pump(const std::string& id) {
   }
   auto st = client_.inspect(id);
   const bool tty = st && st->tty;
-  LogsOptions lo;
-  lo.follow = true;
   // The startup-only relay's end: what it was given goes out once, then it takes nothing more.
   bool relay_flushed = false;
   const auto relay_open = [&] {
@@ -322,19 +323,32 @@ void Runtime::run_log_pump(const std::string& id) {
     relay_flushed = true;
     return false;
   };
-  auto r = client_.logs(
-      id, lo, tty,
+  // Each message of each read: its time says whether an earlier read handed it out already.
+  LogCursor cursor(tty);
+  bool keep = true;
+  StampedLogReader reader(
+      tty, [&](LogStream s, std::optional<LogTime> t) { keep = !t || cursor.take(s, *t); },
       [&](LogStream s, std::string_view piece) {
+        if (!keep) return;
         const bool err = s == LogStream::Stderr;
         if (relay_open()) relay->feed(err, piece);
         if (files) files->feed(err, piece);
-      },
-      &relay_cancel_,
-      [&] {
-        if (relay_open()) relay->send_pending();
-        if (files) files->write_pending();
       });
-  if (!r && !relay_cancel_) spdlog::warn("container log stream: {}", r.error().message);
+  const auto on_idle = [&] {
+    if (relay_open()) relay->send_pending();
+    if (files) files->write_pending();
+  };
+  LogsOptions lo;
+  lo.follow = true;
+  auto r = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
+  follow_to_the_end(id, r, cursor, [&](const LogsOptions& again, const std::function<bool()>& keep_reading) {
+    cursor.begin_read();
+    return client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
+  });
+  if (reader.unstamped() > 0) {
+    spdlog::warn("container log stream: {} message(s) without Docker's time: a catch-up may repeat them",
+                 reader.unstamped());
+  }
   if (relay) {
     if (!relay_flushed) relay->flush();
     spdlog::info("log relay done: {} line(s) sent, {} dropped", relay->sent(), relay->dropped());
@@ -344,6 +358,108 @@ void Runtime::run_log_pump(const std::string& id) {
     spdlog::info("sandbox logs done: {} line(s) written, {} dropped", files->written(), files->dropped());
   }
   relay_running_ = false;
+}
+
+bool Runtime::pause_log_pump(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return relay_cancel_.is_set() || cancel_.is_set(); });
+}
+
+// Docker's followed stream has ended (`r`). On Docker 20.10 it can end cleanly at the container's exit
+// before it has given out the last messages the container wrote: once the container has exited, the
+// log is read once more (not followed) from the last message handed out, and only what no read gave
+// yet goes on. A stream that ends while the container still runs (the daemon restarted with
+// live-restore, a rotation the daemon lost track of) is followed again the same way.
+void Runtime::follow_to_the_end(const std::string& id, util::Result<void> r, const LogCursor& cursor,
+                                const ReadAgain& read_again) {
+  int follows = 1;
+  // The container ran at the last look: Docker ends the stream at an exit a moment before it says the
+  // container stopped, so it is looked at once more before the stream is followed again.
+  bool look_again = false;
+  while (!relay_cancel_) {
+    if (!look_again && !r) {
+      spdlog::warn("container log stream: {}", r.error().message);
+      // Docker refuses the read (a log driver it cannot read, the container gone): no other read helps.
+      if (r.error().kind == util::ErrorKind::Status) return;
+    }
+    // The container's state; while the daemon does not answer, asked again each second (bounded).
+    std::optional<ContainerState> state;
+    const auto asking_since = Clock::now();
+    while (!relay_cancel_) {
+      auto st = client_.inspect(id);
+      if (st) {
+        state = std::move(*st);
+        break;
+      }
+      if (st.error().not_found()) {
+        spdlog::info("container log stream ended: the container is gone, nothing more to read");
+        return;
+      }
+      if (Clock::now() - asking_since > opts_.daemon_retry) {
+        spdlog::warn(
+            "container log stream ended and the container's state cannot be read ({}): what Docker had "
+            "not yet given out is not read",
+            st.error().message);
+        return;
+      }
+      if (!pause_log_pump(std::chrono::seconds(1))) return;
+    }
+    if (!state) return;
+    const auto since = cursor.since();
+    const std::string from = since ? "from " + since_param(*since) : "from the start";
+    if (state->running) {
+      // Not in a tight loop: a stream that keeps ending is opened again at most once a second.
+      if (!pause_log_pump(std::chrono::milliseconds(500))) return;
+      if (!look_again) {
+        look_again = true;
+        continue;
+      }
+      look_again = false;
+      if (follows == 1 || follows % 100 == 0) {
+        spdlog::warn("container log stream ended while the container runs: following it again {} ({} time(s))", from,
+                     follows);
+      }
+      LogsOptions again;
+      again.follow = true;
+      again.since_time = since;
+      ++follows;
+      r = read_again(again, nullptr);
+      continue;
+    }
+    // The container has exited: the catch-up, bounded in time and in the daemon's silence.
+    const auto taken_before = cursor.taken();
+    const auto skipped_before = cursor.skipped();
+    const auto deadline = Clock::now() + kCatchUpBudget;
+    bool out_of_time = false;
+    LogsOptions last;
+    last.since_time = since;
+    last.silence = std::min<std::chrono::milliseconds>(opts_.call_timeout, kCatchUpBudget);
+    const auto started = Clock::now();
+    auto c = read_again(last, [&] {
+      if (Clock::now() < deadline) return true;
+      out_of_time = true;
+      return false;
+    });
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    const auto caught = cursor.taken() - taken_before;
+    if (relay_cancel_) {
+      spdlog::warn("container log catch-up cut short: {} message(s) read in {} ms", caught, ms);
+    } else if (!c) {
+      spdlog::warn("container log catch-up failed after {} message(s) in {} ms: {}", caught, ms, c.error().message);
+    } else if (out_of_time) {
+      spdlog::warn("container log catch-up stopped after {} s: {} message(s) read, the rest is lost",
+                   std::chrono::duration_cast<std::chrono::seconds>(kCatchUpBudget).count(), caught);
+    } else if (caught > 0) {
+      spdlog::info(
+          "container log catch-up {}: {} message(s) the followed stream had not given ({} again, skipped), "
+          "{} ms",
+          from, caught, cursor.skipped() - skipped_before, ms);
+    } else {
+      spdlog::debug("container log catch-up {}: nothing missing ({} message(s) again, skipped), {} ms", from,
+                    cursor.skipped() - skipped_before, ms);
+    }
+    return;
+  }
 }
 
 std::string Runtime::stderr_tail(const std::string& id, bool tty) {

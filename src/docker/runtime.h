@@ -113,6 +113,13 @@ class Runtime final : public executor::port::Containers {
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
   void run_log_pump(const std::string& id);
+  // Another read of the container's log from the cursor, handed out as the first one.
+  using ReadAgain = std::function<util::Result<void>(const LogsOptions&, const std::function<bool()>& keep_reading)>;
+  void follow_to_the_end(const std::string& id, util::Result<void> r, const LogCursor& cursor,
+                         const ReadAgain& read_again);
+  // The longest read of what the followed stream left out, once the container has exited.
+  static constexpr std::chrono::seconds kCatchUpBudget{20};
+  bool pause_log_pump(std::chrono::milliseconds d);  // false: the pump is cancelled
   void wait_for_log_pump();
   std::atomic<bool> relay_stopped_{false};  // the startup-only relay's time is over (the files go on)
   util::CancelFlag relay_cancel_;

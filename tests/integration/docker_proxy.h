@@ -1,6 +1,11 @@
 // A unix-socket proxy in front of the real dockerd that takes one route away: requests whose request
 // line contains `route` are answered 500 (Mode::refuse) or never answered (Mode::hang); everything else
 // goes through byte for byte. For tests of the runtime's fallbacks against the real daemon.
+// Mode::cut_at_end and Mode::cut_now shorten the first such answer instead (a chunked stream, as the
+// followed log stream is): once `budget` body bytes (whole chunks) went through, the rest is held back;
+// cut_at_end ends the answer cleanly (the last chunk) when the daemon ends it, as Docker 20.10 ends a
+// followed log stream at a container's exit before its tail; cut_now ends it cleanly at once. Later
+// requests on the route go through.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -15,16 +20,17 @@
 #include <list>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace testing_support {
 
 class DockerProxy {
  public:
-  enum class Mode { refuse, hang };
+  enum class Mode { refuse, hang, cut_at_end, cut_now };
 
-  DockerProxy(std::string upstream, std::string route, Mode mode)
-      : upstream_(std::move(upstream)), route_(std::move(route)), mode_(mode) {
+  DockerProxy(std::string upstream, std::string route, Mode mode, std::size_t budget = 0)
+      : upstream_(std::move(upstream)), route_(std::move(route)), mode_(mode), budget_(budget) {
     static std::atomic<int> counter{0};
     path_ = "/tmp/sidecar-executor-proxy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sock";
     ::unlink(path_.c_str());
@@ -98,7 +104,10 @@ class DockerProxy {
       head.append(buf, static_cast<std::size_t>(n));
     }
     const std::string line = head.substr(0, head.find("\r\n"));
-    if (line.find(route_) != std::string::npos) {
+    bool cut = false;
+    if (line.find(route_) != std::string::npos && (mode_ == Mode::cut_at_end || mode_ == Mode::cut_now)) {
+      cut = ++taken_ == 1;
+    } else if (line.find(route_) != std::string::npos) {
       ++taken_;
       if (mode_ == Mode::refuse) {
         const std::string body = R"({"message":"taken away by the test proxy"})";
@@ -117,6 +126,11 @@ class DockerProxy {
     const int u = connect_to(upstream_);
     if (u < 0) return;
     bool ok = ::write(u, head.data(), head.size()) == static_cast<ssize_t>(head.size());
+    if (ok && cut) {
+      serve_cut(c, u);
+      ::close(u);
+      return;
+    }
     while (ok && !stop_) {
       pollfd p[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
       if (::poll(p, 2, 100) <= 0) continue;
@@ -134,8 +148,59 @@ class DockerProxy {
     ::close(u);
   }
 
+  static bool write_all(int fd, std::string_view data) {
+    return ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  }
+
+  // The daemon's answer to the client until `budget_` body bytes went through, then held back (see Mode).
+  void serve_cut(int c, int u) {
+    std::string in;  // from the daemon, not yet passed on or dropped
+    bool head_done = false, chunked = false, held = false;
+    std::size_t passed = 0;
+    char buf[65536];
+    while (!stop_) {
+      if (held && mode_ == Mode::cut_now) break;
+      pollfd p{u, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::read(u, buf, sizeof buf);
+      if (n <= 0) break;  // the daemon ended its answer
+      in.append(buf, static_cast<std::size_t>(n));
+      if (!head_done) {
+        const auto end = in.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        head_done = true;
+        chunked = in.substr(0, end).find("Transfer-Encoding: chunked") != std::string::npos;
+        if (!write_all(c, std::string_view(in).substr(0, end + 4))) return;
+        in.erase(0, end + 4);
+      }
+      if (!chunked) {  // not a stream this mode knows: passed on as it is
+        if (!write_all(c, in)) return;
+        in.clear();
+        continue;
+      }
+      while (true) {  // whole chunks: "<hex size>\r\n<data>\r\n"
+        const auto eol = in.find("\r\n");
+        if (eol == std::string::npos) break;
+        const std::size_t size = std::stoul(in.substr(0, eol), nullptr, 16);
+        if (in.size() < eol + 2 + size + 2) break;
+        if (size == 0) {  // the daemon's last chunk: written below
+          in.clear();
+          break;
+        }
+        if (!held) {
+          if (!write_all(c, std::string_view(in).substr(0, eol + 2 + size + 2))) return;
+          passed += size;
+          held = passed >= budget_;
+        }
+        in.erase(0, eol + 2 + size + 2);
+      }
+    }
+    write_all(c, "0\r\n\r\n");
+  }
+
   std::string upstream_, route_, path_;
   Mode mode_;
+  std::size_t budget_ = 0;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
   std::atomic<int> taken_{0};

@@ -420,3 +420,46 @@ TEST_CASE("Container calls refuse anything that is not a container id or name, w
     CHECK_THAT(r.error().message, Catch::Contains("unix:///tmp/sidecar-executor-none.sock"));
   }
 }
+
+// The catch-up's read: timestamps=1 and since to the nanosecond in the query, each frame's time cut off
+// (the reader), and a read that `keep_reading` ends is no error.
+TEST_CASE("Timestamped logs: the query, the times cut off, a read ended by keep_reading") {
+  const auto framed = [](char stream, const std::string& payload) {
+    std::string h(8, '\0');
+    h[0] = stream;
+    h[7] = static_cast<char>(payload.size());
+    return h + payload;
+  };
+  const std::vector<std::string> answer = {
+      "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+      chunk(framed(1, "2026-12-03T01:57:04.999180721Z out\n")), chunk(framed(2, "2026-12-03T01:57:05Z err\n")),
+      chunk(framed(1, "2026-12-03T01:57:06.1Z late\n")), "0\r\n\r\n"};
+  std::string out, err;
+  std::vector<std::optional<docker::LogTime>> times;
+  docker::StampedLogReader reader(
+      false, [&](docker::LogStream, std::optional<docker::LogTime> t) { times.push_back(t); },
+      [&](docker::LogStream s, std::string_view p) { (s == docker::LogStream::Stderr ? err : out).append(p); });
+  docker::LogsOptions lo;
+  lo.since_time = docker::LogTime{1796263024, 5};
+  {
+    CannedServer srv(answer);
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    REQUIRE(c.stamped_logs("abc", lo, false, reader));
+    CHECK(first_line(srv.request()) ==
+          "GET /containers/abc/logs?stdout=1&stderr=1&follow=0&timestamps=1&since=1796263024.000000005 HTTP/1.1");
+  }
+  CHECK(out == "out\nlate\n");
+  CHECK(err == "err\n");
+  REQUIRE(times.size() == 3);
+  CHECK(times[1] == docker::LogTime{1796263025, 0});
+  {
+    // One write, done before the client stops reading: no broken pipe.
+    std::string whole;
+    for (const auto& piece : answer) whole += piece;
+    CannedServer srv({whole});
+    docker::Client c(docker::Endpoint::unix_socket(srv.path()), 2000ms);
+    int pieces = 0;
+    REQUIRE(c.stamped_logs("abc", lo, false, reader, nullptr, nullptr, [&] { return ++pieces < 2; }));
+  }
+  CHECK(out == "out\nlate\nout\n");  // the second piece was not read
+}

@@ -1,0 +1,276 @@
+// Docker's timestamped log messages: the time cut off each message (multiplexed frames and a TTY's raw
+// stream, lines over Docker's 16 KiB piece size, a last line without a newline), and a second read from
+// the cursor giving each message exactly once.
+#include <catch2/catch.hpp>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "docker/log_demux.h"
+#include "docker/log_stamps.h"
+
+using docker::LogCursor;
+using docker::LogDemuxer;
+using docker::LogStream;
+using docker::LogTime;
+using docker::parse_log_time;
+using docker::StampedLogReader;
+
+namespace {
+
+std::string frame(LogStream s, const std::string& payload) {
+  std::string h(8, '\0');
+  h[0] = static_cast<char>(s);
+  const auto n = static_cast<std::uint32_t>(payload.size());
+  h[4] = static_cast<char>(n >> 24);
+  h[5] = static_cast<char>(n >> 16);
+  h[6] = static_cast<char>(n >> 8);
+  h[7] = static_cast<char>(n);
+  return h + payload;
+}
+
+// A message as Docker keeps it: stream, time, bytes (a line with its newline or a piece of one).
+struct Message {
+  LogStream stream;
+  LogTime time;
+  std::string bytes;
+};
+
+// The time as Docker writes it: RFC 3339 with the fraction's trailing zeros dropped.
+std::string docker_time(LogTime t) {
+  const std::time_t secs = t.seconds;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  std::string s = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                              tm.tm_hour, tm.tm_min, tm.tm_sec);
+  if (t.nanos != 0) {
+    std::string frac = fmt::format("{:09}", t.nanos);
+    while (frac.back() == '0') frac.pop_back();
+    s += "." + frac;
+  }
+  return s + "Z";
+}
+
+std::string multiplexed(const std::vector<Message>& msgs) {
+  std::string out;
+  for (const auto& m : msgs) out += frame(m.stream, docker_time(m.time) + " " + m.bytes);
+  return out;
+}
+
+std::string raw_tty(const std::vector<Message>& msgs) {
+  std::string out;
+  for (const auto& m : msgs) out += docker_time(m.time) + " " + m.bytes;
+  return out;
+}
+
+// What one read hands out per stream, and the times it saw.
+struct Collected {
+  std::map<LogStream, std::string> text;
+  std::vector<std::optional<LogTime>> times;
+  StampedLogReader reader;
+  explicit Collected(bool tty)
+      : reader(
+            tty, [this](LogStream, std::optional<LogTime> t) { times.push_back(t); },
+            [this](LogStream s, std::string_view piece) { text[s].append(piece); }) {}
+};
+
+// Feeds `bytes` to a demuxer in front of `reader` in two pieces cut at `cut`.
+void feed_multiplexed(StampedLogReader& reader, std::string_view bytes, std::size_t cut) {
+  LogDemuxer demux([&](LogStream s, std::string_view p) { reader.feed(s, p); },
+                   [&](LogStream s, std::uint32_t n) { reader.frame(s, n); });
+  REQUIRE(demux.feed(bytes.substr(0, cut)).ok());
+  REQUIRE(demux.feed(bytes.substr(cut)).ok());
+  reader.end();
+}
+
+const LogTime T0{1796263024, 999180721};
+LogTime at(std::int64_t plus_nanos) {
+  const std::int64_t n = T0.nanos + plus_nanos;
+  return LogTime{T0.seconds + n / 1'000'000'000, static_cast<std::uint32_t>(n % 1'000'000'000)};
+}
+
+}  // namespace
+
+TEST_CASE("Docker's times: nine, fewer or no fraction digits, Z or an offset; anything else refused") {
+  // Read on this machine's dockerd (20.10): `date -u -d 2026-12-03T01:57:04Z +%s` is 1796263024.
+  CHECK(parse_log_time("2026-12-03T01:57:04.999180721Z") == LogTime{1796263024, 999180721});
+  CHECK(parse_log_time("2026-12-03T01:54:33.28321014Z") == LogTime{1796262873, 283210140});
+  CHECK(parse_log_time("2026-12-03T01:57:04Z") == LogTime{1796263024, 0});
+  CHECK(parse_log_time("2026-12-03T03:57:04.5+02:00") == LogTime{1796263024, 500000000});
+  CHECK(parse_log_time("2026-12-02T23:27:04-02:30") == LogTime{1796263024, 0});
+  CHECK(parse_log_time("1970-01-01T00:00:00Z") == LogTime{0, 0});
+  CHECK(parse_log_time("2024-02-29T12:00:00Z") == LogTime{1709208000, 0});
+  for (const char* bad :
+       {"", "hello", "2026-12-03T01:57:04", "2026-12-03T01:57:04.Z", "2026-12-03T01:57:04.1234567890Z",
+        "2026-12-03 01:57:04Z", "2026-13-03T01:57:04Z", "2026-12-03T24:57:04Z", "2026-12-03T01:57:04ZZ",
+        "2026-12-03T01:57:04+0200", "2026-12-03T01:57:04.5x", "x026-12-03T01:57:04Z"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_log_time(bad).has_value());
+  }
+  CHECK(docker::since_param(LogTime{1796263024, 999180721}) == "1796263024.999180721");
+  CHECK(docker::since_param(LogTime{1796263024, 5}) == "1796263024.000000005");
+  CHECK(docker::earlier(LogTime{10, 100}, 200) == LogTime{9, 999999900});
+  CHECK(docker::earlier(LogTime{0, 100}, 200) == LogTime{0, 0});
+}
+
+TEST_CASE("Multiplexed: the time is cut off each frame at every split point; pieces of a long line, no newline last") {
+  // As dockerd 20.10 sends them: a 40000-byte line in pieces of 16 KiB, each with the first piece's time.
+  const std::string big(40000, 'L');
+  const std::vector<Message> msgs = {
+      {LogStream::Stderr, at(0), "b\n"},
+      {LogStream::Stdout, at(35132), "a\n"},
+      {LogStream::Stdout, at(40000), big.substr(0, 16384)},
+      {LogStream::Stdout, at(40000), big.substr(16384, 16384)},
+      {LogStream::Stdout, at(40000), big.substr(32768) + "\n"},
+      {LogStream::Stdout, at(999999000), "no-newline"},
+  };
+  const std::string bytes = multiplexed(msgs);
+  for (std::size_t cut = 0; cut <= bytes.size(); cut += (cut < 200 || bytes.size() - cut < 200) ? 1 : 997) {
+    Collected c(false);
+    feed_multiplexed(c.reader, bytes, cut);
+    REQUIRE(c.text[LogStream::Stdout] == "a\n" + big + "\nno-newline");
+    REQUIRE(c.text[LogStream::Stderr] == "b\n");
+    REQUIRE(c.times.size() == msgs.size());
+    for (std::size_t i = 0; i < msgs.size(); ++i) REQUIRE(c.times[i] == msgs[i].time);
+    REQUIRE(c.reader.unstamped() == 0);
+  }
+}
+
+TEST_CASE("Multiplexed: a frame without a time is handed out whole; an empty frame is no message") {
+  Collected c(false);
+  const std::string bytes = frame(LogStream::Stdout, "") + frame(LogStream::Stdout, "plain line\n") +
+                            frame(LogStream::Stderr, docker_time(T0) + " err\n") +
+                            frame(LogStream::Stdout, std::string(60, 'x') + " y\n") + frame(LogStream::Stdout, "2026");
+  feed_multiplexed(c.reader, bytes, 13);
+  CHECK(c.text[LogStream::Stdout] == "plain line\n" + std::string(60, 'x') + " y\n2026");
+  CHECK(c.text[LogStream::Stderr] == "err\n");
+  CHECK(c.reader.messages() == 4);
+  CHECK(c.reader.unstamped() == 3);
+}
+
+TEST_CASE("TTY: messages end at a newline or at 16 KiB, at every chunking, the last one without a newline") {
+  // A TTY's raw stream as dockerd 20.10 sends it: "\r\n" line ends, a 40000-byte line's pieces back to
+  // back (16384 bytes each, no newline between), each with its time.
+  const std::string big(40000, 'L');
+  const std::vector<Message> msgs = {
+      {LogStream::Stdout, at(0), "a\r\n"},
+      {LogStream::Stdout, at(52429), "b with spaces \r\n"},
+      {LogStream::Stdout, at(60000), big.substr(0, 16384)},
+      {LogStream::Stdout, at(60000), big.substr(16384, 16384)},
+      {LogStream::Stdout, at(60000), big.substr(32768) + "\r\n"},
+      {LogStream::Stdout, at(70000), std::string(16384, 'M')},  // exactly 16 KiB, then its newline alone
+      {LogStream::Stdout, at(70000), "\n"},
+      {LogStream::Stdout, at(80000), "no-newline"},
+  };
+  const std::string bytes = raw_tty(msgs);
+  const std::string want = "a\r\nb with spaces \r\n" + big + "\r\n" + std::string(16384, 'M') + "\nno-newline";
+  for (std::size_t step : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, bytes.size()}) {
+    INFO("pieces of " << step);
+    Collected c(true);
+    for (std::size_t i = 0; i < bytes.size(); i += step) {
+      c.reader.feed(LogStream::Stdout, std::string_view(bytes).substr(i, step));
+    }
+    c.reader.end();
+    REQUIRE(c.text[LogStream::Stdout] == want);
+    REQUIRE(c.times.size() == msgs.size());
+    for (std::size_t i = 0; i < msgs.size(); ++i) REQUIRE(c.times[i] == msgs[i].time);
+    REQUIRE(c.reader.unstamped() == 0);
+  }
+}
+
+TEST_CASE("Cursor: nothing handed out reads everything; a read from since() skips exactly what was given") {
+  LogCursor cursor(false);
+  CHECK_FALSE(cursor.since().has_value());
+  cursor.begin_read();
+  CHECK(cursor.take(LogStream::Stdout, at(0)));
+  CHECK(cursor.take(LogStream::Stderr, at(10)));
+  CHECK(cursor.take(LogStream::Stdout, at(20)));
+  CHECK(cursor.take(LogStream::Stdout, at(20)));  // a long line's second piece: the same time
+  CHECK(cursor.since() == at(10));                // the older of the two streams' last times
+  // Docker from since (inclusive): both streams again from at(10), then what is new.
+  cursor.begin_read();
+  CHECK_FALSE(cursor.take(LogStream::Stderr, at(10)));
+  CHECK_FALSE(cursor.take(LogStream::Stdout, at(20)));
+  CHECK_FALSE(cursor.take(LogStream::Stdout, at(20)));
+  CHECK(cursor.take(LogStream::Stdout, at(20)));  // the third piece: the followed stream had not given it
+  CHECK(cursor.take(LogStream::Stderr, at(25)));
+  CHECK(cursor.take(LogStream::Stdout, at(30)));
+  CHECK(cursor.skipped() == 3);
+  CHECK(cursor.taken() == 7);
+
+  SECTION("a quiet stream: a margin before the last message") {
+    LogCursor c(false);
+    c.take(LogStream::Stdout, LogTime{100, 5});
+    CHECK(c.since() == LogTime{99, 5});
+  }
+  SECTION("a TTY has no stderr to wait for") {
+    LogCursor c(true);
+    c.take(LogStream::Stdout, LogTime{100, 5});
+    CHECK(c.since() == LogTime{100, 5});
+  }
+}
+
+// The property: whatever prefix of the log the followed stream gave before it ended, a second read
+// from since() (Docker: the messages at or after it, in the log's order) completes each stream exactly
+// once and in order. The log: two streams written by two copiers (each stream's times never go down,
+// but a stream's message can be written after a newer one of the other), long lines in pieces with one
+// time, and messages sharing a time.
+TEST_CASE("Any cut of the followed stream, then the catch-up from since(): each stream whole, nothing twice") {
+  std::vector<Message> log;
+  std::int64_t t_out = 0, t_err = 0;
+  for (int i = 0; i < 60; ++i) {
+    if (i % 7 == 3) {  // a long line: three pieces with its first piece's time
+      for (int p = 0; p < 3; ++p) {
+        log.push_back({LogStream::Stdout, at(t_out), fmt::format("long {} piece {}{}", i, p, p == 2 ? "\n" : "")});
+      }
+    } else {
+      log.push_back({LogStream::Stdout, at(t_out), fmt::format("out {}\n", i)});
+    }
+    if (i % 5 != 4) t_out += 1000;  // every fifth line shares the next one's time
+    if (i % 3 == 0) {
+      // stderr timed before the stdout line just written, but written after it
+      log.push_back({LogStream::Stderr, at(t_out - 1500 > t_err ? t_out - 1500 : t_err), fmt::format("err {}\n", i)});
+      t_err = t_out - 1500 > t_err ? t_out - 1500 : t_err;
+    }
+  }
+  std::map<LogStream, std::string> want;
+  for (const auto& m : log) want[m.stream] += m.bytes;
+
+  for (bool quiet_stderr : {false, true}) {
+    std::vector<Message> full;
+    for (const auto& m : log) {
+      if (!quiet_stderr || m.stream == LogStream::Stdout || m.time > log[log.size() / 2].time) full.push_back(m);
+    }
+    std::map<LogStream, std::string> want_here;
+    for (const auto& m : full) want_here[m.stream] += m.bytes;
+    const std::string stream = multiplexed(full);
+    // The followed stream ends after any byte: at a frame's end (Docker's clean early end) or inside
+    // one (a connection lost).
+    for (std::size_t given = 0; given <= stream.size(); ++given) {
+      INFO("quiet stderr " << quiet_stderr << ", the followed stream gave " << given << " byte(s)");
+      LogCursor cursor(false);
+      std::map<LogStream, std::string> got;
+      bool keep = true;
+      StampedLogReader reader(
+          false, [&](LogStream s, std::optional<LogTime> t) { keep = !t || cursor.take(s, *t); },
+          [&](LogStream s, std::string_view piece) {
+            if (keep) got[s].append(piece);
+          });
+      feed_multiplexed(reader, std::string_view(stream).substr(0, given), given / 2);
+      std::vector<Message> again;
+      const auto since = cursor.since();
+      for (const auto& m : full) {
+        if (!since || m.time >= *since) again.push_back(m);
+      }
+      cursor.begin_read();
+      feed_multiplexed(reader, multiplexed(again), 0);
+      REQUIRE(got[LogStream::Stdout] == want_here[LogStream::Stdout]);
+      REQUIRE(got[LogStream::Stderr] == want_here[LogStream::Stderr]);
+    }
+  }
+  CHECK_FALSE(want[LogStream::Stderr].empty());
+}
