@@ -40,7 +40,8 @@ TEST_CASE("Printed: set fields only, proto names, enum names, 64-bit integers as
   s.mutable_unreachable_time()->set_nanoseconds(-9007199254740993);  // not exact as a double
   const json out = printed(s);
   // Fields come out in field-number order, as protobuf's printer (and the agent) writes them.
-  CHECK(proto_json::print(s).dump().rfind(R"({"task_id":{"value":"web.1"},"state":"TASK_RUNNING","timestamp":1.5,)", 0) == 0);
+  CHECK(proto_json::print(s).dump().rfind(R"({"task_id":{"value":"web.1"},"state":"TASK_RUNNING","timestamp":1.5,)",
+                                          0) == 0);
   CHECK(out == json::parse(R"({"task_id":{"value":"web.1"},"state":"TASK_RUNNING","uuid":"AAH+/w==",
     "timestamp":1.5,"healthy":false,"container_status":{"executor_pid":42},
     "unreachable_time":{"nanoseconds":"-9007199254740993"}})"));
@@ -135,8 +136,9 @@ TEST_CASE("Parsed: JSON names too, unknown names and enum names skipped, null is
 
 TEST_CASE("Parsed: a wrong type is an error naming the field") {
   CHECK(parse_error<v1::TaskInfo>(json::parse(R"({"name": 5})")) == "name: expected a string");
-  CHECK(parse_error<v1::TaskInfo>(json::parse(R"({"container": {"docker": {"port_mappings": [{"host_port": -1}]}}})")) ==
-        "container.docker.port_mappings.host_port: expected a non-negative integer in range");
+  CHECK(
+      parse_error<v1::TaskInfo>(json::parse(R"({"container": {"docker": {"port_mappings": [{"host_port": -1}]}}})")) ==
+      "container.docker.port_mappings.host_port: expected a non-negative integer in range");
   CHECK(parse_error<v1::AgentInfo>(json::parse(R"({"port": 2147483648})")) == "port: expected an integer in range");
   CHECK(parse_error<v1::AgentInfo>(json::parse(R"({"port": 1.5})")) == "port: expected an integer in range");
   CHECK(parse_error<v1::AgentInfo>(json::parse(R"({"port": "12a"})")) == "port: expected an integer in range");
