@@ -1,22 +1,14 @@
 // The multiplexed log stream: stdout and stderr kept apart byte for byte at any chunking.
 #include <catch2/catch.hpp>
 
+#include "../log_frame.h"
 #include "docker/log_demux.h"
 
 using docker::LogDemuxer;
 using docker::LogStream;
 
 namespace {
-std::string frame(LogStream s, const std::string& payload) {
-  std::string h(8, '\0');
-  h[0] = static_cast<char>(s);
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  h[4] = static_cast<char>(n >> 24);
-  h[5] = static_cast<char>(n >> 16);
-  h[6] = static_cast<char>(n >> 8);
-  h[7] = static_cast<char>(n);
-  return h + payload;
-}
+std::string frame(LogStream s, const std::string& payload) { return testing_support::log_frame(s, payload); }
 struct Collected {
   std::string out, err;
   LogDemuxer demuxer{[this](LogStream s, std::string_view d) { (s == LogStream::Stderr ? err : out).append(d); }};

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../log_frame.h"
 #include "docker/log_demux.h"
 #include "docker/log_stamps.h"
 
@@ -22,16 +23,7 @@ using docker::StampedLogReader;
 
 namespace {
 
-std::string frame(LogStream s, const std::string& payload) {
-  std::string h(8, '\0');
-  h[0] = static_cast<char>(s);
-  const auto n = static_cast<std::uint32_t>(payload.size());
-  h[4] = static_cast<char>(n >> 24);
-  h[5] = static_cast<char>(n >> 16);
-  h[6] = static_cast<char>(n >> 8);
-  h[7] = static_cast<char>(n);
-  return h + payload;
-}
+std::string frame(LogStream s, const std::string& payload) { return testing_support::log_frame(s, payload); }
 
 // A message as Docker keeps it: stream, time, bytes (a line with its newline or a piece of one).
 struct Message {
