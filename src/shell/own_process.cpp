@@ -25,8 +25,10 @@ bool UpdateRoundTrips::completes(const executor::Event& e) {
   return true;
 }
 
-OwnProcess::OwnProcess(std::chrono::milliseconds second_release, Release release)
-    : second_release_(second_release), release_(release ? std::move(release) : Release(&release_startup_pages)) {}
+OwnProcess::OwnProcess(std::chrono::milliseconds second_release, std::chrono::milliseconds settle, Release release)
+    : second_release_(second_release),
+      settle_(settle),
+      release_(release ? std::move(release) : Release(&release_startup_pages)) {}
 
 void OwnProcess::container_starting(const std::string& container_id, const std::string& image) {
   ProcessTitle::set(fmt::format("sidecar-executor {} ({})", container_id.substr(0, 12), image));
@@ -66,7 +68,8 @@ void OwnProcess::run_releases() {
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || pending_; });
     if (stopping_) return;
-    pending_ = false;
+    if (cv_.wait_for(lock, settle_, [this] { return stopping_; })) return;
+    pending_ = false;  // round trips completed meanwhile are covered by this release
     lock.unlock();
     spdlog::debug("released {} KiB of pages after a status update's round trip", release_() / 1024);
     lock.lock();

@@ -4,7 +4,9 @@
 // threads starting) has faulted its code back in. After that second release, each status update's
 // round trip (its 202 and its ACK, in either order) triggers one release more: a health update (the
 // first Sidecar verdict comes EXECUTOR_SIDECAR_BACKOFF after the start, 1m by default; each change of
-// verdict after it) runs the update path, which would otherwise stay mapped for the task's life.
+// verdict after it) runs the update path, which would otherwise stay mapped for the task's life. That
+// release waits a moment (`settle`) for the threads of the round trip to finish what follows their
+// events (the stream's reader frees the decoded ACK, the sender its request) and go back to sleep.
 #pragma once
 
 #include <chrono>
@@ -37,7 +39,8 @@ class OwnProcess final : public executor::port::Process {
  public:
   using Release = std::function<std::size_t()>;  // returns the bytes released
   // `release`: how pages are released (tests count the calls); by default release_startup_pages.
-  explicit OwnProcess(std::chrono::milliseconds second_release = std::chrono::seconds(3), Release release = nullptr);
+  explicit OwnProcess(std::chrono::milliseconds second_release = std::chrono::seconds(3),
+                      std::chrono::milliseconds settle = std::chrono::milliseconds(250), Release release = nullptr);
   ~OwnProcess() override;
   OwnProcess(const OwnProcess&) = delete;
   OwnProcess& operator=(const OwnProcess&) = delete;
@@ -52,6 +55,7 @@ class OwnProcess final : public executor::port::Process {
   void run_releases();
 
   std::chrono::milliseconds second_release_;
+  std::chrono::milliseconds settle_;
   Release release_;
   std::mutex mu_;
   std::condition_variable cv_;

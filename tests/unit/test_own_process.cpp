@@ -58,7 +58,7 @@ TEST_CASE("terminal updates, unmatched ACKs and other events complete no round t
 
 TEST_CASE("pages are released at the start, after the delay, then after each update's round trip") {
   std::atomic<int> releases{0};
-  shell::OwnProcess process(1ms, [&] {
+  shell::OwnProcess process(1ms, 1ms, [&] {
     ++releases;
     return std::size_t{4096};
   });
@@ -79,7 +79,7 @@ TEST_CASE("pages are released at the start, after the delay, then after each upd
 TEST_CASE("round trips before the second release do not release, and the destructor does not wait for it") {
   std::atomic<int> releases{0};
   {
-    shell::OwnProcess process(1h, [&] {
+    shell::OwnProcess process(1h, 1ms, [&] {
       ++releases;
       return std::size_t{0};
     });
@@ -88,4 +88,19 @@ TEST_CASE("round trips before the second release do not release, and the destruc
     process.event_handled(ack());
   }  // joins the release thread, an hour before its second release
   CHECK(releases.load() == 1);
+}
+
+TEST_CASE("the release after a round trip waits for the round trip's threads to settle, and stops with the process") {
+  std::atomic<int> releases{0};
+  {
+    shell::OwnProcess process(1ms, 1h, [&] {
+      ++releases;
+      return std::size_t{0};
+    });
+    process.container_running();
+    REQUIRE(reaches(releases, 2));
+    process.event_handled(ev::UpdateAccepted{"t", false});
+    process.event_handled(ack());
+  }  // the release thread is settling for an hour: woken and joined
+  CHECK(releases.load() == 2);
 }
