@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
 
   // The run: from the agent's SUBSCRIBE until the machine says to exit.
   agent.start();
-  const executor::act::Exit ending = shell::run_machine(loop, machine, dispatcher);
+  const executor::act::Exit ending =
+      shell::run_machine(loop, machine, dispatcher, [&process](const executor::Event& e) { process.event_handled(e); });
 
   // The machine exits once the terminal update is acknowledged or its deadline passes: anything still
   // queued (an update made just before) gets a short last chance.

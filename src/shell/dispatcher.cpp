@@ -67,7 +67,8 @@ std::optional<act::Exit> Dispatcher::run(const executor::Action& action) {
   return ending;
 }
 
-act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher) {
+act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher,
+                      const std::function<void(const executor::Event&)>& handled) {
   act::Exit ending;
   loop.run([&](const executor::Event& e) {
     for (const auto& action : machine.handle(e)) {
@@ -76,6 +77,7 @@ act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& d
         return false;
       }
     }
+    if (handled) handled(e);
     return true;
   });
   return ending;

@@ -2,6 +2,7 @@
 // event loop's thread. Knows no adapter: each action goes to one port with the data it carries.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "executor/actions.h"
@@ -23,7 +24,9 @@ class Dispatcher {
 };
 
 // The executor's run, on the calling thread: each event of `loop` to the state machine, each action
-// the machine returns to `dispatcher`, until an action ends the run; returns that Exit.
-executor::act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher);
+// the machine returns to `dispatcher`, until an action ends the run; returns that Exit. `handled`, when
+// given, sees each event once its actions have run (not the one that ends the run).
+executor::act::Exit run_machine(EventLoop& loop, executor::Machine& machine, Dispatcher& dispatcher,
+                                const std::function<void(const executor::Event&)>& handled = nullptr);
 
 }  // namespace shell

@@ -3,10 +3,32 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <variant>
+
 #include "shell/proctitle.h"
 #include "shell/resident.h"
 
 namespace shell {
+
+bool UpdateRoundTrips::completes(const executor::Event& e) {
+  if (const auto* a = std::get_if<executor::ev::UpdateAccepted>(&e)) {
+    if (a->terminal) return false;
+    accepted_ = true;
+  } else if (const auto* k = std::get_if<executor::ev::Acknowledged>(&e)) {
+    if (!k->matched || k->terminal) return false;
+    acked_ = true;
+  } else {
+    return false;
+  }
+  if (!accepted_ || !acked_) return false;
+  accepted_ = acked_ = false;
+  return true;
+}
+
+OwnProcess::OwnProcess(std::chrono::milliseconds second_release, std::chrono::milliseconds settle, Release release)
+    : second_release_(second_release),
+      settle_(settle),
+      release_(release ? std::move(release) : Release(&release_startup_pages)) {}
 
 void OwnProcess::container_starting(const std::string& container_id, const std::string& image) {
   ProcessTitle::set(fmt::format("sidecar-executor {} ({})", container_id.substr(0, 12), image));
@@ -22,14 +44,36 @@ OwnProcess::~OwnProcess() {
 }
 
 void OwnProcess::container_running() {
-  spdlog::debug("released {} KiB of start-up pages", release_startup_pages() / 1024);
+  spdlog::debug("released {} KiB of start-up pages", release_() / 1024);
   if (later_.joinable()) return;  // one container per executor: once
-  later_ = std::thread([this] {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, second_release_, [this] { return stopping_; })) return;
+  later_ = std::thread([this] { run_releases(); });
+}
+
+void OwnProcess::event_handled(const executor::Event& e) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!armed_ || !trips_.completes(e)) return;
+    pending_ = true;
+  }
+  cv_.notify_all();
+}
+
+void OwnProcess::run_releases() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (cv_.wait_for(lock, second_release_, [this] { return stopping_; })) return;
+  armed_ = true;  // before the release: a round trip ending meanwhile releases once more
+  lock.unlock();
+  spdlog::debug("released {} KiB of pages again", release_() / 1024);
+  lock.lock();
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || pending_; });
+    if (stopping_) return;
+    if (cv_.wait_for(lock, settle_, [this] { return stopping_; })) return;
+    pending_ = false;  // round trips completed meanwhile are covered by this release
     lock.unlock();
-    spdlog::debug("released {} KiB of pages again", release_startup_pages() / 1024);
-  });
+    spdlog::debug("released {} KiB of pages after a status update's round trip", release_() / 1024);
+    lock.lock();
+  }
 }
 
 }  // namespace shell
