@@ -462,7 +462,25 @@ util::Result<void> Client::read_logs(const std::string& id, const LogsOptions& o
   auto p = container_path(id, q);
   if (!p) return p.error();
   const auto silence = opts.silence.value_or(opts.follow ? std::chrono::milliseconds(0) : timeout_);
-  HttpRequest req{"GET", *p, {}, "", silence, cancel, std::move(on_idle)};
+  return read_output(HttpRequest{"GET", *p, {}, "", silence, cancel, std::move(on_idle)}, tty, sink, on_frame,
+                     keep_reading);
+}
+
+util::Result<void> Client::attach(const std::string& id, bool tty, const std::function<void(int status)>& on_open,
+                                  const std::function<void(LogStream, std::string_view)>& sink,
+                                  const util::CancelFlag* cancel, std::function<void()> on_idle) {
+  auto p = container_path(id, "/attach?stream=1&stdout=1&stderr=1");
+  if (!p) return p.error();
+  // No Upgrade header: the daemon then answers 200 and the raw stream up to the connection's end.
+  HttpRequest req{"POST", *p, {}, "", std::chrono::milliseconds(0), cancel, std::move(on_idle)};
+  if (on_open) req.on_head = [&on_open](const HttpResponse& head) { on_open(head.status); };
+  return read_output(req, tty, sink, nullptr, nullptr);
+}
+
+util::Result<void> Client::read_output(const HttpRequest& req, bool tty,
+                                       const std::function<void(LogStream, std::string_view)>& sink,
+                                       const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                                       const std::function<bool()>& keep_reading) {
   LogDemuxer demux(sink, on_frame);
   std::string demux_error;
   auto res = http_.stream(req, [&](std::string_view piece) {

@@ -120,6 +120,15 @@ class Client {
   util::Result<void> stamped_logs(const std::string& id, const LogsOptions& opts, bool tty, StampedLogReader& reader,
                                   const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr,
                                   const std::function<bool()>& keep_reading = nullptr);
+  // POST /containers/{id}/attach (stream, stdout, stderr): the container's output as the daemon copies
+  // it from the container, from the moment it answers (`on_open`, with the HTTP status; before the
+  // start: all of it) until the daemon closes the container's streams after its exit, which ends the
+  // answer. Pieces as logs() gives them, in the daemon's chunks rather than per line. Nothing is
+  // read from the log driver, so it works with any; a reader that stops reading holds the container's
+  // writes up after about 1 MB, as `docker run` does.
+  util::Result<void> attach(const std::string& id, bool tty, const std::function<void(int status)>& on_open,
+                            const std::function<void(LogStream, std::string_view)>& sink,
+                            const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
   util::Result<void> remove(const std::string& id);
   // docker exec, detached: runs `cmd` in the running container and polls until it ends (its exit code)
   // or `timeout` passes (an error; the process in the container is left to end by itself, as the
@@ -143,6 +152,11 @@ class Client {
                                const std::function<void(LogStream, std::uint32_t)>& on_frame,
                                const util::CancelFlag* cancel, std::function<void()> on_idle,
                                const std::function<bool()>& keep_reading);
+  // The container's output stream of `req` (logs or attach): demultiplexed unless `tty`.
+  util::Result<void> read_output(const HttpRequest& req, bool tty,
+                                 const std::function<void(LogStream, std::string_view)>& sink,
+                                 const std::function<void(LogStream, std::uint32_t)>& on_frame,
+                                 const std::function<bool()>& keep_reading);
 
   HttpClient http_;
   std::chrono::milliseconds timeout_;

@@ -211,6 +211,16 @@ void LogCursor::begin_read() {
   }
 }
 
+void LogCursor::start_after(LogTime t) {
+  for (Stream* st : {&out_, &err_}) {
+    st->any = true;
+    st->last = t;
+    st->at_last = 0;
+  }
+  any_ = true;
+  latest_ = t;
+}
+
 bool LogCursor::take(LogStream s, LogTime t) {
   Stream& st = at(s);
   if (st.skipping) {

@@ -101,6 +101,9 @@ class LogCursor {
 
   // A read begins: in each stream, the messages before its first new one were handed out.
   void begin_read();
+  // Another reader (the attached stream) handed out everything of both streams timed before `t`:
+  // reads start at `t`, and a message timed `t` or later is new.
+  void start_after(LogTime t);
   // True when the message was not handed out before (it now counts as handed out).
   bool take(LogStream s, LogTime t);
   // Where the next read starts; nullopt when nothing was handed out (read everything). A stream that

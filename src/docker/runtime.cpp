@@ -12,6 +12,7 @@
 
 #include "docker/credentials.h"
 #include "docker/image_ref.h"
+#include "util/json_get.h"
 #include "util/secrets.h"
 
 namespace docker {
@@ -222,6 +223,7 @@ void Runtime::create(const executor::act::CreateContainer& create) {
           std::lock_guard<std::mutex> lock(mu_);
           created_id_ = *id;
           labels_ = spec.body.contains("Labels") ? spec.body["Labels"] : nlohmann::json::object();
+          tty_ = util::json_bool(spec.body, "Tty", false);
         }
         spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec.name, task_id);
         if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec.name);
@@ -242,13 +244,26 @@ void Runtime::create(const executor::act::CreateContainer& create) {
 
 void Runtime::start(const std::string& id) {
   spawn([this, id] {
+    const bool pump = opts_.relay || opts_.sandbox_logs;
+    if (pump) attach_output(id);  // opens beside the events stream: one round trip for both
     open_exit_events(id);
+    if (pump) wait_for_attach();
+    const auto start_ended = [&](StartState st) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        start_state_ = st;
+      }
+      cv_.notify_all();
+    };
     if (auto r = client_.start(id); !r) {
+      relay_cancel_.set();  // no output will come
+      start_ended(StartState::Failed);
       sink_(ev::StepFailed{LaunchStep::Start, r.error().message});
       return;
     }
     auto st = client_.inspect(id);
     if (!st) {
+      start_ended(StartState::Failed);
       sink_(ev::StepFailed{LaunchStep::Start, st.error().message});
       return;
     }
@@ -260,28 +275,55 @@ void Runtime::start(const std::string& id) {
       done.networks.push_back(std::move(cn));
     }
     sink_(std::move(done));
-    if (opts_.relay || opts_.sandbox_logs) {
-      relay_running_ = true;
-      spawn([this, id] { run_log_pump(id); });
-      if (opts_.relay && opts_.relay_for.count() > 0) {
-        spawn([this] {
-          if (sleep_cancellable(opts_.relay_for)) {
-            spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
-            relay_stopped_ = true;
-            if (!opts_.sandbox_logs) {
-              relay_cancel_.set();  // nobody else reads the stream
-              cv_.notify_all();
-            }
+    start_ended(StartState::Done);
+    if (pump && opts_.relay && opts_.relay_for.count() > 0) {
+      spawn([this] {
+        if (sleep_cancellable(opts_.relay_for)) {
+          spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
+          relay_stopped_ = true;
+          if (!opts_.sandbox_logs) {
+            relay_cancel_.set();  // nobody else reads the stream
+            cv_.notify_all();
           }
-        });
-      }
+        }
+      });
     }
   });
 }
 
-// One reader of the container's output, two sinks: the syslog relay and the sandbox files.
+void Runtime::attach_output(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    attach_state_ = AttachState::Opening;
+  }
+  relay_running_ = true;
+  spawn([this, id] { run_log_pump(id); });
+}
+
+void Runtime::wait_for_attach() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, std::chrono::seconds(2),
+                    [&] { return attach_state_ != AttachState::Opening || stopping_; })) {
+    spdlog::warn(
+        "Docker's attach did not answer within 2 s: the container starts, its first output is read from "
+        "Docker's log");
+  }
+}
+
+// One reader of the container's output, two sinks: the syslog relay and the sandbox files. The output
+// comes through Docker's attach, opened before the start: the daemon hands over what it copies from
+// the container, without the log driver's file in between. When the attach fails, or ends while the
+// container runs (the daemon restarted with live-restore), Docker's log is followed instead.
 void Runtime::run_log_pump(const std::string& id) {
+  const auto attach_ended = [this](AttachState st) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (attach_state_ == AttachState::Opening) attach_state_ = st;
+    }
+    cv_.notify_all();
+  };
   std::unique_ptr<logs::Relay> relay;
+  bool tty = false;
   if (opts_.relay) {
     logs::RelayOptions ro = *opts_.relay;
     ro.container_id = id;
@@ -308,12 +350,15 @@ void Runtime::run_log_pump(const std::string& id) {
       spdlog::error("sandbox logs off: {}", f.error().message);
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tty = tty_;
+  }
   if (!relay && !files) {
+    attach_ended(AttachState::Failed);
     relay_running_ = false;
     return;
   }
-  auto st = client_.inspect(id);
-  const bool tty = st && st->tty;
   // The startup-only relay's end: what it was given goes out once, then it takes nothing more.
   bool relay_flushed = false;
   const auto relay_open = [&] {
@@ -323,28 +368,93 @@ void Runtime::run_log_pump(const std::string& id) {
     relay_flushed = true;
     return false;
   };
-  // Each message of each read: its time says whether an earlier read handed it out already.
-  LogCursor cursor(tty);
-  bool keep = true;
-  StampedLogReader reader(
-      tty, [&](LogStream s, std::optional<LogTime> t) { keep = !t || cursor.take(s, *t); },
-      [&](LogStream s, std::string_view piece) {
-        if (!keep) return;
-        const bool err = s == LogStream::Stderr;
-        if (relay_open()) relay->feed(err, piece);
-        if (files) files->feed(err, piece);
-      });
+  const auto give = [&](LogStream s, std::string_view piece) {
+    const bool err = s == LogStream::Stderr;
+    if (relay_open()) relay->feed(err, piece);
+    if (files) files->feed(err, piece);
+  };
   const auto on_idle = [&] {
     if (relay_open()) relay->send_pending();
     if (files) files->write_pending();
   };
-  LogsOptions lo;
-  lo.follow = true;
-  auto r = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
-  follow_to_the_end(id, r, cursor, [&](const LogsOptions& again, const std::function<bool()>& keep_reading) {
-    cursor.begin_read();
-    return client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
-  });
+
+  // The attached stream. The wall-clock time of its last piece says where Docker's log takes over if
+  // the stream is cut while the container runs.
+  bool attached = false;
+  LogTime last_piece{};
+  const auto now = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return LogTime{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
+  };
+  auto a = client_.attach(
+      id, tty,
+      [&](int status) {
+        attached = status == 200;
+        if (attached) {
+          last_piece = now();
+          spdlog::info("attached to the container's output");
+        }
+        attach_ended(attached ? AttachState::Open : AttachState::Failed);
+      },
+      [&](LogStream s, std::string_view piece) {
+        give(s, piece);
+        last_piece = now();
+      },
+      &relay_cancel_, on_idle);
+  attach_ended(AttachState::Failed);  // no answer at all
+  LogCursor cursor(tty);
+  std::optional<util::Result<void>> followed;  // the first read of Docker's log, when there is one
+  bool keep = true;
+  StampedLogReader reader(
+      tty, [&](LogStream s, std::optional<LogTime> t) { keep = !t || cursor.take(s, *t); },
+      [&](LogStream s, std::string_view piece) {
+        if (keep) give(s, piece);
+      });
+  if (!attached) {
+    if (!relay_cancel_) {
+      spdlog::warn("could not attach to the container's output ({}): following Docker's log instead",
+                   a ? "no answer" : a.error().message);
+    }
+    // Docker's log has something to follow once the container runs.
+    bool started = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return start_state_ != StartState::Pending || relay_cancel_.is_set() || cancel_.is_set(); });
+      started = start_state_ == StartState::Done;
+    }
+    if (started && !relay_cancel_) {
+      LogsOptions lo;
+      lo.follow = true;
+      followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
+    }
+  } else if (!relay_cancel_) {
+    // The daemon ends the attached stream once it has closed the container's streams at its exit. A
+    // daemon that answers at once that the container still runs, or does not answer, cut it short.
+    // Docker closes the streams a moment before it records the exit: a container still running is
+    // looked at again for up to a second.
+    auto st = client_.inspect(id);
+    for (int i = 0; i < 10 && st && st->running && pause_log_pump(std::chrono::milliseconds(100)); ++i) {
+      st = client_.inspect(id);
+    }
+    const bool whole = (st && !st->running && st->status != "created") || (!st && st.error().not_found());
+    if (!whole && !relay_cancel_) {
+      spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}",
+                   a ? "" : fmt::format(" ({})", a.error().message),
+                   st ? "the container runs" : "Docker does not answer", since_param(last_piece));
+      // A line the cut went through is given out as it came (never joined to the next one).
+      if (relay_open()) relay->flush();
+      if (files) files->flush();
+      cursor.start_after(last_piece);
+      followed = util::Result<void>{};
+    }
+  }
+  if (followed) {
+    follow_to_the_end(id, *followed, cursor, [&](const LogsOptions& again, const std::function<bool()>& keep_reading) {
+      cursor.begin_read();
+      return client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
+    });
+  }
   if (reader.unstamped() > 0) {
     spdlog::warn("container log stream: {} message(s) without Docker's time: a catch-up may repeat them",
                  reader.unstamped());

@@ -112,7 +112,16 @@ class Runtime final : public executor::port::Containers {
   bool negotiated_ = false;
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
+  // The log pump's thread, attaching to the container's output (before the start).
+  void attach_output(const std::string& id);
+  // Until the attach answered (at most 2 s).
+  void wait_for_attach();
   void run_log_pump(const std::string& id);
+  enum class AttachState { Off, Opening, Open, Failed };
+  AttachState attach_state_ = AttachState::Off;  // guarded by mu_
+  enum class StartState { Pending, Done, Failed };
+  StartState start_state_ = StartState::Pending;  // guarded by mu_; the log pump's fallback waits for it
+  bool tty_ = false;                              // the created container's, guarded by mu_
   // Another read of the container's log from the cursor, handed out as the first one.
   using ReadAgain = std::function<util::Result<void>(const LogsOptions&, const std::function<bool()>& keep_reading)>;
   void follow_to_the_end(const std::string& id, util::Result<void> r, const LogCursor& cursor,

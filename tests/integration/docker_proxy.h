@@ -1,11 +1,13 @@
 // A unix-socket proxy in front of the real dockerd that takes one route away: requests whose request
 // line contains `route` are answered 500 (Mode::refuse) or never answered (Mode::hang); everything else
 // goes through byte for byte. For tests of the runtime's fallbacks against the real daemon.
-// Mode::cut_at_end and Mode::cut_now shorten the first such answer instead (a chunked stream, as the
-// followed log stream is): once `budget` body bytes (whole chunks) went through, the rest is held back;
+// Mode::cut_at_end and Mode::cut_now shorten the first such answer instead: once `budget` body bytes
+// went through (a chunked stream, as the followed log stream is: whole chunks), the rest is held back;
 // cut_at_end ends the answer cleanly (the last chunk) when the daemon ends it, as Docker 20.10 ends a
-// followed log stream at a container's exit before its tail; cut_now ends it cleanly at once. Later
-// requests on the route go through.
+// followed log stream at a container's exit before its tail; cut_now ends it cleanly at once. An answer
+// read to the connection's end (the attached output stream) is cut after exactly `budget` bytes and
+// its connection closed. Later requests on the route go through. Requests on `refused`, when set, are
+// answered 500 whatever the mode.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -15,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <list>
@@ -29,8 +32,12 @@ class DockerProxy {
  public:
   enum class Mode { refuse, hang, cut_at_end, cut_now };
 
-  DockerProxy(std::string upstream, std::string route, Mode mode, std::size_t budget = 0)
-      : upstream_(std::move(upstream)), route_(std::move(route)), mode_(mode), budget_(budget) {
+  DockerProxy(std::string upstream, std::string route, Mode mode, std::size_t budget = 0, std::string refused = "")
+      : upstream_(std::move(upstream)),
+        route_(std::move(route)),
+        refused_(std::move(refused)),
+        mode_(mode),
+        budget_(budget) {
     static std::atomic<int> counter{0};
     path_ = "/tmp/sidecar-executor-proxy-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".sock";
     ::unlink(path_.c_str());
@@ -49,8 +56,9 @@ class DockerProxy {
   DockerProxy& operator=(const DockerProxy&) = delete;
 
   const std::string& path() const { return path_; }
-  // How many requests on the taken route came.
+  // How many requests on the taken route came; on the refused one.
   int taken() const { return taken_; }
+  int refused() const { return refused_count_; }
 
  private:
   static int listen_on(const std::string& path) {
@@ -104,18 +112,18 @@ class DockerProxy {
       head.append(buf, static_cast<std::size_t>(n));
     }
     const std::string line = head.substr(0, head.find("\r\n"));
+    if (!refused_.empty() && line.find(refused_) != std::string::npos) {
+      ++refused_count_;
+      refuse(c);
+      return;
+    }
     bool cut = false;
     if (line.find(route_) != std::string::npos && (mode_ == Mode::cut_at_end || mode_ == Mode::cut_now)) {
       cut = ++taken_ == 1;
     } else if (line.find(route_) != std::string::npos) {
       ++taken_;
       if (mode_ == Mode::refuse) {
-        const std::string body = R"({"message":"taken away by the test proxy"})";
-        const std::string answer =
-            "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
-            "Content-Length: " +
-            std::to_string(body.size()) + "\r\n\r\n" + body;
-        if (::write(c, answer.data(), answer.size()) < 0) return;
+        refuse(c);
         return;
       }
       while (readable(c)) {  // hang: until the client or the proxy gives up
@@ -148,6 +156,15 @@ class DockerProxy {
     ::close(u);
   }
 
+  static void refuse(int c) {
+    const std::string body = R"({"message":"taken away by the test proxy"})";
+    const std::string answer =
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    write_all(c, answer);
+  }
+
   static bool write_all(int fd, std::string_view data) {
     return ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
   }
@@ -173,8 +190,13 @@ class DockerProxy {
         if (!write_all(c, std::string_view(in).substr(0, end + 4))) return;
         in.erase(0, end + 4);
       }
-      if (!chunked) {  // not a stream this mode knows: passed on as it is
-        if (!write_all(c, in)) return;
+      if (!chunked) {  // read to the end: exactly `budget` bytes, then the rest held back
+        if (!held) {
+          const std::size_t part = std::min(in.size(), budget_ - passed);
+          if (!write_all(c, std::string_view(in).substr(0, part))) return;
+          passed += part;
+          held = passed >= budget_;
+        }
         in.clear();
         continue;
       }
@@ -195,15 +217,15 @@ class DockerProxy {
         in.erase(0, eol + 2 + size + 2);
       }
     }
-    write_all(c, "0\r\n\r\n");
+    if (chunked) write_all(c, "0\r\n\r\n");
   }
 
-  std::string upstream_, route_, path_;
+  std::string upstream_, route_, refused_, path_;
   Mode mode_;
   std::size_t budget_ = 0;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
-  std::atomic<int> taken_{0};
+  std::atomic<int> taken_{0}, refused_count_{0};
   std::mutex mu_;
   std::list<std::thread> conns_;
   std::thread acceptor_;

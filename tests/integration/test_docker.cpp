@@ -12,9 +12,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <ctime>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -416,6 +418,65 @@ TEST_CASE("Log demux keeps stdout and stderr apart byte for byte (lines over 64 
     rt.remove(id);
   }
   rt.shutdown();
+}
+
+// The log pump's source: the attach opened on the created container, before its start. No log driver
+// in between, so binary bytes and long lines come as written (json-file would have changed both).
+TEST_CASE("Attach before the start: all of the output, stdout and stderr apart byte for byte, ended at the exit") {
+  auto& d = DockerDaemon::shared();
+  const std::string image = d.image("test/bb:1");
+  docker::Client c(docker::Endpoint::unix_socket(d.socket()));
+  REQUIRE(c.negotiate());
+  const nlohmann::json body = {
+      {"Image", image},
+      {"Cmd",
+       {"sh", "-c",
+        "printf \"\\000\\001\\377\\376bin\\n\"; head -c 70000 /dev/zero | tr \"\\000\" a; echo; seq 1 3000; "
+        "printf \"err\\377\\000\\n\" >&2; head -c 100000 /dev/zero | tr \"\\000\" e >&2; "
+        "printf \"last without newline\""}}};
+  auto id = c.create("attach-bytes", body);
+  REQUIRE(id);
+  std::string want_out = std::string("\0\1\377\376bin\n", 8) + std::string(70000, 'a') + "\n";
+  for (int i = 1; i <= 3000; ++i) want_out += std::to_string(i) + "\n";
+  want_out += "last without newline";
+  const std::string want_err = std::string("err\377\0\n", 6) + std::string(100000, 'e');
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<int> status;
+  std::string out, err;
+  util::Result<void> r = util::make_error("not run");
+  std::thread reader([&] {
+    r = c.attach(
+        *id, false,
+        [&](int st) {
+          std::lock_guard<std::mutex> lock(mu);
+          status = st;
+          cv.notify_all();
+        },
+        [&](docker::LogStream s, std::string_view piece) {
+          (s == docker::LogStream::Stderr ? err : out).append(piece);
+        });
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    REQUIRE(cv.wait_for(lock, 10s, [&] { return status.has_value(); }));
+  }
+  CHECK(*status == 200);
+  REQUIRE(c.start(*id));
+  reader.join();  // the daemon ends the answer at the exit
+  CHECK(r);
+  auto st = c.inspect(*id);
+  REQUIRE(st);
+  CHECK_FALSE(st->running);
+  CHECK(first_difference(out, want_out) == "equal");
+  CHECK(first_difference(err, want_err) == "equal");
+
+  // A container that is not there: the daemon's refusal, no stream.
+  auto gone = c.attach("no-such-container-here", false, nullptr, [](docker::LogStream, std::string_view) {});
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().not_found());
+  CHECK(c.remove(*id));
 }
 
 TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent image") {

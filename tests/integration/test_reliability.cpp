@@ -21,6 +21,7 @@
 #include "fake_vault.h"
 #include "mesos/recordio.h"
 #include "task_builder.h"
+#include "test_files.h"
 #include "util/base64.h"
 #include "util/uuid.h"
 
@@ -225,6 +226,48 @@ TEST_CASE("Docker daemon restart with live-restore: the task goes on, and a KILL
     INFO(h.exe->output());
     CHECK(code == std::optional<int>(0));
     CHECK(h.container_stopped("dd-live"));
+  }
+  d.restart({}, 0ms);
+}
+
+// The attached output stream ends with the daemon; with live-restore the container goes on writing,
+// and Docker's log takes over from the last piece received: the sandbox file has every line once, in
+// order, up to the last one.
+TEST_CASE("Docker daemon restart with live-restore while the container writes: its output goes on, nothing twice") {
+  auto& d = DockerDaemon::shared();
+  d.restart({"--live-restore"}, 0ms);
+  {
+    Harness h;
+    h.agent.launch(TaskBuilder("dd-out", image())
+                       .shell("sh -c 'i=0; while [ $i -lt 60 ]; do i=$((i+1)); echo \"line $i\"; sleep 0.1; done'"));
+    h.wait_state("dd-out", v1::TASK_RUNNING);
+    const std::string file = h.sandbox + "/container.stdout";
+    for (int i = 0; i < 100 && testing_support::read_file(file).find("line 10\n") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(50ms);
+    }
+    d.restart({"--live-restore"}, 500ms);
+    h.wait_state("dd-out", v1::TASK_FINISHED, 60s);
+    const auto code = h.exe->wait(30s);
+    const std::string output = h.exe->output();
+    INFO(output);
+    CHECK(code == std::optional<int>(0));
+    CHECK_THAT(output, Catch::Contains("the container's attached output ended"));
+    std::vector<int> got;
+    std::istringstream in(testing_support::read_file(file));
+    for (std::string l; std::getline(in, l);) {
+      REQUIRE(l.rfind("line ", 0) == 0);
+      got.push_back(std::stoi(l.substr(5)));
+    }
+    REQUIRE_FALSE(got.empty());
+    CHECK(got.front() == 1);
+    CHECK(got.back() == 60);
+    int missing = 0;
+    for (std::size_t i = 1; i < got.size(); ++i) {
+      REQUIRE(got[i] > got[i - 1]);  // in order, none twice
+      missing += got[i] - got[i - 1] - 1;
+    }
+    CHECK(missing <= 1);  // at most the line in the daemon's hands at the cut
+    if (missing > 0) WARN(missing << " line(s) lost at the daemon's restart");
   }
   d.restart({}, 0ms);
 }

@@ -206,6 +206,21 @@ TEST_CASE("Cursor: nothing handed out reads everything; a read from since() skip
   }
 }
 
+TEST_CASE("Cursor: after another reader (the attached stream), reads start at its end, older messages skipped") {
+  LogCursor cursor(false);
+  cursor.start_after(at(50));
+  CHECK(cursor.since() == at(50));  // no quiet margin: both streams were read up to there
+  cursor.begin_read();
+  CHECK_FALSE(cursor.take(LogStream::Stdout, at(40)));
+  CHECK_FALSE(cursor.take(LogStream::Stderr, at(49)));
+  CHECK(cursor.take(LogStream::Stdout, at(50)));  // timed at the end itself: not given by the other reader
+  CHECK(cursor.take(LogStream::Stderr, at(60)));
+  CHECK(cursor.take(LogStream::Stdout, at(60)));
+  CHECK(cursor.taken() == 3);
+  CHECK(cursor.skipped() == 2);
+  CHECK(cursor.since() == at(60));
+}
+
 // The property: whatever prefix of the log the followed stream gave before it ended, a second read
 // from since() (Docker: the messages at or after it, in the log's order) completes each stream exactly
 // once and in order. The log: two streams written by two copiers (each stream's times never go down,
