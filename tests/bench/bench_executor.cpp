@@ -6,6 +6,7 @@
 //   SIDECAR_EXECUTOR_BIN  the executor under test (tools/bench passes the static release binary)
 //   BENCH_STATIC_BIN      the stripped static binary whose size is reported (optional)
 //   BENCH_QUICK=1         fewer repetitions, 10 s idle window, 20 executors at scale (a smoke run)
+//   BENCH_ONLY=a,b        only those parts: launch, rss, size, relay, scale
 //
 // Correctness is checked (every line relayed, no update lost); no timing is asserted.
 #include <fmt/format.h>
@@ -40,6 +41,14 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 bool quick() { return std::getenv("BENCH_QUICK") && std::string(std::getenv("BENCH_QUICK")) == "1"; }
+
+// BENCH_ONLY=launch,rss,size,relay,scale runs those parts alone (the inner loop of a change); unset: all.
+bool part(const char* name) {
+  const char* only = std::getenv("BENCH_ONLY");
+  if (!only || !*only) return true;
+  const std::string list = std::string(",") + only + ",";
+  return list.find(std::string(",") + name + ",") != std::string::npos;
+}
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -165,117 +174,119 @@ TEST_CASE("executor benchmarks") {
   std::vector<Row> rows;
   const auto bench_start = Clock::now();
 
-  // ---- Floor: the same container bodies the executor would send, straight to the daemon. ----
-  docker::Client docker_client(docker::Endpoint::unix_socket(d.socket()));
-  REQUIRE(docker_client.negotiate());
-  std::vector<double> floor_create_start, floor_stop, floor_exit;
-  for (int i = 0; i < reps; ++i) {
-    const std::string task_id = fmt::format("floor-{}", i);
-    auto spec = docker::build_container_spec(TaskBuilder(task_id, image).shell(kTrapCmd), docker::SpecOptions{});
-    REQUIRE(spec);
-    auto id = docker_client.create(spec->name, spec->body);
-    REQUIRE(id);
-    REQUIRE(docker_client.start(*id));
-    std::this_thread::sleep_for(300ms);
-    const auto t2 = Clock::now();
-    REQUIRE(docker_client.stop(*id, 10));
-    floor_stop.push_back(ms(Clock::now() - t2));
-    REQUIRE(docker_client.remove(*id));
+  if (part("launch")) {
+    // ---- Floor: the same container bodies the executor would send, straight to the daemon. ----
+    docker::Client docker_client(docker::Endpoint::unix_socket(d.socket()));
+    REQUIRE(docker_client.negotiate());
+    std::vector<double> floor_create_start, floor_stop, floor_exit;
+    for (int i = 0; i < reps; ++i) {
+      const std::string task_id = fmt::format("floor-{}", i);
+      auto spec = docker::build_container_spec(TaskBuilder(task_id, image).shell(kTrapCmd), docker::SpecOptions{});
+      REQUIRE(spec);
+      auto id = docker_client.create(spec->name, spec->body);
+      REQUIRE(id);
+      REQUIRE(docker_client.start(*id));
+      std::this_thread::sleep_for(300ms);
+      const auto t2 = Clock::now();
+      REQUIRE(docker_client.stop(*id, 10));
+      floor_stop.push_back(ms(Clock::now() - t2));
+      REQUIRE(docker_client.remove(*id));
 
-    // Exit seen through /wait, measured from the instant Docker saw the container die.
-    auto spec2 =
-        docker::build_container_spec(TaskBuilder(task_id + "-exit", image).shell("sleep 1"), docker::SpecOptions{});
-    REQUIRE(spec2);
-    auto id2 = docker_client.create(spec2->name, spec2->body);
-    REQUIRE(id2);
-    REQUIRE(docker_client.start(*id2));
-    REQUIRE(docker_client.wait(*id2));
-    const auto seen = std::chrono::system_clock::now();
-    floor_exit.push_back(std::chrono::duration<double, std::milli>(seen - die_time(d, *id2)).count());
-    REQUIRE(docker_client.remove(*id2));
+      // Exit seen through /wait, measured from the instant Docker saw the container die.
+      auto spec2 =
+          docker::build_container_spec(TaskBuilder(task_id + "-exit", image).shell("sleep 1"), docker::SpecOptions{});
+      REQUIRE(spec2);
+      auto id2 = docker_client.create(spec2->name, spec2->body);
+      REQUIRE(id2);
+      REQUIRE(docker_client.start(*id2));
+      REQUIRE(docker_client.wait(*id2));
+      const auto seen = std::chrono::system_clock::now();
+      floor_exit.push_back(std::chrono::duration<double, std::milli>(seen - die_time(d, *id2)).count());
+      REQUIRE(docker_client.remove(*id2));
+    }
+
+    // ---- LAUNCH → TASK_RUNNING and container exit → terminal update, through the executor. ----
+    std::vector<double> launch_running, exit_terminal, exec_subscribe;
+    for (int i = 0; i < reps * 2; ++i) {
+      Harness h;
+      // Start-up: from the fork of the executor to its SUBSCRIBE call received by the agent.
+      const auto subscribes = h.agent.calls_of(v1::executor::Call::SUBSCRIBE);
+      REQUIRE(!subscribes.empty());
+      exec_subscribe.push_back(ms(subscribes.front().at - h.exe->started_at()));
+      const std::string task = fmt::format("bench-run-{}", i);
+      const auto t0 = Clock::now();
+      h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell("sleep 1"));
+      const auto fin = h.wait_state(task, v1::TASK_FINISHED, 60s);
+      const auto running = update_at(h.agent, task, v1::TASK_RUNNING);
+      const auto finished_at = update_at(h.agent, task, v1::TASK_FINISHED);
+      REQUIRE(running);
+      REQUIRE(finished_at);
+      launch_running.push_back(ms(*running - t0));
+      (void)fin;
+      // The container's exit instant is Docker's `die` event (the executor has removed it by now).
+      const auto died = die_time(d, docker::container_name(task));
+      exit_terminal.push_back(std::chrono::duration<double, std::milli>(to_system(*finished_at) - died).count());
+      REQUIRE(h.exe->wait(15s).has_value());
+      // The executor reports on the die event, before Docker's own clean-up of the container ends: let
+      // that finish before the next launch, as the floor's remove does, so no start runs beside it.
+      REQUIRE(h.container_stopped(task));
+
+      // The floor's create+start, taken between the executor's launches: Docker's pace drifts over a
+      // run by more than the margin the row allows, and interleaving gives both sides the same drift.
+      auto spec = docker::build_container_spec(TaskBuilder(fmt::format("floor-run-{}", i), image).shell(kTrapCmd),
+                                               docker::SpecOptions{});
+      REQUIRE(spec);
+      const auto f0 = Clock::now();
+      auto id = docker_client.create(spec->name, spec->body);
+      REQUIRE(id);
+      REQUIRE(docker_client.start(*id));
+      floor_create_start.push_back(ms(Clock::now() - f0));
+      REQUIRE(docker_client.kill(*id));
+      REQUIRE(docker_client.wait(*id));
+      REQUIRE(docker_client.remove(*id));
+    }
+
+    // ---- KILL → TASK_KILLED with a SIGTERM-obeying container, no drain. ----
+    std::vector<double> kill_killed;
+    for (int i = 0; i < reps; ++i) {
+      Harness h;
+      const std::string task = fmt::format("bench-kill-{}", i);
+      h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(kTrapCmd));
+      h.wait_state(task, v1::TASK_RUNNING, 60s);
+      std::this_thread::sleep_for(300ms);
+      const auto t0 = Clock::now();
+      h.agent.kill(task);
+      h.wait_state(task, v1::TASK_KILLED, 60s);
+      kill_killed.push_back(ms(*update_at(h.agent, task, v1::TASK_KILLED) - t0));
+      REQUIRE(h.exe->wait(15s).has_value());
+    }
+
+    const double fcs = median(floor_create_start), lr = median(launch_running);
+    rows.push_back({"LAUNCH → TASK_RUNNING (image present)", fmt::format("{:.1f} ms create+start", fcs),
+                    fmt::format("{:.1f} ms ({:+.1f} ms, {:.2f}×)", lr, lr - fcs, lr / fcs), "≤ +5 ms, ≤ 1.05×",
+                    verdict(lr - fcs <= 5 && lr / fcs <= 1.05)});
+    const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99), fw = median(floor_exit);
+    rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", fw),
+                    fmt::format("p50 {:.1f} ms, p99 {:.1f} ms", e50, e99), "p99 ≤ /wait p50", verdict(e99 <= fw)});
+    const double s50 = median(exec_subscribe);
+    rows.push_back({"exec → SUBSCRIBE on the wire", "-",
+                    fmt::format("p50 {:.2f} ms, p99 {:.2f} ms", s50, percentile(exec_subscribe, 99)), "p50 ≤ 5 ms",
+                    verdict(s50 <= 5)});
+    const double fs = median(floor_stop), kk = median(kill_killed);
+    rows.push_back({"KILL → TASK_KILLED (SIGTERM obeyed, no drain)", fmt::format("{:.1f} ms stop", fs),
+                    fmt::format("{:.1f} ms ({:.2f}×)", kk, kk / fs), "≤ 1.05×", verdict(kk / fs <= 1.05)});
+    results["floor"] = {{"create_start_ms", floor_create_start}, {"stop_ms", floor_stop}, {"wait_exit_ms", floor_exit}};
+    results["launch_to_running_ms"] = launch_running;
+    results["exit_to_terminal_ms"] = exit_terminal;
+    results["exec_to_subscribe_ms"] = exec_subscribe;
+    results["kill_to_killed_ms"] = kill_killed;
   }
-
-  // ---- LAUNCH → TASK_RUNNING and container exit → terminal update, through the executor. ----
-  std::vector<double> launch_running, exit_terminal, exec_subscribe;
-  for (int i = 0; i < reps * 2; ++i) {
-    Harness h;
-    // Start-up: from the fork of the executor to its SUBSCRIBE call received by the agent.
-    const auto subscribes = h.agent.calls_of(v1::executor::Call::SUBSCRIBE);
-    REQUIRE(!subscribes.empty());
-    exec_subscribe.push_back(ms(subscribes.front().at - h.exe->started_at()));
-    const std::string task = fmt::format("bench-run-{}", i);
-    const auto t0 = Clock::now();
-    h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell("sleep 1"));
-    const auto fin = h.wait_state(task, v1::TASK_FINISHED, 60s);
-    const auto running = update_at(h.agent, task, v1::TASK_RUNNING);
-    const auto finished_at = update_at(h.agent, task, v1::TASK_FINISHED);
-    REQUIRE(running);
-    REQUIRE(finished_at);
-    launch_running.push_back(ms(*running - t0));
-    (void)fin;
-    // The container's exit instant is Docker's `die` event (the executor has removed it by now).
-    const auto died = die_time(d, docker::container_name(task));
-    exit_terminal.push_back(std::chrono::duration<double, std::milli>(to_system(*finished_at) - died).count());
-    REQUIRE(h.exe->wait(15s).has_value());
-    // The executor reports on the die event, before Docker's own clean-up of the container ends: let
-    // that finish before the next launch, as the floor's remove does, so no start runs beside it.
-    REQUIRE(h.container_stopped(task));
-
-    // The floor's create+start, taken between the executor's launches: Docker's pace drifts over a
-    // run by more than the margin the row allows, and interleaving gives both sides the same drift.
-    auto spec = docker::build_container_spec(TaskBuilder(fmt::format("floor-run-{}", i), image).shell(kTrapCmd),
-                                             docker::SpecOptions{});
-    REQUIRE(spec);
-    const auto f0 = Clock::now();
-    auto id = docker_client.create(spec->name, spec->body);
-    REQUIRE(id);
-    REQUIRE(docker_client.start(*id));
-    floor_create_start.push_back(ms(Clock::now() - f0));
-    REQUIRE(docker_client.kill(*id));
-    REQUIRE(docker_client.wait(*id));
-    REQUIRE(docker_client.remove(*id));
-  }
-
-  // ---- KILL → TASK_KILLED with a SIGTERM-obeying container, no drain. ----
-  std::vector<double> kill_killed;
-  for (int i = 0; i < reps; ++i) {
-    Harness h;
-    const std::string task = fmt::format("bench-kill-{}", i);
-    h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(kTrapCmd));
-    h.wait_state(task, v1::TASK_RUNNING, 60s);
-    std::this_thread::sleep_for(300ms);
-    const auto t0 = Clock::now();
-    h.agent.kill(task);
-    h.wait_state(task, v1::TASK_KILLED, 60s);
-    kill_killed.push_back(ms(*update_at(h.agent, task, v1::TASK_KILLED) - t0));
-    REQUIRE(h.exe->wait(15s).has_value());
-  }
-
-  const double fcs = median(floor_create_start), lr = median(launch_running);
-  rows.push_back({"LAUNCH → TASK_RUNNING (image present)", fmt::format("{:.1f} ms create+start", fcs),
-                  fmt::format("{:.1f} ms (+{:.1f} ms, {:.2f}×)", lr, lr - fcs, lr / fcs), "≤ +5 ms, ≤ 1.05×",
-                  verdict(lr - fcs <= 5 && lr / fcs <= 1.05)});
-  const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99), fw = median(floor_exit);
-  rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", fw),
-                  fmt::format("p50 {:.1f} ms, p99 {:.1f} ms", e50, e99), "p99 ≤ /wait p50", verdict(e99 <= fw)});
-  const double s50 = median(exec_subscribe);
-  rows.push_back({"exec → SUBSCRIBE on the wire", "-",
-                  fmt::format("p50 {:.2f} ms, p99 {:.2f} ms", s50, percentile(exec_subscribe, 99)), "p50 ≤ 5 ms",
-                  verdict(s50 <= 5)});
-  const double fs = median(floor_stop), kk = median(kill_killed);
-  rows.push_back({"KILL → TASK_KILLED (SIGTERM obeyed, no drain)", fmt::format("{:.1f} ms stop", fs),
-                  fmt::format("{:.1f} ms ({:.2f}×)", kk, kk / fs), "≤ 1.05×", verdict(kk / fs <= 1.05)});
-  results["floor"] = {{"create_start_ms", floor_create_start}, {"stop_ms", floor_stop}, {"wait_exit_ms", floor_exit}};
-  results["launch_to_running_ms"] = launch_running;
-  results["exit_to_terminal_ms"] = exit_terminal;
-  results["exec_to_subscribe_ms"] = exec_subscribe;
-  results["kill_to_killed_ms"] = kill_killed;
 
   // ---- Memory and CPU with a running task: one executor polling Sidecar every second, one without
   // Sidecar checks (the baseline), side by side. As deployed, the first check comes after a backoff
   // (default 1m), after the executor's releases of its start-up pages (3 s after RUNNING): the first
   // verdict and its health update run then. Both are measured once that first verdict is reported. ----
-  {
+  if (part("rss")) {
     const auto idle_window = quick() ? 10s : 60s;
     testing_support::FakeSidecar sidecar;
     // Each executor runs its own copy, as the wrapper deploys it.
@@ -343,7 +354,7 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- Binary size. ----
-  {
+  if (part("size")) {
     const char* s = std::getenv("BENCH_STATIC_BIN");
     struct stat st {};
     if (s && *s && ::stat(s, &st) == 0) {
@@ -356,7 +367,7 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- Syslog relay throughput. ----
-  {
+  if (part("relay")) {
     const long lines = quick() ? 200000 : 1000000;
     UdpReceiver rx(UdpReceiver::Keep::count, 512 << 20);
     Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"}, {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", rx.port())}});
@@ -384,7 +395,7 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- Scale: N executors with one task each at the same time. ----
-  {
+  if (part("scale")) {
     const int n = quick() ? 20 : 100;
     const std::string gate = testing_support::make_temp_dir("sce-bench-gate.");
     std::vector<std::unique_ptr<Deployed>> copies;  // each its own copy, as the wrapper deploys it
