@@ -44,8 +44,12 @@ OwnProcess::~OwnProcess() {
 }
 
 void OwnProcess::container_running() {
-  spdlog::debug("released {} KiB of start-up pages", release_() / 1024);
-  if (later_.joinable()) return;  // one container per executor: once
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (later_.joinable()) return;  // one container per executor: once
+    running_at_ = std::chrono::steady_clock::now();
+    armed_ = true;  // RUNNING's round trip is the first release's moment
+  }
   later_ = std::thread([this] { run_releases(); });
 }
 
@@ -60,8 +64,18 @@ void OwnProcess::event_handled(const executor::Event& e) {
 
 void OwnProcess::run_releases() {
   std::unique_lock<std::mutex> lock(mu_);
-  if (cv_.wait_for(lock, second_release_, [this] { return stopping_; })) return;
-  armed_ = true;  // before the release: a round trip ending meanwhile releases once more
+  // The first release: once the RUNNING update's round trip is over and its threads have settled (not
+  // beside the update on its way out), at the latest when the second is due.
+  const auto second_at = running_at_ + second_release_;
+  cv_.wait_until(lock, second_at, [this] { return stopping_ || pending_; });
+  if (stopping_) return;
+  if (pending_ && cv_.wait_for(lock, settle_, [this] { return stopping_; })) return;
+  pending_ = false;
+  lock.unlock();
+  spdlog::debug("released {} KiB of start-up pages", release_() / 1024);
+  lock.lock();
+  if (cv_.wait_until(lock, second_at, [this] { return stopping_; })) return;
+  pending_ = false;  // round trips completed meanwhile are covered by this release
   lock.unlock();
   spdlog::debug("released {} KiB of pages again", release_() / 1024);
   lock.lock();

@@ -1,7 +1,9 @@
 // The executor's own process as the Process port: its title in `ps` while a container runs, and the
-// start-up pages released once the launch is over — at once, and again a few seconds later, when the
-// work that follows the launch (the RUNNING update and its acknowledgement, the log, exit and health
-// threads starting) has faulted its code back in. After that second release, each status update's
+// start-up pages released once the launch is over — when the RUNNING update's round trip (its 202 and
+// its ACK) is over, so that the release does not run beside the update on its way out (at the latest
+// when the second release is due), and again a few seconds after the container started, when the
+// work that follows the launch (the log, exit and health threads starting) has faulted its code back
+// in. After that second release, each status update's
 // round trip (its 202 and its ACK, in either order) triggers one release more: a health update (the
 // first Sidecar verdict comes EXECUTOR_SIDECAR_BACKOFF after the start, 1m by default; each change of
 // verdict after it) runs the update path, which would otherwise stay mapped for the task's life. That
@@ -48,7 +50,7 @@ class OwnProcess final : public executor::port::Process {
   void container_starting(const std::string& container_id, const std::string& image) override;
   void container_running() override;
   // After the state machine has handled `e` (the event loop's thread): an update's round trip
-  // completed after the second release wakes the release thread. Returns at once.
+  // completed after the container started wakes the release thread. Returns at once.
   void event_handled(const executor::Event& e);
 
  private:
@@ -60,10 +62,11 @@ class OwnProcess final : public executor::port::Process {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  bool armed_ = false;    // the second release has begun: round trips count from here
+  bool armed_ = false;    // the container runs: round trips count from here
+  std::chrono::steady_clock::time_point running_at_;
   bool pending_ = false;  // a round trip completed: release once more
   UpdateRoundTrips trips_;
-  std::thread later_;  // the second release, then one per round trip; the destructor wakes and joins it
+  std::thread later_;  // the first and second releases, then one per round trip; the destructor wakes and joins it
 };
 
 }  // namespace shell
