@@ -62,7 +62,7 @@ class OwnProcess final : public executor::port::Process {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  bool armed_ = false;    // the container runs: round trips count from here
+  bool armed_ = false;  // the container runs: round trips count from here
   std::chrono::steady_clock::time_point running_at_;
   bool pending_ = false;  // a round trip completed: release once more
   UpdateRoundTrips trips_;
