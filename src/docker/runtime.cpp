@@ -81,10 +81,11 @@ void Runtime::write_container_id_file(const std::string& id, const std::string& 
 
 Runtime::~Runtime() { shutdown(); }
 
-void Runtime::spawn(std::function<void()> work) {
+bool Runtime::spawn(std::function<void()> work) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (stopping_) return;
+  if (stopping_) return false;
   threads_.emplace_back([work = std::move(work)] { work(); });
+  return true;
 }
 
 bool Runtime::sleep_cancellable(std::chrono::milliseconds d) {
@@ -255,15 +256,20 @@ void Runtime::start(const std::string& id) {
       }
       cv_.notify_all();
     };
+    if (cancel_) {  // the executor is stopping: no container is started now
+      stop_log_pump();
+      start_ended(StartState::Failed);
+      return;
+    }
     if (auto r = client_.start(id); !r) {
-      relay_cancel_.set();  // no output will come
+      stop_log_pump();  // no output will come
       start_ended(StartState::Failed);
       sink_(ev::StepFailed{LaunchStep::Start, r.error().message});
       return;
     }
     auto st = client_.inspect(id);
     if (!st) {
-      start_ended(StartState::Failed);
+      start_ended(StartState::Done);  // it runs: its output is read until the task is stopped
       sink_(ev::StepFailed{LaunchStep::Start, st.error().message});
       return;
     }
@@ -281,10 +287,7 @@ void Runtime::start(const std::string& id) {
         if (sleep_cancellable(opts_.relay_for)) {
           spdlog::info("startup-only log relay: stopping after {} ms", opts_.relay_for.count());
           relay_stopped_ = true;
-          if (!opts_.sandbox_logs) {
-            relay_cancel_.set();  // nobody else reads the stream
-            cv_.notify_all();
-          }
+          if (!opts_.sandbox_logs) stop_log_pump();  // nobody else reads the stream
         }
       });
     }
@@ -297,17 +300,28 @@ void Runtime::attach_output(const std::string& id) {
     attach_state_ = AttachState::Opening;
   }
   relay_running_ = true;
-  spawn([this, id] { run_log_pump(id); });
+  if (!spawn([this, id] { run_log_pump(id); })) relay_running_ = false;
 }
 
 void Runtime::wait_for_attach() {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, std::chrono::seconds(2),
-                    [&] { return attach_state_ != AttachState::Opening || stopping_; })) {
-    spdlog::warn(
-        "Docker's attach did not answer within 2 s: the container starts, its first output is read from "
-        "Docker's log");
+  if (cv_.wait_for(lock, std::chrono::seconds(2), [&] { return attach_state_ != AttachState::Opening || stopping_; })) {
+    return;
   }
+  // Given up: a late answer is not taken (the output before it would be missing); the pump follows
+  // Docker's log from the start instead.
+  attach_state_ = AttachState::Abandoned;
+  attach_cancel_.set();
+  spdlog::warn(
+      "Docker's attach did not answer within 2 s: the container starts, its output is read from Docker's "
+      "log");
+}
+
+void Runtime::stop_log_pump() {
+  relay_cancel_.set();
+  attach_cancel_.set();
+  { std::lock_guard<std::mutex> lock(mu_); }  // a waiter between its check and its sleep gets the wake-up
+  cv_.notify_all();
 }
 
 // One reader of the container's output, two sinks: the syslog relay and the sandbox files. The output
@@ -390,7 +404,10 @@ void Runtime::run_log_pump(const std::string& id) {
   auto a = client_.attach(
       id, tty,
       [&](int status) {
-        attached = status == 200;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          attached = status == 200 && attach_state_ == AttachState::Opening;
+        }
         if (attached) {
           last_piece = now();
           spdlog::info("attached to the container's output");
@@ -398,10 +415,10 @@ void Runtime::run_log_pump(const std::string& id) {
         attach_ended(attached ? AttachState::Open : AttachState::Failed);
       },
       [&](LogStream s, std::string_view piece) {
-        give(s, piece);
         last_piece = now();
+        if (attached) give(s, piece);
       },
-      &relay_cancel_, on_idle);
+      &attach_cancel_, on_idle);
   attach_ended(AttachState::Failed);  // no answer at all
   LogCursor cursor(tty);
   std::optional<util::Result<void>> followed;  // the first read of Docker's log, when there is one
@@ -411,23 +428,13 @@ void Runtime::run_log_pump(const std::string& id) {
       [&](LogStream s, std::string_view piece) {
         if (keep) give(s, piece);
       });
+  // Docker's log is followed from the start when the attach gave nothing: refused, not answered in
+  // time, or ended before the start.
+  bool from_start = !attached;
+  std::string why;
   if (!attached) {
-    if (!relay_cancel_) {
-      spdlog::warn("could not attach to the container's output ({}): following Docker's log instead",
-                   a ? "no answer" : a.error().message);
-    }
-    // Docker's log has something to follow once the container runs.
-    bool started = false;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return start_state_ != StartState::Pending || relay_cancel_.is_set() || cancel_.is_set(); });
-      started = start_state_ == StartState::Done;
-    }
-    if (started && !relay_cancel_) {
-      LogsOptions lo;
-      lo.follow = true;
-      followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    why = attach_state_ == AttachState::Abandoned ? "no answer within 2 s" : a ? "no answer" : a.error().message;
   } else if (!relay_cancel_) {
     // The daemon ends the attached stream once it has closed the container's streams at its exit. A
     // daemon that answers at once that the container still runs, or does not answer, cut it short.
@@ -437,16 +444,44 @@ void Runtime::run_log_pump(const std::string& id) {
     for (int i = 0; i < 10 && st && st->running && pause_log_pump(std::chrono::milliseconds(100)); ++i) {
       st = client_.inspect(id);
     }
-    const bool whole = (st && !st->running && st->status != "created") || (!st && st.error().not_found());
-    if (!whole && !relay_cancel_) {
-      spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}",
-                   a ? "" : fmt::format(" ({})", a.error().message),
+    const std::string cut = a ? "" : fmt::format(" ({})", a.error().message);
+    if (st && st->status == "created") {
+      from_start = true;
+      why = "it ended before the start" + cut;
+    } else if ((st && !st->running) || (!st && st.error().not_found())) {
+      if (!a && st) {
+        // Cut by an error at the exit: what Docker's log holds after the last piece is read once.
+        spdlog::warn("the container's attached output ended{} at the exit: reading Docker's log from {}", cut,
+                     since_param(last_piece));
+        cursor.start_after(last_piece);
+        followed = util::Result<void>{};
+      }
+    } else {
+      spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}", cut,
                    st ? "the container runs" : "Docker does not answer", since_param(last_piece));
       // A line the cut went through is given out as it came (never joined to the next one).
       if (relay_open()) relay->flush();
       if (files) files->flush();
       cursor.start_after(last_piece);
       followed = util::Result<void>{};
+    }
+  }
+  if (from_start && !relay_cancel_) {
+    spdlog::warn("could not attach to the container's output ({}): following Docker's log instead", why);
+    // Docker's log has something to follow once the container runs.
+    bool started = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      while (!cv_.wait_for(lock, std::chrono::seconds(1), [&] {
+        return start_state_ != StartState::Pending || relay_cancel_.is_set() || cancel_.is_set();
+      })) {
+      }
+      started = start_state_ == StartState::Done;
+    }
+    if (started && !relay_cancel_) {
+      LogsOptions lo;
+      lo.follow = true;
+      followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
     }
   }
   if (followed) {
@@ -853,8 +888,9 @@ void Runtime::shutdown(bool at_deadline) {
   } else {
     wait_for_log_pump();
   }
-  relay_cancel_.set();
+  stop_log_pump();
   cancel_.set();
+  { std::lock_guard<std::mutex> lock(mu_); }
   cv_.notify_all();
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -53,7 +53,7 @@ struct RuntimeOptions {
   std::vector<std::string> relay_labels;
   std::chrono::milliseconds relay_for{0};
   // EXECUTOR_SANDBOX_LOGS: the output also goes to files in the sandbox. The relay and the files share
-  // one reader of the container's log stream.
+  // one reader of the container's output (Docker's attach).
   std::optional<logs::SandboxLogOptions> sandbox_logs;
   // Where to write the created container's id and name (the sandbox), so the wrapper script can stop
   // it if the executor dies; empty: nowhere. Removed at start; created only by this executor.
@@ -88,7 +88,7 @@ class Runtime final : public executor::port::Containers {
   Client& client() { return client_; }
 
  private:
-  void spawn(std::function<void()> work);
+  bool spawn(std::function<void()> work);  // false: stopping, not run
   util::Result<void> ensure_negotiated();
   util::Result<void> do_pull(const std::string& image, bool force);
   void do_watch(const std::string& id);
@@ -114,10 +114,13 @@ class Runtime final : public executor::port::Containers {
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).
   void attach_output(const std::string& id);
-  // Until the attach answered (at most 2 s).
+  // Until the attach answered; after 2 s it is given up (a later answer is not taken).
   void wait_for_attach();
+  // The log pump stops reading (its attach too) and whoever waits on it wakes.
+  void stop_log_pump();
   void run_log_pump(const std::string& id);
-  enum class AttachState { Off, Opening, Open, Failed };
+  enum class AttachState { Off, Opening, Open, Failed, Abandoned };
+  util::CancelFlag attach_cancel_;  // ends the attach: given up on, or the pump stopped
   AttachState attach_state_ = AttachState::Off;  // guarded by mu_
   enum class StartState { Pending, Done, Failed };
   StartState start_state_ = StartState::Pending;  // guarded by mu_; the log pump's fallback waits for it

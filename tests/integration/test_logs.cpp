@@ -493,3 +493,28 @@ TEST_CASE("An attached output stream cut while the container runs: Docker's log 
   }
   CHECK(got.size() > 2000);  // most of them came through Docker's log after the cut
 }
+
+// A daemon that never answers the attach: the container starts after 2 s anyway, and its output,
+// from the first line, comes from Docker's log; the attach is given up (its late answer not taken).
+TEST_CASE("An attach that never answers is given up after 2 s: the whole output comes from Docker's log") {
+  DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::hang);
+  std::vector<std::string> want_out, want_err;
+  for (int i = 1; i <= 500; ++i) want_out.push_back(fmt::format("out {}", i));
+  want_err.push_back("err 1");
+  UdpReceiver rx;
+  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
+  h.agent.launch(TaskBuilder("attach-hang", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'seq 1 500 | sed \"s/^/out /\"; echo \"err 1\" >&2'"));
+  h.wait_state("attach-hang", v1::TASK_FINISHED, 60s);
+  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
+  const std::string output = h.exe->output();
+  CHECK(proxy.taken() == 1);
+  CHECK_THAT(output, Catch::Contains("Docker's attach did not answer within 2 s"));
+  CHECK_THAT(output, Catch::Contains("could not attach to the container's output (no answer within 2 s)"));
+  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
+  CHECK(lines_of(h.sandbox + "/container.stderr") == want_err);
+  std::vector<std::string> out, err;
+  split_relayed(rx, out, err);
+  CHECK(out == want_out);
+  CHECK(err == want_err);
+}
