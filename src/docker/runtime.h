@@ -120,7 +120,7 @@ class Runtime final : public executor::port::Containers {
   void stop_log_pump();
   void run_log_pump(const std::string& id);
   enum class AttachState { Off, Opening, Open, Failed, Abandoned };
-  util::CancelFlag attach_cancel_;  // ends the attach: given up on, or the pump stopped
+  util::CancelFlag attach_cancel_;               // ends the attach: given up on, or the pump stopped
   AttachState attach_state_ = AttachState::Off;  // guarded by mu_
   enum class StartState { Pending, Done, Failed };
   StartState start_state_ = StartState::Pending;  // guarded by mu_; the log pump's fallback waits for it
