@@ -121,6 +121,7 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   // Go: either setting turns the relay on (executor_utils.go:35 handleContainerLogs, `RelaySyslog ||
   // RelaySyslogStartupOnly`); the startup-only one also stops it after RelaySyslogStartupTime
   // (log_relay.go:70-72), with or without RelaySyslog.
+  ro.attach_output = s.attach_output;
   if (s.relay_syslog || s.relay_syslog_startup_only) {
     logs::RelayOptions rel;
     rel.address = s.syslog_addr;

@@ -401,24 +401,27 @@ void Runtime::run_log_pump(const std::string& id) {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return LogTime{ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec)};
   };
-  auto a = client_.attach(
-      id, tty,
-      [&](int status) {
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          attached = status == 200 && attach_state_ == AttachState::Opening;
-        }
-        if (attached) {
+  util::Result<void> a = util::make_error("EXECUTOR_ATTACH_OUTPUT=false");
+  if (opts_.attach_output) {
+    a = client_.attach(
+        id, tty,
+        [&](int status) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            attached = status == 200 && attach_state_ == AttachState::Opening;
+          }
+          if (attached) {
+            last_piece = now();
+            spdlog::info("attached to the container's output");
+          }
+          attach_ended(attached ? AttachState::Open : AttachState::Failed);
+        },
+        [&](LogStream s, std::string_view piece) {
           last_piece = now();
-          spdlog::info("attached to the container's output");
-        }
-        attach_ended(attached ? AttachState::Open : AttachState::Failed);
-      },
-      [&](LogStream s, std::string_view piece) {
-        last_piece = now();
-        if (attached) give(s, piece);
-      },
-      &attach_cancel_, on_idle);
+          if (attached) give(s, piece);
+        },
+        &attach_cancel_, on_idle);
+  }
   attach_ended(AttachState::Failed);  // no answer at all
   LogCursor cursor(tty);
   std::optional<util::Result<void>> followed;  // the first read of Docker's log, when there is one
@@ -467,7 +470,9 @@ void Runtime::run_log_pump(const std::string& id) {
     }
   }
   if (from_start && !relay_cancel_) {
-    spdlog::warn("could not attach to the container's output ({}): following Docker's log instead", why);
+    if (opts_.attach_output) {
+      spdlog::warn("could not attach to the container's output ({}): following Docker's log instead", why);
+    }
     // Docker's log has something to follow once the container runs.
     bool started = false;
     {

@@ -55,6 +55,8 @@ struct RuntimeOptions {
   // EXECUTOR_SANDBOX_LOGS: the output also goes to files in the sandbox. The relay and the files share
   // one reader of the container's output (Docker's attach).
   std::optional<logs::SandboxLogOptions> sandbox_logs;
+  // EXECUTOR_ATTACH_OUTPUT: the output through Docker's attach (else Docker's log, followed).
+  bool attach_output = true;
   // Where to write the created container's id and name (the sandbox), so the wrapper script can stop
   // it if the executor dies; empty: nowhere. Removed at start; created only by this executor.
   std::string container_id_file;

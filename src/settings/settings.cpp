@@ -228,6 +228,12 @@ std::vector<SettingSpec> build_specs() {
                            "Write the executor's own log lines (stdout) as JSON objects: time, level, msg, "
                            "instead of the Go executor's logrus text.",
                            &Settings::json_logs));
+  v.push_back(bool_setting(
+      "EXECUTOR_ATTACH_OUTPUT", "", "true",
+      "The relay and the sandbox files read the container's output through Docker's attach, opened before the "
+      "start (a quarter of the daemon's CPU per line; a container writing faster than the executor reads waits, as "
+      "under docker run). false: they follow Docker's log, as the Go executor does (the container never waits).",
+      &Settings::attach_output));
   v.push_back(bool_setting("EXECUTOR_SANDBOX_LOGS", "", "true",
                            "Write the container's stdout and stderr, live, to container.stdout and container.stderr "
                            "in the task's sandbox (each line once, in order; appended to after a restart).",

@@ -62,8 +62,9 @@ struct Settings {
   std::size_t max_record_size = std::size_t{64} << 20;
   Duration terminal_ack_timeout = std::chrono::seconds(5);
   bool sidecar_health_updates = true;
-  bool json_logs = false;                                         // the executor's own log lines as JSON objects
-  bool sandbox_logs = true;                                       // container.stdout/.stderr in the sandbox
+  bool json_logs = false;     // the executor's own log lines as JSON objects
+  bool sandbox_logs = true;   // container.stdout/.stderr in the sandbox
+  bool attach_output = true;  // the relay and the files read Docker's attach (false: Docker's log, as Go)
   std::uint64_t sandbox_logs_max_size = std::uint64_t{10} << 20;  // bytes; rotate before a file passes it
   int sandbox_logs_keep = 2;                                      // rotated files kept per stream
   bool remove_container = false;   // remove the container (and its anonymous volumes) after the terminal ACK

@@ -518,3 +518,23 @@ TEST_CASE("An attach that never answers is given up after 2 s: the whole output 
   CHECK(out == want_out);
   CHECK(err == want_err);
 }
+
+// EXECUTOR_ATTACH_OUTPUT=false: Docker's log is followed, as the Go executor does; no attach is asked.
+TEST_CASE("EXECUTOR_ATTACH_OUTPUT=false follows Docker's log: every line, no attach asked") {
+  DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::refuse);
+  std::vector<std::string> want_out;
+  for (int i = 1; i <= 300; ++i) want_out.push_back(fmt::format("out {}", i));
+  UdpReceiver rx;
+  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}, {"EXECUTOR_ATTACH_OUTPUT", "false"}}));
+  h.agent.launch(TaskBuilder("attach-off", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'seq 1 300 | sed \"s/^/out /\"'"));
+  h.wait_state("attach-off", v1::TASK_FINISHED, 60s);
+  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
+  const std::string output = h.exe->output();
+  CHECK(proxy.taken() == 0);
+  CHECK_THAT(output, !Catch::Contains("could not attach") && !Catch::Contains("attached to the container's output"));
+  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
+  std::vector<std::string> out, err;
+  split_relayed(rx, out, err);
+  CHECK(out == want_out);
+}

@@ -56,6 +56,7 @@ TEST_CASE("Every setting has the Go executor's default") {
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "5s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "true"},
       {"EXECUTOR_JSON_LOGS", "false"},
+      {"EXECUTOR_ATTACH_OUTPUT", "true"},
       {"EXECUTOR_SANDBOX_LOGS", "true"},
       {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "10MiB"},
       {"EXECUTOR_SANDBOX_LOGS_KEEP", "2"},
@@ -101,6 +102,7 @@ TEST_CASE("Each setting takes a good value from the environment") {
       {"EXECUTOR_TERMINAL_ACK_TIMEOUT", "30s"},
       {"EXECUTOR_SIDECAR_HEALTH_UPDATES", "false"},
       {"EXECUTOR_JSON_LOGS", "true"},
+      {"EXECUTOR_ATTACH_OUTPUT", "false"},
       {"EXECUTOR_SANDBOX_LOGS", "false"},
       {"EXECUTOR_SANDBOX_LOGS_MAX_SIZE", "64KiB"},
       {"EXECUTOR_SANDBOX_LOGS_KEEP", "0"},
@@ -142,6 +144,7 @@ TEST_CASE("Each setting takes a good value from the environment") {
   CHECK(s->terminal_ack_timeout == std::chrono::seconds(30));
   CHECK_FALSE(s->sidecar_health_updates);
   CHECK(s->json_logs);
+  CHECK_FALSE(s->attach_output);
   CHECK_FALSE(s->sandbox_logs);
   CHECK(s->sandbox_logs_max_size == 65536);
   CHECK(s->sandbox_logs_keep == 0);
