@@ -466,7 +466,11 @@ void Runtime::run_log_pump(const std::string& id) {
       if (relay_open()) relay->flush();
       if (files) files->flush();
       cursor.start_after(last_piece);
-      followed = util::Result<void>{};
+      cursor.begin_read();
+      LogsOptions lo;
+      lo.follow = true;
+      lo.since_time = cursor.since();
+      followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
     }
   }
   if (from_start && !relay_cancel_) {

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -446,16 +447,18 @@ TEST_CASE("A followed log stream ending while the container runs is followed aga
 }
 
 // The attached stream cut while the container runs (the daemon restarted with live-restore): Docker's
-// log takes over from the time of the last piece received. Nothing comes twice and the order holds; what
-// the daemon had copied but not yet delivered at the cut (at most the batch being written then, the
-// line the cut went through given out as it came) is lost.
-TEST_CASE("An attached output stream cut while the container runs: Docker's log takes over, nothing twice") {
+// log takes over from the time of the last piece received. Docker's log times come from its own copier,
+// not from that moment, so the lines of the batch being written at the cut may be lost or come twice;
+// everything else comes once, in order, up to the last line, and the line the cut went through is
+// given out as it came (never joined to another).
+TEST_CASE("An attached output stream cut while the container runs: Docker's log takes over from the cut") {
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 3000);
   UdpReceiver rx;
   Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
+  // Lines of one width ("out 0001"): a cut line is never one of the task's.
   h.agent.launch(TaskBuilder("attach-cut", DockerDaemon::shared().image("test/bb:1"))
-                     .shell("sh -c 'for j in $(seq 1 30); do seq $((j*100-99)) $((j*100)) | sed \"s/^/out /\"; "
-                            "sleep 0.1; done'"));
+                     .shell("sh -c 'for j in $(seq 1 30); do seq $((j*100-99)) $((j*100)) | "
+                            "awk \"{ printf \\\"out %04d\\\\n\\\", \\$1 }\"; sleep 0.1; done'"));
   h.wait_state("attach-cut", v1::TASK_FINISHED, 60s);
   REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
   const std::string output = h.exe->output();
@@ -463,35 +466,39 @@ TEST_CASE("An attached output stream cut while the container runs: Docker's log 
   CHECK_THAT(output, Catch::Contains("attached to the container's output"));
   CHECK_THAT(output,
              Catch::Contains("the container's attached output ended while the container runs: following Docker's log"));
-  std::vector<std::string> want;
-  for (int i = 1; i <= 3000; ++i) want.push_back(fmt::format("out {}", i));
   const auto got = lines_of(h.sandbox + "/container.stdout");
-  // In the task's order, each line once; a line not the task's is a cut one: a prefix of the next.
-  std::size_t at = 0, cut_lines = 0, missing = 0, first_missing = 0, last_missing = 0;
+  std::vector<int> numbers;
+  int cut_lines = 0, rewinds = 0, rewound = 0;
   for (const auto& l : got) {
-    std::size_t next = at;
-    while (next < want.size() && want[next] != l) ++next;
-    if (next == want.size()) {
+    if (l.size() != 8 || l.rfind("out ", 0) != 0 || l.find_first_not_of("0123456789", 4) != std::string::npos) {
       ++cut_lines;
-      REQUIRE(at < want.size());
-      CHECK(want[at].rfind(l, 0) == 0);
+      INFO("a line not the task's: \"" << l << "\"");
+      CHECK(std::string("out 0000").size() > l.size());  // the start of one of them
       continue;
     }
-    for (std::size_t m = at; m < next; ++m) {
-      if (missing++ == 0) first_missing = m;
-      last_missing = m;
+    const int n = std::stoi(l.substr(4));
+    if (!numbers.empty() && n <= numbers.back()) {
+      ++rewinds;
+      rewound = numbers.back() - n + 1;
     }
-    at = next + 1;
+    numbers.push_back(n);
   }
-  CHECK(at == want.size());  // the last line came
   CHECK(cut_lines <= 1);
-  CHECK(missing < want.size() / 2);
-  if (missing > 0) {
-    CHECK(last_missing - first_missing + 1 == missing);  // one run of lines, at the cut
-    CHECK(missing <= 100);                               // within the batch written at the cut
-    WARN(missing << " line(s) lost at the cut (" << want[first_missing] << " to " << want[last_missing] << ")");
+  CHECK(rewinds <= 1);    // given twice: at most one run, at the cut…
+  CHECK(rewound <= 100);  // …within the batch written then
+  std::set<int> seen(numbers.begin(), numbers.end());
+  REQUIRE_FALSE(seen.empty());
+  CHECK(*seen.rbegin() == 3000);  // the last line came
+  int missing = 0, first_missing = 0, last_missing = 0;
+  for (int i = 1; i <= 3000; ++i) {
+    if (seen.count(i)) continue;
+    if (missing++ == 0) first_missing = i;
+    last_missing = i;
   }
-  CHECK(got.size() > 2000);  // most of them came through Docker's log after the cut
+  CHECK(missing <= 100);  // lost: at most the batch written at the cut, in one run
+  if (missing > 0) CHECK(last_missing - first_missing + 1 == missing);
+  if (missing + rewound > 0) WARN(missing << " line(s) lost and " << rewound << " given twice at the cut");
+  CHECK(seen.size() > 2000);  // most came through Docker's log after the cut
 }
 
 // A daemon that never answers the attach: the container starts after 2 s anyway, and its output,
