@@ -336,42 +336,44 @@ void Runtime::run_log_pump(const std::string& id) {
     }
     cv_.notify_all();
   };
+  // The sinks are opened once the attach has answered (off the launch's path: the container starts
+  // meanwhile, and its output is read only after this), or before Docker's log is read.
   std::unique_ptr<logs::Relay> relay;
-  bool tty = false;
-  if (opts_.relay) {
-    logs::RelayOptions ro = *opts_.relay;
-    ro.container_id = id;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& name : opts_.relay_labels) {
-        if (labels_.contains(name) && labels_[name].is_string()) ro.labels[name] = labels_[name].get<std::string>();
+  std::unique_ptr<logs::SandboxLog> files;
+  bool sinks_open = false;
+  const auto open_sinks = [&] {
+    if (sinks_open) return;
+    sinks_open = true;
+    if (opts_.relay) {
+      logs::RelayOptions ro = *opts_.relay;
+      ro.container_id = id;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const auto& name : opts_.relay_labels) {
+          if (labels_.contains(name) && labels_[name].is_string()) ro.labels[name] = labels_[name].get<std::string>();
+        }
+      }
+      if (auto r = logs::Relay::open(ro); r) {
+        relay = std::move(*r);
+        spdlog::info("relaying the container's output to {} (UDP)", ro.address);
+      } else {
+        spdlog::error("log relay off: {}", r.error().message);
       }
     }
-    if (auto r = logs::Relay::open(ro); r) {
-      relay = std::move(*r);
-      spdlog::info("relaying the container's output to {} (UDP)", ro.address);
-    } else {
-      spdlog::error("log relay off: {}", r.error().message);
+    if (opts_.sandbox_logs) {
+      if (auto f = logs::SandboxLog::open(*opts_.sandbox_logs); f) {
+        files = std::move(*f);
+        spdlog::info("writing the container's output to container.stdout and container.stderr in {}",
+                     opts_.sandbox_logs->dir);
+      } else {
+        spdlog::error("sandbox logs off: {}", f.error().message);
+      }
     }
-  }
-  std::unique_ptr<logs::SandboxLog> files;
-  if (opts_.sandbox_logs) {
-    if (auto f = logs::SandboxLog::open(*opts_.sandbox_logs); f) {
-      files = std::move(*f);
-      spdlog::info("writing the container's output to container.stdout and container.stderr in {}",
-                   opts_.sandbox_logs->dir);
-    } else {
-      spdlog::error("sandbox logs off: {}", f.error().message);
-    }
-  }
+  };
+  bool tty = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     tty = tty_;
-  }
-  if (!relay && !files) {
-    attach_ended(AttachState::Failed);
-    relay_running_ = false;
-    return;
   }
   // The startup-only relay's end: what it was given goes out once, then it takes nothing more.
   bool relay_flushed = false;
@@ -410,11 +412,12 @@ void Runtime::run_log_pump(const std::string& id) {
             std::lock_guard<std::mutex> lock(mu_);
             attached = status == 200 && attach_state_ == AttachState::Opening;
           }
-          if (attached) {
-            last_piece = now();
-            spdlog::info("attached to the container's output");
-          }
+          if (attached) last_piece = now();
           attach_ended(attached ? AttachState::Open : AttachState::Failed);
+          if (attached) {
+            spdlog::info("attached to the container's output");
+            open_sinks();
+          }
         },
         [&](LogStream s, std::string_view piece) {
           last_piece = now();
@@ -423,6 +426,7 @@ void Runtime::run_log_pump(const std::string& id) {
         &attach_cancel_, on_idle);
   }
   attach_ended(AttachState::Failed);  // no answer at all
+  if (!relay_cancel_) open_sinks();
   LogCursor cursor(tty);
   std::optional<util::Result<void>> followed;  // the first read of Docker's log, when there is one
   bool keep = true;
