@@ -397,6 +397,7 @@ void Runtime::run_log_pump(const std::string& id) {
   // The attached stream. The wall-clock time of its last piece says where Docker's log takes over if
   // the stream is cut while the container runs.
   bool attached = false;
+  std::uint64_t attached_bytes = 0;
   LogTime last_piece{};
   const auto now = [] {
     timespec ts{};
@@ -421,6 +422,7 @@ void Runtime::run_log_pump(const std::string& id) {
         },
         [&](LogStream s, std::string_view piece) {
           last_piece = now();
+          attached_bytes += piece.size();
           if (attached) give(s, piece);
         },
         &attach_cancel_, on_idle);
@@ -455,6 +457,11 @@ void Runtime::run_log_pump(const std::string& id) {
     if (st && st->status == "created") {
       from_start = true;
       why = "it ended before the start" + cut;
+    } else if (st && !st->running && attached_bytes == 0) {
+      // Nothing came: a container that wrote nothing, or an attach that ended before the start and a
+      // container that has already run. Docker's log is read once (cheap when there is nothing).
+      from_start = true;
+      spdlog::info("the container's attached output gave nothing{}: reading Docker's log once", cut);
     } else if ((st && !st->running) || (!st && st.error().not_found())) {
       if (!a && st) {
         // Cut by an error at the exit: what Docker's log holds after the last piece is read once.
@@ -478,7 +485,7 @@ void Runtime::run_log_pump(const std::string& id) {
     }
   }
   if (from_start && !relay_cancel_) {
-    if (opts_.attach_output) {
+    if (opts_.attach_output && !why.empty()) {
       spdlog::warn("could not attach to the container's output ({}): following Docker's log instead", why);
     }
     // Docker's log has something to follow once the container runs.

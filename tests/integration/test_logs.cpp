@@ -545,3 +545,23 @@ TEST_CASE("EXECUTOR_ATTACH_OUTPUT=false follows Docker's log: every line, no att
   split_relayed(rx, out, err);
   CHECK(out == want_out);
 }
+
+// The attach answered, then ended before the container started (the daemon restarted in between): it
+// gave nothing, so Docker's log is read from the start, each line once.
+TEST_CASE("An attach that ends before the container starts: Docker's log from the start, each line once") {
+  DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 0);
+  std::vector<std::string> want_out;
+  for (int i = 1; i <= 400; ++i) want_out.push_back(fmt::format("out {}", i));
+  UdpReceiver rx;
+  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
+  h.agent.launch(TaskBuilder("attach-early-end", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'seq 1 400 | sed \"s/^/out /\"'"));
+  h.wait_state("attach-early-end", v1::TASK_FINISHED, 60s);
+  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
+  const std::string output = h.exe->output();
+  CHECK(proxy.taken() == 1);
+  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
+  std::vector<std::string> out, err;
+  split_relayed(rx, out, err);
+  CHECK(out == want_out);
+}
