@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <variant>
 
 #include "app/cli.h"
 #include "app/logging.h"
@@ -79,8 +80,11 @@ int main(int argc, char** argv) {
 
   // The run: from the agent's SUBSCRIBE until the machine says to exit.
   agent.start();
-  const executor::act::Exit ending =
-      shell::run_machine(loop, machine, dispatcher, [&process](const executor::Event& e) { process.event_handled(e); });
+  const executor::act::Exit ending = shell::run_machine(loop, machine, dispatcher, [&](const executor::Event& e) {
+    process.event_handled(e);
+    // The agent answered: a LAUNCH comes next, so Docker is asked its API version now, not then.
+    if (std::holds_alternative<executor::ev::Subscribed>(e)) containers.warm_up();
+  });
 
   // The machine exits once the terminal update is acknowledged or its deadline passes: anything still
   // queued (an update made just before) gets a short last chance.

@@ -94,6 +94,7 @@ bool Runtime::sleep_cancellable(std::chrono::milliseconds d) {
 }
 
 util::Result<void> Runtime::ensure_negotiated() {
+  std::lock_guard<std::mutex> one_at_a_time(negotiate_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (negotiated_) return {};
@@ -106,13 +107,24 @@ util::Result<void> Runtime::ensure_negotiated() {
   return {};
 }
 
+void Runtime::warm_up() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (warmed_up_ || negotiated_) return;
+    warmed_up_ = true;
+  }
+  spawn([this] {
+    if (auto n = ensure_negotiated(); !n) spdlog::debug("Docker not reached yet: {}", n.error().message);
+  });
+}
+
 // The log lines the Go executor wrote around a pull are kept word for word (operators grep them):
-// "Using image '%s'" (executor.go:425), "Pulling Docker image '%s'" and "Pulled." (container/container.go:94,
-// :113), "Re-using existing image... already present" (executor.go:435, which Go also wrote after a pull).
+// "Pulling Docker image '%s'" and "Pulled." (container/container.go:94, :113), "Re-using existing
+// image... already present" (callbacks.go LaunchTask, which Go also wrote after a pull). Its "Using
+// image '%s'", written once per launch before the check, comes from the machine's launch.
 util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
   const ImageRef ref = parse_image_ref(image);
   const std::string refresh = refresh_reason(ref, force);
-  spdlog::info("Using image '{}'", image);
   if (!refresh.empty()) spdlog::info("image {}: pulled even if present: {}", image, refresh);
   std::string last_error;
   auto backoff = opts_.pull_backoff;

@@ -86,6 +86,9 @@ class Runtime final : public executor::port::Containers {
   void copy_failure_logs(const std::string& container_id) override;
   void shutdown(bool at_deadline = false) override;  // NOLINT(google-default-arguments)
   void kill_if_running(const std::string& id);
+  // Asks the daemon which API it speaks, off the launch's path (once the agent has answered the
+  // SUBSCRIBE: a LAUNCH follows at once). A failure is left to the launch, which asks again.
+  void warm_up();
 
   Client& client() { return client_; }
 
@@ -112,6 +115,8 @@ class Runtime final : public executor::port::Containers {
   std::condition_variable cv_;
   std::list<std::thread> threads_;
   bool negotiated_ = false;
+  bool warmed_up_ = false;
+  std::mutex negotiate_mu_;  // one negotiation at a time: a launch waits for the warm-up's
   std::string created_id_;  // the container this executor created, for the exit safety net
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).

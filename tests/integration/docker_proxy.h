@@ -7,7 +7,9 @@
 // followed log stream at a container's exit before its tail; cut_now ends it cleanly at once. An answer
 // read to the connection's end (the attached output stream) is cut after exactly `budget` bytes and
 // its connection closed. Later requests on the route go through. Requests on `refused`, when set, are
-// answered 500 whatever the mode.
+// answered 500 whatever the mode. Mode::pass takes no route: every request goes through, and for each
+// the proxy keeps its request line, when its head was in and when the daemon's answer began (for the
+// benchmark: Docker's own share of a launch).
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -19,18 +21,24 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <list>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace testing_support {
 
 class DockerProxy {
  public:
-  enum class Mode { refuse, hang, cut_at_end, cut_now };
+  enum class Mode { refuse, hang, cut_at_end, cut_now, pass };
+  struct Exchange {
+    std::string line;  // the request line
+    std::chrono::steady_clock::time_point request_at, answer_at;
+  };
 
   DockerProxy(std::string upstream, std::string route, Mode mode, std::size_t budget = 0, std::string refused = "")
       : upstream_(std::move(upstream)),
@@ -59,6 +67,11 @@ class DockerProxy {
   // How many requests on the taken route came; on the refused one.
   int taken() const { return taken_; }
   int refused() const { return refused_count_; }
+  // Mode::pass: the requests whose answers have begun, in that order.
+  std::vector<Exchange> exchanges() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return exchanges_;
+  }
 
  private:
   static int listen_on(const std::string& path) {
@@ -111,14 +124,19 @@ class DockerProxy {
       if (n <= 0) return;
       head.append(buf, static_cast<std::size_t>(n));
     }
+    const auto request_at = std::chrono::steady_clock::now();
     const std::string line = head.substr(0, head.find("\r\n"));
-    if (!refused_.empty() && line.find(refused_) != std::string::npos) {
+    const bool pass = mode_ == Mode::pass;
+    bool answered = !pass;  // only Mode::pass keeps the exchanges
+    if (!pass && !refused_.empty() && line.find(refused_) != std::string::npos) {
       ++refused_count_;
       refuse(c);
       return;
     }
     bool cut = false;
-    if (line.find(route_) != std::string::npos && (mode_ == Mode::cut_at_end || mode_ == Mode::cut_now)) {
+    if (pass) {
+      // through, timed
+    } else if (line.find(route_) != std::string::npos && (mode_ == Mode::cut_at_end || mode_ == Mode::cut_now)) {
       cut = ++taken_ == 1;
     } else if (line.find(route_) != std::string::npos) {
       ++taken_;
@@ -148,6 +166,11 @@ class DockerProxy {
         if (n <= 0) {
           ok = false;
           break;
+        }
+        if (i == 1 && !answered) {
+          answered = true;
+          std::lock_guard<std::mutex> lock(mu_);
+          exchanges_.push_back({line, request_at, std::chrono::steady_clock::now()});
         }
         const int to = i == 0 ? u : c;
         ok = ::write(to, buf, static_cast<std::size_t>(n)) == n;
@@ -228,6 +251,7 @@ class DockerProxy {
   std::atomic<int> taken_{0}, refused_count_{0};
   std::mutex mu_;
   std::list<std::thread> conns_;
+  std::vector<Exchange> exchanges_;
   std::thread acceptor_;
 };
 
