@@ -117,7 +117,7 @@ class Runtime final : public executor::port::Containers {
   bool negotiated_ = false;
   bool warmed_up_ = false;
   std::mutex negotiate_mu_;  // one negotiation at a time: a launch waits for the warm-up's
-  std::string created_id_;  // the container this executor created, for the exit safety net
+  std::string created_id_;   // the container this executor created, for the exit safety net
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).
   void attach_output(const std::string& id);

@@ -261,7 +261,8 @@ TEST_CASE("executor benchmarks") {
           fmt::print("  {:8.2f} {:8.2f}  {}\n", ms(x.request_at - t0), ms(x.answer_at - t0), x.line.substr(0, 90));
         }
         for (const auto& u : h.agent.updates()) {
-          if (!u.via_subscribe) fmt::print("  update {} at {:.2f}\n", v1::TaskState_Name(u.status.state()), ms(u.at - t0));
+          if (!u.via_subscribe)
+            fmt::print("  update {} at {:.2f}\n", v1::TaskState_Name(u.status.state()), ms(u.at - t0));
         }
       }
       exec_docker.push_back(share->ms);
@@ -286,7 +287,8 @@ TEST_CASE("executor benchmarks") {
       REQUIRE(id);
       REQUIRE(timed_client.start(*id));
       floor_create_start.push_back(ms(Clock::now() - f0));
-      const auto floor_share = docker_share(timing.exchanges(), "/containers/create?name=" + spec->name, "/" + *id + "/start");
+      const auto floor_share =
+          docker_share(timing.exchanges(), "/containers/create?name=" + spec->name, "/" + *id + "/start");
       REQUIRE(floor_share);
       floor_docker.push_back(floor_share->ms);
       REQUIRE(docker_client.kill(*id));
@@ -334,9 +336,10 @@ TEST_CASE("executor benchmarks") {
                                   {"start_answer_to_running", exec_after_start},
                                   {"executor_docker_share", exec_docker},
                                   {"floor_docker_share", floor_docker}};
-    fmt::print("LAUNCH split (medians): LAUNCH → create request {:.2f} ms, create's answer → start request {:.2f} ms, "
-               "start's answer → RUNNING at the agent {:.2f} ms; the floor client's own {:.2f} ms\n",
-               median(exec_before_create), median(exec_between), median(exec_after_start), median(floor_own));
+    fmt::print(
+        "LAUNCH split (medians): LAUNCH → create request {:.2f} ms, create's answer → start request {:.2f} ms, "
+        "start's answer → RUNNING at the agent {:.2f} ms; the floor client's own {:.2f} ms\n",
+        median(exec_before_create), median(exec_between), median(exec_after_start), median(floor_own));
     results["launch_added_ms_per_pair"] = added;
     const double e50 = median(exit_terminal), e99 = percentile(exit_terminal, 99), fw = median(floor_exit);
     rows.push_back({"container exit → terminal update", fmt::format("{:.1f} ms /wait (p50)", fw),

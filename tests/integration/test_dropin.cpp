@@ -136,9 +136,9 @@ TEST_CASE("The executor's log lines go to stdout in logrus's text format, with G
   }
   // Go's lines of a launch with the image present, once each and in its order (callbacks.go LaunchTask).
   std::size_t at = 0;
-  const std::vector<std::string> go_lines = {"msg=\"Launching task stdout-1 with command ''\"", "msg=\"Task ID stdout-1\"",
-                                            "msg=\"Using image '" + image() + "'\"",
-                                            "msg=\"Re-using existing image... already present\""};
+  const std::vector<std::string> go_lines = {"msg=\"Launching task stdout-1 with command ''\"",
+                                             "msg=\"Task ID stdout-1\"", "msg=\"Using image '" + image() + "'\"",
+                                             "msg=\"Re-using existing image... already present\""};
   for (const auto& go_line : go_lines) {
     INFO(go_line);
     const auto found = out.find(go_line, at);
