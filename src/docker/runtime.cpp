@@ -256,11 +256,15 @@ void Runtime::create(const executor::act::CreateContainer& create) {
 }
 
 void Runtime::start(const std::string& id) {
-  spawn([this, id] {
-    const bool pump = opts_.relay || opts_.sandbox_logs;
-    if (pump) attach_output(id);  // opens beside the events stream: one round trip for both
-    open_exit_events(id);
-    if (pump) wait_for_attach();
+  // The attach and the events stream are opened from here, beside each other (one round trip for
+  // both), and the start waits for their answers, at most 2 s from now for both together.
+  const bool pump = opts_.relay || opts_.sandbox_logs;
+  const auto answers_by = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  if (pump) attach_output(id);
+  open_exit_events(id);
+  spawn([this, id, pump, answers_by] {
+    wait_for_exit_events(id, answers_by);
+    if (pump) wait_for_attach(answers_by);
     const auto start_ended = [&](StartState st) {
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -315,9 +319,9 @@ void Runtime::attach_output(const std::string& id) {
   if (!spawn([this, id] { run_log_pump(id); })) relay_running_ = false;
 }
 
-void Runtime::wait_for_attach() {
+void Runtime::wait_for_attach(std::chrono::steady_clock::time_point by) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (cv_.wait_for(lock, std::chrono::seconds(2), [&] { return attach_state_ != AttachState::Opening || stopping_; })) {
+  if (cv_.wait_until(lock, by, [&] { return attach_state_ != AttachState::Opening || stopping_; })) {
     return;
   }
   // Given up: a late answer is not taken (the output before it would be missing); the pump follows
@@ -334,6 +338,21 @@ void Runtime::stop_log_pump() {
   attach_cancel_.set();
   { std::lock_guard<std::mutex> lock(mu_); }  // a waiter between its check and its sleep gets the wake-up
   cv_.notify_all();
+}
+
+AfterAttach after_attach(const AttachEnd& end) {
+  using C = AttachEnd::Container;
+  switch (end.container) {
+    case C::Created: return AfterAttach::FromStart;
+    case C::Stopped:
+      // The daemon ends the stream once it has closed the container's streams at its exit.
+      if (!end.gave_bytes) return AfterAttach::ReadLogOnce;  // wrote nothing, or the attach ended early
+      return end.stream_error ? AfterAttach::CatchUpAtExit : AfterAttach::Whole;
+    case C::Gone: return AfterAttach::Whole;  // removed: no log left to read either
+    case C::Running:
+    case C::NoAnswer: return AfterAttach::FollowAfterLastPiece;
+  }
+  return AfterAttach::FollowAfterLastPiece;
 }
 
 // One reader of the container's output, two sinks: the syslog relay and the sandbox files. The output
@@ -465,35 +484,42 @@ void Runtime::run_log_pump(const std::string& id) {
     for (int i = 0; i < 10 && st && st->running && pause_log_pump(std::chrono::milliseconds(100)); ++i) {
       st = client_.inspect(id);
     }
+    using C = AttachEnd::Container;
+    const C seen = !st                       ? (st.error().not_found() ? C::Gone : C::NoAnswer)
+                   : st->status == "created" ? C::Created
+                   : st->running             ? C::Running
+                                             : C::Stopped;
     const std::string cut = a ? "" : fmt::format(" ({})", a.error().message);
-    if (st && st->status == "created") {
-      from_start = true;
-      why = "it ended before the start" + cut;
-    } else if (st && !st->running && attached_bytes == 0) {
-      // Nothing came: a container that wrote nothing, or an attach that ended before the start and a
-      // container that has already run. Docker's log is read once (cheap when there is nothing).
-      from_start = true;
-      spdlog::info("the container's attached output gave nothing{}: reading Docker's log once", cut);
-    } else if ((st && !st->running) || (!st && st.error().not_found())) {
-      if (!a && st) {
-        // Cut by an error at the exit: what Docker's log holds after the last piece is read once.
+    switch (after_attach({seen, !a, attached_bytes > 0})) {
+      case AfterAttach::Whole: break;
+      case AfterAttach::FromStart:
+        from_start = true;
+        why = "it ended before the start" + cut;
+        break;
+      case AfterAttach::ReadLogOnce:
+        from_start = true;
+        spdlog::info("the container's attached output gave nothing{}: reading Docker's log once", cut);
+        break;
+      case AfterAttach::CatchUpAtExit:
         spdlog::warn("the container's attached output ended{} at the exit: reading Docker's log from {}", cut,
                      since_param(last_piece));
         cursor.start_after(last_piece);
         followed = util::Result<void>{};
+        break;
+      case AfterAttach::FollowAfterLastPiece: {
+        spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}", cut,
+                     seen == C::Running ? "the container runs" : "Docker does not answer", since_param(last_piece));
+        // A line the cut went through is given out as it came (never joined to the next one).
+        if (relay_open()) relay->flush();
+        if (files) files->flush();
+        cursor.start_after(last_piece);
+        cursor.begin_read();
+        LogsOptions lo;
+        lo.follow = true;
+        lo.since_time = cursor.since();
+        followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
+        break;
       }
-    } else {
-      spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}", cut,
-                   st ? "the container runs" : "Docker does not answer", since_param(last_piece));
-      // A line the cut went through is given out as it came (never joined to the next one).
-      if (relay_open()) relay->flush();
-      if (files) files->flush();
-      cursor.start_after(last_piece);
-      cursor.begin_read();
-      LogsOptions lo;
-      lo.follow = true;
-      lo.since_time = cursor.since();
-      followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
     }
   }
   if (from_start && !relay_cancel_) {
@@ -675,9 +701,11 @@ void Runtime::open_exit_events(const std::string& id) {
     exits_[id].events = EventsState::Opening;
   }
   spawn([this, id] { run_exit_events(id); });
+}
+
+void Runtime::wait_for_exit_events(const std::string& id, std::chrono::steady_clock::time_point by) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (!cv_.wait_for(lock, std::chrono::seconds(2),
-                    [&] { return exits_[id].events != EventsState::Opening || stopping_; })) {
+  if (!cv_.wait_until(lock, by, [&] { return exits_[id].events != EventsState::Opening || stopping_; })) {
     spdlog::warn("Docker's event stream did not answer within 2 s: the container's exit is seen by /wait");
   }
 }

@@ -68,6 +68,24 @@ struct RuntimeOptions {
 // moves: see refreshed_on_launch); empty when an image Docker has is used as it is. Safe to log.
 std::string refresh_reason(const ImageRef& ref, bool force_pull);
 
+// What the log pump does once Docker's attached stream of the container's output has ended (it was
+// answered; see Runtime::run_log_pump). The container as an inspect saw it then (a running one looked
+// at again for up to a second), whether the stream ended with an error, and whether it gave anything.
+struct AttachEnd {
+  enum class Container { Created, Running, Stopped, Gone, NoAnswer };
+  Container container;
+  bool stream_error = false;
+  bool gave_bytes = false;
+};
+enum class AfterAttach {
+  Whole,                // the stream had everything: nothing more to read
+  FromStart,            // it ended before the start: Docker's log is followed from the start
+  ReadLogOnce,          // nothing came and the container has stopped: Docker's log is read once
+  CatchUpAtExit,        // cut by an error at the exit: Docker's log read once after the last piece
+  FollowAfterLastPiece  // cut while the container runs (or Docker is silent): followed from there
+};
+AfterAttach after_attach(const AttachEnd& end);
+
 class Runtime final : public executor::port::Containers {
  public:
   using Sink = std::function<void(executor::Event)>;
@@ -97,9 +115,10 @@ class Runtime final : public executor::port::Containers {
   util::Result<void> ensure_negotiated();
   util::Result<void> do_pull(const std::string& image, bool force);
   void do_watch(const std::string& id);
-  // The die-event watcher: opened before the start (waits up to 2 s for the daemon's answer), reports
-  // the exit as soon as Docker announces it, without waiting for the daemon's clean-up.
+  // The die-event watcher: opened before the start, reports the exit as soon as Docker announces it,
+  // without waiting for the daemon's clean-up. The start waits for its answer until `by`.
   void open_exit_events(const std::string& id);
+  void wait_for_exit_events(const std::string& id, std::chrono::steady_clock::time_point by);
   void run_exit_events(const std::string& id);
   // The one ContainerExited: the first of the event and /wait paths goes to the machine, once it
   // asked to watch (an earlier exit is held until then); any later one is dropped.
@@ -121,8 +140,8 @@ class Runtime final : public executor::port::Containers {
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).
   void attach_output(const std::string& id);
-  // Until the attach answered; after 2 s it is given up (a later answer is not taken).
-  void wait_for_attach();
+  // Until the attach answered; at `by` it is given up (a later answer is not taken).
+  void wait_for_attach(std::chrono::steady_clock::time_point by);
   // The log pump stops reading (its attach too) and whoever waits on it wakes.
   void stop_log_pump();
   void run_log_pump(const std::string& id);

@@ -10,6 +10,10 @@ using executor::LaunchStep;
 void SecretsStep::resolve(const executor::act::ResolveSecrets& request) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopped_) return;
+  if (!secrets_.has_work(request.env)) {  // the usual task: done without a thread (off the launch's path)
+    sink_(ev::StepDone{LaunchStep::Secrets, "", ""});
+    return;
+  }
   threads_.emplace_back([this, env = request.env] {
     auto resolved = secrets_.resolve(env);
     if (!resolved) {

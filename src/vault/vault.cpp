@@ -848,6 +848,15 @@ util::Result<SecretEnv> Secrets::resolve(const std::vector<std::string>& env) {
   return out;
 }
 
+bool Secrets::has_work(const std::vector<std::string>& env) const {
+  if (!aws_.role.empty()) return true;
+  return std::any_of(env.begin(), env.end(), [](const std::string& kv) {
+    const auto eq = kv.find('=');
+    auto parsed = parse_reference(eq == std::string::npos ? "" : kv.substr(eq + 1));
+    return !parsed || parsed->has_value();
+  });
+}
+
 util::Result<SecretEnv> Secrets::resolve_all(const std::vector<std::string>& env) {
   SecretEnv out;
   for (const auto& kv : env) {

@@ -190,6 +190,9 @@ class Secrets {
 
   // `env` is the container's environment ("NAME=value"). Connects to Vault only when needed.
   util::Result<SecretEnv> resolve(const std::vector<std::string>& env);
+  // Whether resolve(env) has anything to do: a Vault reference in `env` (or a value that starts as
+  // one and does not parse), or the AWS role. When not, its answer is no secrets, known at once.
+  bool has_work(const std::vector<std::string>& env) const;
   // The site's policy.vault_path_prefixes (unset: any path but Vault's own endpoints).
   void restrict_paths(std::optional<std::vector<std::string>> allowed_prefixes) {
     allowed_paths_ = std::move(allowed_prefixes);

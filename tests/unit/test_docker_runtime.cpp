@@ -159,3 +159,37 @@ TEST_CASE("Which launches pull an image Docker has: Go's outcome for each refere
   CHECK_THAT(docker::refresh_reason(docker::parse_image_ref("busybox"), false), Catch::Contains("without a tag"));
   CHECK_THAT(docker::refresh_reason(docker::parse_image_ref("busybox:latest"), false), Catch::Contains("`latest`"));
 }
+
+TEST_CASE("What the log pump does once Docker's attached stream has ended, for each container state") {
+  using C = docker::AttachEnd::Container;
+  using A = docker::AfterAttach;
+  struct Row {
+    C container;
+    bool stream_error, gave_bytes;
+    A want;
+  };
+  const std::vector<Row> rows = {
+      // Ended before the start (the daemon restarted between the attach and the start).
+      {C::Created, false, false, A::FromStart},
+      {C::Created, true, false, A::FromStart},
+      {C::Created, false, true, A::FromStart},
+      // Ended at the exit: whole, unless an error cut it (catch-up after the last piece) or nothing
+      // came (a container that wrote nothing, or an attach that ended before a fast container ran).
+      {C::Stopped, false, true, A::Whole},
+      {C::Stopped, true, true, A::CatchUpAtExit},
+      {C::Stopped, false, false, A::ReadLogOnce},
+      {C::Stopped, true, false, A::ReadLogOnce},
+      // Already removed: its log went with it.
+      {C::Gone, false, true, A::Whole},
+      {C::Gone, true, false, A::Whole},
+      // Cut while it runs (a daemon restarted with live-restore) or with Docker silent.
+      {C::Running, false, true, A::FollowAfterLastPiece},
+      {C::Running, true, false, A::FollowAfterLastPiece},
+      {C::NoAnswer, false, true, A::FollowAfterLastPiece},
+      {C::NoAnswer, true, true, A::FollowAfterLastPiece},
+  };
+  for (const auto& r : rows) {
+    INFO("container " << static_cast<int>(r.container) << " error " << r.stream_error << " bytes " << r.gave_bytes);
+    CHECK(docker::after_attach({r.container, r.stream_error, r.gave_bytes}) == r.want);
+  }
+}

@@ -139,6 +139,19 @@ TEST_CASE("Percent-decoding cannot get around the path rules: they apply to the 
   CHECK_THAT(res.error().message, Catch::Contains("env BAD: Unable to parse Vault URL"));
 }
 
+TEST_CASE("Secrets::has_work: only a Vault reference (or one that does not parse) or the AWS role needs Vault") {
+  const auto env = util::map_env({{"VAULT_ADDR", "http://127.0.0.1:1"}, {"VAULT_TOKEN", "hvs.unit"}});
+  vault::Secrets plain(env, vault::AwsOptions{}, [](std::string) {});
+  CHECK_FALSE(plain.has_work({}));
+  CHECK_FALSE(plain.has_work({"A=1", "B=", "C", "D=http://vault/x", "E= vault://secret/a?key=b"}));
+  CHECK(plain.has_work({"A=1", "TOKEN=vault://secret/app/x?key=token"}));
+  CHECK(plain.has_work({"BAD=vault://secret/app/x%zz"}));  // resolve() reports it
+  vault::AwsOptions aws;
+  aws.role = "app-role";
+  vault::Secrets with_role(env, aws, [](std::string) {});
+  CHECK(with_role.has_work({"A=1"}));
+}
+
 // Go: vault/vault_auth.go:20 (StartupGracePeriod = 600), :229 (Renew(token, ttl+StartupGracePeriod)),
 // vault/vault.go:37 (DefaultAWSRoleTTL = 3600), :105-116 (the parent token's TTL: EXECUTOR_AWS_TTL,
 // else 3600; Go never looks at EXECUTOR_AWS_ROLE_TTL for it).
