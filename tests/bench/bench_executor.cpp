@@ -7,6 +7,8 @@
 //   BENCH_STATIC_BIN      the stripped static binary whose size is reported (optional)
 //   BENCH_QUICK=1         fewer repetitions, 10 s idle window, 20 executors at scale (a smoke run)
 //   BENCH_ONLY=a,b        only those parts: launch, rss, size, relay, scale
+//   BENCH_TRACE=1         prints each launch's Docker requests (the timing proxy's times from the
+//                         LAUNCH, ms) and its updates: where the executor's own time goes
 //
 // Correctness is checked (every line relayed, no update lost); no timing is asserted.
 #include <fmt/format.h>
