@@ -182,13 +182,17 @@ util::Result<HttpResponse> Client::call(HttpRequest req, std::initializer_list<i
   return fail(req, res);
 }
 
-util::Result<std::string> Client::negotiate() {
-  HttpRequest req{"GET", "/_ping", {}, "", timeout_};
+util::Result<std::string> Client::negotiate(std::optional<std::chrono::milliseconds> timeout,
+                                            const util::CancelFlag* cancel) {
+  HttpRequest req{"GET", "/_ping", {}, "", timeout.value_or(timeout_)};
+  req.cancel = cancel;
   auto res = call(req, {200});
   if (!res) return res.error();
   std::string theirs = res->headers.count("api-version") ? res->headers["api-version"] : "";
   if (theirs.empty()) {  // very old daemons: ask /version
-    auto v = call(HttpRequest{"GET", "/version", {}, "", timeout_}, {200});
+    HttpRequest vreq{"GET", "/version", {}, "", timeout.value_or(timeout_)};
+    vreq.cancel = cancel;
+    auto v = call(vreq, {200});
     if (!v) return v.error();
     auto j = nlohmann::json::parse(v->body, nullptr, false);
     if (j.is_object() && j.contains("ApiVersion") && j["ApiVersion"].is_string()) theirs = j["ApiVersion"];

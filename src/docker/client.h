@@ -79,8 +79,10 @@ class Client {
  public:
   explicit Client(Endpoint endpoint, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-  // GET /_ping; picks min(ours, daemon's) API version and prefixes every later path with it.
-  util::Result<std::string> negotiate();
+  // GET /_ping; picks min(ours, daemon's) API version and prefixes every later path with it. Each
+  // request waits at most `timeout` (unset: the client's) and ends at once when `cancel` is set.
+  util::Result<std::string> negotiate(std::optional<std::chrono::milliseconds> timeout = std::nullopt,
+                                      const util::CancelFlag* cancel = nullptr);
   std::string api_version() const;
 
   // GET /images/{image}/json. The name is percent-escaped ('/', ':' and '@' kept); one with a control

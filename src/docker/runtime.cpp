@@ -93,13 +93,13 @@ bool Runtime::sleep_cancellable(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return cancel_.is_set(); });
 }
 
-util::Result<void> Runtime::ensure_negotiated() {
+util::Result<void> Runtime::ensure_negotiated(bool warm_up) {
   std::lock_guard<std::mutex> one_at_a_time(negotiate_mu_);
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (negotiated_) return {};
   }
-  auto v = client_.negotiate();
+  auto v = warm_up ? client_.negotiate(std::chrono::seconds(2), &cancel_) : client_.negotiate();
   if (!v) return v.error();
   spdlog::info("Docker at {} speaks API {}; using {}", client_.endpoint().describe(), *v, *v);
   std::lock_guard<std::mutex> lock(mu_);
@@ -114,14 +114,15 @@ void Runtime::warm_up() {
     warmed_up_ = true;
   }
   spawn([this] {
-    if (auto n = ensure_negotiated(); !n) spdlog::debug("Docker not reached yet: {}", n.error().message);
+    if (auto n = ensure_negotiated(true); !n) spdlog::debug("Docker not reached yet: {}", n.error().message);
   });
 }
 
 // The log lines the Go executor wrote around a pull are kept word for word (operators grep them):
 // "Pulling Docker image '%s'" and "Pulled." (container/container.go:94, :113), "Re-using existing
-// image... already present" (callbacks.go LaunchTask, which Go also wrote after a pull). Its "Using
-// image '%s'", written once per launch before the check, comes from the machine's launch.
+// image... already present" when the image is there (callbacks.go LaunchTask; later releases write it
+// after a pull too, this executor does not). Its "Using image '%s'", written once per launch before
+// the check, comes from the machine's launch.
 util::Result<void> Runtime::do_pull(const std::string& image, bool force) {
   const ImageRef ref = parse_image_ref(image);
   const std::string refresh = refresh_reason(ref, force);

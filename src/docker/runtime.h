@@ -105,14 +105,17 @@ class Runtime final : public executor::port::Containers {
   void shutdown(bool at_deadline = false) override;  // NOLINT(google-default-arguments)
   void kill_if_running(const std::string& id);
   // Asks the daemon which API it speaks, off the launch's path (once the agent has answered the
-  // SUBSCRIBE: a LAUNCH follows at once). A failure is left to the launch, which asks again.
+  // SUBSCRIBE: a LAUNCH follows at once). A failure is left to the launch, which asks again; a daemon
+  // that does not answer holds neither the launch nor the executor's exit more than 2 s.
   void warm_up();
 
   Client& client() { return client_; }
 
  private:
   bool spawn(std::function<void()> work);  // false: stopping, not run
-  util::Result<void> ensure_negotiated();
+  // Once per executor; a call while another runs waits for it. The warm-up's is short (2 s per
+  // request) and cut by shutdown; a launch's has the client's timeout.
+  util::Result<void> ensure_negotiated(bool warm_up = false);
   util::Result<void> do_pull(const std::string& image, bool force);
   void do_watch(const std::string& id);
   // The die-event watcher: opened before the start, reports the exit as soon as Docker announces it,

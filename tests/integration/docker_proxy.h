@@ -7,7 +7,7 @@
 // followed log stream at a container's exit before its tail; cut_now ends it cleanly at once. An answer
 // read to the connection's end (the attached output stream) is cut after exactly `budget` bytes and
 // its connection closed. Later requests on the route go through. Requests on `refused`, when set, are
-// answered 500 whatever the mode. Mode::pass takes no route: every request goes through, and for each
+// answered 500 in every mode but pass. Mode::pass takes no route: every request goes through, and for each
 // the proxy keeps its request line, when its head was in and when the daemon's answer began (for the
 // benchmark: Docker's own share of a launch).
 #pragma once
@@ -169,8 +169,9 @@ class DockerProxy {
         }
         if (i == 1 && !answered) {
           answered = true;
+          const auto answer_at = std::chrono::steady_clock::now();  // before the lock: no wait counted
           std::lock_guard<std::mutex> lock(mu_);
-          exchanges_.push_back({line, request_at, std::chrono::steady_clock::now()});
+          exchanges_.push_back({line, request_at, answer_at});
         }
         const int to = i == 0 ? u : c;
         ok = ::write(to, buf, static_cast<std::size_t>(n)) == n;

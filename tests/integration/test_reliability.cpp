@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "../udp_receiver.h"
+#include "docker_proxy.h"
 #include "executor_harness.h"
 #include "fake_sidecar.h"
 #include "fake_vault.h"
@@ -207,6 +208,22 @@ TEST_CASE("Docker daemon restart without live-restore: the task ends with the co
   const auto code = h.exe->wait(20s);
   INFO(h.exe->output());
   CHECK(code == std::optional<int>(0));
+}
+
+TEST_CASE("A Docker daemon that never answers the version ping holds no SHUTDOWN sent before any LAUNCH") {
+  // The executor asks Docker its API version once the agent has answered the SUBSCRIBE; the proxy
+  // never answers that request. The executor's exit must not wait for the client's 30 s timeout.
+  testing_support::DockerProxy proxy(DockerDaemon::shared().socket(), "/_ping", testing_support::DockerProxy::Mode::hang);
+  Harness h({{"DOCKER_HOST", "unix://" + proxy.path()}});
+  REQUIRE(FakeAgent::wait_until([&] { return proxy.taken() >= 1; }, 10s));
+  const auto sent = std::chrono::steady_clock::now();
+  h.agent.shutdown();
+  const auto code = h.exe->wait(20s);
+  const auto took = std::chrono::steady_clock::now() - sent;
+  INFO(h.exe->output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(took < 4s);
 }
 
 TEST_CASE("Docker daemon restart with live-restore: the task goes on, and a KILL afterwards works") {
