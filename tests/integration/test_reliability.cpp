@@ -213,7 +213,8 @@ TEST_CASE("Docker daemon restart without live-restore: the task ends with the co
 TEST_CASE("A Docker daemon that never answers the version ping holds no SHUTDOWN sent before any LAUNCH") {
   // The executor asks Docker its API version once the agent has answered the SUBSCRIBE; the proxy
   // never answers that request. The executor's exit must not wait for the client's 30 s timeout.
-  testing_support::DockerProxy proxy(DockerDaemon::shared().socket(), "/_ping", testing_support::DockerProxy::Mode::hang);
+  testing_support::DockerProxy proxy(DockerDaemon::shared().socket(), "/_ping",
+                                     testing_support::DockerProxy::Mode::hang);
   Harness h({{"DOCKER_HOST", "unix://" + proxy.path()}});
   REQUIRE(FakeAgent::wait_until([&] { return proxy.taken() >= 1; }, 10s));
   const auto sent = std::chrono::steady_clock::now();
