@@ -400,6 +400,30 @@ std::string run_and_compare(DockerProxy& proxy, const std::string& task, const s
   return output;
 }
 
+// What a task run to its end left: the executor's output, both sandbox files, the relayed lines.
+struct Ran {
+  std::string output;
+  std::vector<std::string> stdout_file, stderr_file, relayed_out, relayed_err;
+};
+
+// Runs `shell` with the relay and the sandbox files, Docker reached through `proxy` (and `more`
+// settings), to the task's end and the executor's exit 0.
+Ran run_through(DockerProxy& proxy, const std::string& task, const std::string& shell,
+                std::map<std::string, std::string> more = {}) {
+  UdpReceiver rx;
+  more["DOCKER_HOST"] = "unix://" + proxy.path();
+  Harness h(relay_env(rx, more));
+  h.agent.launch(TaskBuilder(task, DockerDaemon::shared().image("test/bb:1")).shell(shell));
+  h.wait_state(task, v1::TASK_FINISHED, 60s);
+  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
+  Ran r;
+  r.output = h.exe->output();
+  r.stdout_file = lines_of(h.sandbox + "/container.stdout");
+  r.stderr_file = lines_of(h.sandbox + "/container.stderr");
+  split_relayed(rx, r.relayed_out, r.relayed_err);
+  return r;
+}
+
 }  // namespace
 
 // The output comes through Docker's attach; where the daemon refuses it, Docker's log is followed.
@@ -508,22 +532,14 @@ TEST_CASE("An attach that never answers is given up after 2 s: the whole output 
   std::vector<std::string> want_out, want_err;
   for (int i = 1; i <= 500; ++i) want_out.push_back(fmt::format("out {}", i));
   want_err.push_back("err 1");
-  UdpReceiver rx;
-  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
-  h.agent.launch(TaskBuilder("attach-hang", DockerDaemon::shared().image("test/bb:1"))
-                     .shell("sh -c 'seq 1 500 | sed \"s/^/out /\"; echo \"err 1\" >&2'"));
-  h.wait_state("attach-hang", v1::TASK_FINISHED, 60s);
-  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
-  const std::string output = h.exe->output();
+  const Ran r = run_through(proxy, "attach-hang", "sh -c 'seq 1 500 | sed \"s/^/out /\"; echo \"err 1\" >&2'");
   CHECK(proxy.taken() == 1);
-  CHECK_THAT(output, Catch::Contains("Docker's attach did not answer within 2 s"));
-  CHECK_THAT(output, Catch::Contains("could not attach to the container's output (no answer within 2 s)"));
-  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
-  CHECK(lines_of(h.sandbox + "/container.stderr") == want_err);
-  std::vector<std::string> out, err;
-  split_relayed(rx, out, err);
-  CHECK(out == want_out);
-  CHECK(err == want_err);
+  CHECK_THAT(r.output, Catch::Contains("Docker's attach did not answer within 2 s"));
+  CHECK_THAT(r.output, Catch::Contains("could not attach to the container's output (no answer within 2 s)"));
+  CHECK(r.stdout_file == want_out);
+  CHECK(r.stderr_file == want_err);
+  CHECK(r.relayed_out == want_out);
+  CHECK(r.relayed_err == want_err);
 }
 
 // EXECUTOR_ATTACH_OUTPUT=false: Docker's log is followed, as the Go executor does; no attach is asked.
@@ -531,19 +547,12 @@ TEST_CASE("EXECUTOR_ATTACH_OUTPUT=false follows Docker's log: every line, no att
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::refuse);
   std::vector<std::string> want_out;
   for (int i = 1; i <= 300; ++i) want_out.push_back(fmt::format("out {}", i));
-  UdpReceiver rx;
-  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}, {"EXECUTOR_ATTACH_OUTPUT", "false"}}));
-  h.agent.launch(TaskBuilder("attach-off", DockerDaemon::shared().image("test/bb:1"))
-                     .shell("sh -c 'seq 1 300 | sed \"s/^/out /\"'"));
-  h.wait_state("attach-off", v1::TASK_FINISHED, 60s);
-  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
-  const std::string output = h.exe->output();
+  const Ran r =
+      run_through(proxy, "attach-off", "sh -c 'seq 1 300 | sed \"s/^/out /\"'", {{"EXECUTOR_ATTACH_OUTPUT", "false"}});
   CHECK(proxy.taken() == 0);
-  CHECK_THAT(output, !Catch::Contains("could not attach") && !Catch::Contains("attached to the container's output"));
-  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
-  std::vector<std::string> out, err;
-  split_relayed(rx, out, err);
-  CHECK(out == want_out);
+  CHECK_THAT(r.output, !Catch::Contains("could not attach") && !Catch::Contains("attached to the container's output"));
+  CHECK(r.stdout_file == want_out);
+  CHECK(r.relayed_out == want_out);
 }
 
 // The attach answered, then ended before the container started (the daemon restarted in between): it
@@ -552,16 +561,8 @@ TEST_CASE("An attach that ends before the container starts: Docker's log from th
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 0);
   std::vector<std::string> want_out;
   for (int i = 1; i <= 400; ++i) want_out.push_back(fmt::format("out {}", i));
-  UdpReceiver rx;
-  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
-  h.agent.launch(TaskBuilder("attach-early-end", DockerDaemon::shared().image("test/bb:1"))
-                     .shell("sh -c 'seq 1 400 | sed \"s/^/out /\"'"));
-  h.wait_state("attach-early-end", v1::TASK_FINISHED, 60s);
-  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
-  const std::string output = h.exe->output();
+  const Ran r = run_through(proxy, "attach-early-end", "sh -c 'seq 1 400 | sed \"s/^/out /\"'");
   CHECK(proxy.taken() == 1);
-  CHECK(lines_of(h.sandbox + "/container.stdout") == want_out);
-  std::vector<std::string> out, err;
-  split_relayed(rx, out, err);
-  CHECK(out == want_out);
+  CHECK(r.stdout_file == want_out);
+  CHECK(r.relayed_out == want_out);
 }
