@@ -263,4 +263,121 @@ std::optional<LogTime> LogCursor::since() const {
   return from;
 }
 
+void OutputTail::add(LogStream s, std::string_view bytes) {
+  std::string& t = s == LogStream::Stderr ? err_ : out_;
+  if (bytes.size() >= kBytes) {
+    t.assign(bytes.substr(bytes.size() - kBytes));
+    return;
+  }
+  t.append(bytes);
+  if (t.size() > 2 * kBytes) t.erase(0, t.size() - kBytes);
+}
+
+std::string OutputTail::take(LogStream s) {
+  std::string& t = s == LogStream::Stderr ? err_ : out_;
+  std::string r = t.size() > kBytes ? t.substr(t.size() - kBytes) : std::move(t);
+  t.clear();
+  return r;
+}
+
+SuffixMatch match_suffix(std::string_view text, std::string_view pattern) {
+  SuffixMatch r;
+  const std::size_t m = pattern.size();
+  if (m == 0) {
+    r.occurs = true;
+    return r;
+  }
+  // border[i]: the longest proper prefix of pattern[0..i] that is also its suffix.
+  std::vector<std::size_t> border(m, 0);
+  for (std::size_t i = 1, k = 0; i < m; ++i) {
+    while (k > 0 && pattern[i] != pattern[k]) k = border[k - 1];
+    if (pattern[i] == pattern[k]) ++k;
+    border[i] = k;
+  }
+  std::size_t q = 0;  // the longest prefix of the pattern that ends here in the text
+  for (const char c : text) {
+    if (q == m) q = border[q - 1];
+    while (q > 0 && c != pattern[q]) q = border[q - 1];
+    if (c == pattern[q]) ++q;
+    if (q == m) r.occurs = true;
+  }
+  for (std::size_t l = q; l > 0; l = border[l - 1]) r.lengths.push_back(l);
+  return r;
+}
+
+CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give)
+    : until_(earlier(cut, -kWindowNanos)), give_(std::move(give)) {
+  out_.tail = std::move(out_tail);
+  err_.tail = std::move(err_tail);
+  for (Stream* st : {&out_, &err_}) st->open = !st->tail.empty();
+}
+
+void CutOverlap::message(LogStream s, std::optional<LogTime> t) {
+  Stream& st = at(s);
+  if (!st.open) return;
+  // The held ones so far are whole: held on while they can still be the tail's end.
+  if (st.holding) settle(s, Settle::Whole);
+  if (!st.open) return;
+  if ((t && *t >= until_) || st.ends.size() >= kMaxHeld) {
+    settle(s, Settle::Final);
+    return;
+  }
+  st.ends.push_back(st.held.size());
+  st.holding = true;
+}
+
+void CutOverlap::payload(LogStream s, std::string_view bytes) {
+  Stream& st = at(s);
+  if (!st.open || !st.holding) {
+    give_(s, bytes);
+    return;
+  }
+  st.held.append(bytes);
+  st.ends.back() = st.held.size();
+  if (st.held.size() > st.tail.size()) settle(s, Settle::Final);  // cannot be in the tail any more
+}
+
+void CutOverlap::idle() {
+  for (LogStream s : {LogStream::Stdout, LogStream::Stderr}) {
+    if (at(s).open && !at(s).ends.empty()) settle(s, Settle::Idle);
+  }
+}
+
+void CutOverlap::end() {
+  for (LogStream s : {LogStream::Stdout, LogStream::Stderr}) {
+    Stream& st = at(s);
+    if (st.open && !st.ends.empty()) settle(s, Settle::Final);
+    st.holding = false;
+  }
+}
+
+void CutOverlap::settle(LogStream s, Settle how) {
+  Stream& st = at(s);
+  const SuffixMatch m = match_suffix(st.tail, st.held);
+  const bool whole_is_end = !m.lengths.empty() && m.lengths.front() == st.held.size();
+  // Between two messages: all held is somewhere in the tail, more may make it the tail's end. Once
+  // nothing more has come: a run that is in the tail but not at its end waits for the next message.
+  if (how == Settle::Whole && m.occurs) return;
+  if (how == Settle::Idle && m.occurs && !whole_is_end) return;
+  // The longest run of whole held messages that is the tail's end is what the attached stream gave.
+  std::size_t given = 0;  // held messages dropped
+  for (const std::size_t len : m.lengths) {
+    const auto it = std::lower_bound(st.ends.begin(), st.ends.end(), len);
+    if (it != st.ends.end() && *it == len) {
+      given = static_cast<std::size_t>(it - st.ends.begin()) + 1;
+      break;
+    }
+  }
+  dropped_ += given;
+  const std::size_t from = given == 0 ? 0 : st.ends[given - 1];
+  if (from < st.held.size()) give_(s, std::string_view(st.held).substr(from));
+  st.open = false;
+  st.holding = false;
+  st.held.clear();
+  st.held.shrink_to_fit();
+  st.ends.clear();
+  st.tail.clear();
+  st.tail.shrink_to_fit();
+}
+
 }  // namespace docker

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "docker/log_demux.h"
 
@@ -131,5 +132,71 @@ class LogCursor {
   LogTime latest_;  // the last message handed out, either stream
   std::uint64_t taken_ = 0, skipped_ = 0;
 };
+
+// The last bytes the attached stream gave, per stream (kBytes each, at least: older bytes are let go
+// in blocks, so the cost is one copy per byte).
+class OutputTail {
+ public:
+  static constexpr std::size_t kBytes = 64 * 1024;
+  void add(LogStream s, std::string_view bytes);
+  std::string take(LogStream s);  // the tail (at most kBytes), and this one is emptied
+
+ private:
+  std::string out_, err_;
+};
+
+// After the attached stream was cut, Docker's log is read from the wall-clock time of its last piece
+// (LogCursor::start_after). Docker's log copier stamps a line when it takes it from its own buffer,
+// which can be after the attached stream has handed the same line out (moby container/stream/
+// streams.go: the copier's input is a buffered pipe beside the attach in the output broadcaster), so
+// that read can begin with lines the attached stream gave. Per stream, its first new messages are held
+// while they can still be the end of what the attached stream gave (its tail), and those that are its
+// end are dropped; the rest go to `give`, in order. A message stamped kWindow after the cut or later is
+// never held. Lines equal by content to the tail's last ones, right after the cut, are taken as given
+// (nothing else tells them apart).
+class CutOverlap {
+ public:
+  using Give = std::function<void(LogStream, std::string_view)>;
+  static constexpr std::int64_t kWindowNanos = 2'000'000'000;
+  static constexpr std::size_t kMaxHeld = 256;
+
+  CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give);
+  // A new message of `s` begins (`t`: its time, when it has one); its bytes follow through payload().
+  void message(LogStream s, std::optional<LogTime> t);
+  void payload(LogStream s, std::string_view bytes);
+  // All that was received so far was handed in: what is held and cannot grow into the tail's end is
+  // decided.
+  void idle();
+  // The read ended: what is held is decided.
+  void end();
+
+  std::uint64_t dropped() const { return dropped_; }  // messages found at the end of the tail
+
+ private:
+  struct Stream {
+    std::string tail;
+    bool open = true;                // still looking for the tail's end
+    std::vector<std::size_t> ends;   // the held messages' ends in `held`
+    std::string held;                // their bytes
+    bool holding = false;            // the current message is held
+  };
+  Stream& at(LogStream s) { return s == LogStream::Stderr ? err_ : out_; }
+  // Whole: between two messages; Idle: nothing more received for now; Final: decided now.
+  enum class Settle { Whole, Idle, Final };
+  void settle(LogStream s, Settle how);
+
+  Stream out_, err_;
+  LogTime until_;
+  Give give_;
+  std::uint64_t dropped_ = 0;
+};
+
+// Lengths L such that the first L bytes of `pattern` are the last L bytes of `text`, longest first
+// (0 not included); `occurs`: the whole pattern is somewhere in `text`. Linear (Knuth-Morris-Pratt).
+struct SuffixMatch {
+  bool occurs = false;
+  std::vector<std::size_t> lengths;
+};
+SuffixMatch match_suffix(std::string_view text, std::string_view pattern);
 
 }  // namespace docker

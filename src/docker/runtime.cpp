@@ -416,12 +416,15 @@ void Runtime::run_log_pump(const std::string& id) {
     relay_flushed = true;
     return false;
   };
+  // After a cut of the attached stream: the start of Docker's log that the attached stream gave.
+  std::unique_ptr<CutOverlap> overlap;
   const auto give = [&](LogStream s, std::string_view piece) {
     const bool err = s == LogStream::Stderr;
     if (relay_open()) relay->feed(err, piece);
     if (files) files->feed(err, piece);
   };
   const auto on_idle = [&] {
+    if (overlap) overlap->idle();
     if (relay_open()) relay->send_pending();
     if (files) files->write_pending();
   };
@@ -431,6 +434,7 @@ void Runtime::run_log_pump(const std::string& id) {
   bool attached = false;
   std::uint64_t attached_bytes = 0;
   LogTime last_piece{};
+  OutputTail tail;  // its last bytes, to find at the start of Docker's log after a cut
   const auto now = [] {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -455,7 +459,10 @@ void Runtime::run_log_pump(const std::string& id) {
         [&](LogStream s, std::string_view piece) {
           last_piece = now();
           attached_bytes += piece.size();
-          if (attached) give(s, piece);
+          if (attached) {
+            give(s, piece);
+            tail.add(s, piece);
+          }
         },
         &attach_cancel_, on_idle);
   }
@@ -465,10 +472,23 @@ void Runtime::run_log_pump(const std::string& id) {
   std::optional<util::Result<void>> followed;  // the first read of Docker's log, when there is one
   bool keep = true;
   StampedLogReader reader(
-      tty, [&](LogStream s, std::optional<LogTime> t) { keep = !t || cursor.take(s, *t); },
+      tty,
+      [&](LogStream s, std::optional<LogTime> t) {
+        keep = !t || cursor.take(s, *t);
+        if (keep && overlap) overlap->message(s, t);
+      },
       [&](LogStream s, std::string_view piece) {
-        if (keep) give(s, piece);
+        if (!keep) return;
+        if (overlap) {
+          overlap->payload(s, piece);
+        } else {
+          give(s, piece);
+        }
       });
+  const auto take_over_after = [&](LogTime t) {
+    cursor.start_after(t);
+    overlap = std::make_unique<CutOverlap>(tail.take(LogStream::Stdout), tail.take(LogStream::Stderr), t, give);
+  };
   // Docker's log is followed from the start when the attach gave nothing: refused, not answered in
   // time, or ended before the start.
   bool from_start = !attached;
@@ -504,7 +524,7 @@ void Runtime::run_log_pump(const std::string& id) {
       case AfterAttach::CatchUpAtExit:
         spdlog::warn("the container's attached output ended{} at the exit: reading Docker's log from {}", cut,
                      since_param(last_piece));
-        cursor.start_after(last_piece);
+        take_over_after(last_piece);
         followed = util::Result<void>{};
         break;
       case AfterAttach::FollowAfterLastPiece: {
@@ -513,12 +533,13 @@ void Runtime::run_log_pump(const std::string& id) {
         // A line the cut went through is given out as it came (never joined to the next one).
         if (relay_open()) relay->flush();
         if (files) files->flush();
-        cursor.start_after(last_piece);
+        take_over_after(last_piece);
         cursor.begin_read();
         LogsOptions lo;
         lo.follow = true;
         lo.since_time = cursor.since();
         followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
+        overlap->end();
         break;
       }
     }
@@ -546,8 +567,14 @@ void Runtime::run_log_pump(const std::string& id) {
   if (followed) {
     follow_to_the_end(id, *followed, cursor, [&](const LogsOptions& again, const std::function<bool()>& keep_reading) {
       cursor.begin_read();
-      return client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
+      auto r = client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
+      if (overlap) overlap->end();
+      return r;
     });
+  }
+  if (overlap && overlap->dropped() > 0) {
+    spdlog::info("{} line(s) at the start of Docker's log were the attached stream's last ones: skipped",
+                 overlap->dropped());
   }
   if (reader.unstamped() > 0) {
     spdlog::warn("container log stream: {} message(s) without Docker's time: a catch-up may repeat them",

@@ -270,8 +270,10 @@ TEST_CASE("Docker daemon restart with live-restore while the container writes: i
     INFO(output);
     CHECK(code == std::optional<int>(0));
     CHECK_THAT(output, Catch::Contains("the container's attached output ended"));
+    const std::string written = testing_support::read_file(file);
+    INFO("container.stdout:\n" << written);
     std::vector<int> got;
-    std::istringstream in(testing_support::read_file(file));
+    std::istringstream in(written);
     for (std::string l; std::getline(in, l);) {
       REQUIRE(l.rfind("line ", 0) == 0);
       got.push_back(std::stoi(l.substr(5)));

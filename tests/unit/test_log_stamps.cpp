@@ -281,3 +281,180 @@ TEST_CASE("Any cut of the followed stream, then the catch-up from since(): each 
   }
   CHECK_FALSE(want[LogStream::Stderr].empty());
 }
+
+TEST_CASE("match_suffix: where the pattern's start is the text's end, and whether it is in the text at all") {
+  using docker::match_suffix;
+  struct Row {
+    std::string text, pattern;
+    bool occurs;
+    std::vector<std::size_t> lengths;
+  };
+  const std::vector<Row> rows = {
+      {"line 1\nline 2\n", "line 2\nline 3\n", false, {7}},
+      {"line 1\nline 2\n", "line 1\n", true, {}},
+      {"line 1\nline 2\n", "line 1\nline 2\n", true, {14}},
+      {"aaaa", "aa", true, {2, 1}},
+      {"abab", "ababx", false, {4, 2}},
+      {"", "a", false, {}},
+      {"abc", "", true, {}},
+      {"xyz", "q", false, {}},
+  };
+  for (const auto& r : rows) {
+    INFO("text '" << r.text << "', pattern '" << r.pattern << "'");
+    const auto m = match_suffix(r.text, r.pattern);
+    CHECK(m.occurs == r.occurs);
+    CHECK(m.lengths == r.lengths);
+  }
+  // Against the plain definition, every text and pattern of up to 6 letters over {a, b}.
+  const auto all = [](std::size_t n) {
+    std::vector<std::string> v;
+    for (std::size_t len = 0; len <= n; ++len) {
+      for (std::size_t bits = 0; bits < (std::size_t{1} << len); ++bits) {
+        std::string s;
+        for (std::size_t i = 0; i < len; ++i) s += (bits >> i) & 1 ? 'b' : 'a';
+        v.push_back(s);
+      }
+    }
+    return v;
+  };
+  for (const auto& text : all(6)) {
+    for (const auto& pattern : all(4)) {
+      std::vector<std::size_t> want;
+      for (std::size_t l = std::min(text.size(), pattern.size()); l > 0; --l) {
+        if (text.compare(text.size() - l, l, pattern, 0, l) == 0) want.push_back(l);
+      }
+      const auto m = match_suffix(text, pattern);
+      REQUIRE(m.occurs == (text.find(pattern) != std::string::npos));
+      REQUIRE(m.lengths == want);
+    }
+  }
+}
+
+TEST_CASE("Output tail: the last 64 KiB of each stream, whatever the pieces") {
+  docker::OutputTail tail;
+  std::string out;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string line = fmt::format("line {}\n", i);
+    tail.add(LogStream::Stdout, line);
+    out += line;
+  }
+  tail.add(LogStream::Stderr, "oops\n");
+  CHECK(tail.take(LogStream::Stdout) == out.substr(out.size() - docker::OutputTail::kBytes));
+  CHECK(tail.take(LogStream::Stderr) == "oops\n");
+  CHECK(tail.take(LogStream::Stdout).empty());
+  const std::string big(docker::OutputTail::kBytes + 10, 'x');
+  tail.add(LogStream::Stdout, "y");
+  tail.add(LogStream::Stdout, big);
+  CHECK(tail.take(LogStream::Stdout) == big.substr(10));
+}
+
+namespace {
+
+// The attached stream gave out lines 1..given of stdout (with `err` on stderr), the last at `cut`; the
+// read of Docker's log from `cut` gives `log` (each message: stream, time, bytes). Returns what goes on
+// per stream, with idle() after the messages whose index is in `idle_after`.
+std::map<LogStream, std::string> through_overlap(const std::string& out_tail, const std::string& err_tail,
+                                                 const std::vector<Message>& log, LogTime cut,
+                                                 const std::vector<std::size_t>& idle_after, bool end = true,
+                                                 std::uint64_t* dropped = nullptr) {
+  std::map<LogStream, std::string> got;
+  docker::CutOverlap overlap(out_tail, err_tail, cut, [&](LogStream s, std::string_view b) { got[s].append(b); });
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    overlap.message(log[i].stream, log[i].time);
+    // a message may come in pieces
+    const std::string& b = log[i].bytes;
+    overlap.payload(log[i].stream, std::string_view(b).substr(0, b.size() / 2));
+    overlap.payload(log[i].stream, std::string_view(b).substr(b.size() / 2));
+    if (std::find(idle_after.begin(), idle_after.end(), i) != idle_after.end()) overlap.idle();
+  }
+  if (end) overlap.end();
+  if (dropped) *dropped = overlap.dropped();
+  return got;
+}
+
+}  // namespace
+
+// The property: Docker stamps a line when its log copier takes it, which can be after the attached
+// stream handed the same line out; so the read from the last piece's time can begin with up to a few
+// lines the attached stream gave. Whatever their number, wherever the reads go idle, each line is
+// given out once, in order.
+TEST_CASE("After a cut, the lines the attached stream gave again at the start of Docker's log are skipped, at every idle point") {
+  const int lines = 12;
+  std::vector<std::string> text;
+  for (int i = 1; i <= lines; ++i) text.push_back(fmt::format("line {}\n", i));
+  for (int given = 1; given <= lines; ++given) {
+    std::string tail;
+    for (int i = 0; i < given; ++i) tail += text[i];
+    for (int lagged = 0; lagged <= std::min(given, 3); ++lagged) {
+      // Docker's log from the cut: the `lagged` last given lines (stamped after it), then the rest.
+      std::vector<Message> log;
+      for (int i = given - lagged; i < lines; ++i) log.push_back({LogStream::Stdout, at(1000 * (i + 1)), text[i]});
+      std::string want;
+      for (int i = given; i < lines; ++i) want += text[i];
+      for (std::size_t idle = 0; idle <= log.size(); ++idle) {
+        INFO(given << " given, " << lagged << " of them again in the log, idle after message " << idle);
+        std::uint64_t dropped = 0;
+        auto got = through_overlap(tail, "", log, at(0), {idle}, true, &dropped);
+        REQUIRE(got[LogStream::Stdout] == want);
+        REQUIRE(dropped == static_cast<std::uint64_t>(lagged));
+      }
+      // Idle after every message.
+      std::vector<std::size_t> every(log.size());
+      for (std::size_t i = 0; i < every.size(); ++i) every[i] = i;
+      REQUIRE(through_overlap(tail, "", log, at(0), every)[LogStream::Stdout] == want);
+    }
+  }
+}
+
+TEST_CASE("After a cut: new lines that only look like older ones, late lines, other streams and long runs go on") {
+  const std::string tail = "a\nb\nc\n";
+  SECTION("a new line equal to a line before the tail's end is held until the next one shows it is new") {
+    const std::vector<Message> log = {{LogStream::Stdout, at(10), "a\n"}, {LogStream::Stdout, at(20), "d\n"}};
+    CHECK(through_overlap(tail, "", log, at(0), {0})[LogStream::Stdout] == "a\nd\n");
+    // no next one: the read's end gives it
+    CHECK(through_overlap(tail, "", {log[0]}, at(0), {0})[LogStream::Stdout] == "a\n");
+    // the read has not ended: still held
+    CHECK(through_overlap(tail, "", {log[0]}, at(0), {0}, false)[LogStream::Stdout].empty());
+  }
+  SECTION("a message stamped 2 s after the cut is never held, nor compared") {
+    const LogTime cut = at(0);
+    const std::vector<Message> log = {{LogStream::Stdout, docker::earlier(cut, -2'000'000'000), "c\n"}};
+    CHECK(through_overlap(tail, "", log, cut, {}, false)[LogStream::Stdout] == "c\n");
+    const std::vector<Message> late = {{LogStream::Stdout, at(5), "c\n"},
+                                       {LogStream::Stdout, docker::earlier(cut, -2'000'000'000), "c\n"}};
+    CHECK(through_overlap(tail, "", late, cut, {}, false)[LogStream::Stdout] == "c\n");
+  }
+  SECTION("each stream against its own tail; a stream the attached stream gave nothing on is never held") {
+    const std::vector<Message> log = {{LogStream::Stderr, at(5), "e2\n"},
+                                      {LogStream::Stdout, at(6), "c\n"},
+                                      {LogStream::Stderr, at(7), "e3\n"},
+                                      {LogStream::Stdout, at(8), "d\n"}};
+    auto got = through_overlap(tail, "e1\ne2\n", log, at(0), {});
+    CHECK(got[LogStream::Stdout] == "d\n");
+    CHECK(got[LogStream::Stderr] == "e3\n");
+    got = through_overlap(tail, "", log, at(0), {}, false);
+    CHECK(got[LogStream::Stderr] == "e2\ne3\n");
+  }
+  SECTION("more bytes held than the tail has: decided at once, the message goes on as it comes") {
+    std::vector<Message> log = {{LogStream::Stdout, at(5), "c\n"}, {LogStream::Stdout, at(6), std::string(20, 'x')}};
+    CHECK(through_overlap(tail, "", log, at(0), {}, false)[LogStream::Stdout] == std::string(20, 'x'));
+  }
+  SECTION("at most kMaxHeld messages are held") {
+    std::string same;
+    std::vector<Message> log;
+    for (std::size_t i = 0; i < docker::CutOverlap::kMaxHeld + 5; ++i) {
+      same += "z\n";
+      log.push_back({LogStream::Stdout, at(static_cast<std::int64_t>(i)), "z\n"});
+    }
+    same += same;
+    const auto got = through_overlap(same, "", log, at(0), {}, false);
+    // the first kMaxHeld were the tail's end; the next ones were not held
+    CHECK(got.at(LogStream::Stdout) == "z\nz\nz\nz\nz\n");
+  }
+  SECTION("lines equal to the tail's last ones right after the cut are taken as given (nothing tells them apart)") {
+    const std::vector<Message> log = {{LogStream::Stdout, at(5), "c\n"}};
+    std::uint64_t dropped = 0;
+    CHECK(through_overlap(tail, "", log, at(0), {}, true, &dropped)[LogStream::Stdout].empty());
+    CHECK(dropped == 1);
+  }
+}
