@@ -305,8 +305,8 @@ SuffixMatch match_suffix(std::string_view text, std::string_view pattern) {
   return r;
 }
 
-CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give)
-    : until_(earlier(cut, -kWindowNanos)), give_(std::move(give)) {
+CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line)
+    : until_(earlier(cut, -kWindowNanos)), give_(std::move(give)), end_line_(std::move(end_line)) {
   out_.tail = std::move(out_tail);
   err_.tail = std::move(err_tail);
   for (Stream* st : {&out_, &err_}) st->open = !st->tail.empty();
@@ -315,10 +315,7 @@ CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, 
 void CutOverlap::message(LogStream s, std::optional<LogTime> t) {
   Stream& st = at(s);
   if (!st.open) return;
-  // The held ones so far are whole: held on while they can still be the tail's end.
-  if (st.holding) settle(s, Settle::Whole);
-  if (!st.open) return;
-  if ((t && *t >= until_) || st.ends.size() >= kMaxHeld) {
+  if (t && *t >= until_) {
     settle(s, Settle::Final);
     return;
   }
@@ -355,21 +352,32 @@ void CutOverlap::settle(LogStream s, Settle how) {
   Stream& st = at(s);
   const SuffixMatch m = match_suffix(st.tail, st.held);
   const bool whole_is_end = !m.lengths.empty() && m.lengths.front() == st.held.size();
-  // Between two messages: all held is somewhere in the tail, more may make it the tail's end. Once
-  // nothing more has come: a run that is in the tail but not at its end waits for the next message.
-  if (how == Settle::Whole && m.occurs) return;
+  // Nothing more has come for now: what is held is in the tail but not at its end, so more may make it
+  // the end; it waits for the next message (or the read's end).
   if (how == Settle::Idle && m.occurs && !whole_is_end) return;
   // The longest run of whole held messages that is the tail's end is what the attached stream gave.
+  // A tail that ends inside a line (the cut went through it) can end inside a message: the messages
+  // before it were given, and so was that one's start; its rest goes on and completes the line.
   std::size_t given = 0;  // held messages dropped
+  std::size_t from = 0;   // where what goes on begins in `held`
+  bool continued = false;
+  const bool cut_in_line = !st.tail.empty() && st.tail.back() != '\n';
   for (const std::size_t len : m.lengths) {
     const auto it = std::lower_bound(st.ends.begin(), st.ends.end(), len);
     if (it != st.ends.end() && *it == len) {
       given = static_cast<std::size_t>(it - st.ends.begin()) + 1;
+      from = len;
+      break;
+    }
+    if (cut_in_line && it != st.ends.end() && len == m.lengths.front()) {
+      given = static_cast<std::size_t>(it - st.ends.begin());
+      from = len;
+      continued = true;
       break;
     }
   }
   dropped_ += given;
-  const std::size_t from = given == 0 ? 0 : st.ends[given - 1];
+  if (cut_in_line && !continued) end_line_(s);
   if (from < st.held.size()) give_(s, std::string_view(st.held).substr(from));
   st.open = false;
   st.holding = false;

@@ -149,18 +149,21 @@ class OutputTail {
 // (LogCursor::start_after). Docker's log copier stamps a line when it takes it from its own buffer,
 // which can be after the attached stream has handed the same line out (moby container/stream/
 // streams.go: the copier's input is a buffered pipe beside the attach in the output broadcaster), so
-// that read can begin with lines the attached stream gave. Per stream, its first new messages are held
-// while they can still be the end of what the attached stream gave (its tail), and those that are its
-// end are dropped; the rest go to `give`, in order. A message stamped kWindow after the cut or later is
-// never held. Lines equal by content to the tail's last ones, right after the cut, are taken as given
-// (nothing else tells them apart).
+// that read can begin with lines the attached stream gave. Per stream, its first new messages are
+// held while they can still be the end of what the attached stream gave (its tail: at most as many
+// bytes), and those that are its end are dropped; the rest go to `give`, in order. A message stamped
+// kWindow after the cut or later is never held. Lines equal by content to the tail's last ones, right
+// after the cut, are taken as given (nothing else tells them apart). A tail that ends inside a line
+// (the cut went through it) is continued by the rest of that line when the log has it; else
+// `end_line` is called for the stream first (its start goes out as a line of its own, never joined
+// to another).
 class CutOverlap {
  public:
   using Give = std::function<void(LogStream, std::string_view)>;
+  using EndLine = std::function<void(LogStream)>;
   static constexpr std::int64_t kWindowNanos = 2'000'000'000;
-  static constexpr std::size_t kMaxHeld = 256;
 
-  CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give);
+  CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line);
   // A new message of `s` begins (`t`: its time, when it has one); its bytes follow through payload().
   void message(LogStream s, std::optional<LogTime> t);
   void payload(LogStream s, std::string_view bytes);
@@ -175,19 +178,20 @@ class CutOverlap {
  private:
   struct Stream {
     std::string tail;
-    bool open = true;                // still looking for the tail's end
-    std::vector<std::size_t> ends;   // the held messages' ends in `held`
-    std::string held;                // their bytes
-    bool holding = false;            // the current message is held
+    bool open = true;               // still looking for the tail's end
+    std::vector<std::size_t> ends;  // the held messages' ends in `held`
+    std::string held;               // their bytes
+    bool holding = false;           // the current message is held
   };
   Stream& at(LogStream s) { return s == LogStream::Stderr ? err_ : out_; }
-  // Whole: between two messages; Idle: nothing more received for now; Final: decided now.
-  enum class Settle { Whole, Idle, Final };
+  // Idle: nothing more received for now; Final: decided now.
+  enum class Settle { Idle, Final };
   void settle(LogStream s, Settle how);
 
   Stream out_, err_;
   LogTime until_;
   Give give_;
+  EndLine end_line_;
   std::uint64_t dropped_ = 0;
 };
 

@@ -487,7 +487,12 @@ void Runtime::run_log_pump(const std::string& id) {
       });
   const auto take_over_after = [&](LogTime t) {
     cursor.start_after(t);
-    overlap = std::make_unique<CutOverlap>(tail.take(LogStream::Stdout), tail.take(LogStream::Stderr), t, give);
+    overlap = std::make_unique<CutOverlap>(tail.take(LogStream::Stdout), tail.take(LogStream::Stderr), t, give,
+                                           [&](LogStream s) {
+                                             const bool err = s == LogStream::Stderr;
+                                             if (relay_open()) relay->end_line(err);
+                                             if (files) files->end_line(err);
+                                           });
   };
   // Docker's log is followed from the start when the attach gave nothing: refused, not answered in
   // time, or ended before the start.
@@ -530,9 +535,6 @@ void Runtime::run_log_pump(const std::string& id) {
       case AfterAttach::FollowAfterLastPiece: {
         spdlog::warn("the container's attached output ended{} while {}: following Docker's log from {}", cut,
                      seen == C::Running ? "the container runs" : "Docker does not answer", since_param(last_piece));
-        // A line the cut went through is given out as it came (never joined to the next one).
-        if (relay_open()) relay->flush();
-        if (files) files->flush();
         take_over_after(last_piece);
         cursor.begin_read();
         LogsOptions lo;

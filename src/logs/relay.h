@@ -87,6 +87,8 @@ class Relay {
   void send_pending() { send_batch(); }
   // Also gives out partial last lines, and sends.
   void flush();
+  // Gives out the stream's partial last line as a line of its own (it is not going to be continued).
+  void end_line(bool is_stderr) { (is_stderr ? err_ : out_).flush(); }
 
   std::uint64_t sent() const { return sent_; }
   std::uint64_t dropped() const { return dropped_; }

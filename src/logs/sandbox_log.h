@@ -76,6 +76,8 @@ class SandboxLog {
   // Bounded: after kFlushBudget it returns with what is still queued (the destructor then has
   // kStopBudget to write it; what is left after that is dropped and counted).
   void flush();
+  // Gives out the stream's partial last line as a line of its own (it is not going to be continued).
+  void end_line(bool is_stderr) { (is_stderr ? err_ : out_).flush(); }
   static constexpr std::chrono::seconds kFlushBudget{5};
   static constexpr std::chrono::seconds kStopBudget{1};
   static constexpr std::size_t kEntryCost = 64;  // a queued line's bookkeeping, counted in queue_bytes

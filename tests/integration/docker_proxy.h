@@ -12,6 +12,7 @@
 // benchmark: Docker's own share of a launch).
 #pragma once
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include <poll.h>
@@ -21,8 +22,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -81,6 +85,12 @@ class DockerProxy {
   DockerProxy& operator=(const DockerProxy&) = delete;
 
   const std::string& path() const { return path_; }
+  // Docker's log stamped `d` late: every time in the container's log read with timestamps
+  // (multiplexed, chunked) is made `d` later, and a read from a time (`since=`) asked from `d` earlier.
+  // A loaded daemon's log copier stamps a line when it takes it from its buffer, which can be after the
+  // attach has handed the same line out.
+  void stamp_late(std::chrono::milliseconds d) { late_ns_ = std::chrono::nanoseconds(d).count(); }
+  int restamped() const { return restamped_; }
   // How many requests on the taken route came; on the refused one.
   int taken() const { return taken_; }
   int refused() const { return refused_count_; }
@@ -155,6 +165,7 @@ class DockerProxy {
       head.append(buf, static_cast<std::size_t>(n));
     }
     const auto request_at = std::chrono::steady_clock::now();
+    if (late_ns_ > 0) since_earlier(head);
     const std::string line = head.substr(0, head.find("\r\n"));
     const bool pass = mode_ == Mode::pass;
     bool answered = !pass;  // only Mode::pass keeps the exchanges
@@ -184,6 +195,12 @@ class DockerProxy {
     bool ok = ::write(u, head.data(), head.size()) == static_cast<ssize_t>(head.size());
     if (ok && cut) {
       serve_cut(c, u);
+      ::close(u);
+      return;
+    }
+    if (ok && late_ns_ > 0 && line.find("/logs?") != std::string::npos &&
+        line.find("timestamps=1") != std::string::npos) {
+      serve_stamped_late(c, u);
       ::close(u);
       return;
     }
@@ -221,6 +238,116 @@ class DockerProxy {
 
   static bool write_all(int fd, std::string_view data) {
     return ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  }
+
+  // "GET /…/logs?…&since=S.N" → since late_ns_ earlier.
+  void since_earlier(std::string& head) {
+    const std::size_t eol = head.find("\r\n");
+    const std::size_t logs = head.find("/logs?");
+    if (logs == std::string::npos || logs > eol) return;
+    std::size_t at = head.find("since=", logs);
+    if (at == std::string::npos || at > eol) return;
+    at += 6;
+    const std::size_t stop = head.find_first_not_of("0123456789.", at);
+    const std::string value = head.substr(at, stop - at);
+    const std::size_t dot = value.find('.');
+    if (dot == std::string::npos || value.size() - dot - 1 != 9) return;
+    const long long ns =
+        std::stoll(value.substr(0, dot)) * 1'000'000'000LL + std::stoll(value.substr(dot + 1)) - late_ns_;
+    head.replace(at, stop - at, fmt::format("{}.{:09}", ns / 1'000'000'000LL, ns % 1'000'000'000LL));
+  }
+
+  // "2026-12-03T11:21:08.105773915Z " (zero to nine fraction digits) → that time plus late_ns_, with
+  // nine digits; anything else as it is.
+  std::string later(const std::string& stamp) {
+    std::tm tm{};
+    int frac_at = 0;
+    if (stamp.size() < 21 || std::sscanf(stamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+                                         &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &frac_at) != 6) {
+      return stamp;
+    }
+    long long nanos = 0;
+    int digits = 0;
+    std::size_t at = static_cast<std::size_t>(frac_at);
+    if (stamp[at] == '.') {
+      for (++at; at < stamp.size() && std::isdigit(static_cast<unsigned char>(stamp[at])); ++at, ++digits) {
+        nanos = nanos * 10 + (stamp[at] - '0');
+      }
+    }
+    if (stamp.substr(at) != "Z ") return stamp;
+    for (; digits < 9; ++digits) nanos *= 10;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const long long total = static_cast<long long>(::timegm(&tm)) * 1'000'000'000LL + nanos + late_ns_;
+    const std::time_t secs = static_cast<std::time_t>(total / 1'000'000'000LL);
+    std::tm out{};
+    ::gmtime_r(&secs, &out);
+    ++restamped_;
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z ", out.tm_year + 1900, out.tm_mon + 1, out.tm_mday,
+                       out.tm_hour, out.tm_min, out.tm_sec, total % 1'000'000'000LL);
+  }
+
+  // The daemon's chunked, multiplexed log answer with each frame's time made late_ns_ later (the
+  // frame's length told again), until either side ends.
+  void serve_stamped_late(int c, int u) {
+    std::string in, frames;  // from the daemon; the body's frames not yet whole
+    bool head_done = false;
+    char buf[65536];
+    while (!stop_) {
+      pollfd p[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+      if (::poll(p, 2, 100) <= 0) continue;
+      if (p[0].revents != 0) return;  // the client closed (or sent what a log read never sends)
+      const ssize_t n = ::read(u, buf, sizeof buf);
+      if (n <= 0) return;
+      in.append(buf, static_cast<std::size_t>(n));
+      if (!head_done) {
+        const auto end = in.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        head_done = true;
+        const bool chunked = in.substr(0, end).find("Transfer-Encoding: chunked") != std::string::npos;
+        if (!write_all(c, std::string_view(in).substr(0, end + 4))) return;
+        in.erase(0, end + 4);
+        if (!chunked) {  // not what this test double knows: passed through as it is
+          write_all(c, in);
+          in.clear();
+          while (!stop_) {
+            const ssize_t m = ::read(u, buf, sizeof buf);
+            if (m <= 0 || !write_all(c, std::string_view(buf, static_cast<std::size_t>(m)))) return;
+          }
+          return;
+        }
+      }
+      while (true) {  // whole chunks: "<hex size>\r\n<data>\r\n"
+        const auto eol = in.find("\r\n");
+        if (eol == std::string::npos) break;
+        const std::size_t size = std::stoul(in.substr(0, eol), nullptr, 16);
+        if (in.size() < eol + 2 + size + 2) break;
+        if (size == 0) {
+          write_all(c, "0\r\n\r\n");
+          return;
+        }
+        frames.append(in, eol + 2, size);
+        in.erase(0, eol + 2 + size + 2);
+      }
+      std::string out;
+      while (frames.size() >= 8) {  // [stream, 0, 0, 0, length (4 bytes, big-endian)] payload
+        const auto* h = reinterpret_cast<const unsigned char*>(frames.data());
+        const std::size_t len = (std::size_t{h[4]} << 24) | (std::size_t{h[5]} << 16) | (std::size_t{h[6]} << 8) | h[7];
+        if (frames.size() < 8 + len) break;
+        std::string payload = frames.substr(8, len);
+        const std::size_t space = payload.find(' ');
+        if (space != std::string::npos) payload = later(payload.substr(0, space + 1)) + payload.substr(space + 1);
+        const std::size_t l = payload.size();
+        out += frames.substr(0, 4);
+        out += static_cast<char>((l >> 24) & 0xff);
+        out += static_cast<char>((l >> 16) & 0xff);
+        out += static_cast<char>((l >> 8) & 0xff);
+        out += static_cast<char>(l & 0xff);
+        out += payload;
+        frames.erase(0, 8 + len);
+      }
+      if (!out.empty() && !write_all(c, fmt::format("{:x}\r\n", out.size()) + out + "\r\n")) return;
+    }
   }
 
   // The daemon's answer to the client until `budget_` body bytes went through, then held back (see Mode).
@@ -279,7 +406,8 @@ class DockerProxy {
   std::size_t budget_ = 0;
   int fd_ = -1;
   std::atomic<bool> stop_{false};
-  std::atomic<int> taken_{0}, refused_count_{0};
+  std::atomic<int> taken_{0}, refused_count_{0}, restamped_{0};
+  std::atomic<long long> late_ns_{0};
   std::mutex mu_;
   struct Conn {
     std::thread thread;

@@ -352,13 +352,16 @@ namespace {
 
 // The attached stream gave out lines 1..given of stdout (with `err` on stderr), the last at `cut`; the
 // read of Docker's log from `cut` gives `log` (each message: stream, time, bytes). Returns what goes on
-// per stream, with idle() after the messages whose index is in `idle_after`.
+// per stream ("|" where the tail's cut line is ended as it is), with idle() after the messages whose
+// index is in `idle_after`.
 std::map<LogStream, std::string> through_overlap(const std::string& out_tail, const std::string& err_tail,
                                                  const std::vector<Message>& log, LogTime cut,
                                                  const std::vector<std::size_t>& idle_after, bool end = true,
                                                  std::uint64_t* dropped = nullptr) {
   std::map<LogStream, std::string> got;
-  docker::CutOverlap overlap(out_tail, err_tail, cut, [&](LogStream s, std::string_view b) { got[s].append(b); });
+  docker::CutOverlap overlap(
+      out_tail, err_tail, cut, [&](LogStream s, std::string_view b) { got[s].append(b); },
+      [&](LogStream s) { got[s].append("|"); });
   for (std::size_t i = 0; i < log.size(); ++i) {
     overlap.message(log[i].stream, log[i].time);
     // a message may come in pieces
@@ -378,30 +381,38 @@ std::map<LogStream, std::string> through_overlap(const std::string& out_tail, co
 // stream handed the same line out; so the read from the last piece's time can begin with up to a few
 // lines the attached stream gave. Whatever their number, wherever the reads go idle, each line is
 // given out once, in order.
-TEST_CASE("After a cut, the lines the attached stream gave again at the start of Docker's log are skipped, at every idle point") {
+TEST_CASE(
+    "After a cut, the lines the attached stream gave again at the start of Docker's log are skipped, at every idle "
+    "point") {
   const int lines = 12;
   std::vector<std::string> text;
   for (int i = 1; i <= lines; ++i) text.push_back(fmt::format("line {}\n", i));
   for (int given = 1; given <= lines; ++given) {
-    std::string tail;
-    for (int i = 0; i < given; ++i) tail += text[i];
-    for (int lagged = 0; lagged <= std::min(given, 3); ++lagged) {
-      // Docker's log from the cut: the `lagged` last given lines (stamped after it), then the rest.
-      std::vector<Message> log;
-      for (int i = given - lagged; i < lines; ++i) log.push_back({LogStream::Stdout, at(1000 * (i + 1)), text[i]});
-      std::string want;
-      for (int i = given; i < lines; ++i) want += text[i];
-      for (std::size_t idle = 0; idle <= log.size(); ++idle) {
-        INFO(given << " given, " << lagged << " of them again in the log, idle after message " << idle);
-        std::uint64_t dropped = 0;
-        auto got = through_overlap(tail, "", log, at(0), {idle}, true, &dropped);
-        REQUIRE(got[LogStream::Stdout] == want);
-        REQUIRE(dropped == static_cast<std::uint64_t>(lagged));
+    for (bool cut_in_line : {false, true}) {
+      if (cut_in_line && given == lines) continue;
+      std::string tail;
+      for (int i = 0; i < given; ++i) tail += text[i];
+      if (cut_in_line) tail += text[given].substr(0, 3);  // the next line's start
+      for (int lagged = 0; lagged <= std::min(given, 3); ++lagged) {
+        // Docker's log from the cut: the `lagged` last given lines (stamped after it), then the rest.
+        std::vector<Message> log;
+        for (int i = given - lagged; i < lines; ++i) log.push_back({LogStream::Stdout, at(1000 * (i + 1)), text[i]});
+        std::string want;
+        for (int i = given; i < lines; ++i) want += text[i];
+        if (cut_in_line) want.erase(0, 3);  // the cut line's rest completes it
+        for (std::size_t idle = 0; idle <= log.size(); ++idle) {
+          INFO(given << " given" << (cut_in_line ? " and a line's start" : "") << ", " << lagged
+                     << " of them again in the log, idle after message " << idle);
+          std::uint64_t dropped = 0;
+          auto got = through_overlap(tail, "", log, at(0), {idle}, true, &dropped);
+          REQUIRE(got[LogStream::Stdout] == want);
+          REQUIRE(dropped == static_cast<std::uint64_t>(lagged));
+        }
+        // Idle after every message.
+        std::vector<std::size_t> every(log.size());
+        for (std::size_t i = 0; i < every.size(); ++i) every[i] = i;
+        REQUIRE(through_overlap(tail, "", log, at(0), every)[LogStream::Stdout] == want);
       }
-      // Idle after every message.
-      std::vector<std::size_t> every(log.size());
-      for (std::size_t i = 0; i < every.size(); ++i) every[i] = i;
-      REQUIRE(through_overlap(tail, "", log, at(0), every)[LogStream::Stdout] == want);
     }
   }
 }
@@ -439,17 +450,39 @@ TEST_CASE("After a cut: new lines that only look like older ones, late lines, ot
     std::vector<Message> log = {{LogStream::Stdout, at(5), "c\n"}, {LogStream::Stdout, at(6), std::string(20, 'x')}};
     CHECK(through_overlap(tail, "", log, at(0), {}, false)[LogStream::Stdout] == std::string(20, 'x'));
   }
-  SECTION("at most kMaxHeld messages are held") {
-    std::string same;
+  SECTION("many messages held: the longest run of them that is the tail's end, however long") {
+    std::string tail_lines;
     std::vector<Message> log;
-    for (std::size_t i = 0; i < docker::CutOverlap::kMaxHeld + 5; ++i) {
-      same += "z\n";
-      log.push_back({LogStream::Stdout, at(static_cast<std::int64_t>(i)), "z\n"});
+    for (int i = 0; i < 3000; ++i) {
+      const std::string line = fmt::format("n {}\n", i);
+      tail_lines += line;
+      if (i >= 1000) log.push_back({LogStream::Stdout, at(i), line});
     }
-    same += same;
-    const auto got = through_overlap(same, "", log, at(0), {}, false);
-    // the first kMaxHeld were the tail's end; the next ones were not held
-    CHECK(got.at(LogStream::Stdout) == "z\nz\nz\nz\nz\n");
+    for (int i = 3000; i < 3010; ++i) log.push_back({LogStream::Stdout, at(i), fmt::format("n {}\n", i)});
+    std::uint64_t dropped = 0;
+    const auto got = through_overlap(tail_lines, "", log, at(0), {}, true, &dropped);
+    CHECK(dropped == 2000);
+    CHECK(got.at(LogStream::Stdout).rfind("n 3000\n", 0) == 0);
+  }
+  SECTION("a tail that ends inside a line (the cut went through it): the line's rest goes on, or the start is ended") {
+    const std::vector<Message> log = {
+        {LogStream::Stdout, at(5), "b\n"}, {LogStream::Stdout, at(6), "line c\n"}, {LogStream::Stdout, at(7), "d\n"}};
+    for (std::size_t idle = 0; idle < log.size(); ++idle) {
+      INFO("idle after message " << idle);
+      std::uint64_t dropped = 0;
+      CHECK(through_overlap("a\nb\nlin", "", log, at(0), {idle}, true, &dropped)[LogStream::Stdout] == "e c\nd\n");
+      CHECK(dropped == 1);
+      // only the newline was missing
+      CHECK(through_overlap("a\nb\nline c", "", log, at(0), {idle})[LogStream::Stdout] == "\nd\n");
+    }
+    // A tail that ends with a line's end never matches inside a message.
+    CHECK(through_overlap("a\nb\nlin\n", "", log, at(0), {})[LogStream::Stdout] == "b\nline c\nd\n");
+    // The log does not have the cut line's rest: its start is ended as a line of its own, first.
+    CHECK(through_overlap("a\nb\nlin", "", {{LogStream::Stdout, at(5), "x\n"}}, at(0), {})[LogStream::Stdout] ==
+          "|x\n");
+    // ... also when the first message is stamped after the window (nothing held).
+    const std::vector<Message> late = {{LogStream::Stdout, docker::earlier(at(0), -3'000'000'000), "x\n"}};
+    CHECK(through_overlap("a\nb\nlin", "", late, at(0), {}, false)[LogStream::Stdout] == "|x\n");
   }
   SECTION("lines equal to the tail's last ones right after the cut are taken as given (nothing tells them apart)") {
     const std::vector<Message> log = {{LogStream::Stdout, at(5), "c\n"}};
