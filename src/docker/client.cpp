@@ -466,8 +466,9 @@ util::Result<void> Client::read_logs(const std::string& id, const LogsOptions& o
   auto p = container_path(id, q);
   if (!p) return p.error();
   const auto silence = opts.silence.value_or(opts.follow ? std::chrono::milliseconds(0) : timeout_);
-  return read_output(HttpRequest{"GET", *p, {}, "", silence, cancel, std::move(on_idle)}, tty, sink, on_frame,
-                     keep_reading);
+  HttpRequest req{"GET", *p, {}, "", silence, cancel, std::move(on_idle)};
+  req.idle_every = opts.idle_every;
+  return read_output(std::move(req), tty, sink, on_frame, keep_reading);
 }
 
 util::Result<void> Client::attach(const std::string& id, bool tty, const std::function<void(int status)>& on_open,

@@ -73,6 +73,8 @@ struct LogsOptions {
   std::optional<int> tail;            // lines per stream
   // Longest silence allowed from the daemon; unset: none when following, else the client's timeout.
   std::optional<std::chrono::milliseconds> silence;
+  // While the daemon is silent, the read's on_idle is also called this often; zero: not.
+  std::chrono::milliseconds idle_every{0};
 };
 
 class Client {

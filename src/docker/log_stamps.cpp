@@ -280,9 +280,10 @@ std::string OutputTail::take(LogStream s) {
   return r;
 }
 
-SuffixMatch match_suffix(std::string_view text, std::string_view pattern) {
+SuffixMatch match_suffix(std::string_view text, std::string_view pattern, const std::vector<bool>* starts) {
   SuffixMatch r;
   const std::size_t m = pattern.size();
+  const auto ok = [&](std::size_t pos) { return !starts || (pos < starts->size() && (*starts)[pos]); };
   if (m == 0) {
     r.occurs = true;
     return r;
@@ -295,32 +296,58 @@ SuffixMatch match_suffix(std::string_view text, std::string_view pattern) {
     border[i] = k;
   }
   std::size_t q = 0;  // the longest prefix of the pattern that ends here in the text
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
     if (q == m) q = border[q - 1];
-    while (q > 0 && c != pattern[q]) q = border[q - 1];
-    if (c == pattern[q]) ++q;
-    if (q == m) r.occurs = true;
+    while (q > 0 && text[i] != pattern[q]) q = border[q - 1];
+    if (text[i] == pattern[q]) ++q;
+    if (q == m && ok(i + 1 - m)) {
+      r.occurs = true;
+      if (i + 1 < text.size()) r.occurs_before = true;
+    }
   }
-  for (std::size_t l = q; l > 0; l = border[l - 1]) r.lengths.push_back(l);
+  for (std::size_t l = q; l > 0; l = border[l - 1]) {
+    if (ok(text.size() - l)) r.lengths.push_back(l);
+  }
   return r;
 }
 
-CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line)
-    : until_(earlier(cut, -kWindowNanos)), give_(std::move(give)), end_line_(std::move(end_line)) {
+CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line, Now now)
+    : until_(earlier(cut, -kWindowNanos)),
+      give_(std::move(give)),
+      end_line_(std::move(end_line)),
+      now_(std::move(now)) {
   out_.tail = std::move(out_tail);
   err_.tail = std::move(err_tail);
-  for (Stream* st : {&out_, &err_}) st->open = !st->tail.empty();
+  for (Stream* st : {&out_, &err_}) {
+    st->open = !st->tail.empty();
+    // The tail begins somewhere in a line: its first position counts as a start.
+    st->line_start.assign(st->tail.size(), false);
+    std::size_t line = 0;  // where the current line starts
+    for (std::size_t p = 0; p < st->tail.size(); ++p) {
+      if (p > 0 && st->tail[p - 1] == '\n') line = p;
+      st->line_start[p] = (p - line) % kPartialBytes == 0;
+    }
+  }
 }
 
 void CutOverlap::message(LogStream s, std::optional<LogTime> t) {
   Stream& st = at(s);
   if (!st.open) return;
+  if (st.last_chance) settle(s, Settle::Final);
+  if (!st.open) return;
   if (t && *t >= until_) {
-    settle(s, Settle::Final);
-    return;
+    // Past the window: not the attached stream's. Only the rest of a line the cut went through is
+    // still looked for in it (a slow writer's line).
+    const bool cut_in_line = st.tail.back() != '\n';
+    if (!(cut_in_line && st.ends.empty())) {
+      settle(s, Settle::Final);
+      return;
+    }
+    st.last_chance = true;
   }
   st.ends.push_back(st.held.size());
   st.holding = true;
+  st.held_at = now_();
 }
 
 void CutOverlap::payload(LogStream s, std::string_view bytes) {
@@ -350,26 +377,38 @@ void CutOverlap::end() {
 
 void CutOverlap::settle(LogStream s, Settle how) {
   Stream& st = at(s);
-  const SuffixMatch m = match_suffix(st.tail, st.held);
-  const bool whole_is_end = !m.lengths.empty() && m.lengths.front() == st.held.size();
-  // Nothing more has come for now: what is held is in the tail but not at its end, so more may make it
-  // the end; it waits for the next message (or the read's end).
-  if (how == Settle::Idle && m.occurs && !whole_is_end) return;
+  if (how == Settle::Idle) {
+    // Quiet past the window: decided. Else a look at most 32 times, then each time held has doubled
+    // (a flood of tiny messages costs a bounded number of passes over the tail).
+    const LogTime now = now_();
+    const bool quiet = now >= until_ && now >= earlier(st.held_at, -kQuietNanos);
+    if (!quiet && st.checks >= 32 && st.held.size() < 2 * st.checked_at) return;
+    if (quiet) how = Settle::Final;
+  }
+  const SuffixMatch m = match_suffix(st.tail, st.held, &st.line_start);
+  if (how == Settle::Idle) {
+    ++st.checks;
+    st.checked_at = st.held.size();
+    // In the tail, but not only as its end: more may come that makes it the end (or shows it new).
+    if (m.occurs && (m.occurs_before || m.lengths.empty() || m.lengths.front() != st.held.size())) return;
+  }
   // The longest run of whole held messages that is the tail's end is what the attached stream gave.
   // A tail that ends inside a line (the cut went through it) can end inside a message: the messages
   // before it were given, and so was that one's start; its rest goes on and completes the line.
   std::size_t given = 0;  // held messages dropped
   std::size_t from = 0;   // where what goes on begins in `held`
   bool continued = false;
-  const bool cut_in_line = !st.tail.empty() && st.tail.back() != '\n';
+  const bool cut_in_line = st.tail.back() != '\n';
   for (const std::size_t len : m.lengths) {
     const auto it = std::lower_bound(st.ends.begin(), st.ends.end(), len);
-    if (it != st.ends.end() && *it == len) {
+    if (it == st.ends.end()) continue;
+    if (*it == len) {
       given = static_cast<std::size_t>(it - st.ends.begin()) + 1;
       from = len;
+      continued = cut_in_line;  // a piece of a long line: the next piece continues it
       break;
     }
-    if (cut_in_line && it != st.ends.end() && len == m.lengths.front()) {
+    if (cut_in_line && len == m.lengths.front()) {
       given = static_cast<std::size_t>(it - st.ends.begin());
       from = len;
       continued = true;
@@ -386,6 +425,8 @@ void CutOverlap::settle(LogStream s, Settle how) {
   st.ends.clear();
   st.tail.clear();
   st.tail.shrink_to_fit();
+  st.line_start.clear();
+  st.line_start.shrink_to_fit();
 }
 
 }  // namespace docker

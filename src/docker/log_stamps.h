@@ -149,26 +149,29 @@ class OutputTail {
 // (LogCursor::start_after). Docker's log copier stamps a line when it takes it from its own buffer,
 // which can be after the attached stream has handed the same line out (moby container/stream/
 // streams.go: the copier's input is a buffered pipe beside the attach in the output broadcaster), so
-// that read can begin with lines the attached stream gave. Per stream, its first new messages are
+// that read can begin with lines the attached stream gave. Per stream, the read's first messages are
 // held while they can still be the end of what the attached stream gave (its tail: at most as many
-// bytes), and those that are its end are dropped; the rest go to `give`, in order. A message stamped
-// kWindow after the cut or later is never held. Lines equal by content to the tail's last ones, right
-// after the cut, are taken as given (nothing else tells them apart). A tail that ends inside a line
-// (the cut went through it) is continued by the rest of that line when the log has it; else
-// `end_line` is called for the stream first (its start goes out as a line of its own, never joined
-// to another).
+// bytes), and those that are its end, from a line's start, are dropped; the rest go to `give`, in
+// order. What is held is decided once it is in the tail only as its end, or not in it; at the read's
+// end; past the tail's size; when a message stamped kWindow after the cut comes (never held itself);
+// or when nothing came for a while (idle() from a quiet wait) once kWindow has passed by `now`.
+// Lines equal to the tail's last ones within kWindow of the cut are taken as given: nothing else tells
+// them apart. A tail that ends inside a line (the cut went through it) is continued by that line's
+// rest when the log has it; else `end_line` is called for the stream first (the line's start goes out
+// as a line of its own, never joined to another).
 class CutOverlap {
  public:
   using Give = std::function<void(LogStream, std::string_view)>;
   using EndLine = std::function<void(LogStream)>;
-  static constexpr std::int64_t kWindowNanos = 2'000'000'000;
+  using Now = std::function<LogTime()>;  // the wall clock
+  static constexpr std::int64_t kWindowNanos = 1'000'000'000;
+  static constexpr std::int64_t kQuietNanos = 200'000'000;
 
-  CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line);
+  CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, Give give, EndLine end_line, Now now);
   // A new message of `s` begins (`t`: its time, when it has one); its bytes follow through payload().
   void message(LogStream s, std::optional<LogTime> t);
   void payload(LogStream s, std::string_view bytes);
-  // All that was received so far was handed in: what is held and cannot grow into the tail's end is
-  // decided.
+  // All that was received so far was handed in (after a receive, or a quiet wait).
   void idle();
   // The read ended: what is held is decided.
   void end();
@@ -178,10 +181,14 @@ class CutOverlap {
  private:
   struct Stream {
     std::string tail;
-    bool open = true;               // still looking for the tail's end
-    std::vector<std::size_t> ends;  // the held messages' ends in `held`
-    std::string held;               // their bytes
-    bool holding = false;           // the current message is held
+    std::vector<bool> line_start;            // tail positions where a line (or a 16 KiB piece of one) starts
+    bool open = true;                        // still looking for the tail's end
+    std::vector<std::size_t> ends;           // the held messages' ends in `held`
+    std::string held;                        // their bytes
+    bool holding = false;                    // the current message is held
+    bool last_chance = false;                // the held message is stamped past the window: decided after it
+    LogTime held_at;                         // wall clock: the last message held
+    std::size_t checks = 0, checked_at = 0;  // idle checks so far; held's size at the last one
   };
   Stream& at(LogStream s) { return s == LogStream::Stderr ? err_ : out_; }
   // Idle: nothing more received for now; Final: decided now.
@@ -192,15 +199,18 @@ class CutOverlap {
   LogTime until_;
   Give give_;
   EndLine end_line_;
+  Now now_;
   std::uint64_t dropped_ = 0;
 };
 
 // Lengths L such that the first L bytes of `pattern` are the last L bytes of `text`, longest first
-// (0 not included); `occurs`: the whole pattern is somewhere in `text`. Linear (Knuth-Morris-Pratt).
+// (0 not included), and where the whole pattern is in `text`. Only matches that begin where
+// `starts` says (nullptr: anywhere) count. Linear (Knuth-Morris-Pratt).
 struct SuffixMatch {
-  bool occurs = false;
+  bool occurs = false;         // somewhere
+  bool occurs_before = false;  // somewhere other than at the text's end
   std::vector<std::size_t> lengths;
 };
-SuffixMatch match_suffix(std::string_view text, std::string_view pattern);
+SuffixMatch match_suffix(std::string_view text, std::string_view pattern, const std::vector<bool>* starts = nullptr);
 
 }  // namespace docker

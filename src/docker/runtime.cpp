@@ -487,12 +487,14 @@ void Runtime::run_log_pump(const std::string& id) {
       });
   const auto take_over_after = [&](LogTime t) {
     cursor.start_after(t);
-    overlap = std::make_unique<CutOverlap>(tail.take(LogStream::Stdout), tail.take(LogStream::Stderr), t, give,
-                                           [&](LogStream s) {
-                                             const bool err = s == LogStream::Stderr;
-                                             if (relay_open()) relay->end_line(err);
-                                             if (files) files->end_line(err);
-                                           });
+    overlap = std::make_unique<CutOverlap>(
+        tail.take(LogStream::Stdout), tail.take(LogStream::Stderr), t, give,
+        [&](LogStream s) {
+          const bool err = s == LogStream::Stderr;
+          if (relay_open()) relay->end_line(err);
+          if (files) files->end_line(err);
+        },
+        now);
   };
   // Docker's log is followed from the start when the attach gave nothing: refused, not answered in
   // time, or ended before the start.
@@ -540,6 +542,7 @@ void Runtime::run_log_pump(const std::string& id) {
         LogsOptions lo;
         lo.follow = true;
         lo.since_time = cursor.since();
+        lo.idle_every = kOverlapTick;
         followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
         overlap->end();
         break;
@@ -569,7 +572,9 @@ void Runtime::run_log_pump(const std::string& id) {
   if (followed) {
     follow_to_the_end(id, *followed, cursor, [&](const LogsOptions& again, const std::function<bool()>& keep_reading) {
       cursor.begin_read();
-      auto r = client_.stamped_logs(id, again, tty, reader, &relay_cancel_, on_idle, keep_reading);
+      LogsOptions o = again;
+      if (overlap) o.idle_every = kOverlapTick;  // held lines are decided in a quiet stream too
+      auto r = client_.stamped_logs(id, o, tty, reader, &relay_cancel_, on_idle, keep_reading);
       if (overlap) overlap->end();
       return r;
     });

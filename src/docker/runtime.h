@@ -160,6 +160,8 @@ class Runtime final : public executor::port::Containers {
                          const ReadAgain& read_again);
   // The longest read of what the followed stream left out, once the container has exited.
   static constexpr std::chrono::seconds kCatchUpBudget{20};
+  // While a read after a cut holds lines (CutOverlap), a quiet stream looks at them this often.
+  static constexpr std::chrono::milliseconds kOverlapTick{250};
   bool pause_log_pump(std::chrono::milliseconds d);  // false: the pump is cancelled
   void wait_for_log_pump();
   std::atomic<bool> relay_stopped_{false};  // the startup-only relay's time is over (the files go on)

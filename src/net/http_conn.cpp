@@ -76,6 +76,8 @@ struct Limits {
   std::chrono::milliseconds total{0};                  // the whole call; zero: none
   Clock::time_point until = Clock::time_point::max();  // start + total
   const util::CancelFlag* cancel = nullptr;
+  std::chrono::milliseconds tick{0};               // a wait returns at least this often (0: no need)
+  const std::function<void()>* on_tick = nullptr;  // called when one returned with nothing
 
   // An error once the call is over: cancelled, or past its total deadline.
   HOT_PATH util::Result<void> over() const {
@@ -97,6 +99,7 @@ struct Limits {
     if (silence.count() > 0) left = std::min<Clock::duration>(left, since + silence - now);
     const bool cancel_fd = cancel && cancel->fd() >= 0;
     if (cancel && !cancel_fd) left = std::min<Clock::duration>(left, kCancelCheck);
+    if (tick.count() > 0) left = std::min<Clock::duration>(left, tick);
     int ms = -1;
     if (left != Clock::duration::max()) {
       // Rounded up: a poll that returns a moment before the limit would only spin.
@@ -218,6 +221,7 @@ class Conn {
       auto ready = limits.wait(fd_, POLLIN, since);
       if (!ready) return ready.error();
       if (*ready != 0) break;
+      if (limits.on_tick && *limits.on_tick) (*limits.on_tick)();
     }
     if (ssl_) {
       const int got = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
@@ -525,6 +529,8 @@ HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
   limits.total = req.total;
   if (req.total.count() > 0) limits.until = Clock::now() + req.total;
   limits.cancel = req.cancel;
+  limits.tick = req.idle_every;
+  if (req.idle_every.count() > 0) limits.on_tick = &req.on_idle;
   if (!setup_error_.empty()) return where(setup_error_);
   if (auto ok = check_request(req, host_header_); !ok) return where(ok.error().message);
 

@@ -64,6 +64,8 @@ struct HttpRequest {
   // The whole call, from the connection to the answer's last byte; zero: none. Past it the call
   // fails ("no complete answer within N ms"), whatever pace the peer keeps.
   std::chrono::milliseconds total{0};
+  // While the peer is silent, on_idle is also called this often; zero: not.
+  std::chrono::milliseconds idle_every{0};
 };
 
 // Bounds on what a peer may send before the body.

@@ -320,7 +320,8 @@ class DockerProxy {
       while (true) {  // whole chunks: "<hex size>\r\n<data>\r\n"
         const auto eol = in.find("\r\n");
         if (eol == std::string::npos) break;
-        const std::size_t size = std::stoul(in.substr(0, eol), nullptr, 16);
+        std::size_t size = 0;
+        if (std::sscanf(in.substr(0, eol).c_str(), "%zx", &size) != 1) return;  // not a chunk: the answer ends
         if (in.size() < eol + 2 + size + 2) break;
         if (size == 0) {
           write_all(c, "0\r\n\r\n");

@@ -540,7 +540,7 @@ TEST_CASE("An attached output stream cut while the container runs: Docker's log 
   CHECK(n.seen.size() > 2000);  // most came through Docker's log after the cut
 }
 
-// The same cut, with Docker's log stamping late: the proxy makes every time in Docker's log 300 ms
+// The same cut, with Docker's log stamping late: the proxy makes every time in Docker's log 500 ms
 // later, so the read from the last piece's time begins with lines the attached stream gave already
 // (what a loaded daemon's log copier does: it stamps a line when it takes it from its buffer, which
 // can be after the attach handed it out; CI's TSan run of the live-restore test wrote a line twice that
@@ -550,7 +550,7 @@ TEST_CASE("An attached output stream cut while the container runs: Docker's log 
 TEST_CASE(
     "An attached stream cut while Docker's log stamps late: the lines it gave are skipped, none twice, none lost") {
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 3000);
-  proxy.stamp_late(300ms);
+  proxy.stamp_late(500ms);
   UdpReceiver rx;
   Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
   h.agent.launch(TaskBuilder("attach-late", DockerDaemon::shared().image("test/bb:1")).shell(kBursts));

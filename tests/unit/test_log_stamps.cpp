@@ -361,7 +361,7 @@ std::map<LogStream, std::string> through_overlap(const std::string& out_tail, co
   std::map<LogStream, std::string> got;
   docker::CutOverlap overlap(
       out_tail, err_tail, cut, [&](LogStream s, std::string_view b) { got[s].append(b); },
-      [&](LogStream s) { got[s].append("|"); });
+      [&](LogStream s) { got[s].append("|"); }, [] { return at(0); });
   for (std::size_t i = 0; i < log.size(); ++i) {
     overlap.message(log[i].stream, log[i].time);
     // a message may come in pieces
@@ -480,14 +480,68 @@ TEST_CASE("After a cut: new lines that only look like older ones, late lines, ot
     // The log does not have the cut line's rest: its start is ended as a line of its own, first.
     CHECK(through_overlap("a\nb\nlin", "", {{LogStream::Stdout, at(5), "x\n"}}, at(0), {})[LogStream::Stdout] ==
           "|x\n");
-    // ... also when the first message is stamped after the window (nothing held).
+    // ... also when the first message is stamped after the window (looked at as the rest first).
     const std::vector<Message> late = {{LogStream::Stdout, docker::earlier(at(0), -3'000'000'000), "x\n"}};
-    CHECK(through_overlap("a\nb\nlin", "", late, at(0), {}, false)[LogStream::Stdout] == "|x\n");
+    CHECK(through_overlap("a\nb\nlin", "", late, at(0), {0}, false)[LogStream::Stdout] == "|x\n");
   }
   SECTION("lines equal to the tail's last ones right after the cut are taken as given (nothing tells them apart)") {
     const std::vector<Message> log = {{LogStream::Stdout, at(5), "c\n"}};
     std::uint64_t dropped = 0;
     CHECK(through_overlap(tail, "", log, at(0), {}, true, &dropped)[LogStream::Stdout].empty());
     CHECK(dropped == 1);
+  }
+}
+
+TEST_CASE("After a cut: repeated lines, a line's end, blank lines, a slow writer's cut line, a quiet stream") {
+  using docker::CutOverlap;
+  SECTION("a run that is in the tail twice waits until it is only its end") {
+    const std::vector<Message> log = {{LogStream::Stdout, at(1), "ok\n"},
+                                      {LogStream::Stdout, at(2), "y\n"},
+                                      {LogStream::Stdout, at(3), "ok\n"},
+                                      {LogStream::Stdout, at(4), "z\n"}};
+    for (std::size_t idle = 0; idle < log.size(); ++idle) {
+      INFO("idle after message " << idle);
+      std::uint64_t dropped = 0;
+      CHECK(through_overlap("x\nok\ny\nok\n", "", log, at(0), {idle}, true, &dropped)[LogStream::Stdout] == "z\n");
+      CHECK(dropped == 3);
+    }
+    CHECK(through_overlap("x\nok\ny\nok\n", "", log, at(0), {0, 1, 2, 3})[LogStream::Stdout] == "z\n");
+  }
+  SECTION("a match counts only from a line's start in the tail") {
+    CHECK(through_overlap("x\nab\n", "", {{LogStream::Stdout, at(1), "b\n"}}, at(0), {0})[LogStream::Stdout] == "b\n");
+    CHECK(through_overlap("a\n", "", {{LogStream::Stdout, at(1), "\n"}}, at(0), {0})[LogStream::Stdout] == "\n");
+    // a cut line's end that looks like a new line is not taken for it
+    CHECK(through_overlap("x\nfoo ab", "", {{LogStream::Stdout, at(1), "ab\n"}}, at(0), {0})[LogStream::Stdout] ==
+          "|ab\n");
+  }
+  SECTION("a piece of a long line that is the tail's end: the next piece continues the line") {
+    const std::vector<Message> log = {{LogStream::Stdout, at(1), "p1"}, {LogStream::Stdout, at(1), "p2\n"}};
+    std::uint64_t dropped = 0;
+    CHECK(through_overlap("a\np1", "", log, at(0), {0}, true, &dropped)[LogStream::Stdout] == "p2\n");
+    CHECK(dropped == 1);
+  }
+  SECTION("a slow writer's cut line, its rest stamped past the window, is continued") {
+    const std::vector<Message> log = {{LogStream::Stdout, docker::earlier(at(0), -3'000'000'000), "loading.. done\n"},
+                                      {LogStream::Stdout, docker::earlier(at(0), -4'000'000'000), "next\n"}};
+    CHECK(through_overlap("a\nloading..", "", log, at(0), {})[LogStream::Stdout] == " done\nnext\n");
+    CHECK(through_overlap("a\nloading..", "", log, at(0), {0})[LogStream::Stdout] == " done\nnext\n");
+  }
+  SECTION("held lines are decided once the stream is quiet past the window") {
+    LogTime clock = at(0);
+    std::string got;
+    CutOverlap overlap(
+        "a\nb\nc\n", "", at(0), [&](LogStream, std::string_view b) { got.append(b); }, [&](LogStream) { got += "|"; },
+        [&] { return clock; });
+    overlap.message(LogStream::Stdout, at(10));
+    overlap.payload(LogStream::Stdout, "a\n");  // new, but also in the tail: held
+    overlap.idle();
+    CHECK(got.empty());
+    clock = docker::earlier(at(0), -900'000'000);  // quiet, but within the window
+    overlap.idle();
+    CHECK(got.empty());
+    clock = docker::earlier(at(0), -1'100'000'000);  // past it
+    overlap.idle();
+    CHECK(got == "a\n");
+    CHECK(overlap.dropped() == 0);
   }
 }
