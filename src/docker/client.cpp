@@ -468,6 +468,7 @@ util::Result<void> Client::read_logs(const std::string& id, const LogsOptions& o
   const auto silence = opts.silence.value_or(opts.follow ? std::chrono::milliseconds(0) : timeout_);
   HttpRequest req{"GET", *p, {}, "", silence, cancel, std::move(on_idle)};
   req.idle_every = opts.idle_every;
+  req.idle_every_while = opts.idle_every_while;
   return read_output(std::move(req), tty, sink, on_frame, keep_reading);
 }
 

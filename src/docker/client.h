@@ -73,8 +73,10 @@ struct LogsOptions {
   std::optional<int> tail;            // lines per stream
   // Longest silence allowed from the daemon; unset: none when following, else the client's timeout.
   std::optional<std::chrono::milliseconds> silence;
-  // While the daemon is silent, the read's on_idle is also called this often; zero: not.
+  // While the daemon is silent, the read's on_idle is also called this often (when set, only while
+  // *idle_every_while is true); zero: not.
   std::chrono::milliseconds idle_every{0};
+  const bool* idle_every_while = nullptr;
 };
 
 class Client {

@@ -320,7 +320,9 @@ CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, 
   err_.tail = std::move(err_tail);
   for (Stream* st : {&out_, &err_}) {
     st->open = !st->tail.empty();
-    // The tail begins somewhere in a line: its first position counts as a start.
+    // The tail begins somewhere in a line: its first position counts as a start (and its 16 KiB
+    // pieces are counted from there: arbitrary, but a line that began before the tail is longer than
+    // the tail when the log gives it again, so it is never matched anyway).
     st->line_start.assign(st->tail.size(), false);
     std::size_t line = 0;  // where the current line starts
     for (std::size_t p = 0; p < st->tail.size(); ++p) {
@@ -331,6 +333,7 @@ CutOverlap::CutOverlap(std::string out_tail, std::string err_tail, LogTime cut, 
 }
 
 void CutOverlap::message(LogStream s, std::optional<LogTime> t) {
+  if (out_.open || err_.open) last_at_ = now_();  // the read is not quiet, whichever stream
   Stream& st = at(s);
   if (!st.open) return;
   if (st.last_chance) settle(s, Settle::Final);
@@ -347,8 +350,9 @@ void CutOverlap::message(LogStream s, std::optional<LogTime> t) {
   }
   st.ends.push_back(st.held.size());
   st.holding = true;
-  st.held_at = now_();
 }
+
+bool CutOverlap::holding() const { return (out_.open && !out_.ends.empty()) || (err_.open && !err_.ends.empty()); }
 
 void CutOverlap::payload(LogStream s, std::string_view bytes) {
   Stream& st = at(s);
@@ -381,7 +385,7 @@ void CutOverlap::settle(LogStream s, Settle how) {
     // Quiet past the window: decided. Else a look at most 32 times, then each time held has doubled
     // (a flood of tiny messages costs a bounded number of passes over the tail).
     const LogTime now = now_();
-    const bool quiet = now >= until_ && now >= earlier(st.held_at, -kQuietNanos);
+    const bool quiet = now >= until_ && now >= earlier(last_at_, -kQuietNanos);
     if (!quiet && st.checks >= 32 && st.held.size() < 2 * st.checked_at) return;
     if (quiet) how = Settle::Final;
   }

@@ -154,7 +154,7 @@ class OutputTail {
 // bytes), and those that are its end, from a line's start, are dropped; the rest go to `give`, in
 // order. What is held is decided once it is in the tail only as its end, or not in it; at the read's
 // end; past the tail's size; when a message stamped kWindow after the cut comes (never held itself);
-// or when nothing came for a while (idle() from a quiet wait) once kWindow has passed by `now`.
+// or when the read has been quiet kQuiet (idle() from a quiet wait) once kWindow has passed by `now`.
 // Lines equal to the tail's last ones within kWindow of the cut are taken as given: nothing else tells
 // them apart. A tail that ends inside a line (the cut went through it) is continued by that line's
 // rest when the log has it; else `end_line` is called for the stream first (the line's start goes out
@@ -177,6 +177,7 @@ class CutOverlap {
   void end();
 
   std::uint64_t dropped() const { return dropped_; }  // messages found at the end of the tail
+  bool holding() const;                               // messages are held (idle() is then wanted in a quiet read too)
 
  private:
   struct Stream {
@@ -187,7 +188,6 @@ class CutOverlap {
     std::string held;                        // their bytes
     bool holding = false;                    // the current message is held
     bool last_chance = false;                // the held message is stamped past the window: decided after it
-    LogTime held_at;                         // wall clock: the last message held
     std::size_t checks = 0, checked_at = 0;  // idle checks so far; held's size at the last one
   };
   Stream& at(LogStream s) { return s == LogStream::Stderr ? err_ : out_; }
@@ -200,6 +200,7 @@ class CutOverlap {
   Give give_;
   EndLine end_line_;
   Now now_;
+  LogTime last_at_;  // wall clock: the last message of the read, either stream
   std::uint64_t dropped_ = 0;
 };
 

@@ -77,8 +77,10 @@ struct Limits {
   Clock::time_point until = Clock::time_point::max();  // start + total
   const util::CancelFlag* cancel = nullptr;
   std::chrono::milliseconds tick{0};               // a wait returns at least this often (0: no need)
+  const bool* tick_while = nullptr;                // … only while this is true (nullptr: always)
   const std::function<void()>* on_tick = nullptr;  // called when one returned with nothing
 
+  bool ticking() const { return tick.count() > 0 && (!tick_while || *tick_while); }
   // An error once the call is over: cancelled, or past its total deadline.
   HOT_PATH util::Result<void> over() const {
     if (cancel && cancel->is_set()) return util::make_error("cancelled");
@@ -99,7 +101,7 @@ struct Limits {
     if (silence.count() > 0) left = std::min<Clock::duration>(left, since + silence - now);
     const bool cancel_fd = cancel && cancel->fd() >= 0;
     if (cancel && !cancel_fd) left = std::min<Clock::duration>(left, kCancelCheck);
-    if (tick.count() > 0) left = std::min<Clock::duration>(left, tick);
+    if (ticking()) left = std::min<Clock::duration>(left, tick);
     int ms = -1;
     if (left != Clock::duration::max()) {
       // Rounded up: a poll that returns a moment before the limit would only spin.
@@ -221,7 +223,7 @@ class Conn {
       auto ready = limits.wait(fd_, POLLIN, since);
       if (!ready) return ready.error();
       if (*ready != 0) break;
-      if (limits.on_tick && *limits.on_tick) (*limits.on_tick)();
+      if (limits.on_tick && *limits.on_tick && limits.ticking()) (*limits.on_tick)();
     }
     if (ssl_) {
       const int got = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
@@ -530,6 +532,7 @@ HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
   if (req.total.count() > 0) limits.until = Clock::now() + req.total;
   limits.cancel = req.cancel;
   limits.tick = req.idle_every;
+  limits.tick_while = req.idle_every_while;
   if (req.idle_every.count() > 0) limits.on_tick = &req.on_idle;
   if (!setup_error_.empty()) return where(setup_error_);
   if (auto ok = check_request(req, host_header_); !ok) return where(ok.error().message);

@@ -64,8 +64,10 @@ struct HttpRequest {
   // The whole call, from the connection to the answer's last byte; zero: none. Past it the call
   // fails ("no complete answer within N ms"), whatever pace the peer keeps.
   std::chrono::milliseconds total{0};
-  // While the peer is silent, on_idle is also called this often; zero: not.
+  // While the peer is silent, on_idle is also called this often (when set, only while
+  // *idle_every_while is true: read at each wait); zero: not.
   std::chrono::milliseconds idle_every{0};
+  const bool* idle_every_while = nullptr;
 };
 
 // Bounds on what a peer may send before the body.

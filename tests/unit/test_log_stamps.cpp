@@ -543,5 +543,30 @@ TEST_CASE("After a cut: repeated lines, a line's end, blank lines, a slow writer
     overlap.idle();
     CHECK(got == "a\n");
     CHECK(overlap.dropped() == 0);
+    CHECK_FALSE(overlap.holding());
+  }
+  SECTION("a read busy with the other stream is not quiet") {
+    LogTime clock = docker::earlier(at(0), -1'500'000'000);  // past the window
+    std::string out, err;
+    CutOverlap overlap(
+        "A\nB\n", "", at(0), [&](LogStream s, std::string_view b) { (s == LogStream::Stderr ? err : out).append(b); },
+        [&](LogStream) { out += "|"; }, [&] { return clock; });
+    overlap.message(LogStream::Stdout, at(1));
+    overlap.payload(LogStream::Stdout, "A\n");
+    overlap.idle();
+    CHECK(overlap.holding());
+    clock = docker::earlier(clock, -250'000'000);
+    overlap.message(LogStream::Stderr, at(2));
+    overlap.payload(LogStream::Stderr, "e\n");
+    clock = docker::earlier(clock, -50'000'000);
+    overlap.idle();  // stdout has been quiet 0.3 s, the read only 0.05 s
+    CHECK(out.empty());
+    overlap.message(LogStream::Stdout, at(3));
+    overlap.payload(LogStream::Stdout, "B\n");
+    overlap.idle();
+    CHECK(out.empty());
+    CHECK(err == "e\n");
+    CHECK(overlap.dropped() == 2);
+    CHECK_FALSE(overlap.holding());
   }
 }
