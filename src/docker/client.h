@@ -74,9 +74,9 @@ struct LogsOptions {
   // Longest silence allowed from the daemon; unset: none when following, else the client's timeout.
   std::optional<std::chrono::milliseconds> silence;
   // While the daemon is silent, the read's on_idle is also called this often (when set, only while
-  // *idle_every_while is true); zero: not.
+  // idle_every_while() says so); zero: not.
   std::chrono::milliseconds idle_every{0};
-  const bool* idle_every_while = nullptr;
+  std::function<bool()> idle_every_while = nullptr;
 };
 
 class Client {

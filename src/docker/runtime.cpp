@@ -418,17 +418,15 @@ void Runtime::run_log_pump(const std::string& id) {
   };
   // After a cut of the attached stream: the start of Docker's log that the attached stream gave.
   std::unique_ptr<CutOverlap> overlap;
-  bool overlap_holds = false;  // it holds messages: a quiet read wakes it (kOverlapTick)
+  // While it holds messages, a quiet read wakes it (kOverlapTick).
+  const auto overlap_holds = [&] { return overlap && overlap->holding(); };
   const auto give = [&](LogStream s, std::string_view piece) {
     const bool err = s == LogStream::Stderr;
     if (relay_open()) relay->feed(err, piece);
     if (files) files->feed(err, piece);
   };
   const auto on_idle = [&] {
-    if (overlap) {
-      overlap->idle();
-      overlap_holds = overlap->holding();
-    }
+    if (overlap) overlap->idle();
     if (relay_open()) relay->send_pending();
     if (files) files->write_pending();
   };
@@ -479,16 +477,12 @@ void Runtime::run_log_pump(const std::string& id) {
       tty,
       [&](LogStream s, std::optional<LogTime> t) {
         keep = !t || cursor.take(s, *t);
-        if (keep && overlap) {
-          overlap->message(s, t);
-          overlap_holds = overlap->holding();
-        }
+        if (keep && overlap) overlap->message(s, t);
       },
       [&](LogStream s, std::string_view piece) {
         if (!keep) return;
         if (overlap) {
           overlap->payload(s, piece);
-          overlap_holds = overlap->holding();
         } else {
           give(s, piece);
         }
@@ -551,10 +545,9 @@ void Runtime::run_log_pump(const std::string& id) {
         lo.follow = true;
         lo.since_time = cursor.since();
         lo.idle_every = kOverlapTick;
-        lo.idle_every_while = &overlap_holds;
+        lo.idle_every_while = overlap_holds;
         followed = client_.stamped_logs(id, lo, tty, reader, &relay_cancel_, on_idle);
         overlap->end();
-        overlap_holds = false;
         break;
       }
     }
@@ -585,13 +578,10 @@ void Runtime::run_log_pump(const std::string& id) {
       LogsOptions o = again;
       if (overlap) {  // held lines are decided in a quiet read too
         o.idle_every = kOverlapTick;
-        o.idle_every_while = &overlap_holds;
+        o.idle_every_while = overlap_holds;
       }
       auto r = client_.stamped_logs(id, o, tty, reader, &relay_cancel_, on_idle, keep_reading);
-      if (overlap) {
-        overlap->end();
-        overlap_holds = false;
-      }
+      if (overlap) overlap->end();
       return r;
     });
   }

@@ -76,11 +76,11 @@ struct Limits {
   std::chrono::milliseconds total{0};                  // the whole call; zero: none
   Clock::time_point until = Clock::time_point::max();  // start + total
   const util::CancelFlag* cancel = nullptr;
-  std::chrono::milliseconds tick{0};               // a wait returns at least this often (0: no need)
-  const bool* tick_while = nullptr;                // … only while this is true (nullptr: always)
-  const std::function<void()>* on_tick = nullptr;  // called when one returned with nothing
+  std::chrono::milliseconds tick{0};                  // a wait returns at least this often (0: no need)
+  const std::function<bool()>* tick_while = nullptr;  // … only while this says so (none: always)
+  const std::function<void()>* on_tick = nullptr;     // called when one returned with nothing
 
-  bool ticking() const { return tick.count() > 0 && (!tick_while || *tick_while); }
+  bool ticking() const { return tick.count() > 0 && (!tick_while || !*tick_while || (*tick_while)()); }
   // An error once the call is over: cancelled, or past its total deadline.
   HOT_PATH util::Result<void> over() const {
     if (cancel && cancel->is_set()) return util::make_error("cancelled");
@@ -532,7 +532,7 @@ HOT_PATH util::Result<HttpResponse> HttpClient::exchange(const HttpRequest& req,
   if (req.total.count() > 0) limits.until = Clock::now() + req.total;
   limits.cancel = req.cancel;
   limits.tick = req.idle_every;
-  limits.tick_while = req.idle_every_while;
+  limits.tick_while = &req.idle_every_while;
   if (req.idle_every.count() > 0) limits.on_tick = &req.on_idle;
   if (!setup_error_.empty()) return where(setup_error_);
   if (auto ok = check_request(req, host_header_); !ok) return where(ok.error().message);

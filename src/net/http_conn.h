@@ -65,9 +65,9 @@ struct HttpRequest {
   // fails ("no complete answer within N ms"), whatever pace the peer keeps.
   std::chrono::milliseconds total{0};
   // While the peer is silent, on_idle is also called this often (when set, only while
-  // *idle_every_while is true: read at each wait); zero: not.
+  // idle_every_while() says so: asked at each wait); zero: not.
   std::chrono::milliseconds idle_every{0};
-  const bool* idle_every_while = nullptr;
+  std::function<bool()> idle_every_while = nullptr;
 };
 
 // Bounds on what a peer may send before the body.

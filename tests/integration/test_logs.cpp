@@ -517,18 +517,14 @@ const char* const kBursts =
 // joined to another.
 TEST_CASE("An attached output stream cut while the container runs: Docker's log takes over from the cut") {
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 3000);
-  UdpReceiver rx;
-  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
-  h.agent.launch(TaskBuilder("attach-cut", DockerDaemon::shared().image("test/bb:1")).shell(kBursts));
-  h.wait_state("attach-cut", v1::TASK_FINISHED, 60s);
-  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
-  const std::string output = h.exe->output();
+  const Ran r = run_through(proxy, "attach-cut", kBursts);
+  const std::string& output = r.output;
   INFO(output);
   CHECK(proxy.taken() == 1);
   CHECK_THAT(output, Catch::Contains("attached to the container's output"));
   CHECK_THAT(output,
              Catch::Contains("the container's attached output ended while the container runs: following Docker's log"));
-  const Numbered n = numbered(lines_of(h.sandbox + "/container.stdout"), 3000);
+  const Numbered n = numbered(r.stdout_file, 3000);
   INFO(n.where);
   CHECK(n.cut_lines <= 1);
   CHECK(n.rewinds == 0);  // nothing twice
@@ -551,16 +547,11 @@ TEST_CASE(
     "An attached stream cut while Docker's log stamps late: the lines it gave are skipped, none twice, none lost") {
   DockerProxy proxy(DockerDaemon::shared().socket(), "/attach", DockerProxy::Mode::cut_now, 3000);
   proxy.stamp_late(500ms);
-  UdpReceiver rx;
-  Harness h(relay_env(rx, {{"DOCKER_HOST", "unix://" + proxy.path()}}));
-  h.agent.launch(TaskBuilder("attach-late", DockerDaemon::shared().image("test/bb:1")).shell(kBursts));
-  h.wait_state("attach-late", v1::TASK_FINISHED, 60s);
-  REQUIRE(h.exe->wait(40s) == std::optional<int>(0));
-  const std::string output = h.exe->output();
-  INFO(output);
+  const Ran r = run_through(proxy, "attach-late", kBursts);
+  INFO(r.output);
   CHECK(proxy.restamped() > 0);
-  CHECK_THAT(output, Catch::Contains("were the attached stream's last ones: skipped"));
-  const Numbered n = numbered(lines_of(h.sandbox + "/container.stdout"), 3000);
+  CHECK_THAT(r.output, Catch::Contains("were the attached stream's last ones: skipped"));
+  const Numbered n = numbered(r.stdout_file, 3000);
   INFO(n.where);
   CHECK(n.cut_lines == 0);
   CHECK(n.rewinds == 0);

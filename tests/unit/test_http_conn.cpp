@@ -419,14 +419,14 @@ TEST_CASE(
 }
 
 TEST_CASE("idle_every: on_idle is also called while the peer is silent; without it only around receives") {
-  const auto count_idles = [](std::chrono::milliseconds every, const bool* only_while = nullptr) {
+  const auto count_idles = [](std::chrono::milliseconds every, std::function<bool()> only_while = nullptr) {
     CannedServer srv({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", "0\r\n\r\n"}, 400ms);
     net::HttpClient cli(srv.path());
     int idles = 0;
     net::HttpRequest req{"GET", "/logs", {}, "", 2000ms};
     req.on_idle = [&] { ++idles; };
     req.idle_every = every;
-    req.idle_every_while = only_while;
+    req.idle_every_while = std::move(only_while);
     std::string body;
     auto r = cli.stream(req, [&](std::string_view p) {
       body.append(p);
@@ -438,8 +438,7 @@ TEST_CASE("idle_every: on_idle is also called while the peer is silent; without 
   };
   const int ticking = count_idles(50ms);
   const int plain = count_idles(0ms);
-  const bool off = false;
-  const int switched_off = count_idles(50ms, &off);
+  const int switched_off = count_idles(50ms, [] { return false; });
   INFO("with idle_every 50 ms: " << ticking << ", without: " << plain << ", switched off: " << switched_off);
   CHECK(ticking >= plain + 5);  // 400 ms of silence
   CHECK(plain <= 4);
