@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
   });
   vault.restrict_paths(site->file.policy.vault_path_prefixes);
   vault::SecretsStep secrets(vault, post);
-  docker::Runtime containers(*docker_opts, post);
+  docker::RuntimeOptions runtime_opts = *docker_opts;
+  // The image's presence is left to the create when Vault has nothing to read for the container:
+  // secrets are never read before the image is there (see RuntimeOptions::image_check_by_create).
+  runtime_opts.image_check_by_create = [&vault](const std::vector<std::string>& env) { return !vault.has_work(env); };
+  docker::Runtime containers(std::move(runtime_opts), post);
   spdlog::info("Docker endpoint {}", docker_opts->endpoint.describe());
   sidecar::Adapter sidecar(app::watchdog_options(cfg, *agent_env), post);
   shell::OwnProcess process;

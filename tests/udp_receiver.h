@@ -64,7 +64,10 @@ class UdpReceiver {
   // came and when the first and the last did.
   enum class Keep { datagrams, count };
 
-  explicit UdpReceiver(Keep keep = Keep::datagrams, int buffer_bytes = 256 << 20) : keep_(keep) {
+  // `clock_from`: first() is when the datagram of that index (counted from 0) came, so that a sender's
+  // opening datagrams (the relay's start marker, sent before the container starts) are not timed.
+  explicit UdpReceiver(Keep keep = Keep::datagrams, int buffer_bytes = 256 << 20, std::size_t clock_from = 0)
+      : keep_(keep), clock_from_(clock_from) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(fd_ >= 0);
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
@@ -117,7 +120,8 @@ class UdpReceiver {
     if (!cv_.wait_for(lock, timeout, [&] { return got_.size() > taken_; })) return std::nullopt;
     return got_[taken_++];
   }
-  // How many datagrams came so far, and when the first and the last did (both zero before any).
+  // How many datagrams came so far, and when the first timed one (see clock_from) and the last did
+  // (both zero before any).
   std::size_t count() {
     std::lock_guard<std::mutex> lock(mu_);
     return count_;
@@ -151,7 +155,7 @@ class UdpReceiver {
       if (n <= 0) continue;
       const auto now = Clock::now();
       std::lock_guard<std::mutex> lock(mu_);
-      if (count_ == 0) first_ = now;
+      if (count_ <= clock_from_ && count_ + static_cast<std::size_t>(n) > clock_from_) first_ = now;
       last_ = now;
       count_ += static_cast<std::size_t>(n);
       if (keep_ == Keep::datagrams) {
@@ -162,6 +166,7 @@ class UdpReceiver {
   }
 
   const Keep keep_;
+  const std::size_t clock_from_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

@@ -180,7 +180,16 @@ void Runtime::pull(const executor::act::PullImage& pull) {
     return;
   }
   for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", pull.task.task_id().value(), w);
-  executor::PlanPtr plan = std::make_shared<const Plan>(std::move(*spec), pull.task.task_id().value());
+  if (!pull.after_create && opts_.image_check_by_create &&
+      refresh_reason(parse_image_ref(pull.image), pull.force).empty() &&
+      opts_.image_check_by_create(container_env(*spec))) {
+    // Nothing asked of Docker yet: the create will say whether the image is there.
+    ev::StepDone done{LaunchStep::Pull, "", ""};
+    done.plan = std::make_shared<const Plan>(std::move(*spec), pull.task.task_id().value(), pull.image, true);
+    sink_(std::move(done));
+    return;
+  }
+  executor::PlanPtr plan = std::make_shared<const Plan>(std::move(*spec), pull.task.task_id().value(), pull.image);
   spawn([this, image = pull.image, force = pull.force, plan = std::move(plan)] {
     auto r = do_pull(image, force);
     if (r) {
@@ -199,61 +208,68 @@ void Runtime::create(const executor::act::CreateContainer& create) {
     sink_(ev::StepFailed{LaunchStep::Create, "no container plan: the launch did not start with a pull"});
     return;
   }
-  spawn(
-      [this, secrets = create.secrets, extra = create.extra_env, spec = plan->spec, task_id = plan->task_id]() mutable {
-        std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
-        for (const auto& [ref, value] : secrets.replacements) from_secrets[value] = ref;
-        for (const auto& kv : secrets.extra) {
-          extra.push_back(kv);
-          from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
+  spawn([this, secrets = create.secrets, extra = create.extra_env, spec = plan->spec, task_id = plan->task_id,
+         image = plan->image, unchecked = plan->image_unchecked]() mutable {
+    std::map<std::string, std::string> from_secrets;  // resolved entry → what the dump shows
+    for (const auto& [ref, value] : secrets.replacements) from_secrets[value] = ref;
+    for (const auto& kv : secrets.extra) {
+      extra.push_back(kv);
+      from_secrets[kv] = kv.substr(0, kv.find('=')) + "=[from Vault]";
+    }
+    spec = with_executor_env(std::move(spec), extra, secrets.replacements);
+    // The environment the container gets (startup dump): values only for the site's allow-list,
+    // Vault references instead of their values.
+    std::string dump = fmt::format("Docker environment of container {}:\n", spec.name);
+    for (const auto& s : container_env(spec)) {
+      const std::string name = s.substr(0, s.find('='));
+      if (auto it = from_secrets.find(s); it != from_secrets.end()) {
+        dump += fmt::format("  {}\n", it->second);  // the reference, never the value
+      } else if (settings::name_listed(name, opts_.spec.policy.env_dump_values)) {
+        dump += fmt::format("  {}\n", s);
+      } else {
+        dump += fmt::format("  {}=[REDACTED]\n", name);
+      }
+    }
+    write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
+    if (auto n = ensure_negotiated(); !n) {
+      sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
+      return;
+    }
+    std::vector<std::string> warnings;
+    auto id = client_.create(spec.name, spec.body, &warnings);
+    if (!id) {
+      ev::StepFailed failed{LaunchStep::Create, id.error().message};
+      // Docker's answer when the image is absent (moby daemon/create.go: a NotFound error, "No
+      // such image: <ref>"; an absent network is a 404 too, with other words).
+      failed.image_missing =
+          unchecked && id.error().not_found() && id.error().message.find("No such image") != std::string::npos;
+      if (failed.image_missing) spdlog::info("image {}: not present (the create's answer)", image);
+      sink_(std::move(failed));
+      return;
+    }
+    if (unchecked) spdlog::info("Re-using existing image... already present");
+    for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      created_id_ = *id;
+      labels_ = spec.body.contains("Labels") ? spec.body["Labels"] : nlohmann::json::object();
+      tty_ = util::json_bool(spec.body, "Tty", false);
+    }
+    spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec.name, task_id);
+    if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec.name);
+    for (const auto& net : spec.extra_networks) {
+      if (auto c = client_.connect_network(net, *id); !c) {
+        // The machine never learns this container's id: it goes here.
+        if (auto r = client_.remove(*id); !r && !r.error().not_found()) {
+          spdlog::warn("remove of container {}: {}", id->substr(0, 12), r.error().message);
         }
-        spec = with_executor_env(std::move(spec), extra, secrets.replacements);
-        // The environment the container gets (startup dump): values only for the site's allow-list,
-        // Vault references instead of their values.
-        std::string dump = fmt::format("Docker environment of container {}:\n", spec.name);
-        for (const auto& s : container_env(spec)) {
-          const std::string name = s.substr(0, s.find('='));
-          if (auto it = from_secrets.find(s); it != from_secrets.end()) {
-            dump += fmt::format("  {}\n", it->second);  // the reference, never the value
-          } else if (settings::name_listed(name, opts_.spec.policy.env_dump_values)) {
-            dump += fmt::format("  {}\n", s);
-          } else {
-            dump += fmt::format("  {}=[REDACTED]\n", name);
-          }
-        }
-        write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
-        if (auto n = ensure_negotiated(); !n) {
-          sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
-          return;
-        }
-        std::vector<std::string> warnings;
-        auto id = client_.create(spec.name, spec.body, &warnings);
-        if (!id) {
-          sink_(ev::StepFailed{LaunchStep::Create, id.error().message});
-          return;
-        }
-        for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          created_id_ = *id;
-          labels_ = spec.body.contains("Labels") ? spec.body["Labels"] : nlohmann::json::object();
-          tty_ = util::json_bool(spec.body, "Tty", false);
-        }
-        spdlog::info("created container {} ({}) for task {}", id->substr(0, 12), spec.name, task_id);
-        if (!opts_.container_id_file.empty()) write_container_id_file(*id, spec.name);
-        for (const auto& net : spec.extra_networks) {
-          if (auto c = client_.connect_network(net, *id); !c) {
-            // The machine never learns this container's id: it goes here.
-            if (auto r = client_.remove(*id); !r && !r.error().not_found()) {
-              spdlog::warn("remove of container {}: {}", id->substr(0, 12), r.error().message);
-            }
-            sink_(ev::StepFailed{LaunchStep::Create, fmt::format("joining network {}: {}", net, c.error().message)});
-            return;
-          }
-          spdlog::info("container {} joined network {}", id->substr(0, 12), net);
-        }
-        sink_(ev::StepDone{LaunchStep::Create, *id, ""});
-      });
+        sink_(ev::StepFailed{LaunchStep::Create, fmt::format("joining network {}: {}", net, c.error().message)});
+        return;
+      }
+      spdlog::info("container {} joined network {}", id->substr(0, 12), net);
+    }
+    sink_(ev::StepDone{LaunchStep::Create, *id, ""});
+  });
 }
 
 void Runtime::start(const std::string& id) {

@@ -29,10 +29,13 @@ namespace docker {
 
 // The plan of a launch as this adapter builds it: the checked create request of the task.
 struct Plan final : executor::ContainerPlan {
-  Plan(ContainerSpec s, std::string task) : spec(std::move(s)), task_id(std::move(task)) {}
+  Plan(ContainerSpec s, std::string task, std::string img = "", bool unchecked = false)
+      : spec(std::move(s)), task_id(std::move(task)), image(std::move(img)), image_unchecked(unchecked) {}
   std::vector<std::string> env() const override { return container_env(spec); }
   ContainerSpec spec;
   std::string task_id;
+  std::string image;             // the task's reference, as the pull had it
+  bool image_unchecked = false;  // Docker was not asked for the image: the create's answer says it
 };
 
 struct RuntimeOptions {
@@ -62,6 +65,13 @@ struct RuntimeOptions {
   std::string container_id_file;
   int stdout_fd = 1;  // failure logs go here (container stdout)…
   int stderr_fd = 2;  // …and here (container stderr)
+  // Says, for a container's environment, whether nothing that must wait for the image comes between
+  // the pull and the create (main: Vault has nothing to read there). Then an image that is not pulled
+  // at every launch is not asked for before the create: the create's "No such image" says it is
+  // missing (Docker's CLI does the same), and the launch goes back to the pull (StepFailed
+  // image_missing). One round trip less on every launch of a present image; secrets are still never
+  // read before the image is there. Unset: always asked first.
+  std::function<bool(const std::vector<std::string>& env)> image_check_by_create;
 };
 
 // Why a launch pulls the image even when Docker has it (force_pull_image, or a reference a registry

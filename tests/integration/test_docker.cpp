@@ -525,6 +525,111 @@ TEST_CASE("Pull from a real registry: right credentials, wrong ones, an absent i
   }
 }
 
+// RuntimeOptions::image_check_by_create, against the real daemon and registry: which requests each
+// launch makes, in order, through a proxy that notes them.
+TEST_CASE(
+    "The image check left to the create: no request for a present image, an absent one pulled after "
+    "the create's 404; asked first with Vault work or an image pulled at every launch") {
+  auto& d = DockerDaemon::shared();
+  testing_support::LocalRegistry registry("tester", "s3cret-pw");
+  const std::string remote = registry.push(d, d.image("test/bb:1"), "fold/bb:3");
+  const std::string latest = registry.push(d, d.image("test/bb:1"), "fold/bb:latest");
+  // The pushes leave the daemon without those names: `remote` is absent until a section tags it.
+  DockerProxy proxy(d.socket(), "", DockerProxy::Mode::pass);
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
+  opts.env = util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}, {"HOME", "/nonexistent"}});
+  std::vector<std::string> seen;  // the environments the runtime asked about, one line each
+  opts.image_check_by_create = [&seen](const std::vector<std::string>& env) {
+    std::string all;
+    for (const auto& kv : env) all += kv + ";";
+    seen.push_back(all);
+    return all.find("NEEDS_VAULT=") == std::string::npos;
+  };
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  // The requests since the last call, as "METHOD /path" without the API version and query.
+  std::size_t from = 0;
+  const auto requests = [&] {
+    std::vector<std::string> out;
+    const auto all = proxy.exchanges();
+    for (std::size_t i = from; i < all.size(); ++i) {
+      std::string l = all[i].line.substr(0, all[i].line.find(' ', all[i].line.find(' ') + 1));
+      if (const auto v = l.find(" /v1."); v != std::string::npos) l.erase(v + 1, l.find('/', v + 2) - (v + 1));
+      if (const auto q = l.find('?'); q != std::string::npos) l.erase(q);
+      if (l.find("/_ping") == std::string::npos) out.push_back(l);
+    }
+    from = all.size();
+    return out;
+  };
+  const auto pull_step = [&](const mesos::v1::TaskInfo& task, bool after_create = false) {
+    rt.pull(executor::act::PullImage{task.container().docker().image(), task.container().docker().force_pull_image(),
+                                     task, after_create});
+    return expect<ev::StepDone>(log).plan;
+  };
+  std::vector<std::string> created;
+  const auto create_step = [&](const executor::PlanPtr& plan) -> executor::Event {
+    rt.create(executor::act::CreateContainer{plan});
+    auto e = log.next(60s);
+    REQUIRE(e.has_value());
+    if (auto* done = std::get_if<ev::StepDone>(&*e)) created.push_back(done->container_id);
+    return *e;
+  };
+  const std::string image_json = "GET /images/" + remote + "/json";
+
+  SECTION("absent: nothing asked at the pull; the create's 404 is image_missing; the pull after it; the create") {
+    const auto plan = pull_step(TaskBuilder("fold-1", remote));
+    REQUIRE(plan);
+    CHECK(requests().empty());
+    CHECK(seen.size() == 1);
+    const auto first = create_step(plan);
+    REQUIRE(std::holds_alternative<ev::StepFailed>(first));
+    const auto& failed = std::get<ev::StepFailed>(first);
+    CHECK(failed.step == executor::LaunchStep::Create);
+    CHECK(failed.image_missing);
+    CHECK_THAT(failed.message, Catch::Contains("No such image"));
+    CHECK(requests() == std::vector<std::string>{"POST /containers/create"});
+    // The machine goes back to the pull (after_create): asked, then pulled, whatever the predicate says.
+    const auto plan2 = pull_step(TaskBuilder("fold-1", remote), true);
+    CHECK(requests() == std::vector<std::string>{image_json, "POST /images/create"});
+    CHECK(seen.size() == 1);
+    const auto second = create_step(plan2);
+    REQUIRE(std::holds_alternative<ev::StepDone>(second));
+    CHECK(requests() == std::vector<std::string>{"POST /containers/create"});
+  }
+  SECTION("present: nothing asked before the create, which works") {
+    d.cli({"tag", d.image("test/bb:1"), remote});
+    const auto plan = pull_step(TaskBuilder("fold-2", remote));
+    CHECK(requests().empty());
+    REQUIRE(std::holds_alternative<ev::StepDone>(create_step(plan)));
+    CHECK(requests() == std::vector<std::string>{"POST /containers/create"});
+  }
+  SECTION("an absent image when the check was asked first: a 404 at the create is a plain failure") {
+    d.cli({"tag", d.image("test/bb:1"), remote});
+    const auto plan = pull_step(TaskBuilder("fold-3", remote).env("NEEDS_VAULT", "vault://secret/x"));
+    CHECK(requests() == std::vector<std::string>{image_json});
+    d.cli({"rmi", remote});
+    const auto e = create_step(plan);
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK_FALSE(std::get<ev::StepFailed>(e).image_missing);
+    CHECK_THAT(std::get<ev::StepFailed>(e).message, Catch::Contains("No such image"));
+  }
+  SECTION("Vault work in the environment: asked (and pulled) before the create") {
+    const auto plan = pull_step(TaskBuilder("fold-4", remote).env("NEEDS_VAULT", "vault://secret/x"));
+    CHECK(requests() == std::vector<std::string>{image_json, "POST /images/create"});
+    REQUIRE(std::holds_alternative<ev::StepDone>(create_step(plan)));
+  }
+  SECTION("`latest` (pulled at every launch): pulled at the pull step, as before") {
+    const auto plan = pull_step(TaskBuilder("fold-5", latest));
+    const auto r = requests();
+    CHECK(std::find(r.begin(), r.end(), "POST /images/create") != r.end());
+    CHECK(seen.empty());  // not even asked: the reference decides
+    REQUIRE(std::holds_alternative<ev::StepDone>(create_step(plan)));
+  }
+  for (const auto& id : created) rt.remove(id);
+  rt.shutdown();
+}
+
 namespace {
 
 std::string image_id(const DockerDaemon& d, const std::string& ref) {

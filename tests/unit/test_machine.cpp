@@ -140,6 +140,7 @@ std::vector<std::pair<std::string, Event>> sample_events() {
       {"start done", ev::StepDone{LaunchStep::Start, kContainer, "172.17.0.2"}},
       {"pull failed", ev::StepFailed{LaunchStep::Pull, "no such image"}},
       {"create failed", ev::StepFailed{LaunchStep::Create, "409"}},
+      {"create found no such image", ev::StepFailed{LaunchStep::Create, "404", false, true}},
       {"start failed", ev::StepFailed{LaunchStep::Start, "oci error"}},
       {"container exited 0", ev::ContainerExited{0, false, "", ""}},
       {"container exited 3", ev::ContainerExited{3, false, "", "bad"}},
@@ -612,6 +613,64 @@ TEST_CASE(
     h.on(ev::StepDone{LaunchStep::Seeds, "", ""});  // late
     CHECK_FALSE(h.has<act::CreateContainer>());
     CHECK(h.all<act::SendUpdate>().empty());
+  }
+}
+
+TEST_CASE("A create that finds no such image goes back to the pull once, then through every step again") {
+  MachineConfig cfg;
+  cfg.seed_sidecar = true;
+  Harness h(cfg);
+  reach(h, Phase::Launching);
+  REQUIRE(h.all<act::PullImage>().size() == 1);
+  CHECK_FALSE(h.all<act::PullImage>()[0].after_create);
+  h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+  h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+  h.on(ev::StepDone{LaunchStep::Seeds, "", ""});
+  REQUIRE(h.has<act::CreateContainer>());
+  ev::StepFailed missing{LaunchStep::Create, "POST /containers/create: HTTP 404: No such image: x"};
+  missing.image_missing = true;
+  h.on(missing);
+  REQUIRE(h.all<act::PullImage>().size() == 1);
+  CHECK(h.all<act::PullImage>()[0].after_create);
+  CHECK(h.all<act::PullImage>()[0].image == "127.0.0.1:5000/web:1");
+  CHECK(h.all<act::PullImage>()[0].task.task_id().value() == "t1");
+  CHECK(h.all<act::SendUpdate>().empty());
+  CHECK(h.phase() == Phase::Launching);
+  CHECK(h.m.state().step == LaunchStep::Pull);
+
+  SECTION("the pull's failure is the task's, named as the pull's") {
+    h.on(ev::StepFailed{LaunchStep::Pull, "image 127.0.0.1:5000/web:1: manifest unknown"});
+    REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::StartsWith("pull failed: image"));
+  }
+  SECTION("after the pull: secrets, seeds and the create again; a second missing image fails the task") {
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    CHECK(h.has<act::ResolveSecrets>());
+    h.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+    CHECK(h.has<act::FetchSeeds>());
+    h.on(ev::StepDone{LaunchStep::Seeds, "", ""});
+    REQUIRE(h.has<act::CreateContainer>());
+    h.on(missing);
+    CHECK_FALSE(h.has<act::PullImage>());
+    REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
+    CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("create failed: POST /containers/create"));
+  }
+  SECTION("a KILL during that pull is reported at once, as during any pull") {
+    h.on(ev::Kill{"t1", std::nullopt});
+    REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    CHECK_FALSE(h.has<act::ResolveSecrets>());
+  }
+  SECTION("a missing image during a kill: no pull, TASK_KILLED") {
+    Harness k(cfg);
+    reach(k, Phase::Launching);
+    k.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    k.on(ev::StepDone{LaunchStep::Secrets, "", ""});
+    k.on(ev::StepDone{LaunchStep::Seeds, "", ""});
+    k.on(ev::Kill{"t1", std::nullopt});
+    k.on(missing);
+    CHECK_FALSE(k.has<act::PullImage>());
+    CHECK(k.states() == std::vector{v1::TASK_KILLED});
   }
 }
 
