@@ -230,24 +230,35 @@ void Runtime::create(const executor::act::CreateContainer& create) {
         dump += fmt::format("  {}=[REDACTED]\n", name);
       }
     }
-    write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
+    // When the create is also the image's check, the dump waits for its answer: a create that goes
+    // back to the pull comes again, and the task's output gets the dump once.
+    if (!unchecked) write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
+    // The image's presence was left to this create: a 404 (Docker's "No such image: <ref>", moby
+    // daemon/create.go; any 404, whatever its words, since the pull asks again before it pulls), no
+    // answer, a 5xx or no API version (which the pull's check retries) send the launch back to the
+    // pull instead of failing it.
+    const auto unconfirmed = [&](const util::Error& error, bool no_version) {
+      ev::StepFailed failed{LaunchStep::Create, error.message};
+      failed.image_unconfirmed = unchecked && (no_version || error.not_found() || error.transient());
+      if (failed.image_unconfirmed) {
+        spdlog::info("image {}: not confirmed by the create ({}): asked again by the pull", image, error.message);
+      }
+      sink_(std::move(failed));
+    };
     if (auto n = ensure_negotiated(); !n) {
-      sink_(ev::StepFailed{LaunchStep::Create, n.error().message});
+      unconfirmed(n.error(), true);
       return;
     }
     std::vector<std::string> warnings;
     auto id = client_.create(spec.name, spec.body, &warnings);
     if (!id) {
-      ev::StepFailed failed{LaunchStep::Create, id.error().message};
-      // Docker's answer when the image is absent (moby daemon/create.go: a NotFound error, "No
-      // such image: <ref>"; an absent network is a 404 too, with other words).
-      failed.image_missing =
-          unchecked && id.error().not_found() && id.error().message.find("No such image") != std::string::npos;
-      if (failed.image_missing) spdlog::info("image {}: not present (the create's answer)", image);
-      sink_(std::move(failed));
+      unconfirmed(id.error(), false);
       return;
     }
-    if (unchecked) spdlog::info("Re-using existing image... already present");
+    if (unchecked) {
+      write_fd(opts_.stdout_fd, util::scrub_secrets(dump));
+      spdlog::info("Re-using existing image... already present");
+    }
     for (const auto& w : warnings) spdlog::warn("Docker: {}", w);
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -67,10 +67,11 @@ struct RuntimeOptions {
   int stderr_fd = 2;  // …and here (container stderr)
   // Says, for a container's environment, whether nothing that must wait for the image comes between
   // the pull and the create (main: Vault has nothing to read there). Then an image that is not pulled
-  // at every launch is not asked for before the create: the create's "No such image" says it is
-  // missing (Docker's CLI does the same), and the launch goes back to the pull (StepFailed
-  // image_missing). One round trip less on every launch of a present image; secrets are still never
-  // read before the image is there. Unset: always asked first.
+  // at every launch is not asked for before the create: the create's "No such image" (any 404) says
+  // it is missing, as Docker's CLI finds out, and the launch goes back to the pull (StepFailed
+  // image_unconfirmed; also when the create had no answer, a 5xx or no API version, which the pull
+  // retries). One round trip less on every launch of a present image; secrets are still never read
+  // before the image is there. Unset: always asked first.
   std::function<bool(const std::vector<std::string>& env)> image_check_by_create;
 };
 

@@ -94,9 +94,10 @@ struct StepFailed {
   LaunchStep step = LaunchStep::Pull;
   std::string message;
   bool task_invalid = false;  // the task asked for something it may not have (REASON_TASK_INVALID)
-  // Create: Docker has no such image. The engine may leave the image's presence to the create (one
-  // round trip less when it is there, as Docker's CLI does); the launch then goes back to the pull.
-  bool image_missing = false;
+  // Create: the engine left the image's presence to the create (one round trip less when it is there,
+  // as Docker's CLI does) and the create did not confirm it (no such image, or no answer): the launch
+  // goes back to the pull, which asks (with its retries) and pulls.
+  bool image_unconfirmed = false;
 };
 struct ContainerExited {
   std::optional<int> exit_code;  // nullopt: the outcome could not be read

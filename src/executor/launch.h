@@ -2,8 +2,8 @@
 // actions from step to step (nothing is stashed in an adapter between steps):
 //   PullImage{task} → StepDone{Pull, plan} → ResolveSecrets{plan's env} → StepDone{Secrets, secrets}
 //   → [FetchSeeds → StepDone{Seeds, env}] → CreateContainer{plan, secrets, env} → StepDone{Create, id}
-// A create that finds no such image (StepFailed{Create, image_missing}, once per launch) goes back to
-// PullImage{after_create} and on through every step again.
+// A create that was also the image's check and did not confirm it (StepFailed{Create,
+// image_unconfirmed}, once per launch) goes back to PullImage{after_create} and on through every step.
 #pragma once
 
 #include <map>

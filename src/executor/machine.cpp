@@ -316,11 +316,11 @@ class Machine::Step {
 
   void on(const ev::StepFailed& e) {
     if (s_.phase == Phase::Launching && s_.step_in_flight && e.step == s_.step && e.step == LaunchStep::Create &&
-        e.image_missing && !s_.pulled_after_create && s_.task) {
-      // The engine left the image's presence to the create: pull it, then every step again (a kill
-      // now is reported at once, as during any pull).
+        e.image_unconfirmed && !s_.pulled_after_create && s_.task) {
+      // The engine left the image's presence to the create, which did not confirm it: the pull, then
+      // every step again (a kill now is reported at once, as during any pull).
       s_.pulled_after_create = true;
-      log(LogLevel::Info, fmt::format("task {}: the image is not present: pulling it", s_.task_id));
+      log(LogLevel::Info, fmt::format("task {}: the create did not confirm the image: back to the pull", s_.task_id));
       const auto& docker = s_.task->container().docker();
       out_.emplace_back(act::PullImage{docker.image(), docker.force_pull_image(), *s_.task, true});
       s_.step = LaunchStep::Pull;

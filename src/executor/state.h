@@ -61,7 +61,7 @@ struct State {
   PlanPtr plan;
   SecretEnv secrets;  // never logged
   std::vector<std::string> extra_env;
-  bool pulled_after_create = false;  // the create found no such image once: the launch went back to the pull
+  bool pulled_after_create = false;  // the create did not confirm the image once: the launch went back to the pull
 
   // TaskInfo.kill_policy.grace_period: the grace of every kill whose cause carries none of its own.
   std::optional<Duration> task_kill_grace;

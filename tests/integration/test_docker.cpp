@@ -577,7 +577,7 @@ TEST_CASE(
   };
   const std::string image_json = "GET /images/" + remote + "/json";
 
-  SECTION("absent: nothing asked at the pull; the create's 404 is image_missing; the pull after it; the create") {
+  SECTION("absent: nothing asked at the pull; the create's 404 is image_unconfirmed; the pull after it; the create") {
     const auto plan = pull_step(TaskBuilder("fold-1", remote));
     REQUIRE(plan);
     CHECK(requests().empty());
@@ -586,7 +586,7 @@ TEST_CASE(
     REQUIRE(std::holds_alternative<ev::StepFailed>(first));
     const auto& failed = std::get<ev::StepFailed>(first);
     CHECK(failed.step == executor::LaunchStep::Create);
-    CHECK(failed.image_missing);
+    CHECK(failed.image_unconfirmed);
     CHECK_THAT(failed.message, Catch::Contains("No such image"));
     CHECK(requests() == std::vector<std::string>{"POST /containers/create"});
     // The machine goes back to the pull (after_create): asked, then pulled, whatever the predicate says.
@@ -611,7 +611,7 @@ TEST_CASE(
     d.cli({"rmi", remote});
     const auto e = create_step(plan);
     REQUIRE(std::holds_alternative<ev::StepFailed>(e));
-    CHECK_FALSE(std::get<ev::StepFailed>(e).image_missing);
+    CHECK_FALSE(std::get<ev::StepFailed>(e).image_unconfirmed);
     CHECK_THAT(std::get<ev::StepFailed>(e).message, Catch::Contains("No such image"));
   }
   SECTION("Vault work in the environment: asked (and pulled) before the create") {
@@ -627,6 +627,29 @@ TEST_CASE(
     REQUIRE(std::holds_alternative<ev::StepDone>(create_step(plan)));
   }
   for (const auto& id : created) rt.remove(id);
+  rt.shutdown();
+}
+
+TEST_CASE("An image check left to a create that has no answer goes back to the pull, which retries and fails") {
+  auto& d = DockerDaemon::shared();
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket("/nonexistent/docker.sock");
+  opts.pull_attempts = 2;
+  opts.pull_backoff = 50ms;
+  opts.image_check_by_create = [](const std::vector<std::string>&) { return true; };
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  const std::string image = "127.0.0.1:9/never/there:1";
+  testing_support::pull_task(rt, TaskBuilder("fold-dead", image), image, false);
+  const auto plan = expect<ev::StepDone>(log, 5s).plan;  // nothing asked: no error yet
+  rt.create(executor::act::CreateContainer{plan});
+  const auto failed = expect<ev::StepFailed>(log, 10s);
+  CHECK(failed.step == executor::LaunchStep::Create);
+  CHECK(failed.image_unconfirmed);
+  rt.pull(executor::act::PullImage{image, false, TaskBuilder("fold-dead", image), true});
+  const auto pull_failed = expect<ev::StepFailed>(log, 10s);
+  CHECK(pull_failed.step == executor::LaunchStep::Pull);
+  CHECK_THAT(pull_failed.message, Catch::Contains(image));
   rt.shutdown();
 }
 

@@ -177,6 +177,51 @@ TEST_CASE("Token file: a young valid one is reused; an old or rejected one leads
   testing_support::remove_tree(dir);
 }
 
+// The image check is left to the create only when Vault has nothing to read (src/main.cpp wires
+// RuntimeOptions::image_check_by_create to Secrets::has_work): with a reference, the image is asked
+// for and pulled first, so a pull that fails leaves Vault unread; without one, the create finds the
+// image missing and the pull follows it.
+TEST_CASE("An absent image is pulled before Vault is read; without Vault references the create finds it missing") {
+  DockerDaemon& d = DockerDaemon::shared();
+  testing_support::LocalRegistry registry("tester", "s3cret-pw");
+  const std::string present = registry.push(d, d.image("test/bb:1"), "vorder/bb:1");  // only in the registry
+  const std::string nowhere = registry.address() + "/vorder/nope:1";
+  FakeVault vault;
+  vault.put_kv1("db", {{"value", kCanary}});
+  const std::string token = vault.add_token();
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}, {"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}}));
+
+  SECTION("a reference and an image nowhere: the pull fails, Vault is never read") {
+    h.agent.launch(TaskBuilder("vorder-1", nowhere).env("MY_VAR", "vault://secret/db").shell("true"));
+    const auto failed = h.wait_state("vorder-1", v1::TASK_FAILED, 60s);
+    CHECK_THAT(failed.message(), Catch::StartsWith("pull failed: image " + nowhere));
+    CHECK(vault.count("GET", "/v1/secret/") == 0);
+    CHECK_THAT(h.exe->output(), !Catch::Contains("not confirmed by the create"));
+  }
+  SECTION("a reference and an image in the registry: pulled, then read, then run") {
+    h.agent.launch(TaskBuilder("vorder-2", present).env("MY_VAR", "vault://secret/db").shell("true"));
+    h.wait_state("vorder-2", v1::TASK_FINISHED, 60s);
+    CHECK(vault.count("GET", "/v1/secret/db") == 1);
+    const std::string out = h.exe->output();
+    CHECK_THAT(out, Catch::Contains("Pulling Docker image"));
+    CHECK_THAT(out, !Catch::Contains("not confirmed by the create"));
+    d.cli({"rmi", "-f", present});
+  }
+  SECTION("no reference: the create finds the image missing, the pull follows, the task runs") {
+    h.agent.launch(TaskBuilder("vorder-3", present).shell("true"));
+    h.wait_state("vorder-3", v1::TASK_FINISHED, 60s);
+    const std::string out = h.exe->output();
+    const auto unconfirmed = out.find("not confirmed by the create");
+    const auto pulling = out.find("Pulling Docker image");
+    CHECK(unconfirmed != std::string::npos);
+    CHECK(pulling != std::string::npos);
+    CHECK(unconfirmed < pulling);
+    CHECK(vault.count("GET", "/v1/secret/") == 0);
+    d.cli({"rmi", "-f", present});
+  }
+  REQUIRE(h.exe->wait(15s) == std::optional<int>(0));
+}
+
 TEST_CASE("Vault failures fail the task naming the variable and path; no container is created") {
   struct Case {
     const char* name;

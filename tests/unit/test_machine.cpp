@@ -628,7 +628,7 @@ TEST_CASE("A create that finds no such image goes back to the pull once, then th
   h.on(ev::StepDone{LaunchStep::Seeds, "", ""});
   REQUIRE(h.has<act::CreateContainer>());
   ev::StepFailed missing{LaunchStep::Create, "POST /containers/create: HTTP 404: No such image: x"};
-  missing.image_missing = true;
+  missing.image_unconfirmed = true;
   h.on(missing);
   REQUIRE(h.all<act::PullImage>().size() == 1);
   CHECK(h.all<act::PullImage>()[0].after_create);
@@ -654,6 +654,14 @@ TEST_CASE("A create that finds no such image goes back to the pull once, then th
     CHECK_FALSE(h.has<act::PullImage>());
     REQUIRE(h.states() == std::vector{v1::TASK_FAILED});
     CHECK_THAT(h.all<act::SendUpdate>()[0].message, Catch::Contains("create failed: POST /containers/create"));
+  }
+  SECTION("a SHUTDOWN during that pull: TASK_KILLED at once, then the exit once it is acknowledged") {
+    h.on(ev::Shutdown{});
+    REQUIRE(h.states() == std::vector{v1::TASK_KILLED});
+    CHECK(h.phase() == Phase::TerminalUpdateSent);
+    h.on(ev::StepDone{LaunchStep::Pull, "", ""});
+    CHECK_FALSE(h.has<act::ResolveSecrets>());
+    CHECK(h.all<act::SendUpdate>().empty());
   }
   SECTION("a KILL during that pull is reported at once, as during any pull") {
     h.on(ev::Kill{"t1", std::nullopt});
