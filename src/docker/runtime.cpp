@@ -242,6 +242,8 @@ void Runtime::create(const executor::act::CreateContainer& create) {
       failed.image_unconfirmed = unchecked && (no_version || error.not_found() || error.transient());
       if (failed.image_unconfirmed) {
         spdlog::info("image {}: not confirmed by the create ({}): asked again by the pull", image, error.message);
+      } else if (unchecked) {
+        write_fd(opts_.stdout_fd, util::scrub_secrets(dump));  // a failed create still shows what it was given
       }
       sink_(std::move(failed));
     };

@@ -216,6 +216,10 @@ TEST_CASE("An absent image is pulled before Vault is read; without Vault referen
     CHECK(unconfirmed != std::string::npos);
     CHECK(pulling != std::string::npos);
     CHECK(unconfirmed < pulling);
+    // The environment dump once, for the create that made the container.
+    const std::string dump = "Docker environment of container";
+    CHECK(out.find(dump) != std::string::npos);
+    CHECK(out.find(dump) == out.rfind(dump));
     CHECK(vault.count("GET", "/v1/secret/") == 0);
     d.cli({"rmi", "-f", present});
   }
