@@ -469,32 +469,49 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- Syslog relay throughput. ----
+  // One run is a few seconds of a chain of hand-overs (container, dockerd, executor, receiver) whose
+  // speed moves by ±10 % from one run to the next on this machine: three runs, the median reported.
   if (part("relay")) {
     const long lines = quick() ? 200000 : 1000000;
-    UdpReceiver rx(UdpReceiver::Keep::count, 512 << 20, 1);
-    Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"}, {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", rx.port())}});
-    const pid_t pid = h.exe->pid();
-    h.agent.launch(TaskBuilder("bench-relay", image)
-                       .param("label", "SidecarDiscover=false")
-                       .shell(fmt::format("seq 1 {}", lines)));
-    h.wait_state("bench-relay", v1::TASK_FINISHED, 600s);
+    const int runs = quick() ? 1 : 3;
+    std::vector<double> rates;
+    long lost = 0;
     long hwm = 0;
-    while (!h.exe->wait(0ms)) {
-      hwm = std::max(hwm, status_kib(pid, "VmHWM:"));
-      std::this_thread::sleep_for(20ms);
+    for (int run = 0; run < runs; ++run) {
+      UdpReceiver rx(UdpReceiver::Keep::count, 512 << 20, 1);
+      Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"}, {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", rx.port())}});
+      const pid_t pid = h.exe->pid();
+      const std::string task = fmt::format("bench-relay-{}", run);
+      h.agent.launch(
+          TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
+      h.wait_state(task, v1::TASK_FINISHED, 600s);
+      while (!h.exe->wait(0ms)) {
+        hwm = std::max(hwm, status_kib(pid, "VmHWM:"));
+        std::this_thread::sleep_for(20ms);
+      }
+      // The first datagram is the relay's start marker, as the Go executor's, sent before the container
+      // starts: only the lines count, and the clock starts at the first line (clock_from 1).
+      for (int i = 0; i < 100 && static_cast<long>(rx.count()) - 1 < lines; ++i) std::this_thread::sleep_for(50ms);
+      const long received = static_cast<long>(rx.count()) - 1;
+      const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
+      rates.push_back(secs > 0 ? static_cast<double>(received) / secs : 0);
+      CHECK(received == lines);
+      lost += lines - received;
     }
-    // The first datagram is the relay's start marker, as the Go executor's, sent before the container
-    // starts: only the lines count, and the clock starts at the first line (clock_from 1).
-    for (int i = 0; i < 100 && static_cast<long>(rx.count()) - 1 < lines; ++i) std::this_thread::sleep_for(50ms);
-    const long received = static_cast<long>(rx.count()) - 1;
-    const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
-    const double rate = secs > 0 ? static_cast<double>(received) / secs : 0;
-    CHECK(received == lines);
+    std::vector<double> sorted = rates;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    std::string each;
+    for (double r : rates) each += fmt::format("{}{:.0f}", each.empty() ? "" : ", ", r);
     rows.push_back({fmt::format("syslog relay, {} lines", lines), "-",
-                    fmt::format("{:.0f} lines/s, {} lost, peak RSS {:.1f} MiB", rate, lines - received, hwm / 1024.0),
-                    "≥ 200k lines/s", verdict(rate >= 200000)});
-    results["relay"] = {
-        {"lines", lines}, {"received", received}, {"lines_per_second", rate}, {"executor_peak_rss_kib", hwm}};
+                    fmt::format("{:.0f} lines/s (median of {} runs: {}), {} lost, peak RSS {:.1f} MiB", median, runs,
+                                each, lost, hwm / 1024.0),
+                    "≥ 200k lines/s", verdict(median >= 200000)});
+    results["relay"] = {{"lines", lines},
+                        {"runs", rates},
+                        {"lines_per_second", median},
+                        {"lost", lost},
+                        {"executor_peak_rss_kib", hwm}};
   }
 
   // ---- Scale: N executors with one task each at the same time. ----
