@@ -179,7 +179,9 @@ void Runtime::pull(const executor::act::PullImage& pull) {
     sink_(ev::StepFailed{LaunchStep::Pull, spec.error().message, true});
     return;
   }
-  for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", pull.task.task_id().value(), w);
+  if (!pull.after_create) {  // else said at the launch's first pull already
+    for (const auto& w : spec->warnings) spdlog::warn("task {}: {}", pull.task.task_id().value(), w);
+  }
   if (!pull.after_create && opts_.image_check_by_create &&
       refresh_reason(parse_image_ref(pull.image), pull.force).empty() &&
       opts_.image_check_by_create(container_env(*spec))) {

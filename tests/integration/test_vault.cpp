@@ -208,7 +208,7 @@ TEST_CASE("An absent image is pulled before Vault is read; without Vault referen
     d.cli({"rmi", "-f", present});
   }
   SECTION("no reference: the create finds the image missing, the pull follows, the task runs") {
-    h.agent.launch(TaskBuilder("vorder-3", present).shell("true"));
+    h.agent.launch(TaskBuilder("vorder-3", present).param("label", "no-equals-sign").shell("true"));
     h.wait_state("vorder-3", v1::TASK_FINISHED, 60s);
     const std::string out = h.exe->output();
     const auto unconfirmed = out.find("not confirmed by the create");
@@ -220,6 +220,10 @@ TEST_CASE("An absent image is pulled before Vault is read; without Vault referen
     const std::string dump = "Docker environment of container";
     CHECK(out.find(dump) != std::string::npos);
     CHECK(out.find(dump) == out.rfind(dump));
+    // So is the plan's warning, though the plan is built at both pulls.
+    const std::string warning = "label=no-equals-sign has no '='";
+    CHECK(out.find(warning) != std::string::npos);
+    CHECK(out.find(warning) == out.rfind(warning));
     CHECK(vault.count("GET", "/v1/secret/") == 0);
     d.cli({"rmi", "-f", present});
   }
