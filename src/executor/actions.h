@@ -30,8 +30,8 @@ struct PullImage {  // check the task, build its container plan, make the image 
   std::string image;
   bool force = false;
   ::mesos::v1::TaskInfo task{};
-  // The create found no such image (its presence had been left to the create, see StepFailed): check
-  // and pull now, before anything else; never left to the create again.
+  // The create did not confirm the image (its presence had been left to the create, see StepFailed
+  // image_unconfirmed): check and pull now, before anything else; never left to the create again.
   bool after_create = false;
 };
 struct ResolveSecrets {  // find the Vault references in the container's environment and read them
