@@ -393,6 +393,9 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
     return util::make_error(fmt::format("{} {}: answer without State", req.method, req.path));
   }
   ContainerState st;
+  st.id = util::json_string(j, "Id");
+  st.name = util::json_string(j, "Name");
+  st.created = util::json_string(j, "Created");
   const auto& s = j["State"];
   st.status = util::json_string(s, "Status");
   st.running = util::json_bool(s, "Running", false);
@@ -402,7 +405,15 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
   st.oom_killed = util::json_bool(s, "OOMKilled", false);
   if (s.contains("Pid") && s["Pid"].is_number_integer()) st.pid = s["Pid"].get<long long>();
   st.error = util::json_string(s, "Error");
-  if (j.contains("Config")) st.tty = util::json_bool(j["Config"], "Tty", false);
+  if (j.contains("Config") && j["Config"].is_object()) {
+    const auto& config = j["Config"];
+    st.tty = util::json_bool(config, "Tty", false);
+    if (config.contains("Labels") && config["Labels"].is_object()) {
+      for (const auto& [k, v] : config["Labels"].items()) {
+        if (v.is_string()) st.labels[k] = v.get<std::string>();
+      }
+    }
+  }
   if (j.contains("NetworkSettings") && j["NetworkSettings"].is_object()) {
     const auto& ns = j["NetworkSettings"];
     st.ip_address = util::json_string(ns, "IPAddress");

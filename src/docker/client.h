@@ -41,7 +41,11 @@ inline constexpr const char* kMaxApiVersion = "1.41";
 int compare_api_versions(const std::string& a, const std::string& b);
 
 struct ContainerState {
-  std::string status;  // created, running, exited…
+  std::string id;                             // Id
+  std::string name;                           // Name, with Docker's leading '/'
+  std::string created;                        // Created: RFC 3339 with nanoseconds, the daemon's clock
+  std::map<std::string, std::string> labels;  // Config.Labels (the image's with the container's own)
+  std::string status;                         // created, running, exited…
   bool running = false;
   std::optional<int> exit_code;
   bool oom_killed = false;

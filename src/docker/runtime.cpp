@@ -254,7 +254,11 @@ void Runtime::create(const executor::act::CreateContainer& create) {
       return;
     }
     std::vector<std::string> warnings;
+    const auto sent = std::chrono::system_clock::now();
     auto id = client_.create(spec.name, spec.body, &warnings);
+    if (!id) {
+      if (auto made = made_by_unanswered_create(spec.name, id.error(), sent)) id = std::move(*made);
+    }
     if (!id) {
       unconfirmed(id.error(), false);
       return;
@@ -285,6 +289,54 @@ void Runtime::create(const executor::act::CreateContainer& create) {
     }
     sink_(ev::StepDone{LaunchStep::Create, *id, ""});
   });
+}
+
+std::optional<std::string> Runtime::made_by_unanswered_create(const std::string& name, const util::Error& error,
+                                                              std::chrono::system_clock::time_point sent) {
+  const bool unanswered = error.kind == util::ErrorKind::Unreachable;
+  std::optional<std::chrono::system_clock::time_point> since;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unanswered && !unanswered_create_) unanswered_create_ = sent;
+    since = unanswered_create_;
+  }
+  if (!since || !(unanswered || error.is_status(409))) return std::nullopt;
+  auto st = client_.inspect(name);
+  if (!st) {
+    spdlog::info("create of container {} got no answer; Docker has no such container ({})", name, st.error().message);
+    return std::nullopt;
+  }
+  // Docker's Created is taken by the daemon once it has our request: not before it was sent (1 s
+  // for the two clocks' steps; a remote daemon's clock can be further off, and its container is then
+  // not taken).
+  const auto made = parse_log_time(st->created);
+  const auto sent_s = std::chrono::duration_cast<std::chrono::seconds>(since->time_since_epoch()).count();
+  std::string why;
+  if (st->name != "/" + name || st->id.size() != 64 ||
+      st->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    why = "not the container asked for";
+  } else if (st->status != "created") {
+    why = fmt::format("it is {}, not newly created", st->status);
+  } else if (!made || made->seconds < sent_s - 1) {
+    why = fmt::format("made at {}, before this launch's create", st->created);
+  } else {
+    for (const auto& [k, v] : opts_.spec.own_labels) {
+      if (auto it = st->labels.find(k); it == st->labels.end() || it->second != v) {
+        why = fmt::format("its label {} is not this executor's", k);
+        break;
+      }
+    }
+  }
+  if (!why.empty()) {
+    spdlog::warn("create of container {}: {}; Docker has a container of that name, not taken: {}", name, error.message,
+                 why);
+    return std::nullopt;
+  }
+  spdlog::warn(
+      "create of container {}: {}; Docker has it from this launch's create that got no answer (this "
+      "executor's labels, never started, made at {}): taken as the create's answer",
+      name, error.message, st->created);
+  return st->id;
 }
 
 void Runtime::start(const std::string& id) {

@@ -151,6 +151,14 @@ class Runtime final : public executor::port::Containers {
   bool warmed_up_ = false;
   std::mutex negotiate_mu_;  // one negotiation at a time: a launch waits for the warm-up's
   std::string created_id_;   // the container this executor created, for the exit safety net
+  // A create of this launch that got no answer (sent then, by this host's clock): the daemon may have
+  // made the container all the same. Guarded by mu_.
+  std::optional<std::chrono::system_clock::time_point> unanswered_create_;
+  // After a create failed with no answer, or with 409 (the name taken) after one that got none: the id
+  // of the container of that name Docker made for it (this executor's labels, never started, made
+  // after that create was sent), else nullopt.
+  std::optional<std::string> made_by_unanswered_create(const std::string& name, const util::Error& error,
+                                                       std::chrono::system_clock::time_point sent);
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).
   void attach_output(const std::string& id);

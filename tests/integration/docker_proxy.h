@@ -9,7 +9,9 @@
 // its connection closed. Later requests on the route go through. Requests on `refused`, when set, are
 // answered 500 in every mode but pass. Mode::pass takes no route: every request goes through, and for each
 // the proxy keeps its request line, when its head was in and when the daemon's answer began (for the
-// benchmark: Docker's own share of a launch).
+// benchmark: Docker's own share of a launch). Mode::lose_answer takes the first request on the route
+// through to the daemon and, once the daemon's answer begins, closes the client's connection without
+// any of it: the request was carried out, its answer lost (later ones go through).
 #pragma once
 
 #include <fmt/format.h>
@@ -39,7 +41,7 @@ namespace testing_support {
 
 class DockerProxy {
  public:
-  enum class Mode { refuse, hang, cut_at_end, cut_now, pass };
+  enum class Mode { refuse, hang, cut_at_end, cut_now, pass, lose_answer };
   struct Exchange {
     std::string line;  // the request line
     std::chrono::steady_clock::time_point request_at, answer_at;
@@ -175,10 +177,13 @@ class DockerProxy {
       return;
     }
     bool cut = false;
+    bool lose = false;
     if (pass) {
       // through, timed
     } else if (line.find(route_) != std::string::npos && (mode_ == Mode::cut_at_end || mode_ == Mode::cut_now)) {
       cut = ++taken_ == 1;
+    } else if (line.find(route_) != std::string::npos && mode_ == Mode::lose_answer) {
+      lose = ++taken_ == 1;
     } else if (line.find(route_) != std::string::npos) {
       ++taken_;
       if (mode_ == Mode::refuse) {
@@ -193,6 +198,11 @@ class DockerProxy {
     const int u = connect_to(upstream_);
     if (u < 0) return;
     bool ok = ::write(u, head.data(), head.size()) == static_cast<ssize_t>(head.size());
+    if (ok && lose) {
+      serve_lost(c, u);
+      ::close(u);
+      return;
+    }
     if (ok && cut) {
       serve_cut(c, u);
       ::close(u);
@@ -225,6 +235,18 @@ class DockerProxy {
       }
     }
     ::close(u);
+  }
+
+  // The rest of the request goes to the daemon; its answer, once it begins, goes nowhere.
+  void serve_lost(int c, int u) {
+    char buf[65536];
+    while (!stop_) {
+      pollfd p[2] = {{c, POLLIN, 0}, {u, POLLIN, 0}};
+      if (::poll(p, 2, 100) <= 0) continue;
+      if (p[1].revents != 0) return;  // the daemon answers: it has carried the request out
+      const ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0 || !write_all(u, std::string_view(buf, static_cast<std::size_t>(n)))) return;
+    }
   }
 
   static void refuse(int c) {

@@ -653,6 +653,129 @@ TEST_CASE("An image check left to a create that has no answer goes back to the p
   rt.shutdown();
 }
 
+// A create whose answer is lost (the daemon made the container; the connection ended before its
+// answer, as at a timeout) is answered by Docker's container of that name when it is this launch's:
+// this executor's labels, never started, made after the create was sent. Anything else named so is
+// left alone and the create fails as before.
+TEST_CASE("A create whose answer is lost takes the container Docker made for it, and only that one") {
+  auto& d = DockerDaemon::shared();
+  DockerProxy proxy(d.socket(), "/containers/create", DockerProxy::Mode::lose_answer);
+  auto opts = options(d);
+  opts.endpoint = docker::Endpoint::unix_socket(proxy.path());
+  opts.spec.own_labels = {{"sidecar-executor.executor-id", "lost-exec"},
+                          {"sidecar-executor.framework-id", "lost-fw"},
+                          {"sidecar-executor.wrapper-nonce", "0123456789abcdef0123456789abcdef"}};
+  EventLog log;
+  docker::Runtime rt(opts, log.sink());
+  const std::string image = d.image("test/bb:1");
+  // The container Docker has under `name`, as the runtime's own client sees it (nullopt: none).
+  docker::Client direct(docker::Endpoint::unix_socket(d.socket()));
+  const auto named = [&](const std::string& name) -> std::optional<docker::ContainerState> {
+    auto st = direct.inspect(name);
+    if (!st) return std::nullopt;
+    return *st;
+  };
+  // A container named `name` made beside the runtime, with these labels.
+  const auto make_named = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+    std::vector<std::string> args{"create", "--name", name};
+    for (const auto& [k, v] : labels) args.insert(args.end(), {"--label", k + "=" + v});
+    args.insert(args.end(), {image, "true"});
+    d.cli(args);
+    return named(name)->id;
+  };
+  const auto create_of = [&](const mesos::v1::TaskInfo& task) {
+    testing_support::pull_task(rt, task, image, false);
+    const auto plan = expect<ev::StepDone>(log).plan;
+    rt.create(executor::act::CreateContainer{plan});
+    auto e = log.next(60s);
+    REQUIRE(e.has_value());
+    return *e;
+  };
+  std::vector<std::string> names;
+
+  SECTION("made by the lost create: taken, no second create") {
+    const mesos::v1::TaskInfo task = TaskBuilder("lost-1", image);
+    names.push_back(docker::container_name("lost-1"));
+    const auto e = create_of(task);
+    INFO(executor::describe(e));
+    REQUIRE(std::holds_alternative<ev::StepDone>(e));
+    const auto theirs = named(names.back());
+    REQUIRE(theirs);
+    CHECK(std::get<ev::StepDone>(e).container_id == theirs->id);
+    CHECK(theirs->status == "created");
+    CHECK(proxy.taken() == 1);
+  }
+  SECTION("the image check left to the create: taken as well, the image confirmed") {
+    rt.shutdown();
+    auto folded = opts;
+    folded.image_check_by_create = [](const std::vector<std::string>&) { return true; };
+    EventLog log2;
+    docker::Runtime rt2(folded, log2.sink());
+    names.push_back(docker::container_name("lost-2"));
+    testing_support::pull_task(rt2, TaskBuilder("lost-2", image), image, false);
+    const auto plan = expect<ev::StepDone>(log2).plan;
+    rt2.create(executor::act::CreateContainer{plan});
+    const auto done = expect<ev::StepDone>(log2);
+    CHECK(done.container_id == named(names.back())->id);
+    CHECK(proxy.taken() == 1);
+    rt2.shutdown();
+  }
+  SECTION("a container of that name with another wrapper's nonce: left alone, the create fails") {
+    names.push_back(docker::container_name("lost-3"));
+    auto labels = opts.spec.own_labels;
+    labels["sidecar-executor.wrapper-nonce"] = "fedcba9876543210fedcba9876543210";
+    const std::string other = make_named(names.back(), labels);
+    const auto e = create_of(TaskBuilder("lost-3", image));
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK(std::get<ev::StepFailed>(e).step == executor::LaunchStep::Create);
+    CHECK(named(names.back())->id == other);
+  }
+  SECTION("one with this executor's labels made before the create (an earlier run's): left alone") {
+    names.push_back(docker::container_name("lost-4"));
+    const std::string earlier = make_named(names.back(), opts.spec.own_labels);
+    std::this_thread::sleep_for(2500ms);
+    const auto e = create_of(TaskBuilder("lost-4", image));
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK(named(names.back())->id == earlier);
+  }
+  SECTION("one with this executor's labels that was started: left alone") {
+    names.push_back(docker::container_name("lost-5"));
+    const std::string started = make_named(names.back(), opts.spec.own_labels);
+    d.cli({"start", started});
+    const auto e = create_of(TaskBuilder("lost-5", image));
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK(named(names.back())->id == started);
+  }
+  SECTION("a 409 after a create that got no answer and left nothing: the container made since is taken") {
+    // The first create's answer is lost and Docker has nothing of that name (the image is absent:
+    // Docker answered 404); the daemon's late create is stood for by the test's container, made
+    // after; the create after the pull gets 409 and takes it.
+    testing_support::LocalRegistry registry("tester", "s3cret-pw");
+    const std::string remote = registry.push(d, image, "lost/bb:6");
+    rt.shutdown();
+    auto folded = opts;
+    folded.env =
+        util::map_env({{"DOCKER_CONFIG", registry.config_dir("tester", "s3cret-pw")}, {"HOME", "/nonexistent"}});
+    folded.image_check_by_create = [](const std::vector<std::string>&) { return true; };
+    EventLog log2;
+    docker::Runtime rt2(folded, log2.sink());
+    names.push_back(docker::container_name("lost-6"));
+    testing_support::pull_task(rt2, TaskBuilder("lost-6", remote), remote, false);
+    rt2.create(executor::act::CreateContainer{expect<ev::StepDone>(log2).plan});
+    const auto failed = expect<ev::StepFailed>(log2);
+    CHECK(failed.image_unconfirmed);
+    CHECK_FALSE(named(names.back()));
+    const std::string late = make_named(names.back(), opts.spec.own_labels);
+    rt2.pull(executor::act::PullImage{remote, false, TaskBuilder("lost-6", remote), true});
+    rt2.create(executor::act::CreateContainer{expect<ev::StepDone>(log2).plan});
+    CHECK(expect<ev::StepDone>(log2).container_id == late);
+    CHECK(proxy.taken() == 2);
+    rt2.shutdown();
+  }
+  for (const auto& n : names) d.cli({"rm", "-f", n});
+  rt.shutdown();
+}
+
 namespace {
 
 std::string image_id(const DockerDaemon& d, const std::string& ref) {
