@@ -408,6 +408,7 @@ util::Result<ContainerState> Client::inspect(const std::string& id) {
   if (j.contains("Config") && j["Config"].is_object()) {
     const auto& config = j["Config"];
     st.tty = util::json_bool(config, "Tty", false);
+    st.image = util::json_string(config, "Image");
     if (config.contains("Labels") && config["Labels"].is_object()) {
       for (const auto& [k, v] : config["Labels"].items()) {
         if (v.is_string()) st.labels[k] = v.get<std::string>();

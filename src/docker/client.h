@@ -44,6 +44,7 @@ struct ContainerState {
   std::string id;                             // Id
   std::string name;                           // Name, with Docker's leading '/'
   std::string created;                        // Created: RFC 3339 with nanoseconds, the daemon's clock
+  std::string image;                          // Config.Image: the reference it was created from
   std::map<std::string, std::string> labels;  // Config.Labels (the image's with the container's own)
   std::string status;                         // created, running, exited…
   bool running = false;

@@ -257,7 +257,8 @@ void Runtime::create(const executor::act::CreateContainer& create) {
     const auto sent = std::chrono::system_clock::now();
     auto id = client_.create(spec.name, spec.body, &warnings);
     if (!id) {
-      if (auto made = made_by_unanswered_create(spec.name, id.error(), sent)) id = std::move(*made);
+      if (auto made = made_by_unanswered_create(spec.name, util::json_string(spec.body, "Image"), id.error(), sent))
+        id = std::move(*made);
     }
     if (!id) {
       unconfirmed(id.error(), false);
@@ -291,7 +292,8 @@ void Runtime::create(const executor::act::CreateContainer& create) {
   });
 }
 
-std::optional<std::string> Runtime::made_by_unanswered_create(const std::string& name, const util::Error& error,
+std::optional<std::string> Runtime::made_by_unanswered_create(const std::string& name, const std::string& image,
+                                                              const util::Error& error,
                                                               std::chrono::system_clock::time_point sent) {
   const bool unanswered = error.kind == util::ErrorKind::Unreachable;
   std::optional<std::chrono::system_clock::time_point> since;
@@ -315,6 +317,8 @@ std::optional<std::string> Runtime::made_by_unanswered_create(const std::string&
   if (st->name != "/" + name || st->id.size() != 64 ||
       st->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
     why = "not the container asked for";
+  } else if (st->image != image) {
+    why = fmt::format("it was created from another image ({})", st->image);
   } else if (st->status != "created") {
     why = fmt::format("it is {}, not newly created", st->status);
   } else if (!made || made->seconds < sent_s - 1) {

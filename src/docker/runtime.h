@@ -157,7 +157,8 @@ class Runtime final : public executor::port::Containers {
   // After a create failed with no answer, or with 409 (the name taken) after one that got none: the id
   // of the container of that name Docker made for it (this executor's labels, never started, made
   // after that create was sent), else nullopt.
-  std::optional<std::string> made_by_unanswered_create(const std::string& name, const util::Error& error,
+  std::optional<std::string> made_by_unanswered_create(const std::string& name, const std::string& image,
+                                                       const util::Error& error,
                                                        std::chrono::system_clock::time_point sent);
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).

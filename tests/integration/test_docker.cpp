@@ -675,11 +675,12 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     if (!st) return std::nullopt;
     return *st;
   };
-  // A container named `name` made beside the runtime, with these labels.
-  const auto make_named = [&](const std::string& name, const std::map<std::string, std::string>& labels) {
+  // A container named `name` made beside the runtime, with these labels, from `from`.
+  const auto make_named = [&](const std::string& name, const std::map<std::string, std::string>& labels,
+                              const std::string& from) {
     std::vector<std::string> args{"create", "--name", name};
     for (const auto& [k, v] : labels) args.insert(args.end(), {"--label", k + "=" + v});
-    args.insert(args.end(), {image, "true"});
+    args.insert(args.end(), {from, "true"});
     d.cli(args);
     return named(name)->id;
   };
@@ -724,7 +725,7 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     names.push_back(docker::container_name("lost-3"));
     auto labels = opts.spec.own_labels;
     labels["sidecar-executor.wrapper-nonce"] = "fedcba9876543210fedcba9876543210";
-    const std::string other = make_named(names.back(), labels);
+    const std::string other = make_named(names.back(), labels, image);
     const auto e = create_of(TaskBuilder("lost-3", image));
     REQUIRE(std::holds_alternative<ev::StepFailed>(e));
     CHECK(std::get<ev::StepFailed>(e).step == executor::LaunchStep::Create);
@@ -732,7 +733,7 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
   }
   SECTION("one with this executor's labels made before the create (an earlier run's): left alone") {
     names.push_back(docker::container_name("lost-4"));
-    const std::string earlier = make_named(names.back(), opts.spec.own_labels);
+    const std::string earlier = make_named(names.back(), opts.spec.own_labels, image);
     std::this_thread::sleep_for(2500ms);
     const auto e = create_of(TaskBuilder("lost-4", image));
     REQUIRE(std::holds_alternative<ev::StepFailed>(e));
@@ -740,16 +741,24 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
   }
   SECTION("one with this executor's labels that was started: left alone") {
     names.push_back(docker::container_name("lost-5"));
-    const std::string started = make_named(names.back(), opts.spec.own_labels);
+    const std::string started = make_named(names.back(), opts.spec.own_labels, image);
     d.cli({"start", started});
     const auto e = create_of(TaskBuilder("lost-5", image));
     REQUIRE(std::holds_alternative<ev::StepFailed>(e));
     CHECK(named(names.back())->id == started);
   }
+  SECTION("one with this executor's labels, newly made, from another image: left alone") {
+    names.push_back(docker::container_name("lost-7"));
+    const std::string other_image = d.image("test/bb-other:1", R"(["true"])");
+    const std::string foreign = make_named(names.back(), opts.spec.own_labels, other_image);
+    const auto e = create_of(TaskBuilder("lost-7", image));
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK(named(names.back())->id == foreign);
+  }
   SECTION("a 409 after a create that got no answer and left nothing: the container made since is taken") {
     // The first create's answer is lost and Docker has nothing of that name (the image is absent:
     // Docker answered 404); the daemon's late create is stood for by the test's container, made
-    // after; the create after the pull gets 409 and takes it.
+    // after the pull; the create after the pull gets 409 and takes it.
     testing_support::LocalRegistry registry("tester", "s3cret-pw");
     const std::string remote = registry.push(d, image, "lost/bb:6");
     rt.shutdown();
@@ -765,9 +774,10 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     const auto failed = expect<ev::StepFailed>(log2);
     CHECK(failed.image_unconfirmed);
     CHECK_FALSE(named(names.back()));
-    const std::string late = make_named(names.back(), opts.spec.own_labels);
     rt2.pull(executor::act::PullImage{remote, false, TaskBuilder("lost-6", remote), true});
-    rt2.create(executor::act::CreateContainer{expect<ev::StepDone>(log2).plan});
+    const auto plan = expect<ev::StepDone>(log2).plan;
+    const std::string late = make_named(names.back(), opts.spec.own_labels, remote);
+    rt2.create(executor::act::CreateContainer{plan});
     CHECK(expect<ev::StepDone>(log2).container_id == late);
     CHECK(proxy.taken() == 2);
     rt2.shutdown();
