@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -178,5 +179,58 @@ class UdpReceiver {
   std::size_t count_ = 0;
   Clock::time_point first_{}, last_{};
 };
+
+// The relay's floor: the kernel's UDP path alone on this machine, with nothing else running. One
+// thread sends `lines` datagrams of the relay's shape and size (Go's logrus JSON of the lines "1",
+// "2", … with this host's name and a whole-second time), built beforehand, 64 per sendmmsg over a
+// connected socket, to a UdpReceiver as the benchmark's; lines/s from the first to the last datagram
+// received (0 when some never came). What any relay of one datagram per line pays here; the executor
+// also reads the container's output from dockerd, which shares the CPUs.
+inline double udp_floor_rate(long lines) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::vector<std::string> datagrams;
+  datagrams.reserve(static_cast<std::size_t>(lines));
+  for (long i = 1; i <= lines; ++i) {
+    datagrams.push_back(nlohmann::json{{"Hostname", host},
+                                       {"Level", "info"},
+                                       {"Payload", std::to_string(i)},
+                                       {"Timestamp", "2026-12-03T15:20:00Z"}}
+                            .dump() +
+                        "\n");
+  }
+  UdpReceiver rx(UdpReceiver::Keep::count, 512 << 20);
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(rx.port()));
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  constexpr std::size_t kBatch = 64;
+  std::vector<iovec> iov(kBatch);
+  std::vector<mmsghdr> msgs(kBatch);
+  for (std::size_t at = 0; at < datagrams.size(); at += kBatch) {
+    const std::size_t n = std::min(kBatch, datagrams.size() - at);
+    for (std::size_t i = 0; i < n; ++i) {
+      iov[i] = {datagrams[at + i].data(), datagrams[at + i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    for (std::size_t done = 0; done < n;) {
+      const int sent = ::sendmmsg(fd, msgs.data() + done, static_cast<unsigned>(n - done), 0);
+      if (sent <= 0) break;
+      done += static_cast<std::size_t>(sent);
+    }
+  }
+  ::close(fd);
+  for (int i = 0; i < 100 && static_cast<long>(rx.count()) < lines; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
+  if (static_cast<long>(rx.count()) != lines || secs <= 0) return 0;
+  return static_cast<double>(lines) / secs;
+}
 
 }  // namespace testing_support
