@@ -382,10 +382,11 @@ util::Result<void> Client::events(const std::string& id, const std::function<voi
   return {};
 }
 
-util::Result<ContainerState> Client::inspect(const std::string& id) {
+util::Result<ContainerState> Client::inspect(const std::string& id, std::optional<std::chrono::milliseconds> timeout,
+                                             const util::CancelFlag* cancel) {
   auto p = container_path(id, "/json");
   if (!p) return p.error();
-  HttpRequest req{"GET", *p, {}, "", timeout_};
+  HttpRequest req{"GET", *p, {}, "", timeout.value_or(timeout_), cancel};
   auto res = call(req, {200});
   if (!res) return res.error();
   auto j = nlohmann::json::parse(res->body, nullptr, false);

@@ -113,7 +113,9 @@ class Client {
   util::Result<void> kill(const std::string& id, const std::string& signal = "SIGKILL");
   // Blocks until the container is not running; its exit code. Abandoned when `cancel` turns true.
   util::Result<int> wait(const std::string& id, const util::CancelFlag* cancel = nullptr);
-  util::Result<ContainerState> inspect(const std::string& id);
+  // Within `timeout` (unset: the client's); abandoned when `cancel` is set.
+  util::Result<ContainerState> inspect(const std::string& id, std::optional<std::chrono::milliseconds> timeout = {},
+                                       const util::CancelFlag* cancel = nullptr);
   // GET /events for one container's die and oom events, from the moment the daemon answers on: that
   // moment is `on_open` (with the HTTP status), each event then goes to `on_event`, which returns
   // false to end the stream. Abandoned when `cancel` turns true. An event line over 1 MiB or not a

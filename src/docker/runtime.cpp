@@ -256,10 +256,7 @@ void Runtime::create(const executor::act::CreateContainer& create) {
     std::vector<std::string> warnings;
     const auto sent = std::chrono::system_clock::now();
     auto id = client_.create(spec.name, spec.body, &warnings);
-    if (!id) {
-      if (auto made = made_by_unanswered_create(spec.name, util::json_string(spec.body, "Image"), id.error(), sent))
-        id = std::move(*made);
-    }
+    if (!id) id = after_failed_create(spec.name, util::json_string(spec.body, "Image"), id.error(), sent);
     if (!id) {
       unconfirmed(id.error(), false);
       return;
@@ -292,9 +289,8 @@ void Runtime::create(const executor::act::CreateContainer& create) {
   });
 }
 
-std::optional<std::string> Runtime::made_by_unanswered_create(const std::string& name, const std::string& image,
-                                                              const util::Error& error,
-                                                              std::chrono::system_clock::time_point sent) {
+util::Result<std::string> Runtime::after_failed_create(const std::string& name, const std::string& image,
+                                                       util::Error error, std::chrono::system_clock::time_point sent) {
   const bool unanswered = error.kind == util::ErrorKind::Unreachable;
   std::optional<std::chrono::system_clock::time_point> since;
   {
@@ -302,43 +298,43 @@ std::optional<std::string> Runtime::made_by_unanswered_create(const std::string&
     if (unanswered && !unanswered_create_) unanswered_create_ = sent;
     since = unanswered_create_;
   }
-  if (!since || !(unanswered || error.is_status(409))) return std::nullopt;
-  auto st = client_.inspect(name);
+  if (!since || !(unanswered || error.is_status(409))) return error;
+  // Short, and cut by a shutdown: the create may already have used the client's whole timeout.
+  auto st = client_.inspect(name, kLookupTimeout, &cancel_);
   if (!st) {
-    spdlog::info("create of container {} got no answer; Docker has no such container ({})", name, st.error().message);
-    return std::nullopt;
+    spdlog::info("create of container {}: {}; {}", name, error.message,
+                 st.error().not_found() ? "Docker has no container of that name"
+                                        : "the container of that name could not be looked up: " + st.error().message);
+    return error;
   }
-  // Docker's Created is taken by the daemon once it has our request: not before it was sent (1 s
-  // for the two clocks' steps; a remote daemon's clock can be further off, and its container is then
-  // not taken).
+  // Docker's Created is taken by the daemon once it has our request: not before it was sent (whole
+  // seconds, one to spare for the two clocks; a remote daemon's clock can be further off, and its
+  // container is then not taken). Nothing of a container that is not this executor's is told.
   const auto made = parse_log_time(st->created);
   const auto sent_s = std::chrono::duration_cast<std::chrono::seconds>(since->time_since_epoch()).count();
-  std::string why;
-  if (st->name != "/" + name || st->id.size() != 64 ||
-      st->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    why = "not the container asked for";
-  } else if (st->image != image) {
-    why = fmt::format("it was created from another image ({})", st->image);
-  } else if (st->status != "created") {
-    why = fmt::format("it is {}, not newly created", st->status);
-  } else if (!made || made->seconds < sent_s - 1) {
-    why = fmt::format("made at {}, before this launch's create", st->created);
-  } else {
+  const std::string why = [&]() -> std::string {
+    if (st->name != "/" + name || st->id.size() != 64 ||
+        st->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return "not the container asked for";
+    }
     for (const auto& [k, v] : opts_.spec.own_labels) {
       if (auto it = st->labels.find(k); it == st->labels.end() || it->second != v) {
-        why = fmt::format("its label {} is not this executor's", k);
-        break;
+        return fmt::format("its label {} is not this executor's", k);
       }
     }
-  }
+    if (st->image != image) return fmt::format("it was created from another image ({})", st->image);
+    if (st->status != "created") return fmt::format("it is {}, not newly created", st->status);
+    if (!made || made->seconds < sent_s - 1) return fmt::format("made at {}, before this launch's create", st->created);
+    return "";
+  }();
   if (!why.empty()) {
-    spdlog::warn("create of container {}: {}; Docker has a container of that name, not taken: {}", name, error.message,
-                 why);
-    return std::nullopt;
+    error.message += "; a container of that name is there, not taken: " + why;
+    spdlog::warn("create of container {}: {}", name, error.message);
+    return error;
   }
   spdlog::warn(
-      "create of container {}: {}; Docker has it from this launch's create that got no answer (this "
-      "executor's labels, never started, made at {}): taken as the create's answer",
+      "create of container {}: {}; the container of that name is this launch's (made by a create that got no "
+      "answer: this executor's labels, never started, made at {}): taken as the create's answer",
       name, error.message, st->created);
   return st->id;
 }

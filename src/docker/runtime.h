@@ -155,11 +155,11 @@ class Runtime final : public executor::port::Containers {
   // made the container all the same. Guarded by mu_.
   std::optional<std::chrono::system_clock::time_point> unanswered_create_;
   // After a create failed with no answer, or with 409 (the name taken) after one that got none: the id
-  // of the container of that name Docker made for it (this executor's labels, never started, made
-  // after that create was sent), else nullopt.
-  std::optional<std::string> made_by_unanswered_create(const std::string& name, const std::string& image,
-                                                       const util::Error& error,
-                                                       std::chrono::system_clock::time_point sent);
+  // of the container of that name Docker made for it (this executor's labels, the image asked for,
+  // never started, made after that create was sent); else the create's error, with why a container of
+  // that name was not taken said after it.
+  util::Result<std::string> after_failed_create(const std::string& name, const std::string& image, util::Error error,
+                                                std::chrono::system_clock::time_point sent);
   bool stopping_ = false;
   // The log pump's thread, attaching to the container's output (before the start).
   void attach_output(const std::string& id);
@@ -180,6 +180,8 @@ class Runtime final : public executor::port::Containers {
                          const ReadAgain& read_again);
   // The longest read of what the followed stream left out, once the container has exited.
   static constexpr std::chrono::seconds kCatchUpBudget{20};
+  // The look for what a create that got no answer made.
+  static constexpr std::chrono::seconds kLookupTimeout{5};
   // While a read after a cut holds lines (CutOverlap), a quiet stream looks at them this often.
   static constexpr std::chrono::milliseconds kOverlapTick{250};
   bool pause_log_pump(std::chrono::milliseconds d);  // false: the pump is cancelled

@@ -693,6 +693,11 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     return *e;
   };
   std::vector<std::string> names;
+  const auto failure = [](const executor::Event& e) {
+    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK(std::get<ev::StepFailed>(e).step == executor::LaunchStep::Create);
+    return std::get<ev::StepFailed>(e).message;
+  };
 
   SECTION("made by the lost create: taken, no second create") {
     const mesos::v1::TaskInfo task = TaskBuilder("lost-1", image);
@@ -726,34 +731,56 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     auto labels = opts.spec.own_labels;
     labels["sidecar-executor.wrapper-nonce"] = "fedcba9876543210fedcba9876543210";
     const std::string other = make_named(names.back(), labels, image);
-    const auto e = create_of(TaskBuilder("lost-3", image));
-    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
-    CHECK(std::get<ev::StepFailed>(e).step == executor::LaunchStep::Create);
+    CHECK_THAT(failure(create_of(TaskBuilder("lost-3", image))),
+               Catch::Contains("not taken: its label sidecar-executor.wrapper-nonce is not this executor's"));
+    CHECK(named(names.back())->id == other);
+  }
+  SECTION("a container of that name with another framework's id (a task id two frameworks share): left alone") {
+    names.push_back(docker::container_name("lost-8"));
+    auto labels = opts.spec.own_labels;
+    labels["sidecar-executor.framework-id"] = "other-fw";
+    const std::string other = make_named(names.back(), labels, d.image("test/bb-other:1", R"(["true"])"));
+    const auto message = failure(create_of(TaskBuilder("lost-8", image)));
+    CHECK_THAT(message, Catch::Contains("not taken: its label sidecar-executor.framework-id is not this executor's"));
+    CHECK_THAT(message, !Catch::Contains("bb-other"));  // nothing of another's container is told
     CHECK(named(names.back())->id == other);
   }
   SECTION("one with this executor's labels made before the create (an earlier run's): left alone") {
     names.push_back(docker::container_name("lost-4"));
     const std::string earlier = make_named(names.back(), opts.spec.own_labels, image);
     std::this_thread::sleep_for(2500ms);
-    const auto e = create_of(TaskBuilder("lost-4", image));
-    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK_THAT(failure(create_of(TaskBuilder("lost-4", image))), Catch::Contains("before this launch's create"));
     CHECK(named(names.back())->id == earlier);
   }
   SECTION("one with this executor's labels that was started: left alone") {
     names.push_back(docker::container_name("lost-5"));
     const std::string started = make_named(names.back(), opts.spec.own_labels, image);
     d.cli({"start", started});
-    const auto e = create_of(TaskBuilder("lost-5", image));
-    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK_THAT(failure(create_of(TaskBuilder("lost-5", image))), Catch::Contains("not newly created"));
     CHECK(named(names.back())->id == started);
   }
   SECTION("one with this executor's labels, newly made, from another image: left alone") {
     names.push_back(docker::container_name("lost-7"));
     const std::string other_image = d.image("test/bb-other:1", R"(["true"])");
     const std::string foreign = make_named(names.back(), opts.spec.own_labels, other_image);
-    const auto e = create_of(TaskBuilder("lost-7", image));
-    REQUIRE(std::holds_alternative<ev::StepFailed>(e));
+    CHECK_THAT(failure(create_of(TaskBuilder("lost-7", image))), Catch::Contains("created from another image"));
     CHECK(named(names.back())->id == foreign);
+  }
+  SECTION("a 409 with no create that got no answer before it: nothing looked for, left alone") {
+    rt.shutdown();
+    auto direct_opts = opts;
+    direct_opts.endpoint = docker::Endpoint::unix_socket(d.socket());
+    EventLog log2;
+    docker::Runtime rt2(direct_opts, log2.sink());
+    names.push_back(docker::container_name("lost-9"));
+    const std::string mine = make_named(names.back(), opts.spec.own_labels, image);
+    testing_support::pull_task(rt2, TaskBuilder("lost-9", image), image, false);
+    rt2.create(executor::act::CreateContainer{expect<ev::StepDone>(log2).plan});
+    const auto failed = expect<ev::StepFailed>(log2);
+    CHECK_THAT(failed.message, Catch::Contains("409"));
+    CHECK_THAT(failed.message, !Catch::Contains("not taken"));
+    CHECK(named(names.back())->id == mine);
+    rt2.shutdown();
   }
   SECTION("a 409 after a create that got no answer and left nothing: the container made since is taken") {
     // The first create's answer is lost and Docker has nothing of that name (the image is absent:
