@@ -590,7 +590,9 @@ TEST_CASE("executor benchmarks") {
   }
 
   // ---- Report. ----
-  std::string table = "| metric | floor (same run: Docker itself; the kernel alone) | sidecar-executor | target | |\n|---|---|---|---|---|\n";
+  std::string table =
+      "| metric | floor (same run: Docker itself; the kernel alone) | sidecar-executor | target | "
+      "|\n|---|---|---|---|---|\n";
   for (const auto& r : rows)
     table += fmt::format("| {} | {} | {} | {} | {} |\n", r.metric, r.floor, r.ours, r.target, r.verdict);
   fmt::print("\n{}\n", table);
