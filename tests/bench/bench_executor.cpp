@@ -25,7 +25,7 @@
 #include <sstream>
 #include <thread>
 
-#include "../udp_receiver.h"
+#include "bench_common.h"
 #include "docker/client.h"
 #include "docker/task_spec.h"
 #include "docker_proxy.h"
@@ -34,10 +34,11 @@
 #include "task_builder.h"
 
 using namespace std::chrono_literals;
+using testing_support::cpu_ms;
 using testing_support::DockerDaemon;
 using testing_support::Harness;
+using testing_support::status_kib;
 using testing_support::TaskBuilder;
-using testing_support::UdpReceiver;
 namespace v1 = ::mesos::v1;
 using Clock = std::chrono::steady_clock;
 
@@ -80,15 +81,6 @@ double percentile(std::vector<double> v, double p) {
 }
 double median(const std::vector<double>& v) { return percentile(v, 50); }
 
-long status_kib(pid_t pid, const char* field) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  const std::size_t n = std::strlen(field);
-  for (std::string line; std::getline(f, line);) {
-    if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
-  }
-  return -1;
-}
-
 // A field of /proc/<pid>/smaps_rollup, in KiB (Pss: the proportional share of shared pages).
 long rollup_kib(pid_t pid, const char* field) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/smaps_rollup");
@@ -97,23 +89,6 @@ long rollup_kib(pid_t pid, const char* field) {
     if (line.compare(0, n, field) == 0) return std::atol(line.c_str() + n + 1);
   }
   return -1;
-}
-
-long cpu_ms(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string s = ss.str();
-  const auto close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  long ut = 0, st = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) ut = std::atol(field.c_str());
-    if (i == 15) st = std::atol(field.c_str());
-  }
-  return (ut + st) * 1000 / sysconf(_SC_CLK_TCK);
 }
 
 // steady_clock (the fake agent's receive times) → system_clock (Docker's timestamps).
@@ -481,50 +456,29 @@ TEST_CASE("executor benchmarks") {
     long hwm = 0;
     for (int run = 0; run < runs; ++run) {
       floors.push_back(testing_support::udp_floor_rate(lines));
-      UdpReceiver rx(UdpReceiver::Keep::count, 512 << 20, 1);
-      Harness h({{"EXECUTOR_RELAY_SYSLOG", "true"}, {"EXECUTOR_SYSLOG_ADDR", fmt::format("127.0.0.1:{}", rx.port())}});
-      const pid_t pid = h.exe->pid();
-      const std::string task = fmt::format("bench-relay-{}", run);
-      h.agent.launch(
-          TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
-      h.wait_state(task, v1::TASK_FINISHED, 600s);
-      while (!h.exe->wait(0ms)) {
-        hwm = std::max(hwm, status_kib(pid, "VmHWM:"));
-        std::this_thread::sleep_for(20ms);
-      }
-      // The first datagram is the relay's start marker, as the Go executor's, sent before the container
-      // starts: only the lines count, and the clock starts at the first line (clock_from 1).
-      for (int i = 0; i < 100 && static_cast<long>(rx.count()) - 1 < lines; ++i) std::this_thread::sleep_for(50ms);
-      const long received = static_cast<long>(rx.count()) - 1;
-      const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
-      rates.push_back(secs > 0 ? static_cast<double>(received) / secs : 0);
-      CHECK(received == lines);
-      lost += lines - received;
+      const auto b = testing_support::relay_burst(lines, fmt::format("bench-relay-{}", run), image);
+      hwm = std::max(hwm, b.peak_rss_kib);
+      rates.push_back(b.lines_per_second);
+      CHECK(b.finished);
+      CHECK(b.received == lines);
+      lost += lines - b.received;
     }
-    const auto median_of = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
     const auto listed = [](const std::vector<double>& v) {
       std::string out;
       for (double r : v) out += fmt::format("{}{:.0f}", out.empty() ? "" : ", ", r);
       return out;
     };
-    const double median = median_of(rates);
-    const double floor = median_of(floors);
+    const double rate = median(rates);
+    const double floor = median(floors);
     rows.push_back(
         {fmt::format("syslog relay, {} lines", lines),
          fmt::format("{:.0f} lines/s, the kernel's UDP path alone (median of {}: {})", floor, runs, listed(floors)),
-         fmt::format("{:.0f} lines/s, {:.2f}× the floor (median of {} runs: {}), {} lost, peak RSS {:.1f} MiB", median,
-                     floor > 0 ? median / floor : 0.0, runs, listed(rates), lost, hwm / 1024.0),
-         "≥ 200k lines/s", verdict(median >= 200000)});
-    results["relay"] = {{"lines", lines},
-                        {"runs", rates},
-                        {"floor_runs", floors},
-                        {"floor_lines_per_second", floor},
-                        {"lines_per_second", median},
-                        {"lost", lost},
-                        {"executor_peak_rss_kib", hwm}};
+         fmt::format("{:.0f} lines/s, {:.2f}× the floor (median of {} runs: {}), {} lost, peak RSS {:.1f} MiB", rate,
+                     floor > 0 ? rate / floor : 0.0, runs, listed(rates), lost, hwm / 1024.0),
+         "≥ 200k lines/s", verdict(rate >= 200000)});
+    results["relay"] = {
+        {"lines", lines},           {"runs", rates}, {"floor_runs", floors},        {"floor_lines_per_second", floor},
+        {"lines_per_second", rate}, {"lost", lost},  {"executor_peak_rss_kib", hwm}};
   }
 
   // ---- Scale: N executors with one task each at the same time. ----
