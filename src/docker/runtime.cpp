@@ -295,7 +295,11 @@ util::Result<std::string> Runtime::after_failed_create(const std::string& name, 
   std::optional<std::chrono::system_clock::time_point> since;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (unanswered && !unanswered_create_) unanswered_create_ = sent;
+    if (unanswered && !unanswered_create_) {
+      unanswered_create_ = sent;
+      unanswered_name_ = name;
+      unanswered_image_ = image;
+    }
     since = unanswered_create_;
   }
   if (!since || !(unanswered || error.is_status(409))) return error;
@@ -307,26 +311,7 @@ util::Result<std::string> Runtime::after_failed_create(const std::string& name, 
                                         : "the container of that name could not be looked up: " + st.error().message);
     return error;
   }
-  // Docker's Created is taken by the daemon once it has our request: not before it was sent (whole
-  // seconds, one to spare for the two clocks; a remote daemon's clock can be further off, and its
-  // container is then not taken). Nothing of a container that is not this executor's is told.
-  const auto made = parse_log_time(st->created);
-  const auto sent_s = std::chrono::duration_cast<std::chrono::seconds>(since->time_since_epoch()).count();
-  const std::string why = [&]() -> std::string {
-    if (st->name != "/" + name || st->id.size() != 64 ||
-        st->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return "not the container asked for";
-    }
-    for (const auto& [k, v] : opts_.spec.own_labels) {
-      if (auto it = st->labels.find(k); it == st->labels.end() || it->second != v) {
-        return fmt::format("its label {} is not this executor's", k);
-      }
-    }
-    if (st->image != image) return fmt::format("it was created from another image ({})", st->image);
-    if (st->status != "created") return fmt::format("it is {}, not newly created", st->status);
-    if (!made || made->seconds < sent_s - 1) return fmt::format("made at {}, before this launch's create", st->created);
-    return "";
-  }();
+  const std::string why = not_this_launchs(*st, name, image, *since);
   if (!why.empty()) {
     error.message += "; a container of that name is there, not taken: " + why;
     spdlog::warn("create of container {}: {}", name, error.message);
@@ -337,6 +322,47 @@ util::Result<std::string> Runtime::after_failed_create(const std::string& name, 
       "answer: this executor's labels, never started, made at {}): taken as the create's answer",
       name, error.message, st->created);
   return st->id;
+}
+
+// Docker's Created is taken by the daemon once it has our request: not before it was sent (whole
+// seconds, one to spare for the two clocks; a remote daemon's clock can be further off, and its
+// container is then not taken). Nothing of a container that is not this executor's is told.
+std::string Runtime::not_this_launchs(const ContainerState& st, const std::string& name, const std::string& image,
+                                      std::chrono::system_clock::time_point since) const {
+  if (st.name != "/" + name || st.id.size() != 64 || st.id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return "not the container asked for";
+  }
+  for (const auto& [k, v] : opts_.spec.own_labels) {
+    if (auto it = st.labels.find(k); it == st.labels.end() || it->second != v) {
+      return fmt::format("its label {} is not this executor's", k);
+    }
+  }
+  if (st.image != image) return fmt::format("it was created from another image ({})", st.image);
+  if (st.status != "created") return fmt::format("it is {}, not newly created", st.status);
+  const auto made = parse_log_time(st.created);
+  const auto sent_s = std::chrono::duration_cast<std::chrono::seconds>(since.time_since_epoch()).count();
+  if (!made || made->seconds < sent_s - 1) return fmt::format("made at {}, before this launch's create", st.created);
+  return "";
+}
+
+void Runtime::remove_unanswered_create() {
+  std::optional<std::chrono::system_clock::time_point> since;
+  std::string name, image;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!created_id_.empty() || !unanswered_create_) return;
+    since = unanswered_create_;
+    name = unanswered_name_;
+    image = unanswered_image_;
+  }
+  auto st = client_.inspect(name, kLookupTimeout);
+  if (!st) return;  // never made (or the daemon is gone: nothing can be done about it now)
+  if (!not_this_launchs(*st, name, image, *since).empty()) return;
+  spdlog::warn("container {} ({}) was made by a create of this launch that got no answer, and never used: removing it",
+               st->id.substr(0, 12), name);
+  if (auto r = client_.remove(st->id); !r && !r.error().not_found()) {
+    spdlog::warn("remove of container {}: {}", st->id.substr(0, 12), r.error().message);
+  }
 }
 
 void Runtime::start(const std::string& id) {
@@ -1082,6 +1108,7 @@ void Runtime::shutdown(bool at_deadline) {
   }
   for (auto& t : threads) t.join();
   kill_if_running(created);  // safety net: never leave a running container behind
+  if (!at_deadline) remove_unanswered_create();
 }
 
 void Runtime::kill_if_running(const std::string& id) {

@@ -154,6 +154,14 @@ class Runtime final : public executor::port::Containers {
   // A create of this launch that got no answer (sent then, by this host's clock): the daemon may have
   // made the container all the same. Guarded by mu_.
   std::optional<std::chrono::system_clock::time_point> unanswered_create_;
+  std::string unanswered_name_, unanswered_image_;  // its container's name and image
+  // Why `st` is not the container of this launch's create that got no answer (its labels first, then
+  // the image, never started, made after `since`); empty when it is.
+  std::string not_this_launchs(const ContainerState& st, const std::string& name, const std::string& image,
+                               std::chrono::system_clock::time_point since) const;
+  // At the exit: a container such a create made, which the launch never got (the daemon made it after
+  // the look, or the look failed), is removed.
+  void remove_unanswered_create();
   // After a create failed with no answer, or with 409 (the name taken) after one that got none: the id
   // of the container of that name Docker made for it (this executor's labels, the image asked for,
   // never started, made after that create was sent); else the create's error, with why a container of

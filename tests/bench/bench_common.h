@@ -49,7 +49,7 @@ inline long cpu_ms(pid_t pid) {
 }
 
 struct RelayBurst {
-  long received = 0;  // the container's lines that came (the start marker not counted)
+  long received = 0;   // the container's lines that came (the start marker not counted)
   double seconds = 0;  // first line to last
   double lines_per_second = 0;
   bool finished = false;  // the agent got TASK_FINISHED
@@ -73,7 +73,8 @@ inline RelayBurst relay_burst(long lines, const std::string& task, const std::st
   const pid_t pid = h.exe->pid();
   RelayBurst out;
   out.rss_before_kib = status_kib(pid, "VmRSS:");
-  h.agent.launch(TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
+  h.agent.launch(
+      TaskBuilder(task, image).param("label", "SidecarDiscover=false").shell(fmt::format("seq 1 {}", lines)));
   const auto deadline = std::chrono::steady_clock::now() + 10min;
   while (!h.exe->wait(0ms) && std::chrono::steady_clock::now() < deadline) {
     out.peak_rss_kib = std::max(out.peak_rss_kib, status_kib(pid, "VmHWM:"));

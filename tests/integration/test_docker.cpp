@@ -734,6 +734,8 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     CHECK_THAT(failure(create_of(TaskBuilder("lost-3", image))),
                Catch::Contains("not taken: its label sidecar-executor.wrapper-nonce is not this executor's"));
     CHECK(named(names.back())->id == other);
+    rt.shutdown();  // nor removed at the exit
+    CHECK(named(names.back()));
   }
   SECTION("a container of that name with another framework's id (a task id two frameworks share): left alone") {
     names.push_back(docker::container_name("lost-8"));
@@ -782,10 +784,10 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     CHECK(named(names.back())->id == mine);
     rt2.shutdown();
   }
-  SECTION("a 409 after a create that got no answer and left nothing: the container made since is taken") {
+  SECTION("a create that got no answer and left nothing (an absent image), the container made after the look") {
     // The first create's answer is lost and Docker has nothing of that name (the image is absent:
-    // Docker answered 404); the daemon's late create is stood for by the test's container, made
-    // after the pull; the create after the pull gets 409 and takes it.
+    // Docker answered 404); the launch goes back to the pull; the daemon's late create is stood for by
+    // the test's container, made after the pull.
     testing_support::LocalRegistry registry("tester", "s3cret-pw");
     const std::string remote = registry.push(d, image, "lost/bb:6");
     rt.shutdown();
@@ -798,15 +800,22 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
     names.push_back(docker::container_name("lost-6"));
     testing_support::pull_task(rt2, TaskBuilder("lost-6", remote), remote, false);
     rt2.create(executor::act::CreateContainer{expect<ev::StepDone>(log2).plan});
-    const auto failed = expect<ev::StepFailed>(log2);
-    CHECK(failed.image_unconfirmed);
+    CHECK(expect<ev::StepFailed>(log2).image_unconfirmed);
     CHECK_FALSE(named(names.back()));
     rt2.pull(executor::act::PullImage{remote, false, TaskBuilder("lost-6", remote), true});
     const auto plan = expect<ev::StepDone>(log2).plan;
     const std::string late = make_named(names.back(), opts.spec.own_labels, remote);
-    rt2.create(executor::act::CreateContainer{plan});
-    CHECK(expect<ev::StepDone>(log2).container_id == late);
-    CHECK(proxy.taken() == 2);
+    SECTION("the create after the pull gets 409 and takes it") {
+      rt2.create(executor::act::CreateContainer{plan});
+      CHECK(expect<ev::StepDone>(log2).container_id == late);
+      CHECK(proxy.taken() == 2);
+      rt2.shutdown();
+      CHECK(named(names.back()));  // the launch's own now: not removed at the exit
+    }
+    SECTION("the launch ends before another create: removed when the runtime shuts down") {
+      rt2.shutdown();
+      CHECK_FALSE(named(names.back()));
+    }
     rt2.shutdown();
   }
   for (const auto& n : names) d.cli({"rm", "-f", n});
