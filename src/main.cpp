@@ -101,6 +101,8 @@ int main(int argc, char** argv) {
   containers.shutdown(ending.at_deadline);
   vault.cleanup();
   agent.stop();
+  // Last, with nothing else left to do: what a create that got no answer may have left.
+  if (!ending.at_deadline) containers.remove_unanswered_create();
   spdlog::info("exiting with code {}", ending.code);
   return ending.code;
 }

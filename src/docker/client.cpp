@@ -579,10 +579,10 @@ util::Result<int> Client::exec(const std::string& id, const std::vector<std::str
   }
 }
 
-util::Result<void> Client::remove(const std::string& id) {
+util::Result<void> Client::remove(const std::string& id, std::optional<std::chrono::milliseconds> timeout) {
   auto p = container_path(id, "?force=1&v=1");
   if (!p) return p.error();
-  auto res = call(HttpRequest{"DELETE", *p, {}, "", timeout_}, {204});
+  auto res = call(HttpRequest{"DELETE", *p, {}, "", timeout.value_or(timeout_)}, {204});
   if (!res) return res.error();
   return {};
 }

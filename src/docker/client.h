@@ -142,7 +142,7 @@ class Client {
   util::Result<void> attach(const std::string& id, bool tty, const std::function<void(int status)>& on_open,
                             const std::function<void(LogStream, std::string_view)>& sink,
                             const util::CancelFlag* cancel = nullptr, std::function<void()> on_idle = nullptr);
-  util::Result<void> remove(const std::string& id);
+  util::Result<void> remove(const std::string& id, std::optional<std::chrono::milliseconds> timeout = {});
   // docker exec, detached: runs `cmd` in the running container and polls until it ends (its exit code)
   // or `timeout` passes (an error; the process in the container is left to end by itself, as the
   // Mesos Docker executor leaves it).

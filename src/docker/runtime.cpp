@@ -356,11 +356,17 @@ void Runtime::remove_unanswered_create() {
     image = unanswered_image_;
   }
   auto st = client_.inspect(name, kLookupTimeout);
-  if (!st) return;  // never made (or the daemon is gone: nothing can be done about it now)
+  if (!st) {
+    if (!st.error().not_found()) {
+      spdlog::info("container {}, of a create that got no answer, could not be looked up: {}", name,
+                   st.error().message);
+    }
+    return;
+  }
   if (!not_this_launchs(*st, name, image, *since).empty()) return;
   spdlog::warn("container {} ({}) was made by a create of this launch that got no answer, and never used: removing it",
                st->id.substr(0, 12), name);
-  if (auto r = client_.remove(st->id); !r && !r.error().not_found()) {
+  if (auto r = client_.remove(st->id, kLookupTimeout); !r && !r.error().not_found()) {
     spdlog::warn("remove of container {}: {}", st->id.substr(0, 12), r.error().message);
   }
 }
@@ -1108,7 +1114,6 @@ void Runtime::shutdown(bool at_deadline) {
   }
   for (auto& t : threads) t.join();
   kill_if_running(created);  // safety net: never leave a running container behind
-  if (!at_deadline) remove_unanswered_create();
 }
 
 void Runtime::kill_if_running(const std::string& id) {

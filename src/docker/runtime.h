@@ -115,6 +115,11 @@ class Runtime final : public executor::port::Containers {
   void copy_failure_logs(const std::string& container_id) override;
   void shutdown(bool at_deadline = false) override;  // NOLINT(google-default-arguments)
   void kill_if_running(const std::string& id);
+  // After shutdown(), once everything else of the exit is done (Vault's revocations, the agent): a
+  // container that a create of this launch which got no answer made, and the launch never got (the
+  // daemon made it after the look, or the look failed), is removed when it passes the same checks as
+  // one taken. Up to 5 s for the look and 5 s for the removal.
+  void remove_unanswered_create();
   // Asks the daemon which API it speaks, off the launch's path (once the agent has answered the
   // SUBSCRIBE: a LAUNCH follows at once). A failure is left to the launch, which asks again; a daemon
   // that does not answer holds neither the launch nor the executor's exit more than 2 s.
@@ -154,14 +159,12 @@ class Runtime final : public executor::port::Containers {
   // A create of this launch that got no answer (sent then, by this host's clock): the daemon may have
   // made the container all the same. Guarded by mu_.
   std::optional<std::chrono::system_clock::time_point> unanswered_create_;
-  std::string unanswered_name_, unanswered_image_;  // its container's name and image
+  std::string unanswered_name_, unanswered_image_;  // its container's name and image, guarded by mu_
   // Why `st` is not the container of this launch's create that got no answer (its labels first, then
   // the image, never started, made after `since`); empty when it is.
   std::string not_this_launchs(const ContainerState& st, const std::string& name, const std::string& image,
                                std::chrono::system_clock::time_point since) const;
-  // At the exit: a container such a create made, which the launch never got (the daemon made it after
-  // the look, or the look failed), is removed.
-  void remove_unanswered_create();
+
   // After a create failed with no answer, or with 409 (the name taken) after one that got none: the id
   // of the container of that name Docker made for it (this executor's labels, the image asked for,
   // never started, made after that create was sent); else the create's error, with why a container of

@@ -75,7 +75,13 @@ TEST_CASE("A task ending while SUBSCRIBED is held back still gets TASK_FINISHED 
   h.agent.drop_stream();
   REQUIRE(FakeAgent::wait_until([&] { return h.agent.calls_of(v1::executor::Call::SUBSCRIBE).size() >= 2; }, 10s));
   // The container ends in that window: the update is made after the SUBSCRIBE was built.
-  h.daemon.cli({"exec", Harness::container_id(running), "touch", "/tmp/go"});
+  // The exec's own process can be killed (exit 137) when the container sees the file and exits before
+  // the exec is done with it: the file is what counts, and the TASK_FINISHED below says it was made.
+  try {
+    h.daemon.cli({"exec", Harness::container_id(running), "touch", "/tmp/go"});
+  } catch (const std::exception& e) {
+    WARN("docker exec: " << e.what());
+  }
   REQUIRE(FakeAgent::wait_until([&] { return logged(h, "sending TASK_FINISHED"); }, 15s));
   CHECK(h.agent.calls_of(v1::executor::Call::SUBSCRIBE).back().call->subscribe().unacknowledged_updates_size() == 0);
   h.agent.release_subscribed();
