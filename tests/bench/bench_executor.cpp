@@ -456,6 +456,7 @@ TEST_CASE("executor benchmarks") {
     long hwm = 0;
     for (int run = 0; run < runs; ++run) {
       floors.push_back(testing_support::udp_floor_rate(lines));
+      CHECK(floors.back() > 0);  // every datagram of the floor's run came
       const auto b = testing_support::relay_burst(lines, fmt::format("bench-relay-{}", run), image);
       hwm = std::max(hwm, b.peak_rss_kib);
       rates.push_back(b.lines_per_second);

@@ -668,7 +668,7 @@ TEST_CASE("A create whose answer is lost takes the container Docker made for it,
   EventLog log;
   docker::Runtime rt(opts, log.sink());
   const std::string image = d.image("test/bb:1");
-  // The container Docker has under `name`, as the runtime's own client sees it (nullopt: none).
+  // The container Docker has under `name`, asked directly, not through the proxy (nullopt: none).
   docker::Client direct(docker::Endpoint::unix_socket(d.socket()));
   const auto named = [&](const std::string& name) -> std::optional<docker::ContainerState> {
     auto st = direct.inspect(name);
