@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -184,9 +185,13 @@ class UdpReceiver {
 // thread sends `lines` datagrams of the relay's shape and size (Go's logrus JSON of the lines "1",
 // "2", … with this host's name and a whole-second time), built beforehand, 64 per sendmmsg over a
 // connected socket, to a UdpReceiver as the benchmark's; lines/s from the first to the last datagram
-// received (0 when some never came). What any relay of one datagram per line pays here; the executor
-// also reads the container's output from dockerd, which shares the CPUs.
-inline double udp_floor_rate(long lines) {
+// received (0 when some never came), and the sending thread's CPU time. What any relay of one datagram
+// per line pays here; the executor also reads the container's output from dockerd, which shares the CPUs.
+struct UdpFloor {
+  double lines_per_second = 0;
+  double sender_cpu_ms = 0;  // the sending thread's user and system CPU over the sends
+};
+inline UdpFloor udp_floor_rate(long lines) {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   std::vector<std::string> datagrams;
@@ -210,6 +215,12 @@ inline double udp_floor_rate(long lines) {
   constexpr std::size_t kBatch = 64;
   std::vector<iovec> iov(kBatch);
   std::vector<mmsghdr> msgs(kBatch);
+  const auto thread_cpu_ms = [] {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+  };
+  const double cpu_before = thread_cpu_ms();
   for (std::size_t at = 0; at < datagrams.size(); at += kBatch) {
     const std::size_t n = std::min(kBatch, datagrams.size() - at);
     for (std::size_t i = 0; i < n; ++i) {
@@ -224,13 +235,15 @@ inline double udp_floor_rate(long lines) {
       done += static_cast<std::size_t>(sent);
     }
   }
+  UdpFloor out;
+  out.sender_cpu_ms = thread_cpu_ms() - cpu_before;
   ::close(fd);
   for (int i = 0; i < 100 && static_cast<long>(rx.count()) < lines; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const double secs = std::chrono::duration<double>(rx.last() - rx.first()).count();
-  if (static_cast<long>(rx.count()) != lines || secs <= 0) return 0;
-  return static_cast<double>(lines) / secs;
+  if (static_cast<long>(rx.count()) == lines && secs > 0) out.lines_per_second = static_cast<double>(lines) / secs;
+  return out;
 }
 
 }  // namespace testing_support
