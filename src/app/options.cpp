@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -31,6 +33,13 @@ std::string resolve_existing(const std::string& path) {
     head = head.substr(0, slash);
   }
   return path;
+}
+
+// The path with symlinks resolved, when it exists whole.
+std::optional<std::string> resolve_whole(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return std::nullopt;
+  return std::string(buf);
 }
 
 // In the sandbox: the id and name of the container this executor created, for packaging/executor.sh.
@@ -77,7 +86,7 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   ro.spec.use_cpu_shares = s.use_cpu_shares;
   ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ro.spec.policy = policy;
-  ro.spec.resolve_host_path = resolve_existing;
+  ro.spec.resolve_host_path = resolve_whole;
   // The wrapper stops a container left by a dead executor only when it carries these (the agent
   // checked the executor id when it accepted our SUBSCRIBE).
   ro.spec.own_labels = {{"sidecar-executor.executor-id", agent.executor_id},

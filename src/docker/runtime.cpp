@@ -249,6 +249,10 @@ void Runtime::create(const executor::act::CreateContainer& create) {
       }
       sink_(std::move(failed));
     };
+    if (auto b = recheck_binds(spec, opts_.spec); !b) {
+      sink_(ev::StepFailed{LaunchStep::Create, b.error().message});
+      return;
+    }
     if (auto n = ensure_negotiated(); !n) {
       unconfirmed(n.error(), true);
       return;

@@ -161,6 +161,19 @@ std::string capability_name(const std::string& text) {
   return cap;
 }
 
+// A capability's name is ASCII letters, digits and '_' only. dockerd upper-cases it with Go's
+// strings.ToUpper (moby oci/caps NormalizeLegacyCapabilities), which folds some other letters to ASCII
+// ones (U+017F "ſ" to "S", U+0131 "ı" to "I"): "ſys_admin" would pass a check of ASCII names and
+// still be granted as SYS_ADMIN.
+util::Result<void> plain_capability(const Param& p) {
+  const std::string& v = p.value();
+  const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  if (plain) return {};
+  return param_error(p, "a capability's name is ASCII letters, digits and '_' only");
+}
+
 // Capabilities that give a container the host (load a module, read any host file by handle, mount,
 // trace host processes…): refused unless the site lists them in policy.allowed_capabilities. NET_ADMIN
 // joins them for a container in the host's network (see apply_volumes_and_network).
@@ -210,6 +223,7 @@ const ParamHandler kParamHandlers[] = {
      }},
     {"cap-add",
      [](const Param& p, ParamState& st) -> util::Result<void> {
+       if (auto ok = plain_capability(p); !ok) return ok;
        const std::string cap = capability_name(p.value());
        if (const auto& allowed = st.policy.allowed_capabilities) {
          const bool ok = std::any_of(allowed->begin(), allowed->end(),
@@ -220,12 +234,13 @@ const ParamHandler kParamHandlers[] = {
          return refused(p,
                         fmt::format("listing {} in policy.allowed_capabilities: it reaches past the container", cap));
        }
-       st.cap_add.push_back(p.value());
+       st.cap_add.push_back(cap);  // the name checked is the name Docker gets
        return {};
      }},
     {"cap-drop",
      [](const Param& p, ParamState& st) -> util::Result<void> {
-       st.cap_drop.push_back(p.value());
+       if (auto ok = plain_capability(p); !ok) return ok;
+       st.cap_drop.push_back(capability_name(p.value()));
        return {};
      }},
     {"volume-driver",
@@ -472,8 +487,9 @@ util::Result<void> apply_sandbox_mount(const std::string& sandbox, std::vector<s
 
 // Volumes (host binds, within the site's allowed prefixes) and the network mode.
 util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const SpecOptions& opts, json& host,
-                                             std::vector<std::string>& warnings,
-                                             std::vector<std::string>& extra_networks) {
+                                             ContainerSpec& spec) {
+  std::vector<std::string>& warnings = spec.warnings;
+  std::vector<std::string>& extra_networks = spec.extra_networks;
   const settings::SitePolicy& policy = opts.policy;
   for (const auto& vol : task.container().volumes()) {
     if (vol.host_path().empty() || vol.container_path().empty()) {
@@ -490,18 +506,38 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
     if (vol.container_path()[0] != '/') {
       return util::make_error(fmt::format("volume {}: the container path must be absolute", vol.container_path()));
     }
+    std::string source = vol.host_path();
     if (policy.allowed_bind_prefixes) {
-      const std::string real = opts.resolve_host_path ? opts.resolve_host_path(vol.host_path()) : vol.host_path();
-      if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes) ||
-          !settings::path_under_prefixes(real, *policy.allowed_bind_prefixes)) {
+      const auto outside = [&](const std::string& real) {
         return util::make_error(
             fmt::format("volume {}:{}: the host path{} is outside the site's allowed bind prefixes "
-                        "(policy.allowed_bind_prefixes in "
-                        "the site config file)",
+                        "(policy.allowed_bind_prefixes in the site config file)",
                         vol.host_path(), vol.container_path(), real == vol.host_path() ? "" : " (" + real + ")"));
+      };
+      if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) return outside(source);
+      // The path as it is on the host, links resolved, is what is checked and what Docker gets. It must
+      // exist whole: Docker would make the missing folders at the start, and a container with a folder
+      // above them bound read-write could put a link there first.
+      if (opts.resolve_host_path) {
+        const auto real = opts.resolve_host_path(vol.host_path());
+        if (!real) {
+          return util::make_error(fmt::format(
+              "volume {}:{}: the host path does not exist (with policy.allowed_bind_prefixes in the site config "
+              "file a bind's host path must exist before the task starts)",
+              vol.host_path(), vol.container_path()));
+        }
+        if (real->find_first_of(":,") != std::string::npos) {
+          return util::make_error(
+              fmt::format("volume {}: its host path leads to {}, and ':' and ',' are not allowed "
+                          "in volume paths",
+                          vol.host_path(), *real));
+        }
+        source = *real;
       }
+      if (!settings::path_under_prefixes(source, *policy.allowed_bind_prefixes)) return outside(source);
+      spec.checked_binds.push_back(source);
     }
-    host["Binds"].push_back(vol.host_path() + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));
+    host["Binds"].push_back(source + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));
   }
   switch (task.container().docker().network()) {
     case v1::ContainerInfo::DockerInfo::HOST:
@@ -622,13 +658,38 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
 
   if (!st.cap_add.empty()) host["CapAdd"] = st.cap_add;
   if (!st.cap_drop.empty()) host["CapDrop"] = st.cap_drop;
-  // A container that writes to the sandbox must not leave device nodes there for root to meet.
-  if (!opts.sandbox_mount.empty()) host["CapDrop"].push_back("MKNOD");
-  if (auto r = apply_volumes_and_network(task, opts, host, spec.warnings, spec.extra_networks); !r) return r.error();
+  // A container that writes to the sandbox must not leave device nodes there for root to meet; Docker
+  // applies CapAdd after CapDrop, so MKNOD (or ALL) added by the task would undo the drop.
+  if (!opts.sandbox_mount.empty()) {
+    for (const auto& cap : st.cap_add) {
+      if (cap == "MKNOD" || cap == "ALL") {
+        return util::make_error(fmt::format(
+            "docker parameter cap-add={}: not with the sandbox mounted in the container (EXECUTOR_MOUNT_SANDBOX): it "
+            "would let the container make device nodes in the host's sandbox",
+            cap));
+      }
+    }
+    host["CapDrop"].push_back("MKNOD");
+  }
+  if (auto r = apply_volumes_and_network(task, opts, host, spec); !r) return r.error();
   if (auto r = apply_limits(task, opts, host); !r) return r.error();
   body["HostConfig"] = host;
   spec.body = std::move(body);
   return spec;
+}
+
+util::Result<void> recheck_binds(const ContainerSpec& spec, const SpecOptions& opts) {
+  if (!opts.resolve_host_path) return {};
+  for (const auto& path : spec.checked_binds) {
+    const auto now = opts.resolve_host_path(path);
+    if (!now || *now != path) {
+      return util::make_error(
+          fmt::format("volume host path {}: {} since it was checked against policy.allowed_bind_prefixes: the "
+                      "container is not created",
+                      path, now ? "a part of it is now a link (to " + *now + ")" : "a part of it is gone"));
+    }
+  }
+  return {};
 }
 
 ContainerSpec with_executor_env(ContainerSpec spec, const std::vector<std::string>& extra_env,

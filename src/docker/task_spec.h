@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,9 @@ struct SpecOptions {
   // Labels the executor sets on every container, over any task label of the same name (the wrapper
   // reads them to tell this executor's container from any other).
   std::map<std::string, std::string> own_labels;
-  // The host path a bind really reaches (symlinks resolved), for policy.allowed_bind_prefixes; unset:
-  // the path as written (pure, for tests).
-  std::function<std::string(const std::string&)> resolve_host_path;
+  // The host path a bind really reaches (symlinks resolved), for policy.allowed_bind_prefixes; nullopt
+  // when a part of it does not exist. Unset: the path as written (pure, for tests).
+  std::function<std::optional<std::string>(const std::string&)> resolve_host_path;
   // EXECUTOR_MOUNT_SANDBOX: the task's sandbox on the host (the executor's working directory, where the
   // agent started it), bound at kSandboxMountPath; empty: no mount.
   std::string sandbox_mount;
@@ -47,6 +48,9 @@ struct ContainerSpec {
   std::size_t executor_env_at = 0;    // where section (c), the executor's own variables, goes in Env
   // DockerInfo.network USER: networks joined after the create (the first named is the network mode).
   std::vector<std::string> extra_networks;
+  // policy.allowed_bind_prefixes: the binds' host paths as checked and sent (symlinks resolved), looked
+  // at again just before the create (recheck_binds).
+  std::vector<std::string> checked_binds;
 };
 
 // Every error is the task's: an image that is not a valid reference, a bad or refused docker
@@ -58,6 +62,12 @@ util::Result<ContainerSpec> build_container_spec(const ::mesos::v1::TaskInfo& ta
 // resolved Vault references replaced: what /containers/create gets, without building the spec again.
 ContainerSpec with_executor_env(ContainerSpec spec, const std::vector<std::string>& extra_env,
                                 const std::map<std::string, std::string>& env_replacements);
+
+// Just before the create: every bind checked against policy.allowed_bind_prefixes still reaches
+// the path that was checked (no part of it swapped for a link since, none gone). Docker follows links
+// in a bind's host path when it mounts it, and a container with a folder above it bound read-write
+// could make one while the image is pulled.
+util::Result<void> recheck_binds(const ContainerSpec& spec, const SpecOptions& opts);
 
 // The container's environment (its Env entries).
 std::vector<std::string> container_env(const ContainerSpec& spec);

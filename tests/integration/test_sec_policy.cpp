@@ -280,6 +280,42 @@ TEST_CASE("A bind that says more than a path is refused, whatever the prefixes")
   REQUIRE(h.exe->wait(10s).has_value());
 }
 
+TEST_CASE(
+    "With allowed bind prefixes a bind reaches the folder that was checked: its links resolved, and it must "
+    "exist") {
+  char dir[] = "/tmp/sce-bindpfx-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string prefix = dir;
+  REQUIRE(::mkdir((prefix + "/real").c_str(), 0755) == 0);
+  std::ofstream(prefix + "/real/f") << "inside\n";
+  REQUIRE(::symlink((prefix + "/real").c_str(), (prefix + "/link").c_str()) == 0);
+  SiteFile site("policy:\n  allowed_bind_prefixes: [" + prefix + "]\n");
+  {
+    Harness h({}, false, {}, {"--config", site.path});
+    h.agent.launch(
+        TaskBuilder("bind-link", image()).volume(prefix + "/link", "/mnt", true).shell("grep -q inside /mnt/f"));
+    h.wait_state("bind-link", v1::TASK_FINISHED);
+    CHECK(inspect(h.daemon, "bind-link", "{{json .HostConfig.Binds}}") == "[\"" + prefix + "/real:/mnt:ro\"]");
+    REQUIRE(h.exe->wait(10s).has_value());
+  }
+  {
+    // Docker would make a missing folder at the start, after the check: refused.
+    Harness h({}, false, {}, {"--config", site.path});
+    h.agent.launch(TaskBuilder("bind-missing", image()).volume(prefix + "/none/x", "/mnt", false).shell("true"));
+    const auto failed = h.wait_state("bind-missing", v1::TASK_ERROR);
+    CHECK(failed.reason() == v1::TaskStatus::REASON_TASK_INVALID);
+    CHECK_THAT(failed.message(), Catch::Contains("does not exist"));
+    CHECK_FALSE(container_exists(h.daemon, "bind-missing"));
+    struct stat st {};
+    CHECK(::stat((prefix + "/none").c_str(), &st) != 0);  // nothing made on the host
+    REQUIRE(h.exe->wait(10s).has_value());
+  }
+  ::unlink((prefix + "/link").c_str());
+  ::unlink((prefix + "/real/f").c_str());
+  ::rmdir((prefix + "/real").c_str());
+  ::rmdir(prefix.c_str());
+}
+
 TEST_CASE("A symlink planted at the container-id file's path is not followed: its target stays as it was") {
   char dir[] = "/tmp/sce-idfile-XXXXXX";
   REQUIRE(::mkdtemp(dir) != nullptr);

@@ -2,6 +2,8 @@
 // with a message saying what and where — never a hang.
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,31 @@ TEST_CASE("A task with a bad docker parameter fails its first step, before Docke
   CHECK_THAT(std::get<ev::StepFailed>(*e).message, !Catch::Contains("sidecar-executor-unit-no-daemon.sock"));
   // Its plan does not build, so there is nothing to create.
   CHECK_FALSE(testing_support::container_plan(t, no_daemon().spec));
+  rt.shutdown();
+}
+
+TEST_CASE("A bind's host path that became a link since the pull fails the create, before Docker is asked") {
+  Events events;
+  std::map<std::string, std::optional<std::string>> host = {{"/data/app", std::string("/data/app")}};
+  auto o = no_daemon();
+  o.spec.policy.allowed_bind_prefixes = std::vector<std::string>{"/data"};
+  o.spec.resolve_host_path = [&host](const std::string& p) { return host.at(p); };
+  docker::Runtime rt(o, [&](executor::Event e) { events.push(std::move(e)); });
+  auto t = task("127.0.0.1:1/bb:1");
+  auto* v = t.mutable_container()->add_volumes();
+  v->set_host_path("/data/app");
+  v->set_container_path("/mnt");
+  auto plan = testing_support::container_plan(t, o.spec);  // as the pull builds it
+  REQUIRE(plan);
+  host["/data/app"] = std::string("/");  // a container above it put a link there during the pull
+  rt.create(executor::act::CreateContainer{std::move(*plan)});
+  auto e = events.next(10s);
+  REQUIRE(e);
+  REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
+  const auto& f = std::get<ev::StepFailed>(*e);
+  CHECK(f.step == executor::LaunchStep::Create);
+  CHECK_THAT(f.message, Catch::Contains("/data/app") && Catch::Contains("now a link"));
+  CHECK_THAT(f.message, !Catch::Contains("sidecar-executor-unit-no-daemon.sock"));  // Docker never asked
   rt.shutdown();
 }
 

@@ -362,7 +362,7 @@ TEST_CASE("Site policy: what a site allows goes through, and only that") {
   CHECK(h["Privileged"] == true);
   CHECK(h["Devices"][0]["PathOnHost"] == "/dev/fuse");
   CHECK(h["SecurityOpt"] == json::array({"no-new-privileges"}));
-  CHECK(h["CapAdd"] == json::array({"cap_net_admin"}));
+  CHECK(h["CapAdd"] == json::array({"NET_ADMIN"}));  // the name checked is the name sent
   CHECK(h["PidsLimit"] == -1);
   CHECK(h["Binds"].size() == 3);
 
@@ -454,6 +454,24 @@ TEST_CASE("Capabilities that reach past the container, and binds that say more t
     REQUIRE_FALSE(s.ok());
     CHECK_THAT(s.error().message, Catch::Contains("policy.allowed_capabilities"));
   }
+  // dockerd upper-cases with Go's strings.ToUpper, which folds U+017F (ſ) to S and U+0131 (ı) to I:
+  // such names would pass a check of ASCII names and be granted. Only ASCII names are taken.
+  for (const char* cap : {"\xC5\xBFys_admin", "net_adm\xC4\xB1n", "SYS_ADMIN ", "", "SYS-ADMIN", "CAP_SYS_ADMIN\n"}) {
+    INFO(cap);
+    for (const char* key : {"cap-add", "cap-drop"}) {
+      v1::TaskInfo t = base_task();
+      t.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
+      param(t, key, cap);
+      SpecOptions any_cap;  // even where the site lists capabilities
+      any_cap.policy.allowed_capabilities = std::vector<std::string>{"NET_ADMIN", "SYS_ADMIN"};
+      auto s = build_container_spec(t, any_cap);
+      REQUIRE_FALSE(s.ok());
+      CHECK_THAT(s.error().message, Catch::Contains("ASCII letters, digits and '_' only"));
+    }
+  }
+  v1::TaskInfo dropper = base_task();
+  param(dropper, "cap-drop", "cap_chown");
+  CHECK(build_container_spec(dropper, {})->body["HostConfig"]["CapDrop"] == json::array({"CHOWN"}));
   v1::TaskInfo bridge = base_task();
   bridge.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::BRIDGE);
   param(bridge, "cap-add", "NET_ADMIN");
@@ -477,7 +495,9 @@ TEST_CASE("Capabilities that reach past the container, and binds that say more t
     CHECK_FALSE(build_container_spec(t, {}).ok());  // not even without prefixes
   }
   // A symlink under an allowed folder that leads out of it: the resolved path decides.
-  o.resolve_host_path = [](const std::string& p) { return p == "/data/esc" ? std::string("/") : p; };
+  o.resolve_host_path = [](const std::string& p) -> std::optional<std::string> {
+    return p == "/data/esc" ? std::string("/") : p;
+  };
   v1::TaskInfo link = base_task();
   auto* v = link.mutable_container()->add_volumes();
   v->set_host_path("/data/esc");
@@ -520,6 +540,20 @@ TEST_CASE("EXECUTOR_MOUNT_SANDBOX: the sandbox at /mnt/mesos/sandbox, MESOS_SAND
     CHECK(s->body["HostConfig"]["CapDrop"] == json::array({"MKNOD"}));  // no device nodes left in the sandbox
     CHECK(s->body["Env"].get<std::vector<std::string>>() ==
           std::vector<std::string>{"TASK_ID=task-1", "SERVICE_VERSION=1.2", "MESOS_SANDBOX=/mnt/mesos/sandbox"});
+  }
+  SECTION("on: MKNOD (or ALL) added back by the task is refused: Docker applies CapAdd after CapDrop") {
+    for (const char* cap : {"MKNOD", "cap_mknod", "mknod", "ALL"}) {
+      INFO(cap);
+      v1::TaskInfo with_cap = t;
+      param(with_cap, "cap-add", cap);
+      SpecOptions all_allowed = o;  // refused even where the site allows the capability
+      all_allowed.policy.allowed_capabilities = std::vector<std::string>{"MKNOD", "ALL"};
+      auto s = build_container_spec(with_cap, all_allowed);
+      REQUIRE_FALSE(s.ok());
+      CHECK_THAT(s.error().message, Catch::Contains("EXECUTOR_MOUNT_SANDBOX") && Catch::Contains("device nodes"));
+      all_allowed.sandbox_mount.clear();  // without the sandbox mount the site's word holds
+      CHECK(build_container_spec(with_cap, all_allowed).ok());
+    }
   }
   SECTION("on: a MESOS_SANDBOX the task set is rewritten in place (one value in the container)") {
     env_var(t, "MESOS_SANDBOX", "/etc");
@@ -579,4 +613,56 @@ TEST_CASE("DockerInfo.network USER: the first named network is the network mode,
     REQUIRE_FALSE(p.ok());
     CHECK_THAT(p.error().message, Catch::Contains("'3f'"));
   }
+}
+
+TEST_CASE(
+    "With allowed bind prefixes a bind's host path must exist; its resolved path is checked, sent, and "
+    "checked again before the create") {
+  std::map<std::string, std::optional<std::string>> host = {{"/data/link", std::string("/data/real")},
+                                                            {"/data/real", std::string("/data/real")},
+                                                            {"/data/missing/x", std::nullopt},
+                                                            {"/data/colon", std::string("/data/a:/etc")}};
+  SpecOptions o;
+  o.policy.allowed_bind_prefixes = std::vector<std::string>{"/data"};
+  o.resolve_host_path = [&host](const std::string& p) -> std::optional<std::string> {
+    auto it = host.find(p);
+    return it == host.end() ? std::optional<std::string>(p) : it->second;
+  };
+  const auto with_volume = [](const std::string& path) {
+    v1::TaskInfo t = base_task();
+    auto* v = t.mutable_container()->add_volumes();
+    v->set_host_path(path);
+    v->set_container_path("/mnt");
+    return t;
+  };
+  auto s = build_container_spec(with_volume("/data/link"), o);
+  REQUIRE(s.ok());
+  CHECK(s->body["HostConfig"]["Binds"] == json::array({"/data/real:/mnt"}));  // what was checked is what is sent
+  CHECK(s->checked_binds == std::vector<std::string>{"/data/real"});
+  CHECK(docker::recheck_binds(*s, o).ok());
+
+  auto missing = build_container_spec(with_volume("/data/missing/x"), o);
+  REQUIRE_FALSE(missing.ok());
+  CHECK_THAT(missing.error().message, Catch::Contains("does not exist") && Catch::Contains("allowed_bind_prefixes"));
+  auto colon = build_container_spec(with_volume("/data/colon"), o);
+  REQUIRE_FALSE(colon.ok());
+  CHECK_THAT(colon.error().message, Catch::Contains("':' and ','"));
+
+  // Between the pull and the create a part of the path became a link, or went.
+  host["/data/real"] = std::string("/");
+  auto swapped = docker::recheck_binds(*s, o);
+  REQUIRE_FALSE(swapped.ok());
+  CHECK_THAT(swapped.error().message, Catch::Contains("/data/real") && Catch::Contains("now a link"));
+  host["/data/real"] = std::nullopt;
+  auto gone = docker::recheck_binds(*s, o);
+  REQUIRE_FALSE(gone.ok());
+  CHECK_THAT(gone.error().message, Catch::Contains("gone"));
+
+  // Without prefixes (the Go executor's "any"): the path as written, nothing to check again.
+  SpecOptions any = o;
+  any.policy.allowed_bind_prefixes.reset();
+  auto plain = build_container_spec(with_volume("/data/missing/x"), any);
+  REQUIRE(plain.ok());
+  CHECK(plain->body["HostConfig"]["Binds"] == json::array({"/data/missing/x:/mnt"}));
+  CHECK(plain->checked_binds.empty());
 }
