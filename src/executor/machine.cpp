@@ -797,7 +797,8 @@ class Machine::Step {
   }
 
   // After SIGUSR1 the container's own exit decides, with the Go executor's mapping (executor.go
-  // handleContainerExit): 0 → FINISHED, 137 → KILLED, anything else → FAILED.
+  // handleContainerExit, its current form: the POSIX "killed by a signal" codes): 0 → FINISHED,
+  // 129–165 → KILLED, anything else → FAILED.
   TerminalOutcome stop_signal_outcome(const ev::ContainerExited& e) const {
     TerminalOutcome o;
     if (!e.exit_code) {
@@ -805,7 +806,8 @@ class Machine::Step {
       o.message = fmt::format("{}; container outcome unknown: {}", s_.kill_detail, e.error);
       return o;
     }
-    o.state = *e.exit_code == 0 ? v1::TASK_FINISHED : *e.exit_code == 137 ? v1::TASK_KILLED : v1::TASK_FAILED;
+    const int code = *e.exit_code;
+    o.state = code == 0 ? v1::TASK_FINISHED : code > 128 && code <= 165 ? v1::TASK_KILLED : v1::TASK_FAILED;
     o.message = fmt::format("{}; container exited with code {}", s_.kill_detail, *e.exit_code);
     return o;
   }

@@ -871,7 +871,7 @@ TEST_CASE("SidecarDiscover label follows Go's ParseBool") {
 
 // Go's signal outcomes as data (main.go handleSignals; executor.go handleContainerExit): SIGTERM and
 // SIGINT end the executor with 130; SIGUSR1 stops the container and reports its own exit code with
-// Go's mapping (0 FINISHED, 137 KILLED, other FAILED), then the executor exits 0.
+// Go's mapping (0 FINISHED, 129–165 KILLED, other FAILED), then the executor exits 0.
 TEST_CASE("SIGTERM and SIGINT exit 130 as the Go executor does; SIGUSR1 reports the container's own exit") {
   for (int signo : {SIGTERM, SIGINT}) {
     Harness idle;
@@ -892,7 +892,8 @@ TEST_CASE("SIGTERM and SIGINT exit 130 as the Go executor does; SIGUSR1 reports 
     v1::TaskState state;
   };
   for (const Go& go :
-       {Go{0, v1::TASK_FINISHED}, Go{137, v1::TASK_KILLED}, Go{143, v1::TASK_FAILED}, Go{2, v1::TASK_FAILED}}) {
+       {Go{0, v1::TASK_FINISHED}, Go{137, v1::TASK_KILLED}, Go{143, v1::TASK_KILLED}, Go{129, v1::TASK_KILLED},
+        Go{165, v1::TASK_KILLED}, Go{128, v1::TASK_FAILED}, Go{166, v1::TASK_FAILED}, Go{2, v1::TASK_FAILED}}) {
     MachineConfig cfg;
     cfg.draining_duration = 10s;
     cfg.kill_grace = 4s;
