@@ -799,9 +799,18 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
   }
   if (auto ok = util::check_http_text("EXECUTOR_AWS_ROLE", aws_.role); !ok) return ok.error();
   if (auto c = ensure_client(); !c) return c.error();
-  // A parent token of the task's own, living as long as the credentials.
+  // A parent token of the task's own, living as long as the credentials. Without one (no
+  // VAULT_USERNAME/VAULT_PASSWORD, a refused login, a bad EXECUTOR_AWS_TTL), as Go (vault/vault.go
+  // NewDefaultVault: the error logged, the client goes on with its environment's VAULT_TOKEN): the
+  // credentials are asked with VAULT_TOKEN when there is one, and the task fails when there is not.
   auto parent = aws_parent_token();
-  if (!parent) return parent.error();
+  if (!parent) {
+    spdlog::error("Failed to get Vault parent Token to enable AWS Role: {}", parent.error().message);
+    if (client_->config().token.empty()) return parent.error();
+    parent = ensure_token();
+    if (!parent) return parent.error();
+    spdlog::info("AWS role: asking for the credentials with VAULT_TOKEN");
+  }
   const std::string parent_token = *parent;
   const long ttl_s = static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
   auto creds = client_->call("GET", "/v1/aws/creds/" + path_segment(aws_.role), nullptr, parent_token);
@@ -813,6 +822,7 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     lease_id_ = out.lease_id;
+    lease_token_ = parent_token;
   }
   if (aws_.ttl.count() > 0 && !out.lease_id.empty()) {
     const long increment =
@@ -940,7 +950,7 @@ void Secrets::cleanup() {
   const auto start = Clock::now();
   std::thread watcher;
   std::optional<Config> cfg;
-  std::string lease_id, parent_token;
+  std::string lease_id, parent_token, lease_token;
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (cleaned_) return;
@@ -955,6 +965,7 @@ void Secrets::cleanup() {
     cfg = cfg_;
     lease_id = lease_id_;
     parent_token = parent_token_;
+    lease_token = lease_token_;
   }
   if (watcher.joinable()) watcher.join();  // it waits on cv_ for stop_: returns at once
   if (!cfg || (lease_id.empty() && parent_token.empty())) return;
@@ -964,7 +975,7 @@ void Secrets::cleanup() {
     // The lease gets at most half of the budget: the token's revocation matters more (Vault revokes
     // the token's leases with it).
     client.set_deadline(std::min(start + kCleanupBudget, Clock::now() + kCleanupBudget / 2));
-    auto r = client.call("PUT", "/v1/sys/leases/revoke", {{"lease_id", lease_id}}, parent_token);
+    auto r = client.call("PUT", "/v1/sys/leases/revoke", {{"lease_id", lease_id}}, lease_token);
     if (r && (r->status == 204 || r->status == 200)) {
       spdlog::info("AWS lease revoked");
     } else {

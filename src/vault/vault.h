@@ -228,9 +228,10 @@ class Secrets {
   std::condition_variable cv_;
   std::optional<Config> cfg_;
   std::string parent_token_, lease_id_;
-  bool stop_ = false;     // the lease watch ends
-  bool busy_ = false;     // a resolve() is running
-  bool cleaned_ = false;  // cleanup() ran
+  std::string lease_token_;  // the token the AWS credentials were asked with: it revokes their lease
+  bool stop_ = false;        // the lease watch ends
+  bool busy_ = false;        // a resolve() is running
+  bool cleaned_ = false;     // cleanup() ran
   std::thread lease_thread_;
 };
 

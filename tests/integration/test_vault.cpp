@@ -314,6 +314,42 @@ TEST_CASE(
   CHECK_THAT(h.exe->output(), !Catch::Contains(kCanary));
 }
 
+// Go (vault/vault.go NewDefaultVault): a parent token that cannot be had is an error line, and the
+// client goes on with the VAULT_TOKEN of its environment.
+TEST_CASE("AWS role without VAULT_USERNAME and VAULT_PASSWORD: the credentials are asked with VAULT_TOKEN, as Go") {
+  FakeVault vault;
+  const std::string token = vault.add_token();
+  vault.set_aws_role("app-role", "AKIA-canary-shared", kCanary + "-aws-shared", "", 3600);
+  Harness h(vault_env(vault, {{"VAULT_TOKEN", token}, {"EXECUTOR_AWS_ROLE", "app-role"}}));
+  h.agent.launch(TaskBuilder("aws-shared", DockerDaemon::shared().image("test/bb:1"))
+                     .shell("sh -c 'trap \"exit 0\" TERM; sleep 600 & wait'"));
+  const auto running = h.wait_state("aws-shared", v1::TASK_RUNNING);
+  CHECK_THAT(container_env(h, running), Catch::Contains("\"AWS_ACCESS_KEY_ID=AKIA-canary-shared\""));
+  CHECK_THAT(h.exe->output(), Catch::Contains("Failed to get Vault parent Token to enable AWS Role"));
+  std::size_t creds = 0;
+  for (const auto& c : vault.calls()) {
+    CHECK(c.path.find("/login") == std::string::npos);
+    if (c.path.rfind("/v1/aws/creds/", 0) == 0) {
+      ++creds;
+      CHECK(c.token == token);
+    }
+  }
+  CHECK(creds == 1);
+  h.agent.kill("aws-shared");
+  h.wait_state("aws-shared", v1::TASK_KILLED);
+  REQUIRE(h.exe->wait(10s) == std::optional<int>(0));
+  CHECK(vault.revoked_leases().size() == 1);  // with the token that asked for it
+  CHECK(vault.token_live(token));             // the shared token is not the task's to revoke
+  CHECK_THAT(h.exe->output(), !Catch::Contains(kCanary));
+
+  // Neither a login nor VAULT_TOKEN: the task fails, saying what is missing.
+  Harness none(vault_env(vault, {{"EXECUTOR_AWS_ROLE", "app-role"}}));
+  none.agent.launch(TaskBuilder("aws-none", DockerDaemon::shared().image("test/bb:1")).shell("true"));
+  const auto failed = none.wait_state("aws-none", v1::TASK_FAILED, 30s);
+  CHECK_THAT(failed.message(), Catch::Contains("VAULT_USERNAME"));
+  REQUIRE(none.exe->wait(10s).has_value());
+}
+
 TEST_CASE("A short AWS lease makes the task stop itself before it ends") {
   FakeVault vault;
   vault.add_user("exec-user", "pw");
