@@ -82,7 +82,9 @@ int main(int argc, char** argv) {
   docker::HealthChecker health(docker_opts->endpoint, post);
   shell::Dispatcher dispatcher({agent, loop, containers, secrets, sidecar, process, health});
 
-  // The run: from the agent's SUBSCRIBE until the machine says to exit.
+  // The run: from the agent's SUBSCRIBE until the machine says to exit. The Go executor's start and
+  // exit lines (main.go) are kept: operators count executor lives by them.
+  spdlog::info("Executor process has started");
   agent.start();
   const executor::act::Exit ending = shell::run_machine(loop, machine, dispatcher, [&](const executor::Event& e) {
     process.event_handled(e);
@@ -103,6 +105,6 @@ int main(int argc, char** argv) {
   agent.stop();
   // Last, with nothing else left to do: what a create that got no answer may have left.
   if (!ending.at_deadline) containers.remove_unanswered_create();
-  spdlog::info("exiting with code {}", ending.code);
+  spdlog::info("Sidecar Executor exiting (exit code {})", ending.code);
   return ending.code;
 }

@@ -131,7 +131,8 @@ TEST_CASE("The executor's log lines go to stdout in logrus's text format, with G
   CHECK(log_lines > 10);
   for (const char* go_line :
        {"msg=\"Launching task stdout-1 with command ''\"", "msg=\"Task ID stdout-1\"",
-        "msg=\"Task completed: stdout-1\"", "msg=\"Launched Sidecar tasks... ready for Mesos instructions\""}) {
+        "msg=\"Task completed: stdout-1\"", "msg=\"Launched Sidecar tasks... ready for Mesos instructions\"",
+        "msg=\"Executor process has started\"", "msg=\"Sidecar Executor exiting (exit code 0)\""}) {
     CHECK_THAT(out, Catch::Contains(go_line));
   }
   // Go's lines of a launch with the image present, once each and in its order (callbacks.go LaunchTask).
