@@ -124,8 +124,10 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
       file && *file && std::string(file).size() > suffix.size() &&
       std::string(file).rfind(suffix) == std::string(file).size() - suffix.size()) {
     ro.container_id_file = file;  // the wrapper's: its own working folder, the sandbox (never another name)
-  } else if (const char* sandbox = std::getenv("MESOS_SANDBOX"); sandbox && *sandbox) {
-    ro.container_id_file = std::string(sandbox) + "/" + kContainerIdFile;
+  } else if (!work_dir.empty()) {
+    // Without the wrapper: the folder the agent started us in, as for the sandbox mount (MESOS_SANDBOX
+    // is the task's to change, and root writes this file).
+    ro.container_id_file = work_dir + suffix;
   }
   // Go: either setting turns the relay on (executor_utils.go:35 handleContainerLogs, `RelaySyslog ||
   // RelaySyslogStartupOnly`); the startup-only one also stops it after RelaySyslogStartupTime

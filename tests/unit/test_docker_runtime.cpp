@@ -2,14 +2,20 @@
 // with a message saying what and where — never a hang.
 #include <catch2/catch.hpp>
 
+#include <climits>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "../docker_steps.h"
 #include "../event_log.h"
+#include "app/options.h"
 #include "docker/runtime.h"
+#include "settings/settings.h"
 
 using namespace std::chrono_literals;
 namespace ev = executor::ev;
@@ -108,6 +114,30 @@ TEST_CASE("A bind's host path that became a link since the pull fails the create
   CHECK_THAT(f.message, Catch::Contains("/data/app") && Catch::Contains("now a link"));
   CHECK_THAT(f.message, !Catch::Contains("sidecar-executor-unit-no-daemon.sock"));  // Docker never asked
   rt.shutdown();
+}
+
+TEST_CASE("Without the wrapper the container-id file is in the working directory, never where MESOS_SANDBOX says") {
+  char dir[] = "/tmp/sce-unit-cwd-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  char before[PATH_MAX];
+  REQUIRE(::getcwd(before, sizeof before) != nullptr);
+  const char* sandbox_before = std::getenv("MESOS_SANDBOX");
+  const std::string saved = sandbox_before ? sandbox_before : "";
+  const char* id_file_before = std::getenv("SIDECAR_EXECUTOR_ID_FILE");
+  REQUIRE(id_file_before == nullptr);  // the wrapper's variable: not set in the unit tests
+  REQUIRE(::chdir(dir) == 0);
+  ::setenv("MESOS_SANDBOX", "/etc", 1);  // the task's to change: root must not write there
+  auto s = settings::load_settings(util::map_env({}), "h");
+  REQUIRE(s);
+  const auto ro = app::runtime_options(*s, mesos::AgentEnv{}, settings::SitePolicy{});
+  REQUIRE(::chdir(before) == 0);
+  if (sandbox_before) {
+    ::setenv("MESOS_SANDBOX", saved.c_str(), 1);
+  } else {
+    ::unsetenv("MESOS_SANDBOX");
+  }
+  ::rmdir(dir);
+  CHECK(ro.container_id_file == std::string(dir) + "/sidecar-executor.container-id");
 }
 
 TEST_CASE("shutdown abandons a watch in progress at once") {
