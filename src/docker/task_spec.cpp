@@ -161,17 +161,65 @@ std::string capability_name(const std::string& text) {
   return cap;
 }
 
-// A capability's name is ASCII letters, digits and '_' only. dockerd upper-cases it with Go's
-// strings.ToUpper (moby oci/caps NormalizeLegacyCapabilities), which folds some other letters to ASCII
-// ones (U+017F "ſ" to "S", U+0131 "ı" to "I"): "ſys_admin" would pass a check of ASCII names and
-// still be granted as SYS_ADMIN.
+// The Linux capabilities by name (include/uapi/linux/capability.h), and Docker's ALL.
+const std::string kLinuxCapabilities[] = {"ALL",
+                                          "CHOWN",
+                                          "DAC_OVERRIDE",
+                                          "DAC_READ_SEARCH",
+                                          "FOWNER",
+                                          "FSETID",
+                                          "KILL",
+                                          "SETGID",
+                                          "SETUID",
+                                          "SETPCAP",
+                                          "LINUX_IMMUTABLE",
+                                          "NET_BIND_SERVICE",
+                                          "NET_BROADCAST",
+                                          "NET_ADMIN",
+                                          "NET_RAW",
+                                          "IPC_LOCK",
+                                          "IPC_OWNER",
+                                          "SYS_MODULE",
+                                          "SYS_RAWIO",
+                                          "SYS_CHROOT",
+                                          "SYS_PTRACE",
+                                          "SYS_PACCT",
+                                          "SYS_ADMIN",
+                                          "SYS_BOOT",
+                                          "SYS_NICE",
+                                          "SYS_RESOURCE",
+                                          "SYS_TIME",
+                                          "SYS_TTY_CONFIG",
+                                          "MKNOD",
+                                          "LEASE",
+                                          "AUDIT_WRITE",
+                                          "AUDIT_CONTROL",
+                                          "SETFCAP",
+                                          "MAC_OVERRIDE",
+                                          "MAC_ADMIN",
+                                          "SYSLOG",
+                                          "WAKE_ALARM",
+                                          "BLOCK_SUSPEND",
+                                          "AUDIT_READ",
+                                          "PERFMON",
+                                          "BPF",
+                                          "CHECKPOINT_RESTORE"};
+
+// A capability is taken only by one of those names, in ASCII, with or without one "CAP_": the name
+// checked is then the name Docker grants. dockerd upper-cases with Go's strings.ToUpper (moby oci/caps
+// NormalizeLegacyCapabilities), which folds some other letters to ASCII ones (U+017F "ſ" to "S", U+0131
+// "ı" to "I"), and keeps a name that already starts with "CAP_": "ſys_admin" or "cap_cap_sys_admin"
+// would pass a check of the deny-list and be granted as SYS_ADMIN.
 util::Result<void> plain_capability(const Param& p) {
   const std::string& v = p.value();
-  const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+  const bool ascii = std::all_of(v.begin(), v.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
   });
-  if (plain) return {};
-  return param_error(p, "a capability's name is ASCII letters, digits and '_' only");
+  if (ascii && std::find(std::begin(kLinuxCapabilities), std::end(kLinuxCapabilities), capability_name(v)) !=
+                   std::end(kLinuxCapabilities)) {
+    return {};
+  }
+  return param_error(p, "not the name of a Linux capability (e.g. NET_ADMIN or cap_net_admin, in ASCII)");
 }
 
 // Capabilities that give a container the host (load a module, read any host file by handle, mount,
@@ -517,20 +565,18 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
       if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) return outside(source);
       // The path as it is on the host, links resolved, is what is checked and what Docker gets. It must
       // exist whole: Docker would make the missing folders at the start, and a container with a folder
-      // above them bound read-write could put a link there first.
+      // above them bound read-write could put a link there first. A missing path and one that leads
+      // outside get the same words, without the link's target: the executor looks as root, and the task
+      // must not learn from it what exists on the host.
       if (opts.resolve_host_path) {
         const auto real = opts.resolve_host_path(vol.host_path());
-        if (!real) {
+        if (!real || !settings::path_under_prefixes(*real, *policy.allowed_bind_prefixes) ||
+            real->find_first_of(":,") != std::string::npos) {
           return util::make_error(fmt::format(
-              "volume {}:{}: the host path does not exist (with policy.allowed_bind_prefixes in the site config "
-              "file a bind's host path must exist before the task starts)",
-              vol.host_path(), vol.container_path()));
-        }
-        if (real->find_first_of(":,") != std::string::npos) {
-          return util::make_error(
-              fmt::format("volume {}: its host path leads to {}, and ':' and ',' are not allowed "
-                          "in volume paths",
-                          vol.host_path(), *real));
+              "volume {}:{}: the host path does not exist, or leads outside the site's allowed bind prefixes "
+              "(policy.allowed_bind_prefixes in the site config file: the path must exist, and its links must stay "
+              "under them, in paths without ':' or ',')",
+              util::escape_control_chars(vol.host_path()), util::escape_control_chars(vol.container_path())));
         }
         source = *real;
       }
@@ -683,10 +729,10 @@ util::Result<void> recheck_binds(const ContainerSpec& spec, const SpecOptions& o
   for (const auto& path : spec.checked_binds) {
     const auto now = opts.resolve_host_path(path);
     if (!now || *now != path) {
-      return util::make_error(
-          fmt::format("volume host path {}: {} since it was checked against policy.allowed_bind_prefixes: the "
-                      "container is not created",
-                      path, now ? "a part of it is now a link (to " + *now + ")" : "a part of it is gone"));
+      return util::make_error(fmt::format(
+          "volume host path {}: changed since it was checked against policy.allowed_bind_prefixes (a part of it is "
+          "now a link, or gone): the container is not created",
+          util::escape_control_chars(path)));
     }
   }
   return {};

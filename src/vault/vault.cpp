@@ -798,6 +798,11 @@ util::Result<AwsCredentials> Secrets::aws_credentials() {
                                         std::chrono::duration_cast<std::chrono::seconds>(aws_.max_ttl).count()));
   }
   if (auto ok = util::check_http_text("EXECUTOR_AWS_ROLE", aws_.role); !ok) return ok.error();
+  // The role's credentials are a read like a vault:// one: the site's policy.vault_path_prefixes holds
+  // for it too, whichever token asks (the task sets EXECUTOR_AWS_ROLE).
+  if (auto ok = check_secret_path("aws/creds/" + aws_.role, allowed_paths_); !ok) {
+    return util::make_error(fmt::format("EXECUTOR_AWS_ROLE: {}", ok.error().message));
+  }
   if (auto c = ensure_client(); !c) return c.error();
   // A parent token of the task's own, living as long as the credentials. Without one (no
   // VAULT_USERNAME/VAULT_PASSWORD, a refused login, a bad EXECUTOR_AWS_TTL), as Go (vault/vault.go

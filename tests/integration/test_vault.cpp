@@ -16,6 +16,7 @@
 #include "executor_harness.h"
 #include "fake_vault.h"
 #include "task_builder.h"
+#include "test_files.h"
 #include "vault/vault.h"
 
 using namespace std::chrono_literals;
@@ -348,6 +349,17 @@ TEST_CASE("AWS role without VAULT_USERNAME and VAULT_PASSWORD: the credentials a
   const auto failed = none.wait_state("aws-none", v1::TASK_FAILED, 30s);
   CHECK_THAT(failed.message(), Catch::Contains("VAULT_USERNAME"));
   REQUIRE(none.exe->wait(10s).has_value());
+
+  // The role is a read like a vault:// one: the site's policy.vault_path_prefixes holds for it.
+  const auto creds_calls = vault.count("GET", "/v1/aws/creds/");
+  testing_support::SiteFile site("policy:\n  vault_path_prefixes: [secret/app]\n");
+  Harness fenced(vault_env(vault, {{"VAULT_TOKEN", token}, {"EXECUTOR_AWS_ROLE", "app-role"}}), false, {},
+                 {"--config", site.path});
+  fenced.agent.launch(TaskBuilder("aws-fenced", DockerDaemon::shared().image("test/bb:1")).shell("true"));
+  const auto refused = fenced.wait_state("aws-fenced", v1::TASK_FAILED, 30s);
+  CHECK_THAT(refused.message(), Catch::Contains("aws/creds/app-role") && Catch::Contains("vault_path_prefixes"));
+  CHECK(vault.count("GET", "/v1/aws/creds/") == creds_calls);
+  REQUIRE(fenced.exe->wait(10s).has_value());
 }
 
 TEST_CASE("A short AWS lease makes the task stop itself before it ends") {

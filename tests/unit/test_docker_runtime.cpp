@@ -111,7 +111,7 @@ TEST_CASE("A bind's host path that became a link since the pull fails the create
   REQUIRE(std::holds_alternative<ev::StepFailed>(*e));
   const auto& f = std::get<ev::StepFailed>(*e);
   CHECK(f.step == executor::LaunchStep::Create);
-  CHECK_THAT(f.message, Catch::Contains("/data/app") && Catch::Contains("now a link"));
+  CHECK_THAT(f.message, Catch::Contains("/data/app") && Catch::Contains("changed since it was checked"));
   CHECK_THAT(f.message, !Catch::Contains("sidecar-executor-unit-no-daemon.sock"));  // Docker never asked
   rt.shutdown();
 }
