@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -85,6 +86,7 @@ docker::RuntimeOptions runtime_options(const settings::Settings& s, const mesos:
   ro.spec.force_memory_limit = s.force_memory_limit;
   ro.spec.use_cpu_shares = s.use_cpu_shares;
   ro.spec.host_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (std::ifstream pid_max("/proc/sys/kernel/pid_max"); !(pid_max >> ro.spec.host_pid_max)) ro.spec.host_pid_max = 0;
   ro.spec.policy = policy;
   ro.spec.resolve_host_path = resolve_whole;
   // The wrapper stops a container left by a dead executor only when it carries these (the agent

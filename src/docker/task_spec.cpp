@@ -138,6 +138,7 @@ struct ParamState {
   std::vector<std::string> cap_add, cap_drop;
   json log_config_opts = json::object();
   std::vector<std::string> warnings;
+  long host_pid_max = 0;  // SpecOptions::host_pid_max
 };
 
 util::Error param_error(const Param& p, const std::string& why) {
@@ -386,6 +387,11 @@ const ParamHandler kParamHandlers[] = {
        if (!n) return param_error(p, n.error().message);
        if (*n <= 0 && !st.policy.allow_unlimited_pids) {
          return refused(p, "policy.allow_unlimited_pids: true (a value of 0 or less lifts the limit)");
+       }
+       if (st.host_pid_max > 0 && *n >= st.host_pid_max && !st.policy.allow_unlimited_pids) {
+         return refused(p, fmt::format("policy.allow_unlimited_pids: true (the host's pid_max is {}: a limit at or "
+                                       "above it limits nothing)",
+                                       st.host_pid_max));
        }
        st.host["PidsLimit"] = *n;
        return {};
@@ -675,7 +681,7 @@ util::Result<ContainerSpec> build_container_spec(const v1::TaskInfo& task, const
   // (a) the executor's environment (Singularity's TASK_HOST, TASK_ID…)
   std::vector<std::string> env = command_env(task);
   // (b) docker parameters, under the site policy
-  ParamState st{body, host, opts.policy, env, {}, {}, {}, json::object(), {}};
+  ParamState st{body, host, opts.policy, env, {}, {}, {}, json::object(), {}, opts.host_pid_max};
   if (auto r = apply_parameters(docker, st); !r) return r.error();
   spec.warnings = std::move(st.warnings);
   if (task.container().has_hostname() && !body.contains("Hostname")) body["Hostname"] = task.container().hostname();

@@ -17,10 +17,12 @@
 namespace docker {
 
 struct SpecOptions {
-  bool force_cpu_limit = false;        // EXECUTOR_FORCE_CPU_LIMIT
-  bool force_memory_limit = false;     // EXECUTOR_FORCE_MEMORY_LIMIT
-  bool use_cpu_shares = false;         // EXECUTOR_USE_CPU_SHARES
-  int host_cpus = 1;                   // for CPU shares
+  bool force_cpu_limit = false;     // EXECUTOR_FORCE_CPU_LIMIT
+  bool force_memory_limit = false;  // EXECUTOR_FORCE_MEMORY_LIMIT
+  bool use_cpu_shares = false;      // EXECUTOR_USE_CPU_SHARES
+  int host_cpus = 1;                // for CPU shares
+  // The host's pid_max (/proc/sys/kernel/pid_max): a pids-limit at or above it limits nothing. 0: unknown.
+  long host_pid_max = 0;
   std::vector<std::string> extra_env;  // K=V added by the executor (SIDECAR_SEEDS, AWS keys…)
   // Whole entries to replace, "NAME=vault://…" → "NAME=<secret>", wherever they come from.
   std::map<std::string, std::string> env_replacements;

@@ -392,6 +392,20 @@ TEST_CASE("Site policy: what a site allows goes through, and only that") {
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.error().message, Catch::Contains("policy.allowed_bind_prefixes"));
   }
+  // A pids-limit at or above the host's pid_max limits nothing: as unlimited.
+  for (const auto& [value, allowed] : std::vector<std::pair<const char*, bool>>{
+           {"4194304", false}, {"32768", false}, {"32767", true}, {"100", true}}) {
+    INFO(value);
+    SpecOptions strict;
+    strict.host_pid_max = 32768;
+    v1::TaskInfo pids = base_task();
+    param(pids, "pids-limit", value);
+    auto r = build_container_spec(pids, strict);
+    CHECK(r.ok() == allowed);
+    if (!r.ok()) CHECK_THAT(r.error().message, Catch::Contains("pid_max is 32768"));
+    strict.policy.allow_unlimited_pids = true;
+    CHECK(build_container_spec(pids, strict).ok());
+  }
   // A site can forbid the host network (allowed by default, as in the Go executor).
   v1::TaskInfo host_net = base_task();
   host_net.mutable_container()->mutable_docker()->set_network(v1::ContainerInfo::DockerInfo::HOST);
