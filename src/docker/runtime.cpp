@@ -250,6 +250,7 @@ void Runtime::create(const executor::act::CreateContainer& create) {
       sink_(std::move(failed));
     };
     if (auto b = recheck_binds(spec, opts_.spec); !b) {
+      if (unchecked) write_fd(opts_.stdout_fd, util::scrub_secrets(dump));  // as any failed create shows it
       sink_(ev::StepFailed{LaunchStep::Create, b.error().message});
       return;
     }
