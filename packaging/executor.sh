@@ -92,7 +92,7 @@ if [ "${1-}" != "$stage2" ]; then
     -e 's/^((LD|MALLOC|OPENSSL)_[A-Za-z0-9_]*|SSL_CERT_FILE|SSL_CERT_DIR|GCONV_PATH|GLIBC_TUNABLES|RES_OPTIONS)=.*$/\1/p' \
     -e 's/^(LOCALDOMAIN|HOSTALIASES|NLSPATH|LOCPATH|TMPDIR|LANG|LANGUAGE|LC_[A-Za-z0-9_]*)=.*$/\1/p' \
     -e 's/^(CURL_HOME|WGETRC|PYTHON[A-Za-z0-9_]*|PERL5OPT|PERL5LIB|PERLLIB|RUBYOPT|RUBYLIB|NODE_OPTIONS|NODE_PATH)=.*$/\1/p' \
-    -e 's/^(GIT_[A-Za-z0-9_]*|GNUPGHOME|SSLKEYLOGFILE)=.*$/\1/p' \
+    -e 's/^(GIT_[A-Za-z0-9_]*|GNUPGHOME|SSLKEYLOGFILE|TZ|TZDIR|ZONEINFO)=.*$/\1/p' \
     -e 's/^((http|https|ftp|all|no)_proxy|(HTTP|HTTPS|FTP|ALL|NO)_PROXY)=.*$/\1/p')
   set -f
   IFS='

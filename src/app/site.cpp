@@ -59,6 +59,13 @@ void drop_library_variables() {
                            "RES_OPTIONS", "GCONV_PATH", "NLSPATH", "LOCPATH"}) {
     ::unsetenv(name);
   }
+  // The C library opens the file TZ names at the first local time (a log line's): an absolute path or
+  // one with "..", or another zone folder, could make root open a device. A zone name stays.
+  ::unsetenv("TZDIR");
+  if (const char* tz = std::getenv("TZ")) {
+    const std::string_view v = tz[0] == ':' ? tz + 1 : tz;
+    if (!v.empty() && (v[0] == '/' || v.find("..") != std::string_view::npos)) ::unsetenv("TZ");
+  }
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
 }
 

@@ -32,7 +32,8 @@ util::Result<Site> load_site(const std::string& config_path, const std::string& 
 // Removes the variables through which the environment (the task's, in part) would steer the
 // libraries rather than the executor: OpenSSL's configuration and modules (a config file can load a
 // shared object), the resolver's aliases and options (they would redirect a host name the site
-// locked), and stops OpenSSL from reading any configuration file. Called first thing in main; the
+// locked), a TZ naming a file outside the zone database (and TZDIR), and stops OpenSSL from reading
+// any configuration file. Called first thing in main; the
 // wrapper drops the loader's own (LD_*) before the executor starts.
 void drop_library_variables();
 

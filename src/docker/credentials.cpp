@@ -13,6 +13,7 @@
 
 #include "util/http_safe.h"
 #include "util/json_get.h"
+#include "util/regular_file.h"
 #include "util/secrets.h"
 
 namespace docker {
@@ -80,14 +81,16 @@ std::vector<std::string> docker_config_paths(const util::EnvLookup& env) {
 
 util::Result<std::optional<std::string>> read_docker_config(const std::string& path) {
   const std::string shown = util::escape_control_chars(path);
-  // O_NONBLOCK: a FIFO planted under that name must not block the pull.
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)};
+  // The task chooses DOCKER_CONFIG and HOME: what the path names is checked to be a regular file before
+  // it is opened (util::open_regular_file: opening a device or a FIFO as root has effects of its own).
+  const util::RegularFile file = util::open_regular_file(path);
+  if (file.not_regular) return util::make_error(fmt::format("{}: not a regular file: not used", shown));
+  Fd f{file.fd};
   if (f.fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>();
-    return util::make_error(fmt::format("{}: cannot open: {}", shown, std::strerror(errno)));
+    if (file.error == ENOENT || file.error == ENOTDIR) return std::optional<std::string>();
+    return util::make_error(fmt::format("{}: cannot open: {}", shown, std::strerror(file.error)));
   }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) return util::make_error(fmt::format("{}: {}", shown, std::strerror(errno)));
+  const struct stat st = file.st;
   if (const std::string why = untrusted_because(st); !why.empty()) {
     return util::make_error(fmt::format("{}: {}: not used", shown, why));
   }

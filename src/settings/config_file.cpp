@@ -15,6 +15,7 @@
 #include <regex>
 
 #include "settings/settings.h"
+#include "util/regular_file.h"
 
 namespace settings {
 
@@ -240,18 +241,17 @@ util::Result<void> check_site_file_owner(const std::string& path, unsigned uid, 
 }
 
 util::Result<ConfigFile> load_config_file(const std::string& path, bool required, FileRole role) {
-  // O_NOFOLLOW is not used: a site may keep its file behind a symlink; the file itself is checked.
-  // O_NONBLOCK: a FIFO named here must not hang the start (it is refused below, not a regular file).
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    if (!required && errno == ENOENT) return ConfigFile{};
-    return util::make_error(fmt::format("cannot read the config file {}: {}", path, std::strerror(errno)));
+  // Links are followed: a site may keep its file behind a symlink; the file itself is checked. A task
+  // can name the settings-only file: what it names is checked to be a regular file before it is opened
+  // (util::open_regular_file: opening a device or a FIFO as root has effects of its own).
+  const util::RegularFile file = util::open_regular_file(path);
+  if (file.not_regular) return util::make_error(fmt::format("the config file {} is not a regular file", path));
+  if (file.fd < 0) {
+    if (!required && file.error == ENOENT) return ConfigFile{};
+    return util::make_error(fmt::format("cannot read the config file {}: {}", path, std::strerror(file.error)));
   }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return util::make_error(fmt::format("the config file {} is not a regular file", path));
-  }
+  const int fd = file.fd;
+  const struct stat st = file.st;
   if (auto ok = check_site_file_owner(path, st.st_uid, st.st_mode); !ok) {
     ::close(fd);
     return ok.error();

@@ -639,6 +639,9 @@ TEST_CASE_METHOD(WrapperCase,
       {"NLSPATH", sandbox + "/%N"},
       {"LOCPATH", sandbox},
       {"TMPDIR", sandbox},
+      {"TZ", "/dev/watchdog"},  // the C library (and Go's, in docker) open the file TZ names
+      {"TZDIR", sandbox},
+      {"ZONEINFO", sandbox + "/zones.zip"},
       // Ours to set, whatever the task says.
       {"SIDECAR_EXECUTOR_WRAPPER_NONCE", "0123456789abcdef0123456789abcdef"},
       {"SIDECAR_EXECUTOR_ID_FILE", sandbox + "/elsewhere.id"},
@@ -651,9 +654,10 @@ TEST_CASE_METHOD(WrapperCase,
   shut_down();
   INFO(w->sh->output());
   for (const char* gone :
-       {"OPENSSL_MODULES", "OPENSSL_ENGINES", "SSL_CERT_FILE", "SSL_CERT_DIR", "LD_PRELOAD", "LD_LIBRARY_PATH",
-        "LD_AUDIT", "LD_BIND_NOW", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_CHECK_", "RES_OPTIONS", "LOCALDOMAIN",
-        "HOSTALIASES", "NLSPATH", "LOCPATH", "TMPDIR"}) {
+       {"OPENSSL_MODULES", "OPENSSL_ENGINES", "SSL_CERT_FILE", "SSL_CERT_DIR",   "LD_PRELOAD",    "LD_LIBRARY_PATH",
+        "LD_AUDIT",        "LD_BIND_NOW",     "GCONV_PATH",    "GLIBC_TUNABLES", "MALLOC_CHECK_", "RES_OPTIONS",
+        "LOCALDOMAIN",     "HOSTALIASES",     "NLSPATH",       "LOCPATH",        "TMPDIR",        "TZ",
+        "TZDIR",           "ZONEINFO"}) {
     INFO(gone);
     CHECK(env.count(gone) == 0);
   }

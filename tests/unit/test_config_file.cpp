@@ -1,6 +1,7 @@
 // The site config file: keys, lists, precedence, and errors naming file, line and key.
 #include <catch2/catch.hpp>
 
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -222,4 +223,49 @@ int hardened_child(bool allow_core_dumps) {
 TEST_CASE("harden_process: not dumpable and no core file, unless the site allows core dumps") {
   CHECK(hardened_child(false) == 0 * 10 + 1);  // dumpable 0, RLIMIT_CORE 0/0
   CHECK(hardened_child(true) / 10 == 1);       // dumpable again (core limit left as it was)
+}
+
+TEST_CASE("A config file path naming a FIFO or a device is refused without being opened") {
+  char dir[] = "/tmp/sce-cfg-fifo-XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string fifo = std::string(dir) + "/settings.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(watch >= 0);
+  REQUIRE(::inotify_add_watch(watch, fifo.c_str(), IN_OPEN) >= 0);
+  for (const std::string& path : {fifo, std::string("/dev/null")}) {
+    INFO(path);
+    auto r = settings::load_config_file(path, true, settings::FileRole::SettingsOnly);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error().message, Catch::Contains("not a regular file"));
+  }
+  char events[4096];
+  CHECK(::read(watch, events, sizeof events) < 0);  // EAGAIN: nothing opened the FIFO
+  ::close(watch);
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
+}
+
+TEST_CASE("A TZ that names a file outside the zone database is dropped before the first log line; a zone name stays") {
+  const char* tz_before = std::getenv("TZ");
+  const std::string saved = tz_before ? tz_before : "";
+  struct Case {
+    const char* tz;
+    bool kept;
+  };
+  for (const Case& c : {Case{"/dev/watchdog", false}, Case{":/dev/watchdog", false},
+                        Case{"Europe/../../../dev/x", false}, Case{":Europe/Berlin", true}, Case{"Europe/Berlin", true},
+                        Case{"UTC0", true}, Case{"EST5EDT,M3.2.0,M11.1.0", true}}) {
+    INFO(c.tz);
+    ::setenv("TZ", c.tz, 1);
+    ::setenv("TZDIR", "/tmp", 1);
+    app::drop_library_variables();
+    CHECK((std::getenv("TZ") != nullptr) == c.kept);
+    CHECK(std::getenv("TZDIR") == nullptr);
+  }
+  if (tz_before) {
+    ::setenv("TZ", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
+  }
 }

@@ -2,6 +2,8 @@
 // helpers and the X-Registry-Auth header.
 #include <catch2/catch.hpp>
 
+#include <sys/inotify.h>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -334,9 +336,16 @@ TEST_CASE("Config files root's credentials may not come from are refused, withou
 
   const std::string fifo = d.path + "/fifo.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Not even opened: opening a device or a FIFO has effects of its own (inotify sees no open).
+  const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(watch >= 0);
+  REQUIRE(::inotify_add_watch(watch, fifo.c_str(), IN_OPEN) >= 0);
   auto f = docker::read_docker_config(fifo);  // would block forever if opened for a blocking read
   REQUIRE_FALSE(f.ok());
   CHECK_THAT(f.error().message, Catch::Contains("not a regular file"));
+  char events[4096];
+  CHECK(::read(watch, events, sizeof events) < 0);  // EAGAIN: no open event
+  ::close(watch);
   auto dir = docker::read_docker_config(d.path);
   REQUIRE_FALSE(dir.ok());
 
