@@ -422,7 +422,7 @@ trap - TERM INT HUP
 
 # Reads the id file into $id and $name, or sets $why to the reason it is not to be acted on.
 read_id_file() {
-  local text first second opened named
+  local text first second
   if [ -L "$id_file" ]; then
     why="is a symlink"
     return
@@ -432,26 +432,15 @@ read_id_file() {
     why="is not a regular file"
     return
   fi
-  # Opened once, and what is read is what is judged on the open descriptor: a regular file, the very
-  # one the name leads to without a symlink (anything swapped in after the tests above is refused
-  # unread). The tests above keep a FIFO from blocking the open, but for a swap in between.
-  if ! { command exec 5<"$id_file"; } 2>/dev/null; then
-    why="cannot be read"
+  # Read without following a link and without waiting: the tests above can be raced (a container with
+  # the sandbox mounted can swap a link or a FIFO in after them), so the read itself refuses a link
+  # (nofollow) and takes a FIFO as empty (nonblock) instead of hanging on its open; what is read must
+  # then be a full id and name, and the container must carry this wrapper's labels before anything is
+  # done to it. No device can be there (the container has no MKNOD with the sandbox mounted).
+  if ! text=$(dd if="$id_file" iflag=nofollow,nonblock bs=256 count=1 status=none 2>/dev/null); then
+    why="cannot be read (a link or not a file)"
     return
   fi
-  opened=$(stat -L -c '%F %d:%i' /dev/fd/5 2>/dev/null)
-  named=$(stat -c '%F %d:%i' -- "$id_file" 2>/dev/null)
-  case ${opened% *} in
-    'regular file' | 'regular empty file') ;;
-    *) opened= ;;
-  esac
-  if [ -z "$opened" ] || [ "$opened" != "$named" ]; then
-    exec 5<&-
-    why="is not a regular file"
-    return
-  fi
-  text=$(dd bs=256 count=1 status=none <&5 2>/dev/null)
-  exec 5<&-
   first=$(printf '%s\n' "$text" | sed -n 1p)
   second=$(printf '%s\n' "$text" | sed -n 2p)
   if ! printf '%s\n' "$first" | grep -Eqx '[0-9a-f]{64}'; then
