@@ -21,26 +21,25 @@
 namespace app {
 namespace {
 
-// The path with symlinks resolved as far as it exists (dockerd creates the missing rest as folders).
+// The path with symlinks resolved, when it exists whole.
+std::optional<std::string> resolve_whole(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return std::nullopt;
+  return std::string(buf);
+}
+
+// The path with symlinks resolved as far as it exists (the rest kept as written).
 std::string resolve_existing(const std::string& path) {
   std::string head = path;
   std::string tail;
   while (!head.empty() && head != "/") {
-    char buf[PATH_MAX];
-    if (::realpath(head.c_str(), buf) != nullptr) return std::string(buf) + tail;
+    if (auto real = resolve_whole(head)) return *real + tail;
     const auto slash = head.rfind('/');
     if (slash == std::string::npos) break;
     tail = head.substr(slash) + tail;
     head = head.substr(0, slash);
   }
   return path;
-}
-
-// The path with symlinks resolved, when it exists whole.
-std::optional<std::string> resolve_whole(const std::string& path) {
-  char buf[PATH_MAX];
-  if (::realpath(path.c_str(), buf) == nullptr) return std::nullopt;
-  return std::string(buf);
 }
 
 // In the sandbox: the id and name of the container this executor created, for packaging/executor.sh.

@@ -562,13 +562,12 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
     }
     std::string source = vol.host_path();
     if (policy.allowed_bind_prefixes) {
-      const auto outside = [&](const std::string& real) {
-        return util::make_error(
-            fmt::format("volume {}:{}: the host path{} is outside the site's allowed bind prefixes "
-                        "(policy.allowed_bind_prefixes in the site config file)",
-                        vol.host_path(), vol.container_path(), real == vol.host_path() ? "" : " (" + real + ")"));
-      };
-      if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) return outside(source);
+      if (!settings::path_under_prefixes(vol.host_path(), *policy.allowed_bind_prefixes)) {
+        return util::make_error(fmt::format(
+            "volume {}:{}: the host path is outside the site's allowed bind prefixes (policy.allowed_bind_prefixes "
+            "in the site config file)",
+            util::escape_control_chars(vol.host_path()), util::escape_control_chars(vol.container_path())));
+      }
       // The path as it is on the host, links resolved, is what is checked and what Docker gets. It must
       // exist whole: Docker would make the missing folders at the start, and a container with a folder
       // above them bound read-write could put a link there first. A missing path and one that leads
@@ -586,7 +585,6 @@ util::Result<void> apply_volumes_and_network(const v1::TaskInfo& task, const Spe
         }
         source = *real;
       }
-      if (!settings::path_under_prefixes(source, *policy.allowed_bind_prefixes)) return outside(source);
       spec.checked_binds.push_back(source);
     }
     host["Binds"].push_back(source + ":" + vol.container_path() + (vol.mode() == v1::Volume::RO ? ":ro" : ""));
